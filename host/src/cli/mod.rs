@@ -1,0 +1,62 @@
+//! The `aksflow` command line.
+
+mod plugins_cmd;
+mod run_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use run_cmd::RunArgs;
+
+const ABOUT: &str = "Run the Entra ID (Azure AD) + AKS integration workflow as sandboxed WebAssembly steps, against Azure or a built-in simulator.";
+
+const LONG_ABOUT: &str = "\
+Run the Entra ID (Azure AD) + AKS integration workflow as sandboxed WebAssembly steps, against
+Azure or a built-in simulator of Entra ID, Microsoft Graph, ARM and the cluster's Kubernetes API.
+
+A flow file lists steps; each step runs a plugin (a WebAssembly component) in its own sandbox,
+which can reach only the cloud services the flow grants it. Against the simulator, everything
+is offline and deterministic: the same flow and seed give the same transcript, byte for byte.
+
+Start here:
+  aksflow run flows/hello.toml           run a flow on the built-in simulator
+  aksflow plugins list                   what each built-in step takes and gives
+  aksflow run flows/hello.toml --json    the result as JSON, for scripts";
+
+#[derive(Parser, Debug)]
+#[command(name = "aksflow", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a flow file
+    Run(RunArgs),
+    /// List and inspect step plugins
+    Plugins {
+        #[command(subcommand)]
+        command: plugins_cmd::PluginsCommand,
+    },
+}
+
+/// Where compiled components are cached: `$AKSFLOW_CACHE_DIR`, else the user's cache dir.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("AKSFLOW_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d).join("aksflow"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("aksflow"))
+}
+
+/// Runs the CLI; returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run(args) => run_cmd::run(args).await,
+        Command::Plugins { command } => plugins_cmd::run(command).await,
+    }
+}

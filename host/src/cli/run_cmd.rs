@@ -1,0 +1,163 @@
+//! `aksflow run FLOW`
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::cloud::Target;
+use crate::engine::StepEngine;
+use crate::flow;
+use crate::runner::{self, Console, Live, RunOptions, RunReport, Silent, StepStatus};
+
+const RUN_HELP: &str = "\
+A flow file is TOML:
+
+  name = \"hello\"
+  [vars]
+  group = \"aksflow-hello\"
+
+  [[step]]
+  id = \"rg\"                                 # unique, letters/digits/-/_
+  uses = \"resource-group\"                   # a built-in plugin, or a path to a .wasm
+  with = { name = \"${{ vars.group }}\" }     # inputs; may use ${{ vars.X }} and
+                                            #   ${{ steps.ID.outputs.NAME }}
+  grant = [\"arm\"]                           # services it may call: login, graph, arm, kube
+  expect = \"success\"                        # or { failure = \"CODE\", message = \"text\" }
+  limits = { fuel = 2000000000, memory = \"128MiB\", timeout = \"30s\", output = \"1MiB\" }
+  needs = [\"other\"]                         # order without using outputs
+
+Steps run as soon as the steps they use have finished; independent steps run together.
+The whole file is checked before anything runs.
+
+Targets:
+  sim                the built-in simulator, in process (default): offline, deterministic
+  azure              real Azure; the operator is AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/
+                     AZURE_TENANT_ID (+ AZURE_SUBSCRIPTION_ID), or the `az login` account
+  https://HOST:PORT  a served simulator (`aksflow sim serve`), with its aksflow.env loaded
+
+Exit status: 0 when every step did what the flow expects, 1 when one did not, 2 when the
+flow or the command line is invalid.
+
+Examples:
+  aksflow run flows/hello.toml
+  aksflow run flows/hello.toml --seed 7 --transcript golden.jsonl
+  aksflow run flows/hello.toml --check golden.jsonl     # fail if any call differs
+  aksflow run flows/hello.toml --resume                 # continue after a failure";
+
+#[derive(Args, Debug)]
+#[command(after_long_help = RUN_HELP)]
+pub struct RunArgs {
+    /// The flow file to run
+    pub flow: PathBuf,
+    /// Seed for everything the simulator invents (ids, secrets, codes)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to run: sim, azure, or https://HOST:PORT of a served simulator
+    #[arg(long, default_value = "sim", value_parser = parse_target)]
+    pub target: Target,
+    /// Write the transcript (one JSON line per cloud call) here [default: OUT/transcript.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    /// Directory for the run's state, transcript and the files steps write
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Continue the run saved in OUT, skipping the steps that finished
+    #[arg(long)]
+    pub resume: bool,
+    /// Compare the run's transcript with this one and fail at the first difference
+    #[arg(long, value_name = "TRANSCRIPT")]
+    pub check: Option<PathBuf>,
+    /// Print the result as JSON on stdout (progress stays on stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Show plugins' debug lines too
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// No progress lines, only the summary (or JSON)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    s.parse()
+}
+
+pub async fn run(args: RunArgs) -> i32 {
+    let engine = match StepEngine::new(super::cache_dir()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the WebAssembly engine: {e:#}");
+            return 2;
+        }
+    };
+    let plan = match flow::load(&args.flow, &engine).await {
+        Ok(p) => Arc::new(p),
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{} problem{} in {}; nothing was run.", errors.0.len(), if errors.0.len() == 1 { "" } else { "s" }, args.flow.display());
+            return 2;
+        }
+    };
+    let live = match &args.target {
+        Target::Sim => None,
+        t => match Live::from_env(t) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+    };
+    let progress: Arc<dyn runner::Progress> = if args.quiet { Arc::new(Silent) } else { Arc::new(Console { verbose: args.verbose }) };
+    let opts = RunOptions {
+        seed: args.seed,
+        target: args.target.clone(),
+        out_dir: args.out.clone(),
+        transcript: args.transcript.clone(),
+        resume: args.resume,
+        check: args.check.clone(),
+        live,
+        progress,
+        save_state: true,
+    };
+    if !args.quiet {
+        eprintln!("{}: {} step{} on {} (seed {})", plan.name, plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }, args.target, args.seed);
+    }
+    let report = match runner::run(plan, engine, opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialise"));
+    }
+    print_summary(&report);
+    if report.passed { 0 } else { 1 }
+}
+
+fn print_summary(r: &RunReport) {
+    if let Some(m) = &r.check_mismatch {
+        eprintln!("\n{m}");
+    }
+    let failed = r.count(|s| s == StepStatus::Failed);
+    let skipped = r.count(|s| s == StepStatus::Skipped);
+    let passed = r.count(StepStatus::passed);
+    let verdict = if r.passed { "passed" } else { "FAILED" };
+    eprintln!(
+        "\n{}: {verdict} — {passed} step{} ok, {failed} failed, {skipped} skipped in {:.1} ms (seed {}, target {})",
+        r.flow,
+        if passed == 1 { "" } else { "s" },
+        r.elapsed_ms,
+        r.seed,
+        r.target
+    );
+    if let Some(t) = &r.transcript {
+        eprintln!("transcript: {t}");
+    }
+    if !r.passed && failed > 0 {
+        eprintln!("fix the failing step and continue with --resume, or rerun from scratch without it.");
+    }
+}

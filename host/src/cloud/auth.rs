@@ -1,0 +1,82 @@
+//! The operator's credentials: the host signs in, never the plugin. Against the simulator
+//! the operator is a seeded tenant-admin service principal; against Azure it is the service
+//! principal in `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET` / `AZURE_TENANT_ID`, or whoever
+//! `az login` signed in.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How the operator gets tokens.
+#[derive(Clone)]
+pub enum OperatorCredential {
+    /// Client credentials at the token endpoint (the simulator's seeded operator, or a
+    /// service principal from the environment).
+    ClientSecret { tenant_id: String, client_id: String, client_secret: String },
+    /// `az account get-access-token --resource …`.
+    AzureCli,
+}
+
+impl std::fmt::Debug for OperatorCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OperatorCredential::ClientSecret { tenant_id, client_id, .. } => {
+                write!(f, "ClientSecret {{ tenant_id: {tenant_id}, client_id: {client_id}, client_secret: <redacted> }}")
+            }
+            OperatorCredential::AzureCli => f.write_str("AzureCli"),
+        }
+    }
+}
+
+impl OperatorCredential {
+    /// From azure-identity's environment variables, else the Azure CLI.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        match (var("AZURE_TENANT_ID"), var("AZURE_CLIENT_ID"), var("AZURE_CLIENT_SECRET")) {
+            (Some(tenant_id), Some(client_id), Some(client_secret)) => OperatorCredential::ClientSecret { tenant_id, client_id, client_secret },
+            _ => OperatorCredential::AzureCli,
+        }
+    }
+
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            OperatorCredential::ClientSecret { client_secret, .. } => Some(client_secret),
+            OperatorCredential::AzureCli => None,
+        }
+    }
+}
+
+/// Tokens by resource, until a minute before they expire (run clock).
+#[derive(Default)]
+pub struct TokenCache {
+    tokens: Mutex<HashMap<String, (String, i64)>>,
+}
+
+impl TokenCache {
+    pub fn get(&self, resource: &str, now_ms: i64) -> Option<String> {
+        let t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        t.get(resource).filter(|(_, exp)| now_ms < exp - 60_000).map(|(tok, _)| tok.clone())
+    }
+
+    pub fn put(&self, resource: &str, token: String, expires_ms: i64) {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(resource.to_string(), (token, expires_ms));
+    }
+}
+
+/// A token from the Azure CLI, with its expiry in Unix milliseconds.
+pub async fn azure_cli_token(resource: &str) -> Result<(String, i64), String> {
+    let out = tokio::process::Command::new("az")
+        .args(["account", "get-access-token", "--resource", resource, "--output", "json"])
+        .output()
+        .await
+        .map_err(|e| format!("no operator credentials: AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID are not set and running `az` failed ({e}). Set those variables, or run `az login`."))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`az account get-access-token` failed: {}. Run `az login`, or set AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID.",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("unexpected output from az: {e}"))?;
+    let token = v["accessToken"].as_str().ok_or("az printed no accessToken")?.to_string();
+    let expires_ms = v["expires_on"].as_i64().map(|s| s * 1000).unwrap_or(i64::MAX);
+    Ok((token, expires_ms))
+}

@@ -1,0 +1,153 @@
+//! One wasmtime [`Engine`] for the whole process: components compiled once (and cached on
+//! disk by content hash and engine configuration), checked against the contract when
+//! loaded, and instantiated from an [`InstancePre`](wasmtime::component::InstancePre) into a
+//! fresh, limited [`Store`] for every step.
+
+mod cache;
+mod imports;
+pub mod limits;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::{StepInfo, StepPre};
+use crate::sandbox::{self, StepState};
+pub use limits::{Limits, StepFailure};
+
+/// How often the epoch advances: the granularity of the wall-clock backstop.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Instances that may be live at once; the runner never runs more steps than this together.
+pub const MAX_INSTANCES: u32 = 64;
+
+/// The most memory any step may be allowed (a flow can raise a step's cap up to this).
+pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{origin}: not a WebAssembly component aksflow can compile: {reason}")]
+    Compile { origin: String, reason: String },
+    #[error(
+        "{origin}: imports `{import}`, which aksflow does not give to plugins.\n  A step may import only aksflow:step (cloud, log, interact) and the WASI clocks, random, I/O and CLI interfaces; it has no sockets, HTTP or files. Call services through `cloud.call`."
+    )]
+    ForbiddenImport { origin: String, import: String },
+    #[error("{origin}: does not fit the aksflow:step@0.1.0 world: {reason}")]
+    Contract { origin: String, reason: String },
+    #[error("{origin}: `describe` failed: {failure}")]
+    Describe { origin: String, failure: StepFailure },
+}
+
+/// A compiled, checked plugin, ready to instantiate.
+pub struct Plugin {
+    pub hash: [u8; 32],
+    pub origin: String,
+    pub info: StepInfo,
+    pub(crate) pre: StepPre<StepState>,
+}
+
+impl Plugin {
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+}
+
+pub struct StepEngine {
+    engine: Engine,
+    linker: Linker<StepState>,
+    cache: cache::DiskCache,
+    loaded: Mutex<HashMap<[u8; 32], Arc<Plugin>>>,
+}
+
+impl StepEngine {
+    /// An engine whose compiled components are cached under `cache_dir` (`None`: memory only).
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<Self>> {
+        let engine = Engine::new(&Self::config())?;
+        let mut linker = Linker::new(&engine);
+        sandbox::add_to_linker(&mut linker)?;
+        let this = Arc::new(StepEngine { engine, linker, cache: cache::DiskCache::new(cache_dir), loaded: Mutex::new(HashMap::new()) });
+        start_epoch_ticker(Arc::downgrade(&this));
+        Ok(this)
+    }
+
+    fn config() -> Config {
+        let mut pool = PoolingAllocationConfig::default();
+        // Every step is one component instance; a Rust wasip2 component has a handful of
+        // core instances and one linear memory.
+        pool.total_component_instances(MAX_INSTANCES);
+        pool.total_core_instances(MAX_INSTANCES * 8);
+        pool.total_memories(MAX_INSTANCES * 2);
+        pool.total_tables(MAX_INSTANCES * 4);
+        pool.max_memory_size(MAX_MEMORY_BYTES as usize);
+        // Keep a few slots' memory mapped between steps: re-instantiating is then a reset.
+        pool.max_unused_warm_slots(8);
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        // Fuel is the deterministic CPU budget; the epoch is the wall-clock backstop.
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        // Steps are plain synchronous exports; the async component-model machinery would
+        // only add per-call cost.
+        config.concurrency_support(false);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        config
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles (or fetches from cache), checks and describes a component.
+    pub async fn load(&self, wasm: &[u8], origin: &str) -> Result<Arc<Plugin>, LoadError> {
+        let hash: [u8; 32] = Sha256::digest(wasm).into();
+        if let Some(p) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(&hash) {
+            return Ok(p.clone());
+        }
+        let component = self
+            .cache
+            .component(&self.engine, wasm, &hash)
+            .map_err(|e| LoadError::Compile { origin: origin.into(), reason: format!("{e:#}") })?;
+        imports::check(&self.engine, &component, origin)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(StepPre::new)
+            .map_err(|e| LoadError::Contract { origin: origin.into(), reason: format!("{e:#}") })?;
+        let info = sandbox::describe(&self.engine, &pre)
+            .await
+            .map_err(|failure| LoadError::Describe { origin: origin.into(), failure })?;
+        let plugin = Arc::new(Plugin { hash, origin: origin.into(), info, pre });
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Compiles without the cache or the contract checks (benchmarks compare against this).
+    pub fn compile_uncached(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
+        Component::new(&self.engine, wasm)
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: Weak<StepEngine>) {
+    std::thread::Builder::new()
+        .name("aksflow-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(e) => e.engine.increment_epoch(),
+                    None => return,
+                }
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
+    StepFailure::Instantiate { reason: format!("{e:#}") }
+}

@@ -1,0 +1,55 @@
+//! The flow file as written, with the source span of everything a message may point at.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<Spanned<StepDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    pub id: Spanned<String>,
+    pub uses: Spanned<String>,
+    #[serde(default)]
+    pub with: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub grant: Vec<Spanned<String>>,
+    /// Steps to run after even without a data reference.
+    #[serde(default)]
+    pub needs: Vec<Spanned<String>>,
+    pub expect: Option<Spanned<ExpectDef>>,
+    pub limits: Option<Spanned<LimitsDef>>,
+}
+
+/// `expect = "success"` or `expect = { failure = "CODE", message = "part of the message" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ExpectDef {
+    Word(String),
+    Failure {
+        failure: String,
+        #[serde(default)]
+        message: Option<String>,
+    },
+}
+
+/// `limits = { fuel = 5_000_000, memory = "64MiB", timeout = "10s", output = "1MiB" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsDef {
+    pub fuel: Option<u64>,
+    pub memory: Option<toml::Value>,
+    pub timeout: Option<String>,
+    pub output: Option<toml::Value>,
+}

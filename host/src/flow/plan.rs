@@ -1,0 +1,424 @@
+//! From a flow file to a checked plan: plugins loaded and described, every reference
+//! resolved, required inputs present, dependencies acyclic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::error::{FlowError, FlowErrors, line_of};
+use super::file::{ExpectDef, FlowFile, LimitsDef, StepDef};
+use super::template::{Part, Template};
+use super::units::{parse_duration, parse_size};
+use crate::bindings::{Service, ValueKind};
+use crate::engine::{Limits, Plugin, StepEngine};
+use crate::plugins::{self, PluginRef, ResolveError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Success,
+    /// The step must fail with this code, and a message containing `message` if given.
+    Failure { code: String, message: Option<String> },
+}
+
+pub struct PlannedStep {
+    pub index: usize,
+    pub id: String,
+    pub uses: String,
+    pub plugin: Arc<Plugin>,
+    /// Input name, its value, and whether the plugin declares it secret.
+    pub with: Vec<(String, Template, bool)>,
+    pub grants: Vec<Service>,
+    pub expect: Expect,
+    pub limits: Limits,
+    /// Indices of the steps this one waits for.
+    pub deps: Vec<usize>,
+    pub line: usize,
+}
+
+pub struct Plan {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    pub vars: BTreeMap<String, String>,
+    pub steps: Vec<PlannedStep>,
+    /// SHA-256 of the flow file, to refuse resuming a run of a changed flow.
+    pub source_hash: String,
+}
+
+impl Plan {
+    pub fn step(&self, id: &str) -> Option<&PlannedStep> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+}
+
+pub async fn load(path: &Path, engine: &StepEngine) -> Result<Plan, FlowErrors> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        FlowErrors(vec![FlowError {
+            file: path.to_path_buf(),
+            line: 0,
+            message: format!("cannot read the flow file: {e}"),
+            hint: Some("check the path; flows live in flows/, e.g. `aksflow run flows/hello.toml`".into()),
+        }])
+    })?;
+    load_str(&source, path, engine).await
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    source: &'a str,
+    errors: Vec<FlowError>,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, offset: usize, message: impl Into<String>, hint: Option<String>) {
+        self.errors.push(FlowError { file: self.file.to_path_buf(), line: line_of(self.source, offset), message: message.into(), hint });
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn list(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let v: Vec<String> = names.into_iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    if v.is_empty() { "(none)".into() } else { v.join(", ") }
+}
+
+/// A `with` or `vars` value as text: strings as they are, numbers and booleans written out,
+/// arrays and tables as JSON (for `json` inputs such as tags).
+fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Datetime(d) => d.to_string(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// Checks a fully literal value against the kind the plugin declares.
+pub fn check_kind(kind: ValueKind, value: &str) -> Result<(), String> {
+    match kind {
+        ValueKind::Text => Ok(()),
+        ValueKind::Integer => value.trim().parse::<i64>().map(|_| ()).map_err(|_| format!("expects a whole number, got `{value}`")),
+        ValueKind::Boolean => match value {
+            "true" | "false" => Ok(()),
+            _ => Err(format!("expects true or false, got `{value}`")),
+        },
+        ValueKind::Json => serde_json::from_str::<serde_json::Value>(value).map(|_| ()).map_err(|e| format!("expects JSON: {e}")),
+    }
+}
+
+pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<Plan, FlowErrors> {
+    let mut c = Checker { file: path, source, errors: Vec::new() };
+    let file: FlowFile = match toml::from_str(source) {
+        Ok(f) => f,
+        Err(e) => {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            c.err(offset, format!("not a valid flow file: {}", e.message()), Some("see `aksflow run --help` for the flow file format".into()));
+            return Err(FlowErrors(c.errors));
+        }
+    };
+    let flow_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+
+    let mut vars = BTreeMap::new();
+    for (name, v) in &file.vars {
+        if matches!(v.get_ref(), toml::Value::Array(_) | toml::Value::Table(_)) {
+            c.err(v.span().start, format!("var `{name}` must be a string, number or boolean"), None);
+        }
+        vars.insert(name.clone(), value_text(v.get_ref()));
+    }
+
+    if file.steps.is_empty() {
+        c.err(0, "the flow has no steps", Some("add a step: [[step]] with id, uses and with".into()));
+    }
+
+    // Pass 1: each step on its own.
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    let mut loaded: Vec<Option<Arc<Plugin>>> = Vec::new();
+    for spanned in &file.steps {
+        let s = spanned.get_ref();
+        let id = s.id.get_ref();
+        if !valid_id(id) {
+            c.err(s.id.span().start, format!("step id `{id}` may contain only letters, digits, `-` and `_`"), None);
+        }
+        if let Some(first) = first_seen.get(id) {
+            let first_line = line_of(source, *first);
+            c.err(s.id.span().start, format!("step id `{id}` is used twice"), Some(format!("it was first used at line {first_line}; step ids must be unique")));
+        } else {
+            first_seen.insert(id.clone(), s.id.span().start);
+        }
+        let plugin = match plugins::resolve(engine, &PluginRef::parse(s.uses.get_ref(), &flow_dir)).await {
+            Ok(p) => Some(p),
+            Err(ResolveError::UnknownBuiltin(name)) => {
+                c.err(
+                    s.uses.span().start,
+                    format!("step `{id}` uses `{name}`, which is not a built-in plugin"),
+                    Some(format!("built-in plugins are {}; a custom plugin is a path to its .wasm (`uses = \"./my_step.wasm\"`); `aksflow plugins list` shows them all", list(plugins::builtin_names()))),
+                );
+                None
+            }
+            Err(e) => {
+                c.err(s.uses.span().start, format!("step `{id}`: {e}"), None);
+                None
+            }
+        };
+        loaded.push(plugin);
+    }
+
+    // Pass 2: references, inputs, grants, expectations.
+    let index_of: HashMap<&str, usize> = file.steps.iter().enumerate().map(|(i, s)| (s.get_ref().id.get_ref().as_str(), i)).collect();
+    let mut steps = Vec::new();
+    for (i, spanned) in file.steps.iter().enumerate() {
+        let s = spanned.get_ref();
+        let id = s.id.get_ref().clone();
+        let grants = check_grants(&mut c, s);
+        let expect = check_expect(&mut c, s);
+        let limits = check_limits(&mut c, s);
+        let mut deps = Vec::new();
+        for need in &s.needs {
+            match index_of.get(need.get_ref().as_str()) {
+                Some(&j) => deps.push(j),
+                None => c.err(need.span().start, format!("step `{id}` needs `{}`, which is not a step of this flow", need.get_ref()), Some(format!("steps are {}", list(index_of.keys())))),
+            }
+        }
+        let Some(plugin) = loaded[i].clone() else { continue };
+        let mut with = Vec::new();
+        for (key, value) in &s.with {
+            let Some(spec) = plugin.info.inputs.iter().find(|inp| inp.name == *key.get_ref()) else {
+                c.err(
+                    key.span().start,
+                    format!("step `{id}`: plugin `{}` has no input `{}`", plugin.info.name, key.get_ref()),
+                    Some(format!("its inputs are {}", list(plugin.info.inputs.iter().map(|i| &i.name)))),
+                );
+                continue;
+            };
+            let text = value_text(value.get_ref());
+            let template = match Template::parse(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    c.err(value.span().start, format!("step `{id}`, input `{}`: {e}", key.get_ref()), Some("references are `${{ vars.NAME }}` and `${{ steps.ID.outputs.NAME }}`".into()));
+                    continue;
+                }
+            };
+            check_references(&mut c, &file, &loaded, &index_of, &vars, &id, i, key.get_ref(), value.span().start, &template, &mut deps);
+            if template.0.iter().all(|p| matches!(p, Part::Literal(_))) {
+                if let Err(e) = check_kind(spec.kind, &text) {
+                    c.err(value.span().start, format!("step `{id}`, input `{}` {e}", key.get_ref()), None);
+                }
+            }
+            with.push((key.get_ref().clone(), template, spec.secret));
+        }
+        let missing: Vec<&str> = plugin
+            .info
+            .inputs
+            .iter()
+            .filter(|inp| inp.required && !s.with.keys().any(|k| *k.get_ref() == inp.name))
+            .map(|inp| inp.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            c.err(
+                spanned.span().start,
+                format!("step `{id}` (plugin `{}`) is missing required input{} {}", plugin.info.name, if missing.len() > 1 { "s" } else { "" }, list(&missing)),
+                Some(format!("add them to the step: with = {{ {} }}", missing.iter().map(|m| format!("{m} = \"…\"")).collect::<Vec<_>>().join(", "))),
+            );
+        }
+        deps.sort_unstable();
+        deps.dedup();
+        steps.push(PlannedStep {
+            index: i,
+            id,
+            uses: s.uses.get_ref().clone(),
+            plugin,
+            with,
+            grants,
+            expect,
+            limits,
+            deps,
+            line: line_of(source, spanned.span().start),
+        });
+    }
+
+    if c.errors.is_empty() {
+        check_cycles(&mut c, &file, &steps);
+    }
+    if !c.errors.is_empty() {
+        c.errors.sort_by_key(|e| e.line);
+        return Err(FlowErrors(c.errors));
+    }
+    Ok(Plan {
+        path: path.to_path_buf(),
+        name: file.name.clone().unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
+        description: file.description.clone(),
+        vars,
+        steps,
+        source_hash: hex::encode(Sha256::digest(source.as_bytes())),
+    })
+}
+
+fn check_grants(c: &mut Checker<'_>, s: &StepDef) -> Vec<Service> {
+    let mut grants = Vec::new();
+    for g in &s.grant {
+        match Service::parse(g.get_ref()) {
+            Some(svc) => grants.push(svc),
+            None => c.err(
+                g.span().start,
+                format!("step `{}` grants `{}`, which is not a service", s.id.get_ref(), g.get_ref()),
+                Some("services are `login`, `graph`, `arm` and `kube`".into()),
+            ),
+        }
+    }
+    grants
+}
+
+fn check_expect(c: &mut Checker<'_>, s: &StepDef) -> Expect {
+    match s.expect.as_ref().map(|e| (e.span().start, e.get_ref())) {
+        None => Expect::Success,
+        Some((_, ExpectDef::Word(w))) if w == "success" => Expect::Success,
+        Some((at, ExpectDef::Word(w))) => {
+            c.err(at, format!("step `{}`: `expect = \"{w}\"` is not an expectation", s.id.get_ref()), Some("write `expect = \"success\"` or `expect = { failure = \"CODE\", message = \"text in the message\" }`".into()));
+            Expect::Success
+        }
+        Some((_, ExpectDef::Failure { failure, message })) => Expect::Failure { code: failure.clone(), message: message.clone() },
+    }
+}
+
+fn check_limits(c: &mut Checker<'_>, s: &StepDef) -> Limits {
+    let mut limits = Limits::default();
+    let Some(def) = &s.limits else { return limits };
+    let at = def.span().start;
+    let LimitsDef { fuel, memory, timeout, output } = def.get_ref();
+    let id = s.id.get_ref();
+    if let Some(f) = fuel {
+        limits.fuel = *f;
+    }
+    if let Some(m) = memory {
+        match parse_size(m) {
+            Ok(b) if b <= crate::engine::MAX_MEMORY_BYTES => limits.memory_bytes = b,
+            Ok(b) => c.err(at, format!("step `{id}`: memory limit {} MiB is above the most aksflow allows ({} MiB)", b >> 20, crate::engine::MAX_MEMORY_BYTES >> 20), None),
+            Err(e) => c.err(at, format!("step `{id}`: limits.memory: {e}"), None),
+        }
+    }
+    if let Some(t) = timeout {
+        match parse_duration(t) {
+            Ok(d) => limits.timeout = d,
+            Err(e) => c.err(at, format!("step `{id}`: limits.timeout: {e}"), None),
+        }
+    }
+    if let Some(o) = output {
+        match parse_size(o) {
+            Ok(b) => limits.output_bytes = b as usize,
+            Err(e) => c.err(at, format!("step `{id}`: limits.output: {e}"), None),
+        }
+    }
+    limits
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_references(
+    c: &mut Checker<'_>,
+    file: &FlowFile,
+    loaded: &[Option<Arc<Plugin>>],
+    index_of: &HashMap<&str, usize>,
+    vars: &BTreeMap<String, String>,
+    id: &str,
+    me: usize,
+    input: &str,
+    at: usize,
+    template: &Template,
+    deps: &mut Vec<usize>,
+) {
+    for part in &template.0 {
+        match part {
+            Part::Literal(_) => {}
+            Part::Var(v) if !vars.contains_key(v) => c.err(
+                at,
+                format!("step `{id}`, input `{input}`: there is no var `{v}`"),
+                Some(format!("vars are {}; define it under [vars]", list(vars.keys()))),
+            ),
+            Part::Var(_) => {}
+            Part::Output { step, name } => {
+                let Some(&j) = index_of.get(step.as_str()) else {
+                    c.err(at, format!("step `{id}`, input `{input}`: there is no step `{step}`"), Some(format!("steps are {}", list(index_of.keys()))));
+                    continue;
+                };
+                if j == me {
+                    c.err(at, format!("step `{id}`, input `{input}` refers to the step's own output `{name}`"), Some("a step can only use outputs of other steps".into()));
+                    continue;
+                }
+                deps.push(j);
+                if let Some(ExpectDef::Failure { .. }) = file.steps[j].get_ref().expect.as_ref().map(Spanned::get_ref) {
+                    c.err(at, format!("step `{id}`, input `{input}` uses an output of `{step}`, which is expected to fail and so has none"), Some(format!("use `needs = [\"{step}\"]` to order the steps without using outputs")));
+                    continue;
+                }
+                if let Some(p) = &loaded[j] {
+                    if !p.info.outputs.iter().any(|o| o.name == *name) {
+                        c.err(
+                            at,
+                            format!("step `{id}`, input `{input}`: step `{step}` (plugin `{}`) has no output `{name}`", p.info.name),
+                            Some(format!("its outputs are {}", list(p.info.outputs.iter().map(|o| &o.name)))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Refuses dependency cycles, naming the loop.
+fn check_cycles(c: &mut Checker<'_>, file: &FlowFile, steps: &[PlannedStep]) {
+    let n = file.steps.len();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for s in steps {
+        deps[s.index] = s.deps.clone();
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; n];
+    let mut stack: Vec<usize> = Vec::new();
+    fn visit(v: usize, deps: &[Vec<usize>], mark: &mut [Mark], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+        mark[v] = Mark::Open;
+        stack.push(v);
+        for &d in &deps[v] {
+            match mark[d] {
+                Mark::Open => {
+                    let from = stack.iter().position(|&x| x == d).unwrap();
+                    let mut cycle = stack[from..].to_vec();
+                    cycle.push(d);
+                    return Some(cycle);
+                }
+                Mark::New => {
+                    if let Some(cy) = visit(d, deps, mark, stack) {
+                        return Some(cy);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        stack.pop();
+        mark[v] = Mark::Done;
+        None
+    }
+    for v in 0..n {
+        if mark[v] == Mark::New {
+            if let Some(cycle) = visit(v, &deps, &mut mark, &mut stack) {
+                let names: Vec<&str> = cycle.iter().rev().map(|&i| file.steps[i].get_ref().id.get_ref().as_str()).collect();
+                let first = *cycle.iter().min().unwrap();
+                c.err(
+                    file.steps[first].span().start,
+                    format!("steps depend on each other in a cycle: {}", names.join(" → ")),
+                    Some("a step can use only outputs of steps that do not (directly or through others) use its own".into()),
+                );
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! aksflow: the Entra ID + AKS workflow as a pipeline of sandboxed WebAssembly steps, run
+//! against Azure or the built-in simulator.
+//!
+//! The host is where the two worlds meet: [`engine`] compiles and sandboxes step components,
+//! [`cloud`] routes their calls (grant check, operator auth, transport, retries, transcript),
+//! [`flow`] reads and checks flow files, and [`runner`] runs them as a DAG.
+
+pub mod bindings;
+pub mod clock;
+pub mod cli;
+pub mod cloud;
+pub mod engine;
+pub mod flow;
+pub mod plugins;
+pub mod redact;
+pub mod runner;
+pub mod sandbox;
+pub mod transcript;

@@ -1,0 +1,424 @@
+//! The executor. Each step is a task; a finishing step (holding the turn, so the order is
+//! the same on every simulated run) records its result, saves the state and starts the
+//! steps that were waiting only for it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::backend::{self, Backend};
+use super::io::RunIo;
+use super::report::{RunReport, StepReport, StepStatus};
+use super::state::{RunState, SavedStep};
+use super::turnstile::Turnstile;
+use super::{RunError, RunOptions};
+use crate::bindings::{Field, StepError, Value};
+use crate::cloud::Target;
+use crate::engine::{StepEngine, StepFailure};
+use crate::flow::{Expect, Part, Plan, PlannedStep};
+use crate::redact::{REDACTED, Redactor};
+use crate::sandbox::{self, StepIo};
+use crate::transcript::{self, Transcript};
+
+/// Where each step stands.
+#[derive(Clone)]
+enum Slot {
+    Waiting,
+    Running,
+    Done { report: StepReport, outputs: Vec<Field>, passed: bool },
+}
+
+struct Exec {
+    plan: Arc<Plan>,
+    engine: Arc<StepEngine>,
+    opts: Arc<RunOptions>,
+    io: Arc<RunIo>,
+    backend_sim: Option<aksflow_simulator::Simulator>,
+    turnstile: Arc<Turnstile>,
+    slots: Mutex<Vec<Slot>>,
+    state: Mutex<RunState>,
+    redactor: Arc<Redactor>,
+    done_tx: mpsc::UnboundedSender<()>,
+    /// Steps started by finishing steps, not yet counted by the driver.
+    started_since: Mutex<usize>,
+}
+
+pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let opts = Arc::new(opts);
+    if opts.resume && opts.check.is_some() {
+        return Err(RunError::Setup("--check compares a whole run; it cannot be combined with --resume".into()));
+    }
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| RunError::Setup(format!("cannot create the output directory {}: {e}", opts.out_dir.display())))?;
+
+    let target_name = opts.target.to_string();
+    let saved = if opts.resume { resume_state(&plan, &opts, &target_name)? } else { None };
+    let mut state = saved.clone().unwrap_or_else(|| RunState::new(&plan.source_hash, opts.seed, &target_name));
+
+    let transcript_path = opts.transcript_path();
+    let transcript = Arc::new(
+        Transcript::to_file(&transcript_path, opts.resume)
+            .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?,
+    );
+    let redactor = Arc::new(Redactor::new());
+    for step in state.steps.values() {
+        learn_secrets(&redactor, &step.outputs);
+    }
+    let Backend { gateway, simulator, context } = match &opts.target {
+        Target::Sim => backend::simulated(opts.seed, state.simulator.take(), transcript.clone(), redactor.clone()),
+        target => {
+            let live = opts.live.clone().ok_or_else(|| RunError::Setup(format!("target {target} needs live settings")))?;
+            backend::live(target, live, transcript.clone(), redactor.clone())
+        }
+    }
+    .map_err(RunError::Setup)?;
+    let turnstile = Arc::new(Turnstile::new(opts.target == Target::Sim));
+    let io = Arc::new(RunIo {
+        gateway,
+        turnstile: turnstile.clone(),
+        context,
+        progress: opts.progress.clone(),
+        seed: opts.seed,
+        steps: plan.steps.iter().map(|s| (s.id.clone(), (s.index, s.grants.clone()))).collect(),
+    });
+
+    let mut slots = vec![Slot::Waiting; plan.steps.len()];
+    for s in &plan.steps {
+        if let Some(saved) = state.steps.get(&s.id) {
+            let report = StepReport {
+                id: s.id.clone(),
+                uses: s.uses.clone(),
+                status: StepStatus::Resumed,
+                code: None,
+                message: None,
+                hint: None,
+                elapsed_ms: 0.0,
+                fuel: None,
+                outputs: shown_outputs(&saved.outputs),
+            };
+            opts.progress.step_finished(&report);
+            slots[s.index] = Slot::Done { report, outputs: saved.outputs.clone(), passed: !saved.expected_failure };
+        }
+    }
+
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let exec = Arc::new(Exec {
+        plan: plan.clone(),
+        engine,
+        opts: opts.clone(),
+        io,
+        backend_sim: simulator,
+        turnstile,
+        slots: Mutex::new(slots),
+        state: Mutex::new(state),
+        redactor,
+        done_tx,
+        started_since: Mutex::new(0),
+    });
+
+    let first = exec.start_ready();
+    let mut running = first;
+    while running > 0 {
+        let Some(()) = done_rx.recv().await else { break };
+        running -= 1;
+        running += exec.take_started();
+    }
+
+    transcript.flush();
+    let slots = exec.slots.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let steps: Vec<StepReport> = plan
+        .steps
+        .iter()
+        .zip(slots)
+        .map(|(s, slot)| match slot {
+            Slot::Done { report, .. } => report,
+            _ => StepReport {
+                id: s.id.clone(),
+                uses: s.uses.clone(),
+                status: StepStatus::Skipped,
+                code: None,
+                message: Some(format!("it needs {}, which did not succeed", blocked_by(&plan, s, &exec))),
+                hint: None,
+                elapsed_ms: 0.0,
+                fuel: None,
+                outputs: BTreeMap::new(),
+            },
+        })
+        .collect();
+    for r in steps.iter().filter(|r| r.status == StepStatus::Skipped) {
+        opts.progress.step_finished(r);
+    }
+
+    let check_mismatch = match &opts.check {
+        None => None,
+        Some(path) => {
+            let expected = transcript::read(path).map_err(RunError::Setup)?;
+            transcript::compare(&expected, &transcript.records()).map(|m| m.to_string())
+        }
+    };
+    let passed = steps.iter().all(|s| s.status.passed()) && check_mismatch.is_none();
+    Ok(RunReport {
+        flow: plan.name.clone(),
+        path: plan.path.display().to_string(),
+        seed: opts.seed,
+        target: target_name,
+        passed,
+        steps,
+        transcript: transcript.path().map(|p| p.display().to_string()),
+        check_mismatch,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+fn resume_state(plan: &Plan, opts: &RunOptions, target: &str) -> Result<Option<RunState>, RunError> {
+    let Some(state) = RunState::load(&opts.out_dir).map_err(RunError::Resume)? else {
+        return Err(RunError::Resume(format!(
+            "there is no saved run in {}; run without --resume to start one",
+            opts.out_dir.display()
+        )));
+    };
+    if state.flow_hash != plan.source_hash {
+        return Err(RunError::Resume(format!(
+            "{} changed since the saved run; run without --resume to start over",
+            plan.path.display()
+        )));
+    }
+    if state.seed != opts.seed || state.target != target {
+        return Err(RunError::Resume(format!(
+            "the saved run used --seed {} --target {}; resume with the same, or run without --resume to start over",
+            state.seed, state.target
+        )));
+    }
+    Ok(Some(state))
+}
+
+fn blocked_by(plan: &Plan, s: &PlannedStep, exec: &Exec) -> String {
+    let slots = exec.slots.lock().unwrap_or_else(|p| p.into_inner());
+    let names: Vec<String> = s
+        .deps
+        .iter()
+        .filter(|&&d| !matches!(slots[d], Slot::Done { passed: true, .. } | Slot::Done { report: StepReport { status: StepStatus::ExpectedFailure, .. }, .. }))
+        .map(|&d| format!("`{}`", plan.steps[d].id))
+        .collect();
+    names.join(", ")
+}
+
+fn learn_secrets(redactor: &Redactor, fields: &[Field]) {
+    for f in fields {
+        if let Value::Secret(s) = &f.value {
+            redactor.learn(s);
+        }
+    }
+}
+
+fn shown_outputs(fields: &[Field]) -> BTreeMap<String, String> {
+    fields
+        .iter()
+        .map(|f| (f.name.clone(), if f.value.is_secret() { REDACTED.to_string() } else { f.value.as_str().to_string() }))
+        .collect()
+}
+
+impl Exec {
+    /// Marks ready steps as running, joins them to the turnstile in index order and spawns
+    /// them. Returns how many started.
+    fn start_ready(self: &Arc<Self>) -> usize {
+        let ready: Vec<usize> = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let ready: Vec<usize> = self
+                .plan
+                .steps
+                .iter()
+                .filter(|s| matches!(slots[s.index], Slot::Waiting))
+                .filter(|s| s.deps.iter().all(|&d| matches!(&slots[d], Slot::Done { report, .. } if report.status.passed())))
+                .map(|s| s.index)
+                .collect();
+            for &i in &ready {
+                slots[i] = Slot::Running;
+            }
+            ready
+        };
+        for &i in &ready {
+            self.turnstile.join(i);
+        }
+        for &i in &ready {
+            let me = self.clone();
+            tokio::spawn(async move { me.run_step(i).await });
+        }
+        ready.len()
+    }
+
+    /// Steps started by finishing steps since the last call (counted for the driver).
+    fn take_started(&self) -> usize {
+        let mut st = self.started_since.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *st)
+    }
+}
+
+impl Exec {
+    async fn run_step(self: Arc<Self>, i: usize) {
+        let step = &self.plan.steps[i];
+        self.opts.progress.step_started(&step.id, &step.uses);
+        let t0 = Instant::now();
+        let result = match self.inputs(step) {
+            Ok(inputs) => {
+                let io: Arc<dyn StepIo> = self.io.clone();
+                sandbox::run_step(self.engine.engine(), &step.plugin.pre, io, &step.id, &inputs, &step.limits).await
+            }
+            Err(failure) => Err(failure),
+        };
+        let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let (report, outputs) = self.judge(step, result, elapsed_ms);
+
+        // The completion is an event like a call: ordered by the turnstile.
+        let turn = self.turnstile.acquire(i).await;
+        learn_secrets(&self.redactor, &outputs);
+        self.opts.progress.step_finished(&report);
+        let passed = report.status.passed();
+        if passed {
+            self.save(step, &report, &outputs);
+        }
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Slot::Done { report, outputs, passed };
+        let started = self.start_ready();
+        *self.started_since.lock().unwrap_or_else(|p| p.into_inner()) += started;
+        turn.leave();
+        let _ = self.done_tx.send(());
+    }
+
+    /// The step's inputs with references filled in. A value is secret when the plugin
+    /// declares the input secret or when any output it uses is secret.
+    fn inputs(&self, step: &PlannedStep) -> Result<Vec<Field>, StepFailure> {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut fields = Vec::new();
+        for (name, template, secret_input) in &step.with {
+            let mut missing = None;
+            let rendered = template.render(|part| match part {
+                Part::Var(v) => self.plan.vars.get(v).map(|s| (s.clone(), false)),
+                Part::Output { step: from, name: out } => {
+                    let dep = self.plan.step(from)?;
+                    match &slots[dep.index] {
+                        Slot::Done { outputs, .. } => match outputs.iter().find(|f| f.name == *out) {
+                            Some(f) => Some((f.value.as_str().to_string(), f.value.is_secret())),
+                            None => {
+                                missing = Some(format!("step `{from}` did not return its output `{out}`, which input `{name}` uses"));
+                                None
+                            }
+                        },
+                        _ => None,
+                    }
+                }
+                Part::Literal(_) => None,
+            });
+            let Some((value, secret)) = rendered else {
+                return Err(StepFailure::Plugin(StepError {
+                    code: "MissingOutput".into(),
+                    message: missing.unwrap_or_else(|| format!("input `{name}` could not be resolved")),
+                    hint: None,
+                }));
+            };
+            if let Some(spec) = step.plugin.info.inputs.iter().find(|s| s.name == *name) {
+                if let Err(e) = crate::flow::check_kind(spec.kind, &value) {
+                    return Err(StepFailure::Plugin(StepError { code: "InvalidInput".into(), message: format!("input `{name}` {e}"), hint: None }));
+                }
+            }
+            let value = if secret || *secret_input {
+                self.redactor.learn(&value);
+                Value::Secret(value)
+            } else {
+                Value::Text(value)
+            };
+            fields.push(Field { name: name.clone(), value });
+        }
+        Ok(fields)
+    }
+
+    /// Compares what happened with what the flow expects.
+    fn judge(&self, step: &PlannedStep, result: Result<sandbox::StepOutcome, StepFailure>, elapsed_ms: f64) -> (StepReport, Vec<Field>) {
+        let mut report = StepReport {
+            id: step.id.clone(),
+            uses: step.uses.clone(),
+            status: StepStatus::Succeeded,
+            code: None,
+            message: None,
+            hint: None,
+            elapsed_ms,
+            fuel: None,
+            outputs: BTreeMap::new(),
+        };
+        let result = result.and_then(|outcome| self.check_outputs(step, outcome));
+        let r = &self.redactor;
+        match (result, &step.expect) {
+            (Ok((outputs, fuel)), Expect::Success) => {
+                report.fuel = Some(fuel);
+                report.outputs = shown_outputs(&outputs);
+                (report, outputs)
+            }
+            (Ok((_, fuel)), Expect::Failure { code, .. }) => {
+                report.fuel = Some(fuel);
+                report.status = StepStatus::Failed;
+                report.code = Some("UnexpectedSuccess".into());
+                report.message = Some(format!("the flow expects this step to fail with {code}, but it succeeded"));
+                (report, Vec::new())
+            }
+            (Err(f), Expect::Success) => {
+                report.status = StepStatus::Failed;
+                report.code = Some(f.code().to_string());
+                report.message = Some(r.text(&f.message()));
+                if let StepFailure::Plugin(e) = &f {
+                    report.hint = e.hint.as_ref().map(|h| r.text(h));
+                }
+                (report, Vec::new())
+            }
+            (Err(f), Expect::Failure { code, message }) => {
+                let text = r.text(&f.message());
+                let matches = f.code() == code && message.as_ref().is_none_or(|m| text.contains(m.as_str()));
+                report.code = Some(f.code().to_string());
+                if matches {
+                    report.status = StepStatus::ExpectedFailure;
+                    report.message = Some(text);
+                } else {
+                    report.status = StepStatus::Failed;
+                    let wanted = match message {
+                        Some(m) => format!("{code} with a message containing \"{m}\""),
+                        None => code.clone(),
+                    };
+                    report.message = Some(format!("the flow expects {wanted}, but the step failed with {}: {text}", f.code()));
+                }
+                (report, Vec::new())
+            }
+        }
+    }
+
+    /// Outputs must be ones the plugin declared; declared-secret outputs are kept secret
+    /// even if the plugin returned them as text.
+    fn check_outputs(&self, step: &PlannedStep, outcome: sandbox::StepOutcome) -> Result<(Vec<Field>, u64), StepFailure> {
+        let declared = &step.plugin.info.outputs;
+        let mut outputs = Vec::with_capacity(outcome.outputs.len());
+        for f in outcome.outputs {
+            let Some(spec) = declared.iter().find(|o| o.name == f.name) else {
+                return Err(StepFailure::BadOutput {
+                    reason: format!("it returned `{}`, which `describe` does not list (it lists {})", f.name, declared.iter().map(|o| format!("`{}`", o.name)).collect::<Vec<_>>().join(", ")),
+                });
+            };
+            let value = match f.value {
+                Value::Text(v) if spec.secret => Value::Secret(v),
+                v => v,
+            };
+            outputs.push(Field { name: f.name, value });
+        }
+        Ok((outputs, outcome.fuel_used))
+    }
+
+    fn save(&self, step: &PlannedStep, report: &StepReport, outputs: &[Field]) {
+        if !self.opts.save_state {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.steps.insert(step.id.clone(), SavedStep { expected_failure: report.status == StepStatus::ExpectedFailure, outputs: outputs.to_vec() });
+        state.simulator = self.backend_sim.as_ref().map(|s| s.snapshot());
+        if let Err(e) = state.save(&self.opts.out_dir) {
+            self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Runs a checked [`Plan`]: steps start as soon as the steps they depend on have finished,
+//! independent steps run concurrently, each in its own sandbox; state is saved after every
+//! step; the result is a [`RunReport`].
+
+pub mod backend;
+mod exec;
+mod io;
+pub mod progress;
+pub mod report;
+pub mod state;
+pub mod turnstile;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use backend::Live;
+pub use exec::run;
+pub use progress::{Console, Progress, Silent};
+pub use report::{RunReport, StepReport, StepStatus};
+
+use crate::cloud::Target;
+
+pub struct RunOptions {
+    pub seed: u64,
+    pub target: Target,
+    /// Where state, transcript and files a flow writes go.
+    pub out_dir: PathBuf,
+    /// Transcript path (default: `OUT/transcript.jsonl`).
+    pub transcript: Option<PathBuf>,
+    pub resume: bool,
+    /// A golden transcript to compare the run's against.
+    pub check: Option<PathBuf>,
+    /// Settings for `azure` and URL targets.
+    pub live: Option<Live>,
+    pub progress: Arc<dyn Progress>,
+    /// Save state after every step (for `--resume`). Benchmarks turn it off.
+    pub save_state: bool,
+}
+
+impl RunOptions {
+    /// A simulated run with defaults: seed, out dir, silent.
+    pub fn sim(seed: u64, out_dir: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            seed,
+            target: Target::Sim,
+            out_dir: out_dir.into(),
+            transcript: None,
+            resume: false,
+            check: None,
+            live: None,
+            progress: Arc::new(Silent),
+            save_state: true,
+        }
+    }
+
+    pub fn transcript_path(&self) -> PathBuf {
+        self.transcript.clone().unwrap_or_else(|| self.out_dir.join("transcript.jsonl"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot resume: {0}")]
+    Resume(String),
+}

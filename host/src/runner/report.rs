@@ -1,0 +1,67 @@
+//! What a run did, for the terminal and for `--json`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Succeeded,
+    /// Failed the way the flow said it would.
+    ExpectedFailure,
+    Failed,
+    /// Not run because a step it depends on failed.
+    Skipped,
+    /// Finished in an earlier run (`--resume`).
+    Resumed,
+}
+
+impl StepStatus {
+    pub fn passed(self) -> bool {
+        matches!(self, StepStatus::Succeeded | StepStatus::ExpectedFailure | StepStatus::Resumed)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub uses: String,
+    pub status: StepStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Wall-clock milliseconds the step took (not part of any golden file).
+    pub elapsed_ms: f64,
+    /// Fuel the step's wasm burned: deterministic for the same inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    /// Outputs, with secret values shown as `<redacted>`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub flow: String,
+    pub path: String,
+    pub seed: u64,
+    pub target: String,
+    pub passed: bool,
+    pub steps: Vec<StepReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<String>,
+    /// The first difference from the `--check` transcript, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_mismatch: Option<String>,
+    pub elapsed_ms: f64,
+}
+
+impl RunReport {
+    pub fn count(&self, pred: impl Fn(StepStatus) -> bool) -> usize {
+        self.steps.iter().filter(|s| pred(s.status)).count()
+    }
+}

@@ -1,0 +1,75 @@
+//! The run's saved state under `--out`: finished steps with their outputs, and the
+//! simulator as it stood, written atomically after every step so `--resume` continues
+//! after a failure or a kill without redoing finished work.
+//!
+//! The file holds secret outputs (a resumed step may need them), so it is written owner-only.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::Field;
+
+pub const STATE_FILE: &str = ".aksflow/state.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedStep {
+    pub expected_failure: bool,
+    pub outputs: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub version: u32,
+    pub flow_hash: String,
+    pub seed: u64,
+    pub target: String,
+    pub steps: BTreeMap<String, SavedStep>,
+    /// The simulator (simulated runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<aksflow_simulator::Snapshot>,
+}
+
+impl RunState {
+    pub fn new(flow_hash: &str, seed: u64, target: &str) -> Self {
+        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None }
+    }
+
+    pub fn path(out_dir: &Path) -> PathBuf {
+        out_dir.join(STATE_FILE)
+    }
+
+    pub fn load(out_dir: &Path) -> Result<Option<RunState>, String> {
+        let path = Self::path(out_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("{} is not a saved aksflow run ({e}); delete it to start over", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Writes to a temporary file and renames it over the old one: a kill at any moment
+    /// leaves either the old state or the new, never half of one.
+    pub fn save(&self, out_dir: &Path) -> std::io::Result<()> {
+        let path = Self::path(out_dir);
+        let dir = path.parent().expect("state path has a directory");
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".state.json.{}.tmp", std::process::id()));
+        {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&tmp)?;
+            std::io::Write::write_all(&mut f, &serde_json::to_vec(self).expect("state serialises"))?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)
+    }
+}

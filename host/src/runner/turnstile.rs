@@ -1,0 +1,148 @@
+//! Deterministic interleaving for simulated runs. Independent steps run concurrently, but
+//! their cloud calls (and guest sleeps, prompts and completions) reach the simulator one at
+//! a time in a fixed round-robin order of step index. The simulator's ids and clock then
+//! advance in the same order on every run, so the transcript is byte-identical, however
+//! the OS schedules the threads.
+//!
+//! A step's wasm computes freely; only its events wait for its turn. The turn passes to the
+//! next active step in index order when the holder's event is done, and new steps join only
+//! inside another step's completion event, which is itself ordered.
+//!
+//! Against Azure the turnstile is off: calls go out as soon as they are made.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+pub struct Turnstile {
+    enabled: bool,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    active: BTreeSet<usize>,
+    holder: Option<usize>,
+}
+
+/// The turn, held for one event. Dropping it passes the turn on.
+pub struct Turn<'a> {
+    turnstile: &'a Turnstile,
+    step: usize,
+    leaving: bool,
+}
+
+impl Turn<'_> {
+    /// Passes the turn on and leaves the rotation (the step has finished).
+    pub fn leave(mut self) {
+        self.leaving = true;
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.turnstile.release(self.step, self.leaving);
+    }
+}
+
+impl Turnstile {
+    pub fn new(enabled: bool) -> Self {
+        Turnstile { enabled, state: Mutex::new(State::default()), changed: Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a step to the rotation. Call before the step starts, from an ordered context.
+    pub fn join(&self, step: usize) {
+        if !self.enabled {
+            return;
+        }
+        let mut s = self.lock();
+        s.active.insert(step);
+        if s.holder.is_none() {
+            s.holder = s.active.first().copied();
+        }
+    }
+
+    /// Waits for this step's turn.
+    pub async fn acquire(&self, step: usize) -> Turn<'_> {
+        if self.enabled {
+            loop {
+                let notified = self.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.lock().holder == Some(step) {
+                    break;
+                }
+                notified.await;
+            }
+        }
+        Turn { turnstile: self, step, leaving: false }
+    }
+
+    fn release(&self, step: usize, leaving: bool) {
+        if !self.enabled {
+            return;
+        }
+        let mut s = self.lock();
+        if leaving {
+            s.active.remove(&step);
+        }
+        s.holder = s.active.range(step + 1..).next().or_else(|| s.active.first()).copied();
+        drop(s);
+        self.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Three steps that each make three "calls" with random think time in between always
+    /// interleave in the same order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn events_interleave_in_the_same_order_every_time() {
+        let mut orders = Vec::new();
+        for round in 0..5u64 {
+            let t = Arc::new(Turnstile::new(true));
+            let log = Arc::new(Mutex::new(Vec::new()));
+            for i in 0..3 {
+                t.join(i);
+            }
+            let mut handles = Vec::new();
+            for i in 0..3usize {
+                let (t, log) = (t.clone(), log.clone());
+                handles.push(tokio::spawn(async move {
+                    for call in 0..3 {
+                        // "compute" for a varying time
+                        let spin = ((round as usize * 7 + i * 13 + call * 5) % 4) as u64;
+                        tokio::time::sleep(std::time::Duration::from_millis(spin)).await;
+                        let turn = t.acquire(i).await;
+                        log.lock().unwrap().push((i, call));
+                        if call == 2 {
+                            turn.leave();
+                        }
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+            orders.push(log.lock().unwrap().clone());
+        }
+        assert!(orders.windows(2).all(|w| w[0] == w[1]), "{orders:?}");
+        assert_eq!(orders[0][..3], [(0, 0), (1, 0), (2, 0)]);
+    }
+
+    #[tokio::test]
+    async fn disabled_never_waits() {
+        let t = Turnstile::new(false);
+        let _a = t.acquire(5).await;
+        let _b = t.acquire(6).await;
+    }
+}

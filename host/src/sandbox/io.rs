@@ -1,0 +1,100 @@
+//! The host side of the plugin imports. Each one is a thin adapter onto [`StepIo`], which
+//! the runner implements: the sandbox itself decides nothing about clouds.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::StepState;
+use crate::bindings::aksflow::step::{cloud, interact, log, types};
+use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceLogin {
+    pub verification_uri: String,
+    pub user_code: String,
+}
+
+/// What a running step can reach, as the runner provides it.
+pub trait StepIo: Send + Sync + 'static {
+    /// One cloud call (grant check, auth, transport, transcript are the implementor's).
+    fn call<'a>(&'a self, step: &'a str, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>>;
+    fn context(&self) -> CloudContext;
+    fn log(&self, step: &str, level: LogLevel, message: &str);
+    fn show<'a>(&'a self, step: &'a str, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>>;
+    /// Milliseconds since the Unix epoch on the run's clock.
+    fn now_ms(&self) -> i64;
+    /// A guest sleep: advances the run's clock (virtual) or waits (live).
+    fn sleep<'a>(&'a self, step: &'a str, duration: Duration) -> BoxFuture<'a, ()>;
+    /// A seed for the step's random streams, derived from the run's seed.
+    fn seed_for(&self, step: &str, stream: &str) -> u64;
+}
+
+/// No services, a fixed clock: what `describe` runs with.
+pub struct NullIo;
+
+impl StepIo for NullIo {
+    fn call<'a>(&'a self, _step: &'a str, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>> {
+        Box::pin(async move { Err(CallError::NotGranted(format!("`describe` may not call services (it asked for {})", req.service))) })
+    }
+    fn context(&self) -> CloudContext {
+        CloudContext { tenant_id: String::new(), subscription_id: String::new(), target: "none".into(), default_location: "eastus".into() }
+    }
+    fn log(&self, _step: &str, _level: LogLevel, _message: &str) {}
+    fn show<'a>(&'a self, _step: &'a str, _message: &'a str, _device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("`describe` may not prompt".to_string()) })
+    }
+    fn now_ms(&self) -> i64 {
+        aksflow_simulator::clock::EPOCH_MS
+    }
+    fn sleep<'a>(&'a self, _step: &'a str, _duration: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    fn seed_for(&self, _step: &str, _stream: &str) -> u64 {
+        0
+    }
+}
+
+impl types::Host for StepState {}
+
+impl cloud::Host for StepState {
+    async fn call(&mut self, req: CloudRequest) -> wasmtime::Result<Result<CloudResponse, CallError>> {
+        let io = self.io.clone();
+        let step = self.step_id.clone();
+        Ok(self.host_call(io.call(&step, req)).await)
+    }
+
+    async fn context(&mut self) -> wasmtime::Result<CloudContext> {
+        Ok(self.io.context())
+    }
+}
+
+impl log::Host for StepState {
+    async fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+        };
+        self.io.log(&self.step_id, level, &message);
+        Ok(())
+    }
+}
+
+impl interact::Host for StepState {
+    async fn show(&mut self, message: String, device_login: Option<interact::DeviceLogin>) -> wasmtime::Result<Result<(), String>> {
+        let io = self.io.clone();
+        let step = self.step_id.clone();
+        let device = device_login.map(|d| DeviceLogin { verification_uri: d.verification_uri, user_code: d.user_code });
+        Ok(self.host_call(io.show(&step, &message, device)).await)
+    }
+}

@@ -1,0 +1,145 @@
+//! A step's sandbox: the store data, the host side of the `aksflow:step` imports, and the
+//! WASI a plugin sees (no files, no environment, no network; the run's clocks and random).
+//!
+//! The sandbox knows nothing about clouds or flows. It hands every import to a [`StepIo`],
+//! which the runner implements (and a test can fake).
+
+mod clocks;
+mod io;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::{Field, Step, StepInfo, StepPre};
+use crate::engine::limits::{self, LimitHit, Limits, MemoryCap, StepFailure};
+use crate::engine::instantiate_error;
+pub use io::{BoxFuture, DeviceLogin, LogLevel, NullIo, StepIo};
+
+/// How much of a plugin's stderr (panic messages) is kept for the failure report.
+const STDERR_CAPTURE: usize = 16 * 1024;
+
+/// Per-step store data. One per step run, never reused.
+pub struct StepState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryCap,
+    pub(crate) io: Arc<dyn StepIo>,
+    pub(crate) step_id: String,
+    timing: Timing,
+}
+
+/// Wall-clock time spent running wasm, not waiting on the host: the timeout counts only this.
+struct Timing {
+    started: Instant,
+    in_host: Duration,
+    limit: Duration,
+}
+
+impl Timing {
+    fn wasm_time(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.in_host)
+    }
+}
+
+impl WasiView for StepState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl StepState {
+    /// Runs a host call, keeping its time off the step's wasm clock.
+    pub(crate) async fn host_call<F: Future>(&mut self, f: F) -> F::Output {
+        let t = Instant::now();
+        let out = f.await;
+        self.timing.in_host += t.elapsed();
+        out
+    }
+}
+
+pub(crate) fn add_to_linker(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    Step::add_to_linker::<StepState, HasSelf<StepState>>(linker, |s| s)?;
+    clocks::shadow_sleep(linker)?;
+    Ok(())
+}
+
+fn new_store(engine: &Engine, io: Arc<dyn StepIo>, step_id: &str, limits: &Limits) -> (Store<StepState>, MemoryOutputPipe) {
+    let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stderr(stderr.clone())
+        .wall_clock(clocks::GuestWallClock(io.clone()))
+        .monotonic_clock(clocks::GuestMonotonicClock(io.clone()))
+        .secure_random(clocks::guest_rng(io.seed_for(step_id, "secure")))
+        .insecure_random(clocks::guest_rng(io.seed_for(step_id, "insecure")))
+        .insecure_random_seed(u128::from(io.seed_for(step_id, "seed")))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    let state = StepState {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limiter: MemoryCap { limit: limits.memory_bytes },
+        io,
+        step_id: step_id.to_string(),
+        timing: Timing { started: Instant::now(), in_host: Duration::ZERO, limit: limits.timeout },
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(limits.fuel).expect("fuel is enabled on the engine");
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|ctx| {
+        let t = &ctx.data().timing;
+        if t.wasm_time() > t.limit {
+            return Err(wasmtime::Error::new(LimitHit::Timeout { limit: t.limit }));
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+    (store, stderr)
+}
+
+fn stderr_text(pipe: &MemoryOutputPipe) -> String {
+    String::from_utf8_lossy(&pipe.contents()).into_owned()
+}
+
+/// Instantiates the plugin and asks what it is. Runs with default limits and no services.
+pub(crate) async fn describe(engine: &Engine, pre: &StepPre<StepState>) -> Result<StepInfo, StepFailure> {
+    let limits = Limits::default();
+    let (mut store, stderr) = new_store(engine, Arc::new(NullIo), "describe", &limits);
+    let step = pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
+    step.call_describe(&mut store).await.map_err(|e| limits::classify(e, &limits, stderr_text(&stderr)))
+}
+
+/// Runs one step in a fresh store: instantiate, `run(inputs)`, check the outputs' size.
+pub async fn run_step(
+    engine: &Engine,
+    pre: &StepPre<StepState>,
+    io: Arc<dyn StepIo>,
+    step_id: &str,
+    inputs: &[Field],
+    limits: &Limits,
+) -> Result<StepOutcome, StepFailure> {
+    let (mut store, stderr) = new_store(engine, io, step_id, limits);
+    let step = pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
+    let result = step.call_run(&mut store, inputs).await.map_err(|e| limits::classify(e, limits, stderr_text(&stderr)))?;
+    let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    let outputs = result.map_err(StepFailure::Plugin)?;
+    let bytes: usize = outputs.iter().map(|f| f.name.len() + f.value.as_str().len()).sum();
+    if bytes > limits.output_bytes {
+        return Err(StepFailure::OutputTooLarge { bytes, limit: limits.output_bytes });
+    }
+    Ok(StepOutcome { outputs, fuel_used })
+}
+
+/// A successful step: its outputs and the fuel it burned (deterministic).
+#[derive(Debug)]
+pub struct StepOutcome {
+    pub outputs: Vec<Field>,
+    pub fuel_used: u64,
+}
+

@@ -1,0 +1,201 @@
+//! The transcript: one JSON line per cloud call (run-clock time, step, service, request,
+//! response), secrets redacted. Against the simulator the same flow and seed give the same
+//! bytes, so a stored transcript is a golden file: `--check` replays and compares.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub time: String,
+    pub step: String,
+    pub service: String,
+    pub request: RecordedRequest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<RecordedResponse>,
+    /// Why the call got no response (not granted, transport failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub body: serde_json::Value,
+    /// Retries the host made (429/503) before this answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Where records go: kept in memory (for `--check` and tests) and appended to a file.
+pub struct Transcript {
+    file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+    records: Mutex<Vec<Record>>,
+    path: Option<PathBuf>,
+}
+
+impl Transcript {
+    pub fn in_memory() -> Self {
+        Transcript { file: Mutex::new(None), records: Mutex::new(Vec::new()), path: None }
+    }
+
+    /// Writes to `path`: a fresh file, or appended to when a run resumes.
+    pub fn to_file(path: &Path, append: bool) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?;
+        Ok(Transcript {
+            file: Mutex::new(Some(std::io::BufWriter::new(file))),
+            records: Mutex::new(Vec::new()),
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Appends a record, numbering it.
+    pub fn push(&self, mut record: Record) {
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        record.seq = records.len() as u64 + 1;
+        if let Some(f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            let line = serde_json::to_string(&record).expect("records serialise");
+            if let Err(e) = writeln!(f, "{line}") {
+                tracing::warn!("could not write the transcript: {e}");
+            }
+        }
+        records.push(record);
+    }
+
+    pub fn flush(&self) {
+        if let Some(f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            let _ = f.flush();
+        }
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Reads a transcript file back.
+pub fn read(path: &Path) -> Result<Vec<Record>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read transcript {}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: not a transcript record: {e}", path.display(), i + 1)))
+        .collect()
+}
+
+/// The first difference between an expected and an actual transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mismatch {
+    Differs { index: usize, expected: Box<Record>, actual: Box<Record> },
+    Missing { index: usize, expected: Box<Record> },
+    Extra { index: usize, actual: Box<Record> },
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pretty = |r: &Record| serde_json::to_string_pretty(r).unwrap_or_default();
+        match self {
+            Mismatch::Differs { index, expected, actual } => write!(
+                f,
+                "transcript record {} differs (step `{}`, {} {}):\n--- expected\n{}\n+++ actual\n{}",
+                index + 1,
+                actual.step,
+                actual.request.method,
+                actual.request.url,
+                pretty(expected),
+                pretty(actual)
+            ),
+            Mismatch::Missing { index, expected } => {
+                write!(f, "the run stopped before transcript record {}; expected:\n{}", index + 1, pretty(expected))
+            }
+            Mismatch::Extra { index, actual } => {
+                write!(f, "the run made a call the transcript does not have (record {}):\n{}", index + 1, pretty(actual))
+            }
+        }
+    }
+}
+
+pub fn compare(expected: &[Record], actual: &[Record]) -> Option<Mismatch> {
+    for i in 0..expected.len().max(actual.len()) {
+        match (expected.get(i), actual.get(i)) {
+            (Some(e), Some(a)) if e != a => {
+                return Some(Mismatch::Differs { index: i, expected: Box::new(e.clone()), actual: Box::new(a.clone()) });
+            }
+            (Some(e), None) => return Some(Mismatch::Missing { index: i, expected: Box::new(e.clone()) }),
+            (None, Some(a)) => return Some(Mismatch::Extra { index: i, actual: Box::new(a.clone()) }),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(step: &str, status: u16) -> Record {
+        Record {
+            seq: 0,
+            time: "t".into(),
+            step: step.into(),
+            service: "arm".into(),
+            request: RecordedRequest { method: "GET".into(), url: "/x".into(), headers: BTreeMap::new(), body: serde_json::Value::Null },
+            response: Some(RecordedResponse { status, headers: BTreeMap::new(), body: serde_json::Value::Null, retries: 0 }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn records_round_trip_through_a_file_and_compare_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let t = Transcript::to_file(&path, false).unwrap();
+        t.push(rec("a", 200));
+        t.push(rec("b", 201));
+        t.flush();
+        let back = read(&path).unwrap();
+        assert_eq!(back, t.records());
+        assert_eq!(back[1].seq, 2);
+        assert_eq!(compare(&back, &t.records()), None);
+    }
+
+    #[test]
+    fn the_first_difference_is_reported() {
+        let a = vec![rec("a", 200), rec("b", 201)];
+        let b = vec![rec("a", 200), rec("b", 404)];
+        assert!(matches!(compare(&a, &b), Some(Mismatch::Differs { index: 1, .. })));
+        assert!(matches!(compare(&a, &a[..1]), Some(Mismatch::Missing { index: 1, .. })));
+        assert!(matches!(compare(&a[..1], &a), Some(Mismatch::Extra { index: 1, .. })));
+        let text = compare(&a, &b).unwrap().to_string();
+        assert!(text.contains("record 2 differs") && text.contains("404"), "{text}");
+    }
+}

@@ -1,0 +1,48 @@
+//! Helpers for writing aksflow step plugins.
+//!
+//! A step is a `wasm32-wasip2` component that implements [`Guest`]: `describe` says what it
+//! takes and gives, `run` does the work. Everything outside the sandbox goes through the
+//! host: [`cloud`] for HTTP calls to Entra ID, Graph, ARM or a cluster, [`log`] for progress
+//! lines, [`interact`] for prompts to the person at the keyboard.
+//!
+//! ```ignore
+//! use aksflow_sdk::*;
+//! struct Hello;
+//! impl Guest for Hello {
+//!     fn describe() -> StepInfo { StepInfo::new("hello", "Says hello").output("greeting", "The greeting") }
+//!     fn run(inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+//!         Ok(Outputs::new().text("greeting", "hello").into())
+//!     }
+//! }
+//! aksflow_sdk::export!(Hello with_types_in aksflow_sdk::bindings);
+//! ```
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "step",
+        pub_export_macro: true,
+        default_bindings_module: "aksflow_sdk::bindings",
+    });
+}
+
+mod describe;
+mod http;
+mod io;
+pub mod arm;
+pub mod log;
+
+pub use bindings::Guest;
+pub use bindings::aksflow::step::cloud::{CallError, Header, Request, Response};
+pub use bindings::aksflow::step::interact;
+pub use bindings::aksflow::step::types::{
+    CloudContext, Field, InputSpec, OutputSpec, Service, StepError, StepInfo, Value, ValueKind,
+};
+pub use bindings::export;
+pub use http::*;
+pub use io::*;
+
+/// The tenant, subscription and default location of the run.
+pub fn context() -> CloudContext {
+    bindings::aksflow::step::cloud::context()
+}

@@ -1,0 +1,131 @@
+//! ARM's error body: `{"error":{"code","message"}}` with the status ARM uses for it.
+//! [protocols.md §C.0, §C.2]
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArmError {
+    MissingApiVersion,
+    MissingAuthorization,
+    InvalidToken { tenant: Option<String> },
+    WrongAudience { audience: String },
+    ExpiredToken { expired: String, now: String },
+    AuthorizationFailed { client: String, object_id: String, action: String, scope: String },
+    SubscriptionNotFound { subscription: String },
+    ResourceGroupNotFound { name: String },
+    ResourceGroupBeingDeleted { name: String },
+    InvalidResourceGroupName { name: String },
+    InvalidResourceGroupLocation { requested: String, existing: String },
+    LocationRequired,
+    LocationNotAvailable { location: String },
+    InvalidRequestContent { detail: String },
+    NotFound { path: String },
+    MethodNotAllowed { method: String },
+}
+
+impl ArmError {
+    pub fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ArmError::*;
+        match self {
+            MissingApiVersion => (
+                StatusCode::BAD_REQUEST,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.".into(),
+            ),
+            MissingAuthorization => (
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.".into(),
+            ),
+            InvalidToken { .. } => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid.".into()),
+            WrongAudience { audience } => (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationTokenAudience",
+                format!("The access token has been obtained for wrong audience or resource '{audience}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."),
+            ),
+            ExpiredToken { expired, now } => (
+                StatusCode::UNAUTHORIZED,
+                "ExpiredAuthenticationToken",
+                format!("The access token expiry UTC time '{expired}' is earlier than current UTC time '{now}'."),
+            ),
+            AuthorizationFailed { client, object_id, action, scope } => (
+                StatusCode::FORBIDDEN,
+                "AuthorizationFailed",
+                format!("The client '{client}' with object id '{object_id}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."),
+            ),
+            SubscriptionNotFound { subscription } => (
+                StatusCode::NOT_FOUND,
+                "SubscriptionNotFound",
+                format!("The subscription '{subscription}' could not be found."),
+            ),
+            ResourceGroupNotFound { name } => (
+                StatusCode::NOT_FOUND,
+                "ResourceGroupNotFound",
+                format!("Resource group '{name}' could not be found."),
+            ),
+            ResourceGroupBeingDeleted { name } => (
+                StatusCode::CONFLICT,
+                "ResourceGroupBeingDeleted",
+                format!("The resource group '{name}' is in deprovisioning state and cannot perform this operation."),
+            ),
+            InvalidResourceGroupName { name } => (
+                StatusCode::BAD_REQUEST,
+                "InvalidResourceGroup",
+                format!("The provided resource group name '{name}' has these invalid characters: the name may contain only alphanumeric, underscore, parentheses, hyphen and period (except at the end) characters, and be at most 90 characters long."),
+            ),
+            InvalidResourceGroupLocation { requested, existing } => (
+                StatusCode::CONFLICT,
+                "InvalidResourceGroupLocation",
+                format!("Invalid resource group location '{requested}'. The Resource group already exists in location '{existing}'."),
+            ),
+            LocationRequired => (
+                StatusCode::BAD_REQUEST,
+                "LocationRequired",
+                "The location property is required for this definition.".into(),
+            ),
+            LocationNotAvailable { location } => (
+                StatusCode::BAD_REQUEST,
+                "LocationNotAvailableForResourceGroup",
+                format!("The provided location '{location}' is not available for resource group. List of available regions is '{}'.", super::model::LOCATIONS.join(",")),
+            ),
+            InvalidRequestContent { detail } => (
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: '{detail}'."),
+            ),
+            NotFound { path } => (
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("The requested path '{path}' is not a resource this simulator serves."),
+            ),
+            MethodNotAllowed { method } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("The HTTP method '{method}' is not supported for this resource."),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ArmError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        let mut resp = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            let tenant = match &self {
+                ArmError::InvalidToken { tenant: Some(t) } => t.clone(),
+                _ => "common".into(),
+            };
+            let value = format!(
+                "Bearer authorization_uri=\"https://login.windows.net/{tenant}\", error=\"invalid_token\", error_description=\"{message}\""
+            );
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,122 @@
+//! Azure RBAC: built-in role definitions, assignments at a scope, and the check ARM makes
+//! before every operation. Actions match with `*` wildcards, case-insensitively; an
+//! assignment at a scope covers everything below it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug)]
+pub struct RoleDefinition {
+    /// The GUID that names the role in `roleDefinitionId`.
+    pub name: &'static str,
+    pub role_name: &'static str,
+    pub actions: &'static [&'static str],
+    pub not_actions: &'static [&'static str],
+}
+
+pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+pub const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+
+pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
+    RoleDefinition { name: OWNER, role_name: "Owner", actions: &["*"], not_actions: &[] },
+    RoleDefinition {
+        name: CONTRIBUTOR,
+        role_name: "Contributor",
+        actions: &["*"],
+        not_actions: &[
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+        ],
+    },
+    RoleDefinition { name: READER, role_name: "Reader", actions: &["*/read"], not_actions: &[] },
+];
+
+pub fn role(name: &str) -> Option<&'static RoleDefinition> {
+    BUILT_IN_ROLES.iter().find(|r| r.name.eq_ignore_ascii_case(name) || r.role_name.eq_ignore_ascii_case(name))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoleAssignment {
+    pub name: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub role: String,
+    pub scope: String,
+}
+
+/// Does the pattern (`Microsoft.Resources/*/read`, `*`) match the action? `*` matches any run
+/// of characters, case-insensitively.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    glob(pattern.to_ascii_lowercase().as_bytes(), action.to_ascii_lowercase().as_bytes())
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+        Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+    }
+}
+
+/// Is `scope` at or below `assigned` (`/subscriptions/x` covers `/subscriptions/x/resourceGroups/y`)?
+pub fn scope_covers(assigned: &str, scope: &str) -> bool {
+    let a = assigned.trim_end_matches('/').to_ascii_lowercase();
+    let s = scope.trim_end_matches('/').to_ascii_lowercase();
+    a.is_empty() || s == a || s.starts_with(&format!("{a}/"))
+}
+
+pub fn role_allows(role: &RoleDefinition, action: &str) -> bool {
+    role.actions.iter().any(|p| action_matches(p, action)) && !role.not_actions.iter().any(|p| action_matches(p, action))
+}
+
+/// Is the principal allowed `action` at `scope` by any of `assignments`?
+pub fn is_allowed(assignments: &[RoleAssignment], principal_id: &str, action: &str, scope: &str) -> bool {
+    assignments.iter().any(|a| {
+        a.principal_id.eq_ignore_ascii_case(principal_id)
+            && scope_covers(&a.scope, scope)
+            && role(&a.role).is_some_and(|r| role_allows(r, action))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn built_in_roles() {
+        let w = "Microsoft.Resources/subscriptions/resourceGroups/write";
+        let r = "Microsoft.Resources/subscriptions/resourceGroups/read";
+        assert!(role_allows(role("Owner").unwrap(), w));
+        assert!(role_allows(role("Contributor").unwrap(), w));
+        assert!(!role_allows(role("Contributor").unwrap(), "Microsoft.Authorization/roleAssignments/write"));
+        assert!(role_allows(role("Reader").unwrap(), r));
+        assert!(!role_allows(role("Reader").unwrap(), w));
+    }
+
+    #[test]
+    fn scopes_cover_what_is_below_them_only() {
+        assert!(scope_covers("/subscriptions/S", "/subscriptions/s/resourceGroups/rg"));
+        assert!(scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourcegroups/RG"));
+        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s/resourceGroups/rg2"));
+        assert!(!scope_covers("/subscriptions/s/resourceGroups/rg", "/subscriptions/s"));
+    }
+
+    proptest! {
+        #[test]
+        fn star_matches_everything_and_literals_match_themselves_in_any_case(action in "[A-Za-z./]{1,40}") {
+            prop_assert!(action_matches("*", &action));
+            prop_assert!(action_matches(&action.to_uppercase(), &action));
+            let longer = format!("{}x", action);
+            prop_assert!(!action_matches(&longer, &action));
+        }
+
+        #[test]
+        fn a_trailing_star_matches_any_suffix(prefix in "[a-z/]{0,10}", suffix in "[a-z/]{0,10}") {
+            let pattern = format!("{}*", prefix);
+            let action = format!("{}{}", prefix, suffix);
+            prop_assert!(action_matches(&pattern, &action));
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! ARM's wire: subscriptions, tenants, resource groups and operation results, with ARM's
+//! headers on every answer. [protocols.md §C.0–C.2]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ArmError;
+use super::model::{Caller, ResourceGroup, Upsert, subscription_scope};
+use crate::login::tokens::{self, TokenError};
+use crate::state::Shared;
+
+/// The audiences ARM accepts. [protocols.md §C.0]
+pub const AUDIENCES: &[&str] = &[
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+    "https://management.azure.com/",
+    "https://management.azure.com",
+];
+
+/// How long a client should wait between polls of an operation, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 15;
+
+pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/subscriptions", get(list_subscriptions))
+        .route("/tenants", get(list_tenants))
+        .route("/subscriptions/{sid}", get(get_subscription))
+        .route("/subscriptions/{sid}/resourcegroups", get(list_groups))
+        .route(
+            "/subscriptions/{sid}/resourcegroups/{rg}",
+            get(get_group).head(head_group).put(put_group).delete(delete_group),
+        )
+        .route("/subscriptions/{sid}/operationresults/{op}", get(operation_result))
+        .layer(middleware::from_fn_with_state(shared, arm_headers))
+}
+
+/// ARM's response headers: request and correlation ids, no caching, JSON with charset.
+async fn arm_headers(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let correlation = req.headers().get("x-ms-client-request-id").cloned();
+    let mut resp = next.run(req).await;
+    let request_id = s.world().ids.guid().to_string();
+    let h = resp.headers_mut();
+    let id = HeaderValue::from_str(&request_id).expect("a GUID is a valid header value");
+    h.insert("x-ms-request-id", id.clone());
+    h.insert("x-ms-correlation-request-id", correlation.unwrap_or_else(|| id.clone()));
+    h.insert("x-ms-routing-request-id", HeaderValue::from_static("EASTUS:20260101T000000Z:SIM"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    if h.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    }
+    resp
+}
+
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    ArmError::NotFound { path: uri.path().to_string() }.into_response()
+}
+
+fn require_api_version(q: &HashMap<String, String>) -> Result<(), ArmError> {
+    match q.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")) {
+        Some((_, v)) if !v.is_empty() => Ok(()),
+        _ => Err(ArmError::MissingApiVersion),
+    }
+}
+
+fn api_version(q: &HashMap<String, String>) -> &str {
+    q.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str()).unwrap_or("2024-11-01")
+}
+
+/// ARM's own time format in token-expiry messages: `01/01/2026 01:00:00`.
+fn arm_time(secs: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let f = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+    t.format(&f).unwrap_or_default()
+}
+
+/// Authenticates the bearer token and checks the api-version, in ARM's order.
+fn authenticate(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Caller, ArmError> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ArmError::MissingAuthorization)?;
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .ok_or(ArmError::InvalidToken { tenant: None })?;
+    let tenants: Vec<String> = s.world().directory.tenants.iter().map(|t| t.id.clone()).collect();
+    let trusted = |c: &tokens::AccessClaims| {
+        tenants.contains(&c.tid) && (c.iss == tokens::v1_issuer(&c.tid) || c.iss == tokens::v2_issuer(&s.config.base_url, &c.tid))
+    };
+    let now = s.clock.now_secs();
+    let claims = tokens::validate(&s.key, token.trim(), AUDIENCES, &trusted, now).map_err(|e| match e {
+        TokenError::Expired { exp, now } => ArmError::ExpiredToken { expired: arm_time(exp), now: arm_time(now) },
+        TokenError::WrongAudience(audience) => ArmError::WrongAudience { audience },
+        _ => ArmError::InvalidToken { tenant: None },
+    })?;
+    require_api_version(q)?;
+    Ok(Caller { display: claims.upn.clone().or(claims.appid.clone()).unwrap_or(claims.oid.clone()), object_id: claims.oid })
+}
+
+fn group_json(g: &ResourceGroup) -> serde_json::Value {
+    let mut v = json!({
+        "id": g.id(),
+        "name": g.name,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": g.location,
+        "properties": { "provisioningState": g.provisioning_state },
+    });
+    if let Some(tags) = &g.tags {
+        v["tags"] = json!(tags);
+    }
+    v
+}
+
+type Q = Query<HashMap<String, String>>;
+
+async fn list_subscriptions(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let value: Vec<_> = w
+        .arm
+        .subscriptions
+        .iter()
+        .filter(|sub| w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/read", &subscription_scope(&sub.id)).is_ok())
+        .map(|sub| subscription_json(sub))
+        .collect();
+    Ok(Json(json!({ "value": value, "count": { "type": "Total", "value": value.len() } })).into_response())
+}
+
+fn subscription_json(sub: &super::model::Subscription) -> serde_json::Value {
+    json!({
+        "id": subscription_scope(&sub.id),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": sub.id,
+        "tenantId": sub.tenant_id,
+        "displayName": sub.display_name,
+        "state": "Enabled",
+        "subscriptionPolicies": { "locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off" },
+    })
+}
+
+async fn list_tenants(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let home = w.directory.home();
+    Ok(Json(json!({ "value": [{
+        "id": format!("/tenants/{}", home.id),
+        "tenantId": home.id,
+        "countryCode": "US",
+        "displayName": home.display_name,
+        "domains": [home.default_domain],
+        "tenantCategory": "Home",
+        "defaultDomain": home.default_domain,
+        "tenantType": "AAD",
+    }] }))
+    .into_response())
+}
+
+async fn get_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let sub = w.arm.subscription(&sid)?;
+    w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/read", &subscription_scope(&sub.id))?;
+    Ok(Json(subscription_json(sub)).into_response())
+}
+
+async fn list_groups(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    w.arm.subscription(&sid)?;
+    w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &subscription_scope(&sid))?;
+    let value: Vec<_> = w.arm.resource_groups_in(&sid).into_iter().map(group_json).collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}
+
+fn group_scope(sid: &str, rg: &str) -> String {
+    format!("/subscriptions/{sid}/resourceGroups/{rg}")
+}
+
+async fn get_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    w.arm.subscription(&sid)?;
+    w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &group_scope(&sid, &rg))?;
+    Ok(Json(group_json(w.arm.resource_group(&sid, &rg)?)).into_response())
+}
+
+/// `az group exists`: 204 or 404, no body.
+async fn head_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Response {
+    let result = authenticate(&s, &headers, &q).and_then(|caller| {
+        let w = s.world();
+        w.arm.subscription(&sid)?;
+        w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &group_scope(&sid, &rg))?;
+        w.arm.resource_group(&sid, &rg).map(|_| ())
+    });
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (e.parts().0, Body::empty()).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupBody {
+    location: Option<String>,
+    tags: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(rename = "managedBy")]
+    _managed_by: Option<String>,
+    #[serde(rename = "properties")]
+    _properties: Option<serde_json::Value>,
+    #[serde(rename = "id")]
+    _id: Option<String>,
+    #[serde(rename = "name")]
+    _name: Option<String>,
+    #[serde(rename = "type")]
+    _type: Option<String>,
+}
+
+async fn put_group(
+    State(s): State<Arc<Shared>>,
+    Path((sid, rg)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let parsed: GroupBody = serde_json::from_slice(&body).map_err(|e| ArmError::InvalidRequestContent { detail: e.to_string() })?;
+    let mut w = s.world();
+    w.arm.subscription(&sid)?;
+    w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/write", &group_scope(&sid, &rg))?;
+    match w.arm.put_resource_group(&sid, &rg, parsed.location.as_deref(), parsed.tags)? {
+        Upsert::Created(g) => Ok((StatusCode::CREATED, Json(group_json(&g))).into_response()),
+        Upsert::Updated(g) => Ok((StatusCode::OK, Json(group_json(&g))).into_response()),
+    }
+}
+
+fn operation_location(s: &Shared, sid: &str, op: &str, api_version: &str) -> String {
+    format!("{}/subscriptions/{sid}/operationresults/{op}?api-version={api_version}", s.config.base_url)
+}
+
+fn accepted(location: String) -> Response {
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    resp
+}
+
+async fn delete_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let mut w = s.world();
+    w.arm.subscription(&sid)?;
+    w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/delete", &group_scope(&sid, &rg))?;
+    let w = &mut *w;
+    let op = w.arm.delete_resource_group(&mut w.ids, &sid, &rg, s.clock.now_ms())?;
+    Ok(accepted(operation_location(&s, &sid, &op.id, api_version(&q))))
+}
+
+async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    w.arm.subscription(&sid)?;
+    let Some(operation) = w.arm.operation(&sid, &op) else {
+        return Err(ArmError::NotFound { path: format!("/subscriptions/{sid}/operationresults/{op}") });
+    };
+    if operation.done {
+        Ok(StatusCode::OK.into_response())
+    } else {
+        Ok(accepted(operation_location(&s, &sid, &op, api_version(&q))))
+    }
+}

@@ -1,0 +1,26 @@
+//! A simulator of the services the Entra ID + AKS workflow talks to: the Entra ID token
+//! service, Microsoft Graph, Azure Resource Manager and each cluster's Kubernetes API. It is
+//! one axum [`Router`](axum::Router) that speaks their real paths, JSON shapes, status codes
+//! and error bodies; it mints real RS256 tokens and enforces role-based access.
+//!
+//! It knows nothing of WebAssembly or of the runner: whoever holds a [`Simulator`] sends it
+//! `http::Request`s (in process, or served over TLS) and reads its virtual clock.
+//!
+//! Everything it invents comes from the seed and the [`VirtualClock`]: the same seed and the
+//! same requests give the same bytes.
+//!
+//! Each service keeps its rules in `model` (plain Rust), its wire in `routes`, and its error
+//! body in `error`.
+
+pub mod arm;
+pub mod clock;
+pub mod directory;
+pub mod ids;
+pub mod keys;
+pub mod login;
+mod router;
+mod state;
+
+pub use clock::VirtualClock;
+pub use router::router;
+pub use state::{OperatorCredentials, SimConfig, Simulator, Snapshot, SnapshotError};

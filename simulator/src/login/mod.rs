@@ -1,0 +1,6 @@
+//! The Entra ID token service: OIDC discovery, JWKS, the v1 and v2 token endpoints.
+
+pub mod error;
+pub mod model;
+pub mod routes;
+pub mod tokens;

@@ -1,0 +1,97 @@
+//! Who gets which token: the rules of the token service, without HTTP.
+
+use super::error::LoginError;
+use super::tokens::{self, AccessClaims};
+use crate::directory::{ClientAuthError, Directory};
+use crate::ids::IdSource;
+use crate::keys::SigningKey;
+
+/// Lifetime of an app-only access token (Entra gives 3599 seconds).
+pub const APP_TOKEN_SECONDS: i64 = 3599;
+
+/// What the client asked a token for: a v1 `resource`, or v2 `scope`s.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Resource(String),
+    Scope(String),
+}
+
+/// An issued access token and what the response reports about it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub expires_on: i64,
+    pub not_before: i64,
+    /// The resource as requested (v1 `resource`, or the scope without `/.default`).
+    pub resource: String,
+}
+
+/// The client-credentials grant. [protocols.md §A.4.1]
+pub fn client_credentials(
+    dir: &Directory,
+    ids: &mut IdSource,
+    key: &SigningKey,
+    now_secs: i64,
+    tenant: &str,
+    client_id: Option<&str>,
+    secret: Option<&str>,
+    target: Target,
+) -> Result<Issued, LoginError> {
+    let tenant_rec = dir.tenant(tenant).ok_or_else(|| LoginError::TenantNotFound { tenant: tenant.into() })?;
+    let client_id = client_id.filter(|c| !c.is_empty()).ok_or(LoginError::MissingParameter { name: "client_id" })?;
+    let resource = match &target {
+        Target::Resource(r) => r.clone(),
+        Target::Scope(s) => {
+            let s = s.trim();
+            match s.strip_suffix("/.default") {
+                Some(r) if !r.is_empty() && !s.contains(' ') => r.to_string(),
+                _ => return Err(LoginError::ClientCredentialsScope { scope: s.into() }),
+            }
+        }
+    };
+    let client = dir.authenticate_client(&tenant_rec.id, client_id, secret, now_secs * 1000).map_err(|e| match e {
+        ClientAuthError::TenantNotFound => LoginError::TenantNotFound { tenant: tenant.into() },
+        ClientAuthError::UnknownApplication => LoginError::UnknownClient { client_id: client_id.into(), tenant: tenant_rec.id.clone() },
+        ClientAuthError::MissingSecret => LoginError::MissingSecret,
+        ClientAuthError::InvalidSecret => LoginError::InvalidSecret { client_id: client_id.into() },
+        ClientAuthError::Disabled => LoginError::DisabledClient {
+            client_id: client_id.into(),
+            name: dir.service_principal(&tenant_rec.id, client_id).map(|s| s.display_name.clone()).unwrap_or_default(),
+        },
+    })?;
+    if dir.resource(&tenant_rec.id, &resource).is_none() {
+        return Err(LoginError::UnknownResource { resource, tenant: tenant_rec.id.clone() });
+    }
+    let claims = AccessClaims {
+        aud: resource.clone(),
+        iss: tokens::v1_issuer(&client.tenant_id),
+        iat: now_secs,
+        nbf: now_secs,
+        exp: now_secs + APP_TOKEN_SECONDS,
+        tid: client.tenant_id.clone(),
+        oid: client.object_id.clone(),
+        sub: client.object_id.clone(),
+        ver: "1.0".into(),
+        appid: Some(client.app_id.clone()),
+        appidacr: Some("1".into()),
+        azp: None,
+        idtyp: Some("app".into()),
+        upn: None,
+        unique_name: None,
+        name: None,
+        scp: None,
+        roles: None,
+        groups: None,
+        _claim_names: None,
+        _claim_sources: None,
+        uti: ids.opaque(22),
+    };
+    Ok(Issued {
+        access_token: tokens::mint(key, &claims),
+        expires_in: APP_TOKEN_SECONDS,
+        expires_on: claims.exp,
+        not_before: claims.nbf,
+        resource,
+    })
+}

@@ -1,0 +1,68 @@
+//! One Router for every service, at the paths the real hosts use: the token service at
+//! `/{tenant}/…`, ARM at `/subscriptions/…` and `/tenants`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+
+use crate::state::Simulator;
+use crate::{arm, login};
+
+pub fn router(sim: Simulator) -> Router {
+    let services = Router::new()
+        .merge(login::routes::routes())
+        .merge(arm::routes::routes(sim.shared.clone()))
+        .fallback(arm::routes::not_found)
+        .with_state(sim.shared.clone());
+    // ARM paths are case-insensitive; rewrite before routing so `resourceGroups` and
+    // `resourcegroups` reach the same handler.
+    let normalized = tower::util::MapRequest::new(services, normalize_path);
+    Router::new().fallback_service(normalized)
+}
+
+/// Path keywords ARM matches case-insensitively. Names between them keep their case.
+const ARM_KEYWORDS: &[&str] = &[
+    "subscriptions",
+    "resourcegroups",
+    "providers",
+    "operationresults",
+    "operationstatuses",
+    "operations",
+    "locations",
+    "microsoft.containerservice",
+    "managedclusters",
+    "microsoft.authorization",
+    "roleassignments",
+    "roledefinitions",
+    "listclusteradmincredential",
+    "listclusterusercredential",
+];
+
+fn normalize_path(mut req: Request<Body>) -> Request<Body> {
+    let path = req.uri().path();
+    if !path.to_ascii_lowercase().starts_with("/subscriptions") {
+        return req;
+    }
+    let rewritten: Vec<String> = path
+        .split('/')
+        .map(|seg| {
+            let lower = seg.to_ascii_lowercase();
+            if ARM_KEYWORDS.contains(&lower.as_str()) { lower } else { seg.to_string() }
+        })
+        .collect();
+    let rewritten = rewritten.join("/");
+    if rewritten != path {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{rewritten}?{q}"),
+            None => rewritten,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}

@@ -1,0 +1,175 @@
+//! The simulator's state: one `World` behind a lock, the clock, and the signing key.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::arm::model::{Arm, Subscription};
+use crate::arm::rbac::{self, RoleAssignment};
+use crate::clock::VirtualClock;
+use crate::directory::Directory;
+use crate::ids::IdSource;
+use crate::keys::SigningKey;
+
+/// The base URL a simulator names itself by when it is called in process. `.invalid` never
+/// resolves, so nothing can leak to a real host by mistake.
+pub const IN_PROCESS_BASE_URL: &str = "https://sim.aksflow.invalid";
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// The URL clients reach the simulator at (issuer, discovery documents, `Location`).
+    pub base_url: String,
+}
+
+impl SimConfig {
+    pub fn in_process(seed: u64) -> Self {
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into() }
+    }
+}
+
+/// Everything that changes as requests arrive. Serialisable, so a run can be saved and resumed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct World {
+    pub ids: IdSource,
+    pub directory: Directory,
+    pub arm: Arm,
+    pub operator: Operator,
+}
+
+/// The seeded identity the runner acts as: a service principal that is tenant admin and
+/// subscription owner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Operator {
+    pub app_id: String,
+    pub object_id: String,
+    pub subscription_id: String,
+}
+
+/// What the runner needs to sign in as the operator.
+#[derive(Clone)]
+pub struct OperatorCredentials {
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for OperatorCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorCredentials")
+            .field("tenant_id", &self.tenant_id)
+            .field("subscription_id", &self.subscription_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A saved simulator: its world and the clock reading.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub seed: u64,
+    pub now_ms: i64,
+    pub world: World,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("the saved simulator state was made with seed {saved}, but this run uses seed {requested}")]
+    SeedMismatch { saved: u64, requested: u64 },
+}
+
+pub(crate) struct Shared {
+    pub world: Mutex<World>,
+    pub clock: VirtualClock,
+    pub key: Arc<SigningKey>,
+    pub config: SimConfig,
+    pub operator_secret: String,
+}
+
+impl Shared {
+    /// The world, advanced to the clock's now. A handler that panicked mid-update poisons
+    /// the lock; the state it left is still the best there is.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        w.arm.advance(self.clock.now_ms());
+        w
+    }
+}
+
+/// A simulator instance. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Simulator {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// Keeps the operator's secret apart from the id stream: it is derived, never stored.
+const OPERATOR_SECRET_STREAM: u64 = 0x6f70_6572; // "oper"
+
+impl Simulator {
+    pub fn new(config: SimConfig, clock: VirtualClock) -> Self {
+        let mut ids = IdSource::new(config.seed);
+        let mut directory = Directory::seeded(&mut ids);
+        let home = directory.home_tenant.clone();
+        let secret = Self::derive_operator_secret(config.seed);
+        let (app, sp) = directory.register_app(&mut ids, &home, "aksflow-operator", &secret, clock.now_ms(), true);
+        let subscription_id = ids.guid().to_string();
+        let mut arm = Arm::default();
+        arm.subscriptions.push(Subscription { id: subscription_id.clone(), display_name: "aksflow simulated subscription".into(), tenant_id: home });
+        arm.role_assignments.push(RoleAssignment {
+            name: ids.guid().to_string(),
+            principal_id: sp.id.clone(),
+            principal_type: "ServicePrincipal".into(),
+            role: rbac::OWNER.into(),
+            scope: format!("/subscriptions/{subscription_id}"),
+        });
+        let world = World { ids, directory, arm, operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
+        Self::from_world(config, clock, world, secret)
+    }
+
+    /// A simulator that continues from a snapshot (its clock moves to the saved time).
+    pub fn restore(config: SimConfig, clock: VirtualClock, snapshot: Snapshot) -> Result<Self, SnapshotError> {
+        if snapshot.seed != config.seed {
+            return Err(SnapshotError::SeedMismatch { saved: snapshot.seed, requested: config.seed });
+        }
+        clock.set_ms(snapshot.now_ms);
+        let secret = Self::derive_operator_secret(config.seed);
+        Ok(Self::from_world(config, clock, snapshot.world, secret))
+    }
+
+    fn from_world(config: SimConfig, clock: VirtualClock, world: World, operator_secret: String) -> Self {
+        let key = SigningKey::for_seed(config.seed);
+        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret }) }
+    }
+
+    fn derive_operator_secret(seed: u64) -> String {
+        IdSource::new(seed ^ OPERATOR_SECRET_STREAM).client_secret()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: self.shared.world().clone() }
+    }
+
+    pub fn clock(&self) -> &VirtualClock {
+        &self.shared.clock
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.config
+    }
+
+    pub fn operator(&self) -> OperatorCredentials {
+        let w = self.shared.world();
+        OperatorCredentials {
+            tenant_id: w.directory.home_tenant.clone(),
+            subscription_id: w.operator.subscription_id.clone(),
+            client_id: w.operator.app_id.clone(),
+            client_secret: self.shared.operator_secret.clone(),
+        }
+    }
+
+    pub fn router(&self) -> axum::Router {
+        crate::router::router(self.clone())
+    }
+}
