@@ -1,1 +1,68 @@
+//! Helpers for the end-to-end tests: the test plugins, one shared engine, and running a
+//! flow written inline.
 
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use aksflow::engine::StepEngine;
+use aksflow::flow;
+use aksflow::runner::{self, RunOptions, RunReport};
+
+/// A test plugin's component (`tests/plugins/NAME`).
+pub fn test_wasm(name: &str) -> PathBuf {
+    Path::new(env!("AKSFLOW_TEST_WASM_DIR")).join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// The repository's `flows/` directory.
+pub fn flows_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("flows")
+}
+
+/// One engine for the whole test binary, compiling into a cache under target/.
+pub fn engine() -> Arc<StepEngine> {
+    static ENGINE: OnceLock<Arc<StepEngine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let cache = Path::new(env!("AKSFLOW_TEST_WASM_DIR")).join("../../../aksflow-test-cache");
+            StepEngine::new(Some(cache)).expect("engine")
+        })
+        .clone()
+}
+
+/// A flow file written into `dir`, with `{wasm:NAME}` replaced by the test plugin's path.
+pub fn write_flow(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let mut text = text.to_string();
+    while let Some(start) = text.find("{wasm:") {
+        let end = start + text[start..].find('}').expect("closing brace");
+        let plugin = &text[start + 6..end];
+        let path = test_wasm(plugin).display().to_string();
+        text.replace_range(start..=end, &path);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Loads and runs a flow on the simulator with `seed`, writing under `out`.
+pub async fn run_flow(path: &Path, seed: u64, out: &Path) -> RunReport {
+    run_with(path, RunOptions::sim(seed, out)).await
+}
+
+pub async fn run_with(path: &Path, opts: RunOptions) -> RunReport {
+    let engine = engine();
+    let plan = flow::load(path, &engine).await.unwrap_or_else(|e| panic!("flow should load:\n{e}"));
+    runner::run(Arc::new(plan), engine, opts).await.expect("run")
+}
+
+/// The flow-file errors for `text`, as one string.
+pub async fn flow_errors(dir: &Path, text: &str) -> String {
+    let path = write_flow(dir, "bad.toml", text);
+    match flow::load(&path, &engine()).await {
+        Ok(_) => panic!("the flow should have been refused:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+pub fn step<'a>(report: &'a RunReport, id: &str) -> &'a aksflow::runner::StepReport {
+    report.steps.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no step {id} in report"))
+}

@@ -36,6 +36,9 @@ pub struct PlannedStep {
     /// Indices of the steps this one waits for.
     pub deps: Vec<usize>,
     pub line: usize,
+    /// Changes when anything that decides what the step does changes: its plugin, inputs,
+    /// grants, expectation or limits. `--resume` reruns a finished step whose fingerprint moved.
+    pub fingerprint: String,
 }
 
 pub struct Plan {
@@ -229,6 +232,15 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         }
         deps.sort_unstable();
         deps.dedup();
+        let fingerprint = {
+            let mut h = Sha256::new();
+            h.update(plugin.hash);
+            for (k, v) in &s.with {
+                h.update(format!("{}={}\n", k.get_ref(), value_text(v.get_ref())));
+            }
+            h.update(format!("{grants:?}{expect:?}{limits:?}"));
+            hex::encode(h.finalize())
+        };
         steps.push(PlannedStep {
             index: i,
             id,
@@ -240,6 +252,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             limits,
             deps,
             line: line_of(source, spanned.span().start),
+            fingerprint,
         });
     }
 

@@ -54,7 +54,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| RunError::Setup(format!("cannot create the output directory {}: {e}", opts.out_dir.display())))?;
 
     let target_name = opts.target.to_string();
-    let saved = if opts.resume { resume_state(&plan, &opts, &target_name)? } else { None };
+    let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
     let mut state = saved.clone().unwrap_or_else(|| RunState::new(&plan.source_hash, opts.seed, &target_name));
 
     let transcript_path = opts.transcript_path();
@@ -85,8 +85,9 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     });
 
     let mut slots = vec![Slot::Waiting; plan.steps.len()];
+    let reusable = reusable_steps(&plan, &state);
     for s in &plan.steps {
-        if let Some(saved) = state.steps.get(&s.id) {
+        if let Some(saved) = state.steps.get(&s.id).filter(|_| reusable[s.index]) {
             let report = StepReport {
                 id: s.id.clone(),
                 uses: s.uses.clone(),
@@ -172,19 +173,13 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     })
 }
 
-fn resume_state(plan: &Plan, opts: &RunOptions, target: &str) -> Result<Option<RunState>, RunError> {
+fn resume_state(opts: &RunOptions, target: &str) -> Result<Option<RunState>, RunError> {
     let Some(state) = RunState::load(&opts.out_dir).map_err(RunError::Resume)? else {
         return Err(RunError::Resume(format!(
             "there is no saved run in {}; run without --resume to start one",
             opts.out_dir.display()
         )));
     };
-    if state.flow_hash != plan.source_hash {
-        return Err(RunError::Resume(format!(
-            "{} changed since the saved run; run without --resume to start over",
-            plan.path.display()
-        )));
-    }
     if state.seed != opts.seed || state.target != target {
         return Err(RunError::Resume(format!(
             "the saved run used --seed {} --target {}; resume with the same, or run without --resume to start over",
@@ -192,6 +187,24 @@ fn resume_state(plan: &Plan, opts: &RunOptions, target: &str) -> Result<Option<R
         )));
     }
     Ok(Some(state))
+}
+
+/// Finished steps that `--resume` can skip: saved, unchanged, and resting only on steps
+/// that are skipped too.
+fn reusable_steps(plan: &Plan, state: &RunState) -> Vec<bool> {
+    let mut ok: Vec<bool> = plan.steps.iter().map(|s| state.steps.get(&s.id).is_some_and(|saved| saved.fingerprint == s.fingerprint)).collect();
+    loop {
+        let mut changed = false;
+        for s in &plan.steps {
+            if ok[s.index] && s.deps.iter().any(|&d| !ok[d]) {
+                ok[s.index] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return ok;
+        }
+    }
 }
 
 fn blocked_by(plan: &Plan, s: &PlannedStep, exec: &Exec) -> String {
@@ -415,7 +428,8 @@ impl Exec {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.steps.insert(step.id.clone(), SavedStep { expected_failure: report.status == StepStatus::ExpectedFailure, outputs: outputs.to_vec() });
+        state.flow_hash = self.plan.source_hash.clone();
+        state.steps.insert(step.id.clone(), SavedStep { fingerprint: step.fingerprint.clone(), expected_failure: report.status == StepStatus::ExpectedFailure, outputs: outputs.to_vec() });
         state.simulator = self.backend_sim.as_ref().map(|s| s.snapshot());
         if let Err(e) = state.save(&self.opts.out_dir) {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));

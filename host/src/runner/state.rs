@@ -15,6 +15,7 @@ pub const STATE_FILE: &str = ".aksflow/state.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedStep {
+    pub fingerprint: String,
     pub expected_failure: bool,
     pub outputs: Vec<Field>,
 }

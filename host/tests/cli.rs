@@ -1,0 +1,70 @@
+//! The `aksflow` command line as a person meets it.
+
+use std::process::Command;
+
+fn aksflow() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aksflow"));
+    c.env("AKSFLOW_CACHE_DIR", std::env::temp_dir().join("aksflow-cli-test-cache"));
+    c
+}
+
+fn flows() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("flows")
+}
+
+#[test]
+fn help_teaches_the_flow_format_and_targets() {
+    let out = aksflow().args(["run", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in ["[[step]]", "${{ steps.ID.outputs.NAME }}", "grant", "expect", "--resume", "https://HOST:PORT", "Exit status"] {
+        assert!(text.contains(want), "run --help lacks {want}:\n{text}");
+    }
+}
+
+#[test]
+fn plugins_list_shows_inputs_outputs_and_services() {
+    let out = aksflow().args(["plugins", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("resource-group") && text.contains("services: arm") && text.contains("location"), "{text}");
+    let out = aksflow().args(["plugins", "list", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().any(|p| p["name"] == "resource-group"));
+}
+
+#[test]
+fn hello_runs_and_reports_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = aksflow()
+        .args(["run", flows().join("hello.toml").to_str().unwrap(), "--json", "--out", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["steps"][0]["status"], "succeeded");
+    assert_eq!(report["steps"][0]["outputs"]["created"], "true");
+    assert_eq!(report["steps"][1]["outputs"]["created"], "false");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("▶ rg (resource-group)") && stderr.contains("hello: passed"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_flow_exits_2_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("bad.toml");
+    std::fs::write(&flow, "[[step]]\nid = \"x\"\nuses = \"no-such-plugin\"\n").unwrap();
+    let out = aksflow().args(["run", flow.to_str().unwrap(), "--out", dir.path().join("o").to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("bad.toml:3: step `x` uses `no-such-plugin`, which is not a built-in plugin"), "{stderr}");
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+    assert!(!dir.path().join("o/transcript.jsonl").exists());
+}
+
+#[test]
+fn a_plain_http_target_is_refused_with_the_reason() {
+    let out = aksflow().args(["run", "x.toml", "--target", "http://127.0.0.1:1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only https targets work"));
+}

@@ -1,0 +1,119 @@
+//! `--resume` continues a failed or killed run without redoing finished steps.
+
+use aksflow::runner::{RunOptions, StepStatus};
+use aksflow_e2e::*;
+
+const FLOW: &str = r#"
+[[step]]
+id = "first"
+uses = "resource-group"
+with = { name = "first", location = "eastus" }
+grant = ["arm"]
+
+[[step]]
+id = "second"
+uses = "resource-group"
+with = { name = "${{ steps.first.outputs.name }}-second", location = "LOCATION" }
+grant = ["arm"]
+"#;
+
+fn puts_of(transcript: &str, group: &str) -> usize {
+    transcript.lines().filter(|l| l.contains("\"method\":\"PUT\"") && l.contains(&format!("/resourcegroups/{group}?"))).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_resumes_after_the_fix_without_redoing_finished_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "atlantis"));
+    let r = run_flow(&path, 3, &out).await;
+    assert_eq!(step(&r, "first").status, StepStatus::Succeeded);
+    assert_eq!(step(&r, "second").code.as_deref(), Some("LocationNotAvailableForResourceGroup"));
+
+    // The person fixes the second step and resumes.
+    let path = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
+    let mut opts = RunOptions::sim(3, &out);
+    opts.resume = true;
+    let r = run_with(&path, opts).await;
+    assert!(r.passed, "{r:?}");
+    assert_eq!(step(&r, "first").status, StepStatus::Resumed);
+    assert_eq!(step(&r, "second").status, StepStatus::Succeeded);
+    let t = std::fs::read_to_string(out.join("transcript.jsonl")).unwrap();
+    assert_eq!(puts_of(&t, "first"), 1, "the finished step was not redone");
+    assert_eq!(puts_of(&t, "first-second"), 2, "the failed one ran again");
+    // The simulator came back as it was: the first group still exists in it.
+    assert!(t.lines().last().unwrap().contains("\"status\":201"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_refuses_another_seed_and_a_missing_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
+    let engine = engine();
+    let plan = std::sync::Arc::new(aksflow::flow::load(&path, &engine).await.unwrap());
+    let mut opts = RunOptions::sim(3, dir.path().join("nothing"));
+    opts.resume = true;
+    let e = aksflow::runner::run(plan.clone(), engine.clone(), opts).await.unwrap_err().to_string();
+    assert!(e.contains("there is no saved run"), "{e}");
+
+    let out = dir.path().join("out");
+    assert!(run_flow(&path, 3, &out).await.passed);
+    let mut opts = RunOptions::sim(4, &out);
+    opts.resume = true;
+    let e = aksflow::runner::run(plan, engine, opts).await.unwrap_err().to_string();
+    assert!(e.contains("--seed 3"), "{e}");
+}
+
+/// A run killed with SIGKILL mid-step resumes from the last finished step.
+#[test]
+fn a_killed_run_resumes_from_its_saved_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let text = r#"
+[[step]]
+id = "first"
+uses = "resource-group"
+with = { name = "first", location = "eastus" }
+grant = ["arm"]
+
+[[step]]
+id = "long"
+uses = "{wasm:test-spin}"
+needs = ["first"]
+limits = { fuel = 18_000_000_000_000_000_000, timeout = "4s" }
+expect = { failure = "Timeout" }
+"#;
+    let path = write_flow(dir.path(), "flow.toml", text);
+    let bin = aksflow_binary();
+    let mut child = std::process::Command::new(&bin)
+        .args(["run", path.to_str().unwrap(), "--seed", "5", "--quiet", "--out", out.to_str().unwrap()])
+        .env("AKSFLOW_CACHE_DIR", dir.path().join("cache"))
+        .spawn()
+        .unwrap();
+    let state = out.join(".aksflow/state.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"first\"")) {
+        assert!(std::time::Instant::now() < deadline, "the first step never finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let status = std::process::Command::new(bin)
+        .args(["run", path.to_str().unwrap(), "--seed", "5", "--quiet", "--resume", "--json", "--out", out.to_str().unwrap()])
+        .env("AKSFLOW_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["steps"][0]["status"], "resumed");
+    assert_eq!(report["steps"][1]["status"], "expected-failure");
+}
+
+/// The `aksflow` binary cargo built beside this test (host/tests makes cargo build it).
+fn aksflow_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("aksflow");
+    assert!(bin.exists(), "{} is missing: build it with `cargo build -p aksflow`", bin.display());
+    bin
+}
