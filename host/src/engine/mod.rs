@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::{StepInfo, StepPre};
-use crate::sandbox::{self, StepState};
+use crate::bindings::{Field, StepInfo, StepPre};
+use crate::sandbox::{self, StepIo, StepOutcome, StepState};
 pub use limits::{Limits, StepFailure};
 
 /// How often the epoch advances: the granularity of the wall-clock backstop.
@@ -126,9 +126,16 @@ impl StepEngine {
         Ok(plugin)
     }
 
-    /// Compiles without the cache or the contract checks (benchmarks compare against this).
-    pub fn compile_uncached(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
-        Component::new(&self.engine, wasm)
+    /// Runs a loaded plugin once in a fresh sandbox.
+    pub async fn run_plugin(
+        &self,
+        plugin: &Plugin,
+        io: Arc<dyn StepIo>,
+        step_id: &str,
+        inputs: &[Field],
+        limits: &Limits,
+    ) -> Result<StepOutcome, StepFailure> {
+        sandbox::run_step(&self.engine, &plugin.pre, io, step_id, inputs, limits).await
     }
 }
 
