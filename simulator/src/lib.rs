@@ -15,12 +15,14 @@
 pub mod arm;
 pub mod clock;
 pub mod directory;
+pub mod graph;
 pub mod ids;
 pub mod keys;
+pub mod kube;
 pub mod login;
 mod router;
 mod state;
 
 pub use clock::VirtualClock;
 pub use router::router;
-pub use state::{OperatorCredentials, SimConfig, Simulator, Snapshot, SnapshotError};
+pub use state::{OperatorCredentials, Persona, SimConfig, Simulator, Snapshot, SnapshotError};

@@ -6,11 +6,12 @@ use axum::body::Body;
 use axum::http::Request;
 
 use crate::state::Simulator;
-use crate::{arm, login};
+use crate::{arm, graph, login};
 
 pub fn router(sim: Simulator) -> Router {
     let services = Router::new()
         .merge(login::routes::routes())
+        .merge(graph::routes::routes())
         .merge(arm::routes::routes(sim.shared.clone()))
         .fallback(arm::routes::not_found)
         .with_state(sim.shared.clone());
@@ -38,16 +39,40 @@ const ARM_KEYWORDS: &[&str] = &[
     "listclusterusercredential",
 ];
 
+/// Graph path keywords, matched case-insensitively (`oAuth2PermissionGrants`).
+const GRAPH_KEYWORDS: &[&str] = &[
+    "applications",
+    "serviceprincipals",
+    "oauth2permissiongrants",
+    "users",
+    "groups",
+    "members",
+    "me",
+    "directoryobjects",
+    "getbyids",
+    "getmembergroups",
+    "checkmembergroups",
+    "addpassword",
+    "removepassword",
+    "approleassignedto",
+    "approleassignments",
+];
+
 fn normalize_path(mut req: Request<Body>) -> Request<Body> {
     let path = req.uri().path();
-    if !path.to_ascii_lowercase().starts_with("/subscriptions") {
+    let lower_path = path.to_ascii_lowercase();
+    let keywords = if lower_path.starts_with("/subscriptions") {
+        ARM_KEYWORDS
+    } else if lower_path.starts_with("/v1.0/") {
+        GRAPH_KEYWORDS
+    } else {
         return req;
-    }
+    };
     let rewritten: Vec<String> = path
         .split('/')
         .map(|seg| {
             let lower = seg.to_ascii_lowercase();
-            if ARM_KEYWORDS.contains(&lower.as_str()) { lower } else { seg.to_string() }
+            if keywords.contains(&lower.as_str()) { lower } else { seg.to_string() }
         })
         .collect();
     let rewritten = rewritten.join("/");

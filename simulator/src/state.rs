@@ -33,6 +33,7 @@ impl SimConfig {
 pub struct World {
     pub ids: IdSource,
     pub directory: Directory,
+    pub login: crate::login::state::LoginState,
     pub arm: Arm,
     pub operator: Operator,
 }
@@ -44,6 +45,21 @@ pub struct Operator {
     pub app_id: String,
     pub object_id: String,
     pub subscription_id: String,
+}
+
+/// A seeded user to sign in as.
+#[derive(Clone)]
+pub struct Persona {
+    pub user_principal_name: String,
+    pub object_id: String,
+    pub tenant_id: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Persona {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Persona").field("user_principal_name", &self.user_principal_name).field("object_id", &self.object_id).finish_non_exhaustive()
+    }
 }
 
 /// What the runner needs to sign in as the operator.
@@ -110,7 +126,7 @@ const OPERATOR_SECRET_STREAM: u64 = 0x6f70_6572; // "oper"
 impl Simulator {
     pub fn new(config: SimConfig, clock: VirtualClock) -> Self {
         let mut ids = IdSource::new(config.seed);
-        let mut directory = Directory::seeded(&mut ids);
+        let mut directory = Directory::seeded(&mut ids, clock.now_ms());
         let home = directory.home_tenant.clone();
         let secret = Self::derive_operator_secret(config.seed);
         let (app, sp) = directory.register_app(&mut ids, &home, "aksflow-operator", &secret, clock.now_ms(), true);
@@ -124,7 +140,7 @@ impl Simulator {
             role: rbac::OWNER.into(),
             scope: format!("/subscriptions/{subscription_id}"),
         });
-        let world = World { ids, directory, arm, operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
+        let world = World { ids, directory, login: Default::default(), arm, operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
         Self::from_world(config, clock, world, secret)
     }
 
@@ -167,6 +183,22 @@ impl Simulator {
             client_id: w.operator.app_id.clone(),
             client_secret: self.shared.operator_secret.clone(),
         }
+    }
+
+    /// The personas a run can sign in as, with their passwords (derived from the seed).
+    pub fn personas(&self) -> Vec<Persona> {
+        let w = self.shared.world();
+        w.directory
+            .users
+            .iter()
+            .filter(|u| u.user_type == crate::directory::UserType::Member)
+            .map(|u| Persona {
+                user_principal_name: u.user_principal_name.clone(),
+                object_id: u.id.clone(),
+                tenant_id: u.tenant_id.clone(),
+                password: crate::directory::seed::persona_password(self.shared.config.seed, &u.user_principal_name),
+            })
+            .collect()
     }
 
     pub fn router(&self) -> axum::Router {

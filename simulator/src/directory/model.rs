@@ -1,10 +1,7 @@
-//! Directory state and its rules, in plain Rust: no HTTP here.
+//! Directory objects and read-only queries over them. Changes with rules are in `ops`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-use super::well_known::FIRST_PARTY;
-use crate::ids::IdSource;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tenant {
@@ -26,27 +23,113 @@ pub struct PasswordCredential {
 
 impl PasswordCredential {
     pub fn new(key_id: String, display_name: Option<String>, secret: &str, start_ms: i64, end_ms: i64) -> Self {
-        PasswordCredential {
-            key_id,
-            display_name,
-            hint: secret.chars().take(3).collect(),
-            secret_sha256: hash_secret(secret),
-            start_ms,
-            end_ms,
-        }
+        PasswordCredential { key_id, display_name, hint: secret.chars().take(3).collect(), secret_sha256: hash(secret), start_ms, end_ms }
     }
 
     pub fn matches(&self, secret: &str, now_ms: i64) -> bool {
-        self.secret_sha256 == hash_secret(secret) && self.start_ms <= now_ms && now_ms < self.end_ms
+        self.secret_sha256 == hash(secret) && self.start_ms <= now_ms && now_ms < self.end_ms
     }
 }
 
-fn hash_secret(secret: &str) -> String {
-    hex_lower(&Sha256::digest(secret.as_bytes()))
+pub fn hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserType {
+    Member,
+    Guest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    /// The tenant whose directory holds this object.
+    pub tenant_id: String,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail_nickname: String,
+    pub user_type: UserType,
+    /// A guest's home tenant and sign-in name there.
+    pub home_tenant_id: String,
+    pub home_upn: String,
+    pub account_enabled: bool,
+    pub password_sha256: String,
+    /// Holds the Global Administrator directory role.
+    pub tenant_admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub mail_nickname: String,
+    pub description: Option<String>,
+    pub security_enabled: bool,
+    pub mail_enabled: bool,
+    /// Object ids of direct members (users, groups, service principals).
+    pub members: Vec<String>,
+    pub owners: Vec<String>,
+    pub created_ms: i64,
+}
+
+/// An OAuth2 permission scope an API exposes (`api.oauth2PermissionScopes`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionScope {
+    pub id: String,
+    pub value: String,
+    /// `User` (users may consent) or `Admin` (only an administrator may).
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default = "yes")]
+    pub is_enabled: bool,
+    #[serde(default)]
+    pub admin_consent_display_name: Option<String>,
+    #[serde(default)]
+    pub admin_consent_description: Option<String>,
+    #[serde(default)]
+    pub user_consent_display_name: Option<String>,
+    #[serde(default)]
+    pub user_consent_description: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An app role (`appRoles`), e.g. Graph's application permission Directory.Read.All.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRole {
+    pub id: String,
+    pub value: Option<String>,
+    #[serde(default)]
+    pub allowed_member_types: Vec<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "yes")]
+    pub is_enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceAccess {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RequiredResourceAccess {
+    pub resource_app_id: String,
+    pub resource_access: Vec<ResourceAccess>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,7 +140,21 @@ pub struct Application {
     pub tenant_id: String,
     pub display_name: String,
     pub identifier_uris: Vec<String>,
+    pub sign_in_audience: String,
+    /// `None`, `SecurityGroup`, `All`, … on the resource app: which groups its tokens carry.
+    pub group_membership_claims: Option<String>,
+    pub is_fallback_public_client: Option<bool>,
+    pub public_client_redirect_uris: Vec<String>,
+    /// `api.requestedAccessTokenVersion`: None/1 → v1 tokens, 2 → v2.
+    pub requested_access_token_version: Option<i64>,
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
+    pub app_roles: Vec<AppRole>,
+    pub required_resource_access: Vec<RequiredResourceAccess>,
     pub password_credentials: Vec<PasswordCredential>,
+    pub owners: Vec<String>,
+    pub created_ms: i64,
+    /// Other Graph properties, kept as given (web, spa, info, optionalClaims, notes, …).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,206 +162,203 @@ pub struct ServicePrincipal {
     pub id: String,
     pub app_id: String,
     pub tenant_id: String,
+    /// The tenant of the application it instantiates.
+    pub app_owner_tenant_id: String,
     pub display_name: String,
     pub account_enabled: bool,
     pub service_principal_names: Vec<String>,
     pub password_credentials: Vec<PasswordCredential>,
-    /// Holds the Global Administrator directory role.
     pub tenant_admin: bool,
+    /// First-party APIs carry their scopes and roles here; for our own apps they mirror
+    /// the application's.
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
+    pub app_roles: Vec<AppRole>,
+    pub group_membership_claims: Option<String>,
+    /// A public client (device code, ROPC) that needs no secret.
+    pub public_client: bool,
+    pub created_ms: i64,
+}
+
+/// Delegated consent: `clientId` (a service principal) may call `resourceId` with `scope`,
+/// for everyone (`AllPrincipals`) or one user (`Principal`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PermissionGrant {
+    pub id: String,
+    pub client_id: String,
+    pub consent_type: String,
+    pub principal_id: Option<String>,
+    pub resource_id: String,
+    pub scope: String,
+}
+
+/// An app role given to a principal (application permissions when the principal is a
+/// service principal).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppRoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub principal_display_name: String,
+    pub resource_id: String,
+    pub resource_display_name: String,
+    pub app_role_id: String,
+    pub created_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Directory {
     pub home_tenant: String,
     pub tenants: Vec<Tenant>,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
     pub applications: Vec<Application>,
     pub service_principals: Vec<ServicePrincipal>,
+    pub grants: Vec<PermissionGrant>,
+    pub app_role_assignments: Vec<AppRoleAssignment>,
+    /// Tokens carry `groups` up to this many; past it, the overage claim instead.
+    pub group_claim_limit: usize,
 }
 
-/// Why a client could not authenticate with a secret.
+/// Any object by id, as `directoryObjects` sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum DirectoryObject<'a> {
+    User(&'a User),
+    Group(&'a Group),
+    ServicePrincipal(&'a ServicePrincipal),
+    Application(&'a Application),
+}
+
+/// Who is calling, as a token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientAuthError {
-    TenantNotFound,
-    UnknownApplication,
-    MissingSecret,
-    InvalidSecret,
-    Disabled,
-}
-
-/// Who a client-credentials token is issued to.
-#[derive(Debug, Clone)]
-pub struct ClientIdentity {
+pub struct Caller {
     pub tenant_id: String,
-    pub app_id: String,
     pub object_id: String,
+    pub is_app: bool,
 }
 
 impl Directory {
-    /// A fresh directory: the home tenant, a second tenant (for guests), and the first-party
-    /// service principals every tenant has.
-    pub fn seeded(ids: &mut IdSource) -> Self {
-        let home = Tenant {
-            id: ids.guid().to_string(),
-            default_domain: "contoso.onmicrosoft.com".into(),
-            display_name: "Contoso".into(),
-        };
-        let other = Tenant {
-            id: ids.guid().to_string(),
-            default_domain: "fabrikam.onmicrosoft.com".into(),
-            display_name: "Fabrikam".into(),
-        };
-        let mut dir = Directory {
-            home_tenant: home.id.clone(),
-            tenants: vec![home, other],
-            applications: vec![],
-            service_principals: vec![],
-        };
-        for tenant in dir.tenants.clone() {
-            for fp in FIRST_PARTY {
-                dir.service_principals.push(ServicePrincipal {
-                    id: ids.guid().to_string(),
-                    app_id: fp.app_id.into(),
-                    tenant_id: tenant.id.clone(),
-                    display_name: fp.display_name.into(),
-                    account_enabled: true,
-                    service_principal_names: std::iter::once(fp.app_id).chain(fp.names.iter().copied()).map(String::from).collect(),
-                    password_credentials: vec![],
-                    tenant_admin: false,
-                });
-            }
-        }
-        dir
-    }
-
-    /// Finds a tenant by GUID or by domain name, as the token service's `{tenant}` segment.
     pub fn tenant(&self, id_or_domain: &str) -> Option<&Tenant> {
-        self.tenants
-            .iter()
-            .find(|t| t.id.eq_ignore_ascii_case(id_or_domain) || t.default_domain.eq_ignore_ascii_case(id_or_domain))
+        self.tenants.iter().find(|t| t.id.eq_ignore_ascii_case(id_or_domain) || t.default_domain.eq_ignore_ascii_case(id_or_domain))
     }
 
     pub fn home(&self) -> &Tenant {
-        self.tenant(&self.home_tenant.clone()).expect("the home tenant exists")
+        self.tenants.iter().find(|t| t.id == self.home_tenant).expect("the home tenant exists")
     }
 
-    /// Registers a confidential application with a service principal and one secret.
-    pub fn register_app(
-        &mut self,
-        ids: &mut IdSource,
-        tenant_id: &str,
-        display_name: &str,
-        secret: &str,
-        now_ms: i64,
-        tenant_admin: bool,
-    ) -> (Application, ServicePrincipal) {
-        let app_id = ids.guid().to_string();
-        let cred = PasswordCredential::new(ids.guid().to_string(), Some("aksflow".into()), secret, now_ms, now_ms + YEAR_MS * 2);
-        let app = Application {
-            id: ids.guid().to_string(),
-            app_id: app_id.clone(),
-            tenant_id: tenant_id.into(),
-            display_name: display_name.into(),
-            identifier_uris: vec![],
-            password_credentials: vec![cred],
-        };
-        let sp = ServicePrincipal {
-            id: ids.guid().to_string(),
-            app_id: app_id.clone(),
-            tenant_id: tenant_id.into(),
-            display_name: display_name.into(),
-            account_enabled: true,
-            service_principal_names: vec![app_id],
-            password_credentials: vec![],
-            tenant_admin,
-        };
-        self.applications.push(app.clone());
-        self.service_principals.push(sp.clone());
-        (app, sp)
+    pub fn user(&self, tenant_id: &str, id_or_upn: &str) -> Option<&User> {
+        self.users.iter().find(|u| {
+            u.tenant_id == tenant_id && (u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn))
+        })
+    }
+
+    /// A sign-in name as typed at a login prompt: a member's UPN in `tenant_id`, or a
+    /// guest's home sign-in name.
+    pub fn user_by_sign_in(&self, tenant_id: &str, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| {
+            u.tenant_id == tenant_id && (u.user_principal_name.eq_ignore_ascii_case(name) || u.home_upn.eq_ignore_ascii_case(name))
+        })
+    }
+
+    pub fn group(&self, tenant_id: &str, id: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.tenant_id == tenant_id && g.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn application(&self, tenant_id: &str, id: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.tenant_id == tenant_id && a.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn application_by_app_id(&self, app_id: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
     pub fn service_principal(&self, tenant_id: &str, app_id: &str) -> Option<&ServicePrincipal> {
-        self.service_principals
-            .iter()
-            .find(|sp| sp.tenant_id == tenant_id && sp.app_id.eq_ignore_ascii_case(app_id))
+        self.service_principals.iter().find(|sp| sp.tenant_id == tenant_id && sp.app_id.eq_ignore_ascii_case(app_id))
     }
 
-    /// Checks a client id and secret the way the token service does: the secret may belong
-    /// to the application or to its service principal in that tenant.
-    pub fn authenticate_client(
-        &self,
-        tenant: &str,
-        client_id: &str,
-        secret: Option<&str>,
-        now_ms: i64,
-    ) -> Result<ClientIdentity, ClientAuthError> {
-        let tenant = self.tenant(tenant).ok_or(ClientAuthError::TenantNotFound)?;
-        let app = self.applications.iter().find(|a| a.app_id.eq_ignore_ascii_case(client_id));
-        let sp = self.service_principal(&tenant.id, client_id).ok_or(ClientAuthError::UnknownApplication)?;
-        let secret = secret.filter(|s| !s.is_empty()).ok_or(ClientAuthError::MissingSecret)?;
-        let app_creds = app.map(|a| a.password_credentials.as_slice()).unwrap_or_default();
-        let ok = app_creds.iter().chain(&sp.password_credentials).any(|c| c.matches(secret, now_ms));
-        if !ok {
-            return Err(ClientAuthError::InvalidSecret);
-        }
-        if !sp.account_enabled {
-            return Err(ClientAuthError::Disabled);
-        }
-        Ok(ClientIdentity { tenant_id: tenant.id.clone(), app_id: sp.app_id.clone(), object_id: sp.id.clone() })
+    pub fn service_principal_by_id(&self, tenant_id: &str, id: &str) -> Option<&ServicePrincipal> {
+        self.service_principals.iter().find(|sp| sp.tenant_id == tenant_id && sp.id.eq_ignore_ascii_case(id))
     }
 
-    /// The service principal a token `resource` names, by any of its service principal names
-    /// or its appId, ignoring a trailing slash.
+    pub fn object(&self, tenant_id: &str, id: &str) -> Option<DirectoryObject<'_>> {
+        if let Some(u) = self.users.iter().find(|u| u.tenant_id == tenant_id && u.id.eq_ignore_ascii_case(id)) {
+            return Some(DirectoryObject::User(u));
+        }
+        if let Some(g) = self.group(tenant_id, id) {
+            return Some(DirectoryObject::Group(g));
+        }
+        if let Some(sp) = self.service_principal_by_id(tenant_id, id) {
+            return Some(DirectoryObject::ServicePrincipal(sp));
+        }
+        self.application(tenant_id, id).map(DirectoryObject::Application)
+    }
+
+    /// The service principal a token `resource` names: by appId, by any of its service
+    /// principal names (identifier URIs), or `spn:<appId>`, ignoring a trailing slash.
     pub fn resource(&self, tenant_id: &str, resource: &str) -> Option<&ServicePrincipal> {
-        let want = resource.trim_end_matches('/');
+        let want = resource.strip_prefix("spn:").unwrap_or(resource).trim_end_matches('/');
         self.service_principals.iter().find(|sp| {
             sp.tenant_id == tenant_id
                 && (sp.app_id.eq_ignore_ascii_case(want)
                     || sp.service_principal_names.iter().any(|n| n.trim_end_matches('/').eq_ignore_ascii_case(want)))
         })
     }
-}
 
-pub const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dir() -> (Directory, IdSource) {
-        let mut ids = IdSource::new(5);
-        (Directory::seeded(&mut ids), ids)
-    }
-
-    #[test]
-    fn a_registered_client_authenticates_only_with_its_secret() {
-        let (mut d, mut ids) = dir();
-        let home = d.home_tenant.clone();
-        let (app, _) = d.register_app(&mut ids, &home, "ci", "s3cret", 0, false);
-        assert!(d.authenticate_client(&home, &app.app_id, Some("s3cret"), 10).is_ok());
-        assert!(d.authenticate_client("contoso.onmicrosoft.com", &app.app_id, Some("s3cret"), 10).is_ok());
-        assert_eq!(d.authenticate_client(&home, &app.app_id, Some("wrong"), 10).unwrap_err(), ClientAuthError::InvalidSecret);
-        assert_eq!(d.authenticate_client(&home, &app.app_id, None, 10).unwrap_err(), ClientAuthError::MissingSecret);
-        assert_eq!(d.authenticate_client(&home, "nope", Some("s3cret"), 10).unwrap_err(), ClientAuthError::UnknownApplication);
-        assert_eq!(d.authenticate_client("nowhere", &app.app_id, Some("s3cret"), 10).unwrap_err(), ClientAuthError::TenantNotFound);
-        // expired two years on
-        assert_eq!(d.authenticate_client(&home, &app.app_id, Some("s3cret"), YEAR_MS * 3).unwrap_err(), ClientAuthError::InvalidSecret);
-    }
-
-    #[test]
-    fn resources_resolve_by_name_or_app_id() {
-        let (d, _) = dir();
-        let home = d.home_tenant.clone();
-        for r in ["https://management.azure.com", "https://management.core.windows.net/", "https://graph.microsoft.com", super::super::well_known::AKS_AAD_SERVER] {
-            assert!(d.resource(&home, r).is_some(), "{r}");
+    /// Every group the object is in, directly or through other groups (Graph's
+    /// getMemberGroups), in a stable order.
+    pub fn transitive_groups(&self, tenant_id: &str, object_id: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut frontier = vec![object_id.to_ascii_lowercase()];
+        while let Some(member) = frontier.pop() {
+            for g in self.groups.iter().filter(|g| g.tenant_id == tenant_id) {
+                if g.members.iter().any(|m| m.eq_ignore_ascii_case(&member)) && !found.contains(&g.id) {
+                    found.push(g.id.clone());
+                    frontier.push(g.id.to_ascii_lowercase());
+                }
+            }
         }
-        assert!(d.resource(&home, "https://example.com").is_none());
+        // Directory order, so tokens and Graph answers repeat exactly.
+        self.groups.iter().filter(|g| found.contains(&g.id)).map(|g| g.id.clone()).collect()
     }
 
-    #[test]
-    fn secrets_are_kept_only_as_hashes() {
-        let c = PasswordCredential::new("k".into(), None, "abcdef", 0, 10);
-        let json = serde_json::to_string(&c).unwrap();
-        assert!(!json.contains("abcdef"));
-        assert_eq!(c.hint, "abc");
+    /// Is the caller a tenant administrator (Global Administrator)?
+    pub fn is_admin(&self, caller: &Caller) -> bool {
+        if caller.is_app {
+            self.service_principal_by_id(&caller.tenant_id, &caller.object_id).is_some_and(|sp| sp.tenant_admin)
+        } else {
+            self.users.iter().any(|u| u.tenant_id == caller.tenant_id && u.id == caller.object_id && u.tenant_admin)
+        }
+    }
+
+    /// Is the caller a member user (not a guest) of the tenant?
+    pub fn is_member_user(&self, caller: &Caller) -> bool {
+        !caller.is_app && self.users.iter().any(|u| u.tenant_id == caller.tenant_id && u.id == caller.object_id && u.user_type == UserType::Member)
+    }
+
+    /// The delegated scopes `client` holds on `resource` for `user`: admin-consented
+    /// grants plus the user's own.
+    pub fn granted_scopes(&self, client_sp: &str, resource_sp: &str, user_id: &str) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        for g in &self.grants {
+            let applies = g.client_id == client_sp
+                && g.resource_id == resource_sp
+                && (g.consent_type == "AllPrincipals" || g.principal_id.as_deref() == Some(user_id));
+            if applies {
+                for s in g.scope.split_whitespace() {
+                    if !scopes.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                        scopes.push(s.to_string());
+                    }
+                }
+            }
+        }
+        scopes
+    }
+
+    /// App roles (by value) assigned to a principal on a resource.
+    pub fn assigned_roles(&self, principal_id: &str, resource_sp: &ServicePrincipal) -> Vec<String> {
+        self.app_role_assignments
+            .iter()
+            .filter(|a| a.principal_id == principal_id && a.resource_id == resource_sp.id)
+            .filter_map(|a| resource_sp.app_roles.iter().find(|r| r.id == a.app_role_id).and_then(|r| r.value.clone()))
+            .collect()
     }
 }

@@ -18,6 +18,20 @@ pub enum LoginError {
     DisabledClient { client_id: String, name: String },
     UnknownResource { resource: String, tenant: String },
     ClientCredentialsScope { scope: String },
+    /// Device code or ROPC with a confidential client that sent no secret.
+    PublicClientRequired,
+    AuthorizationPending,
+    SlowDown,
+    DeviceCodeExpired { v1: bool },
+    DeviceCodeDeclined { v1: bool },
+    BadVerificationCode,
+    InvalidRefreshToken,
+    ExpiredRefreshToken,
+    WrongPassword,
+    NoSuchUser { tenant: String },
+    ForeignUser { idp_tenant: String, tenant_name: String, app_id: String, app_name: String },
+    ConsentRequired { client_id: String, client_name: String },
+    InvalidScope { scope: String },
 }
 
 impl LoginError {
@@ -79,6 +93,79 @@ impl LoginError {
                 1002012,
                 format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
             ),
+            PublicClientRequired => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(),
+            ),
+            AuthorizationPending => (
+                StatusCode::BAD_REQUEST,
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.".into(),
+            ),
+            SlowDown => (StatusCode::BAD_REQUEST, "slow_down", 70016, "OAuth 2.0 device flow error. Polling too frequently; slow down.".into()),
+            DeviceCodeExpired { v1 } => (
+                StatusCode::BAD_REQUEST,
+                if *v1 { "code_expired" } else { "expired_token" },
+                70019,
+                "Verification code expired.".into(),
+            ),
+            DeviceCodeDeclined { v1 } => (
+                StatusCode::BAD_REQUEST,
+                if *v1 { "access_denied" } else { "authorization_declined" },
+                70020,
+                "The user declined to authorize the device sign-in request.".into(),
+            ),
+            BadVerificationCode => (
+                StatusCode::BAD_REQUEST,
+                "bad_verification_code",
+                70018,
+                "The provided value for the input parameter 'device_code' is not valid.".into(),
+            ),
+            InvalidRefreshToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                70000,
+                "The provided value for the 'refresh_token' is not valid.".into(),
+            ),
+            ExpiredRefreshToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                700082,
+                "The refresh token has expired due to inactivity. The token was issued on a date and was inactive for 90.00:00:00.".into(),
+            ),
+            WrongPassword => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                50126,
+                "Error validating credentials due to invalid username or password.".into(),
+            ),
+            NoSuchUser { tenant } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                50034,
+                format!("The user account {{EUII Hidden}} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."),
+            ),
+            ForeignUser { idp_tenant, tenant_name, app_id, app_name } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                50020,
+                format!("User account '{{EUII Hidden}}' from identity provider 'https://sts.windows.net/{idp_tenant}/' does not exist in tenant '{tenant_name}' and cannot access the application '{app_id}'({app_name}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account."),
+            ),
+            ConsentRequired { client_id, client_name } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                65001,
+                format!("The user or administrator has not consented to use the application with ID '{client_id}' named '{client_name}'. Send an interactive authorization request for this user and resource."),
+            ),
+            InvalidScope { scope } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                70011,
+                format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+            ),
         }
     }
 }
@@ -98,7 +185,7 @@ impl IntoResponse for LoginErrorResponse {
             "AADSTS{code}: {message} Trace ID: {} Correlation ID: {} Timestamp: {}",
             self.trace_id, self.correlation_id, self.timestamp
         );
-        let body = json!({
+        let mut body = json!({
             "error": error,
             "error_description": description,
             "error_codes": [code],
@@ -107,6 +194,9 @@ impl IntoResponse for LoginErrorResponse {
             "correlation_id": self.correlation_id,
             "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
         });
+        if code == 65001 {
+            body["suberror"] = json!("consent_required");
+        }
         (status, Json(body)).into_response()
     }
 }

@@ -10,7 +10,7 @@ use crate::keys::SigningKey;
 pub const APP_TOKEN_SECONDS: i64 = 3599;
 
 /// What the client asked a token for: a v1 `resource`, or v2 `scope`s.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub enum Target {
     Resource(String),
     Scope(String),
@@ -60,9 +60,11 @@ pub fn client_credentials(
             name: dir.service_principal(&tenant_rec.id, client_id).map(|s| s.display_name.clone()).unwrap_or_default(),
         },
     })?;
-    if dir.resource(&tenant_rec.id, &resource).is_none() {
+    let Some(resource_sp) = dir.resource(&tenant_rec.id, &resource) else {
         return Err(LoginError::UnknownResource { resource, tenant: tenant_rec.id.clone() });
-    }
+    };
+    // Application permissions granted by admin consent travel as `roles`.
+    let roles = dir.assigned_roles(&client.object_id, resource_sp);
     let claims = AccessClaims {
         aud: resource.clone(),
         iss: tokens::v1_issuer(&client.tenant_id),
@@ -81,7 +83,7 @@ pub fn client_credentials(
         unique_name: None,
         name: None,
         scp: None,
-        roles: None,
+        roles: (!roles.is_empty()).then_some(roles),
         groups: None,
         _claim_names: None,
         _claim_sources: None,

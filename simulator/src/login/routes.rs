@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::error::{LoginError, LoginErrorResponse};
 use super::model::{self, Target};
+use super::user;
 use super::tokens;
 use crate::clock::aad_timestamp;
 use crate::state::Shared;
@@ -28,6 +29,12 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/{tenant}/discovery/keys", get(keys_v1))
         .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
         .route("/{tenant}/oauth2/token", post(token_v1))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(devicecode_v2))
+        .route("/{tenant}/oauth2/devicecode", post(devicecode_v1))
+        .route("/common/userrealm/{username}", get(user_realm))
+        .route("/common/UserRealm/{username}", get(user_realm))
+        .route("/common/discovery/instance", get(instance_discovery))
+        .route("/devicelogin", get(super::device_page::form).post(super::device_page::submit))
 }
 
 fn error(s: &Shared, headers: &HeaderMap, error: LoginError) -> Response {
@@ -148,49 +155,61 @@ fn form(headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
     f
 }
 
+#[derive(Clone, Copy, PartialEq)]
 enum Version {
     V1,
     V2,
 }
 
 async fn token_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    token(&s, &tenant, &headers, &body, Version::V2)
+    token(&s, &tenant, &headers, &body, Version::V2, false)
 }
 
-async fn token_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    token(&s, &tenant, &headers, &body, Version::V1)
+async fn token_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+    token(&s, &tenant, &headers, &body, Version::V1, q.get("api-version").is_some_and(|v| v == "1.0"))
 }
 
-fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version) -> Response {
+/// What a v1 request's `resource` names. ADAL's `api-version=1.0` requests for a bare
+/// appId get the legacy `spn:` audience. [protocols.md §D.1]
+fn v1_target(resource: &str, adal: bool) -> Target {
+    let is_guid = uuid::Uuid::parse_str(resource).is_ok();
+    if adal && is_guid { Target::Resource(format!("spn:{resource}")) } else { Target::Resource(resource.to_string()) }
+}
+
+fn target(f: &HashMap<String, String>, version: Version, adal: bool) -> Result<Target, LoginError> {
+    match version {
+        Version::V1 => f.get("resource").map(|r| v1_target(r, adal)).ok_or(LoginError::MissingParameter { name: "resource" }),
+        Version::V2 => f.get("scope").map(|r| Target::Scope(r.clone())).ok_or(LoginError::MissingParameter { name: "scope" }),
+    }
+}
+
+fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> Response {
     let f = form(headers, body);
     let get = |k: &str| f.get(k).map(String::as_str);
+    let mut w = s.world();
+    let w = &mut *w;
+    let mut ctx = user::Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
     let result = match get("grant_type") {
         None => Err(LoginError::MissingParameter { name: "grant_type" }),
-        Some("client_credentials") => {
-            let target = match version {
-                Version::V1 => get("resource").map(|r| Target::Resource(r.into())).ok_or(LoginError::MissingParameter { name: "resource" }),
-                Version::V2 => get("scope").map(|r| Target::Scope(r.into())).ok_or(LoginError::MissingParameter { name: "scope" }),
-            };
-            target.and_then(|target| {
-                let mut w = s.world();
-                let w = &mut *w;
-                model::client_credentials(
-                    &w.directory,
-                    &mut w.ids,
-                    &s.key,
-                    s.clock.now_secs(),
-                    tenant,
-                    get("client_id"),
-                    get("client_secret"),
-                    target,
-                )
-            })
+        Some("client_credentials") => target(&f, version, adal).and_then(|target| {
+            model::client_credentials(ctx.dir, ctx.ids, &s.key, s.clock.now_secs(), tenant, get("client_id"), get("client_secret"), target).map(Issued::App)
+        }),
+        Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
+            user::user_tenant(ctx.dir, tenant).and_then(|_| user::poll_device_code(&mut ctx, get("client_id"), get("device_code").or(get("code")), version == Version::V1, true)).map(Issued::User)
         }
+        Some("password") => target(&f, version, adal)
+            .and_then(|t| user::password_grant(&mut ctx, tenant, get("client_id"), get("username"), get("password"), t))
+            .map(Issued::User),
+        Some("refresh_token") => target(&f, version, adal)
+            .and_then(|t| user::refresh_grant(&mut ctx, tenant, get("client_id"), get("refresh_token"), t))
+            .map(Issued::User),
         Some(other) => Err(LoginError::UnsupportedGrantType { grant_type: other.into() }),
     };
+    drop(ctx);
+    let client_info = get("client_info") == Some("1");
     match result {
-        Err(e) => error(s, headers, e),
-        Ok(t) => match version {
+        Err(e) => error_in(w, s, headers, e),
+        Ok(Issued::App(t)) => match version {
             Version::V2 => Json(json!({
                 "token_type": "Bearer",
                 "expires_in": t.expires_in,
@@ -209,5 +228,138 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
             }))
             .into_response(),
         },
+        Ok(Issued::User(t)) => {
+            let mut body = match version {
+                Version::V2 => json!({
+                    "token_type": "Bearer",
+                    "scope": t.scope,
+                    "expires_in": t.expires_in,
+                    "ext_expires_in": t.expires_in,
+                    "access_token": t.access_token,
+                }),
+                Version::V1 => json!({
+                    "token_type": "Bearer",
+                    "scope": t.scope,
+                    "expires_in": t.expires_in.to_string(),
+                    "ext_expires_in": t.expires_in.to_string(),
+                    "expires_on": t.expires_on.to_string(),
+                    "not_before": t.not_before.to_string(),
+                    "resource": t.resource,
+                    "access_token": t.access_token,
+                }),
+            };
+            if let Some(rt) = t.refresh_token {
+                body["refresh_token"] = json!(rt);
+            }
+            if let Some(id) = t.id_token {
+                body["id_token"] = json!(id);
+            }
+            if client_info && version == Version::V2 {
+                body["client_info"] = json!(t.client_info);
+            }
+            Json(body).into_response()
+        }
     }
+}
+
+enum Issued {
+    App(model::Issued),
+    User(user::UserTokens),
+}
+
+/// The error body, drawing its trace id from a world already locked.
+fn error_in(w: &mut crate::state::World, s: &Shared, headers: &HeaderMap, error: LoginError) -> Response {
+    let trace_id = w.ids.guid().to_string();
+    let correlation_id = headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .unwrap_or_else(|| w.ids.guid().to_string());
+    let mut resp = LoginErrorResponse { error: error.clone(), trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response();
+    if matches!(error, LoginError::SlowDown | LoginError::AuthorizationPending) {
+        resp.headers_mut().insert("cache-control", axum::http::HeaderValue::from_static("no-store, no-cache"));
+    }
+    resp
+}
+
+async fn devicecode_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    devicecode(&s, &tenant, &headers, &body, Version::V2, false)
+}
+
+async fn devicecode_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+    devicecode(&s, &tenant, &headers, &body, Version::V1, q.get("api-version").is_some_and(|v| v == "1.0"))
+}
+
+/// Starts a device-code sign-in. v1 (ADAL) wants numbers as strings and `verification_url`.
+fn devicecode(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> Response {
+    let f = form(headers, body);
+    let mut w = s.world();
+    let w = &mut *w;
+    let mut ctx = user::Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
+    let result = target(&f, version, adal).and_then(|t| user::start_device_code(&mut ctx, tenant, f.get("client_id").map(String::as_str), t));
+    drop(ctx);
+    let (code, device_code) = match result {
+        Ok(r) => r,
+        Err(e) => return error_in(w, s, headers, e),
+    };
+    let uri = format!("{}/devicelogin", s.config.base_url);
+    let message = format!("To sign in, use a web browser to open the page {uri} and enter the code {} to authenticate.", code.user_code);
+    let expires_in = user::DEVICE_CODE_SECONDS;
+    let interval = code.interval_s;
+    match version {
+        Version::V2 => Json(json!({
+            "user_code": code.user_code,
+            "device_code": device_code,
+            "verification_uri": uri,
+            "expires_in": expires_in,
+            "interval": interval,
+            "message": message,
+        })),
+        Version::V1 => Json(json!({
+            "user_code": code.user_code,
+            "device_code": device_code,
+            "verification_url": uri,
+            "expires_in": expires_in.to_string(),
+            "interval": interval.to_string(),
+            "message": message,
+        })),
+    }
+    .into_response()
+}
+
+/// User realm discovery: every simulated account is a managed (cloud) account.
+async fn user_realm(State(s): State<Arc<Shared>>, Path(username): Path<String>) -> Response {
+    let domain = username.rsplit('@').next().unwrap_or_default().to_string();
+    let known = s.world().directory.tenant(&domain).is_some();
+    if !known {
+        return (axum::http::StatusCode::OK, Json(json!({"ver": "1.0", "account_type": "Unknown", "cloud_instance_name": "microsoftonline.com"}))).into_response();
+    }
+    Json(json!({
+        "ver": "1.0",
+        "account_type": "Managed",
+        "domain_name": domain,
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+    }))
+    .into_response()
+}
+
+/// Instance discovery, for clients that validate the authority against this host.
+async fn instance_discovery(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let host = s.config.base_url.trim_start_matches("https://").trim_start_matches("http://").to_string();
+    let tenant = q
+        .get("authorization_endpoint")
+        .and_then(|e| url_path_first_segment(e))
+        .unwrap_or_else(|| "common".into());
+    Json(json!({
+        "tenant_discovery_endpoint": format!("{}/{tenant}/v2.0/.well-known/openid-configuration", s.config.base_url),
+        "api-version": "1.1",
+        "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }],
+    }))
+    .into_response()
+}
+
+fn url_path_first_segment(u: &str) -> Option<String> {
+    let rest = u.split("://").nth(1)?;
+    rest.split('/').nth(1).filter(|s| !s.is_empty()).map(String::from)
 }

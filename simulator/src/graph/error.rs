@@ -1,0 +1,84 @@
+//! Graph's error body: `{"error":{"code","message","innerError":{date, request-id,
+//! client-request-id}}}`. [protocols.md §B.0]
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::directory::DirError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Filled in by the route: the ids and time that go into `innerError`.
+    pub inner: Option<(String, String, String)>,
+}
+
+impl GraphError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        GraphError { status, code, message: message.into(), inner: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
+    }
+
+    pub fn not_found(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        )
+    }
+
+    pub fn denied() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
+    }
+}
+
+impl From<DirError> for GraphError {
+    fn from(e: DirError) -> Self {
+        match e {
+            DirError::NotFound { id } => GraphError::not_found(&id),
+            DirError::InsufficientPrivileges => GraphError::denied(),
+            DirError::Duplicate { message, .. } => GraphError::new(StatusCode::BAD_REQUEST, "Request_MultipleObjectsWithSameKeyValue", message),
+            DirError::UnverifiedDomain { uri } => GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "HostNameNotOnVerifiedDomain",
+                format!("Values of identifierUris property must use a verified domain of the organization or its subdomain: '{uri}'"),
+            ),
+            DirError::InvalidValue { property, entity, detail } => {
+                GraphError::bad_request(detail.unwrap_or_else(|| format!("Invalid value specified for property '{property}' of resource '{entity}'.")))
+            }
+            DirError::Required { property, entity } => GraphError::bad_request(format!("A value is required for property '{property}' of resource '{entity}'.")),
+            DirError::AlreadyMember => {
+                GraphError::bad_request("One or more added object references already exist for the following modified properties: 'members'.")
+            }
+            DirError::NoSuchKey { key_id } => GraphError::bad_request(format!("No password credential with keyId '{key_id}' exists on this object.")),
+            DirError::NoSuchApplication { app_id } => {
+                GraphError::bad_request(format!("The appId '{app_id}' of the service principal does not reference a valid application object."))
+            }
+        }
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let (date, request_id, client_request_id) = self.inner.unwrap_or_default();
+        let body = json!({
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "innerError": { "date": date, "request-id": request_id, "client-request-id": client_request_id },
+            }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}

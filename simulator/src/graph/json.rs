@@ -1,0 +1,198 @@
+//! Directory objects as Graph v1.0 writes them: every property present, nulls included,
+//! as the recorded responses show. [protocols.md §B.1, §B.4, §B.9]
+
+use serde_json::{Value, json};
+
+use crate::clock::rfc3339;
+use crate::directory::{AppRoleAssignment, Application, Directory, DirectoryObject, Group, PasswordCredential, PermissionGrant, ServicePrincipal, User, UserType};
+
+pub const GRAPH_BASE: &str = "https://graph.microsoft.com/v1.0";
+
+fn time(ms: i64) -> String {
+    rfc3339(time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH))
+}
+
+pub fn context(entity_set: &str, single: bool) -> String {
+    if single { format!("{GRAPH_BASE}/$metadata#{entity_set}/$entity") } else { format!("{GRAPH_BASE}/$metadata#{entity_set}") }
+}
+
+pub fn password_credential(c: &PasswordCredential, secret: Option<&str>) -> Value {
+    json!({
+        "customKeyIdentifier": null,
+        "displayName": c.display_name,
+        "endDateTime": time(c.end_ms),
+        "hint": c.hint,
+        "keyId": c.key_id,
+        "secretText": secret,
+        "startDateTime": time(c.start_ms),
+    })
+}
+
+pub fn application(a: &Application, publisher_domain: &str) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "deletedDateTime": null,
+        "appId": a.app_id,
+        "applicationTemplateId": null,
+        "disabledByMicrosoftStatus": null,
+        "createdDateTime": time(a.created_ms),
+        "displayName": a.display_name,
+        "description": null,
+        "groupMembershipClaims": a.group_membership_claims,
+        "identifierUris": a.identifier_uris,
+        "isDeviceOnlyAuthSupported": null,
+        "isFallbackPublicClient": a.is_fallback_public_client,
+        "notes": null,
+        "publisherDomain": publisher_domain,
+        "serviceManagementReference": null,
+        "signInAudience": a.sign_in_audience,
+        "tags": [],
+        "tokenEncryptionKeyId": null,
+        "defaultRedirectUri": null,
+        "certification": null,
+        "optionalClaims": null,
+        "addIns": [],
+        "api": {
+            "acceptMappedClaims": null,
+            "knownClientApplications": [],
+            "requestedAccessTokenVersion": a.requested_access_token_version,
+            "oauth2PermissionScopes": a.oauth2_permission_scopes,
+            "preAuthorizedApplications": [],
+        },
+        "appRoles": a.app_roles,
+        "info": { "logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null },
+        "keyCredentials": [],
+        "parentalControlSettings": { "countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow" },
+        "passwordCredentials": a.password_credentials.iter().map(|c| password_credential(c, None)).collect::<Vec<_>>(),
+        "publicClient": { "redirectUris": a.public_client_redirect_uris },
+        "requiredResourceAccess": a.required_resource_access,
+        "verifiedPublisher": { "displayName": null, "verifiedPublisherId": null, "addedDateTime": null },
+        "web": {
+            "homePageUrl": null,
+            "logoutUrl": null,
+            "redirectUris": [],
+            "implicitGrantSettings": { "enableAccessTokenIssuance": false, "enableIdTokenIssuance": false },
+        },
+        "spa": { "redirectUris": [] },
+    });
+    for (k, val) in &a.extra {
+        v[k] = val.clone();
+    }
+    v
+}
+
+pub fn service_principal(sp: &ServicePrincipal) -> Value {
+    json!({
+        "id": sp.id,
+        "deletedDateTime": null,
+        "accountEnabled": sp.account_enabled,
+        "alternativeNames": [],
+        "appDisplayName": sp.display_name,
+        "appDescription": null,
+        "appId": sp.app_id,
+        "applicationTemplateId": null,
+        "appOwnerOrganizationId": sp.app_owner_tenant_id,
+        "appRoleAssignmentRequired": false,
+        "createdDateTime": time(sp.created_ms),
+        "description": null,
+        "disabledByMicrosoftStatus": null,
+        "displayName": sp.display_name,
+        "homepage": null,
+        "loginUrl": null,
+        "logoutUrl": null,
+        "notes": null,
+        "notificationEmailAddresses": [],
+        "preferredSingleSignOnMode": null,
+        "preferredTokenSigningKeyThumbprint": null,
+        "replyUrls": [],
+        "servicePrincipalNames": sp.service_principal_names,
+        "servicePrincipalType": "Application",
+        "signInAudience": "AzureADMyOrg",
+        "tags": [],
+        "tokenEncryptionKeyId": null,
+        "info": { "logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null },
+        "samlSingleSignOnSettings": null,
+        "addIns": [],
+        "appRoles": sp.app_roles,
+        "keyCredentials": [],
+        "oauth2PermissionScopes": sp.oauth2_permission_scopes,
+        "passwordCredentials": sp.password_credentials.iter().map(|c| password_credential(c, None)).collect::<Vec<_>>(),
+        "resourceSpecificApplicationPermissions": [],
+        "verifiedPublisher": { "displayName": null, "verifiedPublisherId": null, "addedDateTime": null },
+    })
+}
+
+pub fn user(u: &User) -> Value {
+    json!({
+        "businessPhones": [],
+        "displayName": u.display_name,
+        "givenName": u.given_name,
+        "jobTitle": null,
+        "mail": if u.user_type == UserType::Guest { Some(u.home_upn.clone()) } else { None },
+        "mobilePhone": null,
+        "officeLocation": null,
+        "preferredLanguage": null,
+        "surname": u.surname,
+        "userPrincipalName": u.user_principal_name,
+        "id": u.id,
+    })
+}
+
+pub fn group(g: &Group) -> Value {
+    json!({
+        "id": g.id,
+        "deletedDateTime": null,
+        "classification": null,
+        "createdDateTime": time(g.created_ms),
+        "description": g.description,
+        "displayName": g.display_name,
+        "groupTypes": [],
+        "mail": null,
+        "mailEnabled": g.mail_enabled,
+        "mailNickname": g.mail_nickname,
+        "membershipRule": null,
+        "securityEnabled": g.security_enabled,
+        "securityIdentifier": format!("S-1-12-1-{}", g.id.bytes().map(u32::from).sum::<u32>()),
+        "visibility": null,
+    })
+}
+
+pub fn grant(g: &PermissionGrant) -> Value {
+    json!({
+        "clientId": g.client_id,
+        "consentType": g.consent_type,
+        "id": g.id,
+        "principalId": g.principal_id,
+        "resourceId": g.resource_id,
+        "scope": g.scope,
+    })
+}
+
+pub fn app_role_assignment(a: &AppRoleAssignment) -> Value {
+    json!({
+        "id": a.id,
+        "deletedDateTime": null,
+        "appRoleId": a.app_role_id,
+        "createdDateTime": time(a.created_ms),
+        "principalDisplayName": a.principal_display_name,
+        "principalId": a.principal_id,
+        "principalType": a.principal_type,
+        "resourceDisplayName": a.resource_display_name,
+        "resourceId": a.resource_id,
+    })
+}
+
+/// Any directory object, with the `@odata.type` that lists of mixed objects carry.
+pub fn directory_object(dir: &Directory, o: DirectoryObject<'_>) -> Value {
+    let (kind, mut v) = match o {
+        DirectoryObject::User(u) => ("#microsoft.graph.user", user(u)),
+        DirectoryObject::Group(g) => ("#microsoft.graph.group", group(g)),
+        DirectoryObject::ServicePrincipal(sp) => ("#microsoft.graph.servicePrincipal", service_principal(sp)),
+        DirectoryObject::Application(a) => {
+            let domain = dir.tenant(&a.tenant_id).map(|t| t.default_domain.clone()).unwrap_or_default();
+            ("#microsoft.graph.application", application(a, &domain))
+        }
+    };
+    v["@odata.type"] = json!(kind);
+    v
+}

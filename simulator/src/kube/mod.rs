@@ -1,0 +1,3 @@
+//! Each cluster's Kubernetes API server.
+
+pub mod rbac;
