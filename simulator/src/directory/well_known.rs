@@ -82,4 +82,6 @@ pub const PRECONSENTED: &[(&str, &str, &str)] = &[
     (AZURE_CLI, AZURE_SERVICE_MANAGEMENT, "user_impersonation"),
     (AZURE_CLI, MICROSOFT_GRAPH, "User.Read Directory.Read.All"),
     (AKS_AAD_CLIENT, AKS_AAD_SERVER, "user.read"),
+    // kubelogin --login azurecli asks the Azure CLI for AKS tokens.
+    (AZURE_CLI, AKS_AAD_SERVER, "user.read"),
 ];

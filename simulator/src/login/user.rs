@@ -84,9 +84,8 @@ fn resolve_target(dir: &Directory, tenant_id: &str, target: &Target) -> Result<R
                     // A bare scope name means Microsoft Graph.
                     _ => ("https://graph.microsoft.com", scope),
                 };
-                let res = res.trim_end_matches('/');
                 match &audience {
-                    Some(a) if !a.trim_end_matches('/').eq_ignore_ascii_case(res) => {
+                    Some(a) if !a.trim_end_matches('/').eq_ignore_ascii_case(res.trim_end_matches('/')) => {
                         return Err(LoginError::InvalidScope { scope: s.clone() });
                     }
                     _ => audience = Some(res.to_string()),
