@@ -1,0 +1,157 @@
+//! Microsoft Graph over its wire: the seed walkthrough's directory steps, by an administrator
+//! and by an ordinary user, and Graph's errors.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+const GRAPH_APP: &str = "00000003-0000-0000-c000-000000000000";
+
+/// Seed 000's server-app steps: create, groupMembershipClaims, service principal, secret,
+/// required permissions, then grant and admin consent, which only an administrator may do.
+#[tokio::test]
+async fn the_seeds_permission_grant_and_consent_steps() {
+    let s = Sim::new(21);
+    let alice = s.user_token("alice@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+
+    // The seed's identifier URI on an unverified domain is refused; today's api:// works.
+    let r = s.json("POST", "/v1.0/applications", &alice, json!({"displayName": "myAKSServer", "identifierUris": ["https://myAKSServer"], "keyCredentials": []})).await;
+    assert_eq!((r.status, r.graph_code()), (400, "HostNameNotOnVerifiedDomain".to_string()));
+    assert_eq!(r.json()["error"]["message"], "Values of identifierUris property must use a verified domain of the organization or its subdomain: 'https://myAKSServer'");
+    assert!(r.json()["error"]["innerError"]["request-id"].is_string());
+    let r = s.json("POST", "/v1.0/applications", &alice, json!({"displayName": "myAKSServer", "identifierUris": ["api://myAKSServer"], "signInAudience": "AzureADMyOrg", "keyCredentials": []})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.headers.contains_key("location"));
+    let app = r.json();
+    assert_eq!(app["@odata.context"], "https://graph.microsoft.com/v1.0/$metadata#applications/$entity");
+    assert_eq!(app["api"]["oauth2PermissionScopes"], json!([]), "Graph creates no user_impersonation scope");
+    assert!(app["web"]["implicitGrantSettings"].is_object() && app["groupMembershipClaims"].is_null());
+    let (obj, app_id) = (app["id"].as_str().unwrap().to_string(), app["appId"].as_str().unwrap().to_string());
+
+    // Duplicate identifier URI.
+    let r = s.json("POST", "/v1.0/applications", &alice, json!({"displayName": "again", "identifierUris": ["api://myAKSServer"]})).await;
+    assert_eq!(r.graph_code(), "Request_MultipleObjectsWithSameKeyValue");
+
+    // az ad app update --set groupMembershipClaims=All, and an explicit scope.
+    let r = s.json("PATCH", &format!("/v1.0/applications/{obj}"), &alice, json!({"groupMembershipClaims": "All"})).await;
+    assert_eq!(r.status, 204);
+    let scope_id = "0c8c5a80-1d4c-4f8e-9a5e-4b2a8f2a9d11";
+    let r = s.json("PATCH", &format!("/v1.0/applications/{obj}"), &alice, json!({"api": {"oauth2PermissionScopes": [{"id": scope_id, "value": "user_impersonation", "type": "User", "isEnabled": true, "adminConsentDisplayName": "Access myAKSServer"}]}})).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    // Resolution as az CLI does it.
+    let by_app_id = s.get(&format!("/v1.0/applications?$filter=appId%20eq%20'{app_id}'"), &alice).await.json();
+    assert_eq!(by_app_id["value"][0]["groupMembershipClaims"], "All");
+    let by_uri = s.get("/v1.0/applications?$filter=identifierUris/any(s:s%20eq%20'api://myAKSServer')", &alice).await.json();
+    assert_eq!(by_uri["value"].as_array().unwrap().len(), 1);
+
+    // az ad sp create; a second one is refused.
+    let r = s.json("POST", "/v1.0/servicePrincipals", &alice, json!({"appId": app_id, "accountEnabled": true})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sp = r.json();
+    assert_eq!(sp["servicePrincipalNames"], json!([app_id, "api://myAKSServer"]));
+    let sp_id = sp["id"].as_str().unwrap().to_string();
+    assert_eq!(s.json("POST", "/v1.0/servicePrincipals", &alice, json!({"appId": app_id})).await.graph_code(), "Request_MultipleObjectsWithSameKeyValue");
+
+    // az ad sp credential reset: the secret is on the service principal and works for client credentials.
+    let r = s.json("POST", &format!("/v1.0/servicePrincipals/{sp_id}/addPassword"), &alice, json!({"passwordCredential": {"displayName": "AKSPassword"}})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let secret = r.json()["secretText"].as_str().unwrap().to_string();
+    let token = s.form(&format!("/{}/oauth2/v2.0/token", s.tenant), &[("grant_type", "client_credentials"), ("client_id", &app_id), ("client_secret", &secret), ("scope", "https://graph.microsoft.com/.default")]).await;
+    assert_eq!(token.status, 200, "{}", token.text());
+    let listed = s.get(&format!("/v1.0/servicePrincipals/{sp_id}"), &alice).await.json();
+    assert_eq!(listed["passwordCredentials"][0]["secretText"], serde_json::Value::Null, "a secret is shown once");
+
+    // az ad app permission add: User.Read, Directory.Read.All (delegated) and Directory.Read.All (application).
+    let rra = json!([{"resourceAppId": GRAPH_APP, "resourceAccess": [
+        {"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"},
+        {"id": "06da0dbc-49e2-44d2-8312-53f166ab848a", "type": "Scope"},
+        {"id": "7ab1d382-f21e-4acd-a863-ba3e13f7da61", "type": "Role"}]}]);
+    assert_eq!(s.json("PATCH", &format!("/v1.0/applications/{obj}"), &alice, json!({"requiredResourceAccess": rra})).await.status, 204);
+
+    // az ad app permission grant (AllPrincipals) and admin consent: refused to alice, done by the admin.
+    let graph_sp = s.get(&format!("/v1.0/servicePrincipals?$filter=servicePrincipalNames/any(c:c%20eq%20'{GRAPH_APP}')"), &alice).await.json()["value"][0]["id"].as_str().unwrap().to_string();
+    let grant = json!({"clientId": sp_id, "consentType": "AllPrincipals", "principalId": null, "resourceId": graph_sp, "scope": "User.Read Directory.Read.All"});
+    let r = s.json("POST", "/v1.0/oauth2PermissionGrants", &alice, grant.clone()).await;
+    assert_eq!((r.status, r.graph_code()), (403, "Authorization_RequestDenied".to_string()));
+    assert_eq!(r.json()["error"]["message"], "Insufficient privileges to complete the operation.");
+    let role = json!({"principalId": sp_id, "resourceId": graph_sp, "appRoleId": "7ab1d382-f21e-4acd-a863-ba3e13f7da61"});
+    assert_eq!(s.json("POST", &format!("/v1.0/servicePrincipals/{graph_sp}/appRoleAssignedTo"), &alice, role.clone()).await.status, 403);
+    let r = s.json("POST", "/v1.0/oAuth2PermissionGrants", &admin, grant).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["@odata.context"], "https://graph.microsoft.com/v1.0/$metadata#oauth2PermissionGrants/$entity");
+    assert_eq!(s.json("POST", &format!("/v1.0/servicePrincipals/{graph_sp}/appRoleAssignedTo"), &admin, role).await.status, 201);
+
+    // Now the server app's own client-credentials token carries the application permission.
+    let token = s.form(&format!("/{}/oauth2/v2.0/token", s.tenant), &[("grant_type", "client_credentials"), ("client_id", &app_id), ("client_secret", &secret), ("scope", "https://graph.microsoft.com/.default")]).await;
+    assert_eq!(claims(token.json()["access_token"].as_str().unwrap())["roles"], json!(["Directory.Read.All"]));
+    let grants = s.get(&format!("/v1.0/oauth2PermissionGrants?$filter=clientId%20eq%20'{sp_id}'"), &alice).await.json();
+    assert_eq!(grants["value"][0]["scope"], "User.Read Directory.Read.All");
+}
+
+#[tokio::test]
+async fn groups_members_and_membership_queries() {
+    let s = Sim::new(22);
+    let alice = s.user_token("alice@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let bob_oid = claims(&s.user_token("bob@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await)["oid"].as_str().unwrap().to_string();
+    let r = s.json("POST", "/v1.0/groups", &alice, json!({"displayName": "aks-admins", "mailNickname": "aks-admins", "mailEnabled": false, "securityEnabled": true})).await;
+    assert_eq!(r.status, 201);
+    let gid = r.json()["id"].as_str().unwrap().to_string();
+    let member = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{bob_oid}")});
+    assert_eq!(s.json("POST", &format!("/v1.0/groups/{gid}/members/$ref"), &alice, member.clone()).await.status, 204);
+    let dup = s.json("POST", &format!("/v1.0/groups/{gid}/members/$ref"), &alice, member).await;
+    assert_eq!((dup.status, dup.graph_code()), (400, "Request_BadRequest".to_string()));
+    assert_eq!(dup.json()["error"]["message"], "One or more added object references already exist for the following modified properties: 'members'.");
+    let members = s.get(&format!("/v1.0/groups/{gid}/members"), &alice).await.json();
+    assert_eq!(members["value"][0]["@odata.type"], "#microsoft.graph.user");
+    let r = s.json("POST", "/v1.0/users/bob@contoso.onmicrosoft.com/getMemberGroups", &alice, json!({"securityEnabledOnly": false})).await;
+    assert_eq!(r.json()["value"], json!([gid]));
+    let r = s.json("POST", &format!("/v1.0/directoryObjects/{bob_oid}/checkMemberGroups"), &alice, json!({"groupIds": [gid, "00000000-0000-0000-0000-000000000001"]})).await;
+    assert_eq!(r.json()["value"], json!([gid]));
+    let r = s.json("POST", "/v1.0/directoryObjects/getByIds", &alice, json!({"ids": [gid, bob_oid], "types": ["group"]})).await;
+    assert_eq!(r.json()["value"].as_array().unwrap().len(), 1);
+    let gone = s.send("DELETE", &format!("/v1.0/groups/{gid}/members/{bob_oid}/$ref"), &[("authorization", &format!("Bearer {alice}"))], vec![]).await;
+    assert_eq!(gone.status, 204);
+    let filtered = s.get("/v1.0/groups?$filter=displayName%20eq%20'aks-admins'%20and%20mailNickname%20eq%20'aks-admins'", &alice).await.json();
+    assert_eq!(filtered["value"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn me_users_paging_and_errors() {
+    let s = Sim::new(23);
+    let alice = s.user_token("alice@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let me = s.get("/v1.0/me", &alice).await.json();
+    assert_eq!(me["userPrincipalName"], "alice@contoso.onmicrosoft.com");
+    assert_eq!(me["@odata.context"], "https://graph.microsoft.com/v1.0/$metadata#users/$entity");
+    let app = s.operator_token("https://graph.microsoft.com/.default").await;
+    let r = s.get("/v1.0/me", &app).await;
+    assert_eq!((r.status, r.json()["error"]["message"].as_str().unwrap()), (400, "/me request is only valid with delegated authentication flow."));
+
+    // Paging: 201 seeded groups, 100 a page.
+    let page1 = s.get("/v1.0/groups", &alice).await.json();
+    assert_eq!(page1["value"].as_array().unwrap().len(), 100);
+    let next = page1["@odata.nextLink"].as_str().unwrap();
+    let page2 = s.get(next.trim_start_matches("https://sim.aksflow.invalid"), &alice).await.json();
+    assert_eq!(page2["value"].as_array().unwrap().len(), 100);
+    assert_ne!(page1["value"][0]["id"], page2["value"][0]["id"]);
+
+    let missing = s.get("/v1.0/applications/5f0e1c9a-0000-0000-0000-000000000000", &alice).await;
+    assert_eq!((missing.status, missing.graph_code()), (404, "Request_ResourceNotFound".to_string()));
+    let bad_json = s.send("POST", "/v1.0/applications", &[("authorization", &format!("Bearer {alice}")), ("content-type", "application/json")], b"{not json".to_vec()).await;
+    assert_eq!(bad_json.status, 400);
+    let unknown = s.json("POST", "/v1.0/applications", &alice, json!({"displayName": "x", "nativeApp": true})).await;
+    assert_eq!(unknown.json()["error"]["message"], "Property 'nativeApp' does not exist as a declared property or extension property.");
+    let bad_filter = s.get("/v1.0/applications?$filter=appId%20eq", &alice).await;
+    assert_eq!(bad_filter.status, 400);
+    assert!(bad_filter.json()["error"]["message"].as_str().unwrap().starts_with("Invalid filter clause"));
+    let no_token = s.send("GET", "/v1.0/users", &[], vec![]).await;
+    assert_eq!((no_token.status, no_token.json()["error"]["message"].as_str().unwrap()), (401, "Access token is empty."));
+    let arm_token = s.operator_token("https://management.azure.com/.default").await;
+    assert_eq!(s.get("/v1.0/users", &arm_token).await.status, 401, "a token for ARM is not a token for Graph");
+
+    // Guests may read only themselves.
+    let carol = s.user_token("carol@fabrikam.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    assert_eq!(s.get("/v1.0/users", &carol).await.status, 403);
+    assert_eq!(s.get("/v1.0/me", &carol).await.json()["userPrincipalName"], "carol_fabrikam.onmicrosoft.com#EXT#@contoso.onmicrosoft.com");
+}
