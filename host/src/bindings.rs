@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use aksflow::step::cloud::{CallError, Header, Request as CloudRequest, Response as CloudResponse};
-pub use aksflow::step::types::{CloudContext, InputSpec, OutputSpec, Service, Value, ValueKind};
+pub use aksflow::step::types::{CloudContext, File, InputSpec, OutputSpec, Service, Value, ValueKind};
 
 impl Service {
     pub fn name(self) -> &'static str {

@@ -30,6 +30,24 @@ pub struct StepDef {
     pub needs: Vec<Spanned<String>>,
     pub expect: Option<Spanned<ExpectDef>>,
     pub limits: Option<Spanned<LimitsDef>>,
+    /// Who answers the step's device-code prompt in a simulation.
+    pub persona: Option<Spanned<PersonaDef>>,
+}
+
+/// `persona = "alice@contoso.onmicrosoft.com"` signs in as that seeded user;
+/// `persona = { user = "…", action = "decline" }` declines; `password` overrides the seeded
+/// one (to test a wrong password).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PersonaDef {
+    User(String),
+    Detailed {
+        user: String,
+        #[serde(default)]
+        action: Option<String>,
+        #[serde(default)]
+        password: Option<String>,
+    },
 }
 
 /// `expect = "success"` or `expect = { failure = "CODE", message = "part of the message" }`.

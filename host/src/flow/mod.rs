@@ -20,6 +20,6 @@ mod template;
 mod units;
 
 pub use error::{FlowError, FlowErrors};
-pub use file::{ExpectDef, FlowFile, LimitsDef, StepDef};
-pub use plan::{Expect, Plan, PlannedStep, check_kind, load, load_str};
+pub use file::{ExpectDef, FlowFile, LimitsDef, PersonaDef, StepDef};
+pub use plan::{Expect, Persona, Plan, PlannedStep, check_kind, load, load_str};
 pub use template::{Part, Template, TemplateError};

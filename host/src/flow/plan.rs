@@ -39,6 +39,15 @@ pub struct PlannedStep {
     /// Changes when anything that decides what the step does changes: its plugin, inputs,
     /// grants, expectation or limits. `--resume` reruns a finished step whose fingerprint moved.
     pub fingerprint: String,
+    pub persona: Option<Persona>,
+}
+
+/// Who answers a device-code prompt in a simulation, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persona {
+    pub user: String,
+    pub decline: bool,
+    pub password: Option<String>,
 }
 
 pub struct Plan {
@@ -182,6 +191,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         let grants = check_grants(&mut c, s);
         let expect = check_expect(&mut c, s);
         let limits = check_limits(&mut c, s);
+        let persona = check_persona(&mut c, s);
         let mut deps = Vec::new();
         for need in &s.needs {
             match index_of.get(need.get_ref().as_str()) {
@@ -238,7 +248,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             for (k, v) in &s.with {
                 h.update(format!("{}={}\n", k.get_ref(), value_text(v.get_ref())));
             }
-            h.update(format!("{grants:?}{expect:?}{limits:?}"));
+            h.update(format!("{grants:?}{expect:?}{limits:?}{:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
             hex::encode(h.finalize())
         };
         steps.push(PlannedStep {
@@ -253,6 +263,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             deps,
             line: line_of(source, spanned.span().start),
             fingerprint,
+            persona,
         });
     }
 
@@ -297,6 +308,24 @@ fn check_expect(c: &mut Checker<'_>, s: &StepDef) -> Expect {
             Expect::Success
         }
         Some((_, ExpectDef::Failure { failure, message })) => Expect::Failure { code: failure.clone(), message: message.clone() },
+    }
+}
+
+fn check_persona(c: &mut Checker<'_>, s: &StepDef) -> Option<Persona> {
+    let def = s.persona.as_ref()?;
+    match def.get_ref() {
+        super::file::PersonaDef::User(u) => Some(Persona { user: u.clone(), decline: false, password: None }),
+        super::file::PersonaDef::Detailed { user, action, password } => {
+            let decline = match action.as_deref() {
+                None | Some("signin") => false,
+                Some("decline") => true,
+                Some(other) => {
+                    c.err(def.span().start, format!("step `{}`: persona action `{other}` is not `signin` or `decline`", s.id.get_ref()), None);
+                    false
+                }
+            };
+            Some(Persona { user: user.clone(), decline, password: password.clone() })
+        }
     }
 }
 

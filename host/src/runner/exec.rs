@@ -14,7 +14,7 @@ use super::report::{RunReport, StepReport, StepStatus};
 use super::state::{RunState, SavedStep};
 use super::turnstile::Turnstile;
 use super::{RunError, RunOptions};
-use crate::bindings::{Field, StepError, Value};
+use crate::bindings::{Field, File, StepError, Value};
 use crate::cloud::Target;
 use crate::engine::{StepEngine, StepFailure};
 use crate::flow::{Expect, Part, Plan, PlannedStep};
@@ -82,6 +82,11 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         progress: opts.progress.clone(),
         seed: opts.seed,
         steps: plan.steps.iter().map(|s| (s.id.clone(), (s.index, s.grants.clone()))).collect(),
+        personas: plan.steps.iter().filter_map(|s| s.persona.clone().map(|p| (s.id.clone(), p))).collect(),
+        persona_passwords: simulator
+            .as_ref()
+            .map(|sim| sim.personas().into_iter().map(|p| (p.user_principal_name.to_ascii_lowercase(), p.password)).collect())
+            .unwrap_or_default(),
     });
 
     let mut slots = vec![Slot::Waiting; plan.steps.len()];
@@ -98,6 +103,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
                 elapsed_ms: 0.0,
                 fuel: None,
                 outputs: shown_outputs(&saved.outputs),
+                files: Vec::new(),
             };
             opts.progress.step_finished(&report);
             slots[s.index] = Slot::Done { report, outputs: saved.outputs.clone(), passed: !saved.expected_failure };
@@ -145,6 +151,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
                 elapsed_ms: 0.0,
                 fuel: None,
                 outputs: BTreeMap::new(),
+                files: Vec::new(),
             },
         })
         .collect();
@@ -358,16 +365,26 @@ impl Exec {
             elapsed_ms,
             fuel: None,
             outputs: BTreeMap::new(),
+            files: Vec::new(),
         };
         let result = result.and_then(|outcome| self.check_outputs(step, outcome));
         let r = &self.redactor;
         match (result, &step.expect) {
-            (Ok((outputs, fuel)), Expect::Success) => {
-                report.fuel = Some(fuel);
-                report.outputs = shown_outputs(&outputs);
-                (report, outputs)
-            }
-            (Ok((_, fuel)), Expect::Failure { code, .. }) => {
+            (Ok((outputs, files, fuel)), Expect::Success) => match self.write_files(&files) {
+                Ok(written) => {
+                    report.fuel = Some(fuel);
+                    report.outputs = shown_outputs(&outputs);
+                    report.files = written;
+                    (report, outputs)
+                }
+                Err(e) => {
+                    report.status = StepStatus::Failed;
+                    report.code = Some("BadOutput".into());
+                    report.message = Some(e);
+                    (report, Vec::new())
+                }
+            },
+            (Ok((_, _, fuel)), Expect::Failure { code, .. }) => {
                 report.fuel = Some(fuel);
                 report.status = StepStatus::Failed;
                 report.code = Some("UnexpectedSuccess".into());
@@ -405,7 +422,7 @@ impl Exec {
 
     /// Outputs must be ones the plugin declared; declared-secret outputs are kept secret
     /// even if the plugin returned them as text.
-    fn check_outputs(&self, step: &PlannedStep, outcome: sandbox::StepOutcome) -> Result<(Vec<Field>, u64), StepFailure> {
+    fn check_outputs(&self, step: &PlannedStep, outcome: sandbox::StepOutcome) -> Result<(Vec<Field>, Vec<File>, u64), StepFailure> {
         let declared = &step.plugin.info.outputs;
         let mut outputs = Vec::with_capacity(outcome.outputs.len());
         for f in outcome.outputs {
@@ -420,7 +437,29 @@ impl Exec {
             };
             outputs.push(Field { name: f.name, value });
         }
-        Ok((outputs, outcome.fuel_used))
+        for f in &outcome.files {
+            if let Value::Secret(s) = &f.contents {
+                self.redactor.learn(s);
+            }
+        }
+        Ok((outputs, outcome.files, outcome.fuel_used))
+    }
+
+    /// Writes a step's files under `--out`: relative paths only, atomically, secret ones
+    /// owner-only.
+    fn write_files(&self, files: &[File]) -> Result<Vec<String>, String> {
+        let mut written = Vec::new();
+        for f in files {
+            let rel = std::path::Path::new(&f.path);
+            let safe = !f.path.is_empty() && rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !safe {
+                return Err(format!("the plugin asked to write `{}`, which is not a plain relative path below the output directory", f.path));
+            }
+            let path = self.opts.out_dir.join(rel);
+            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(path.display().to_string());
+        }
+        Ok(written)
     }
 
     fn save(&self, step: &PlannedStep, report: &StepReport, outputs: &[Field]) {
@@ -435,4 +474,19 @@ impl Exec {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
         }
     }
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool) -> std::io::Result<()> {
+    let dir = path.parent().expect("joined below the output directory");
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if secret { 0o600 } else { 0o644 });
+    }
+    std::io::Write::write_all(&mut opts.open(&tmp)?, bytes)?;
+    std::fs::rename(&tmp, path)
 }

@@ -11,6 +11,7 @@ use super::progress::Progress;
 use super::turnstile::Turnstile;
 use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse, Service};
 use crate::cloud::Gateway;
+use crate::flow::Persona;
 use crate::sandbox::{DeviceLogin, LogLevel, StepIo};
 use crate::sandbox::BoxFuture;
 
@@ -22,6 +23,62 @@ pub struct RunIo {
     pub seed: u64,
     /// Step id → (index, granted services).
     pub steps: HashMap<String, (usize, Vec<Service>)>,
+    /// Step id → who answers its device-code prompt.
+    pub personas: HashMap<String, Persona>,
+    /// The simulator's seeded users and passwords (simulated runs).
+    pub persona_passwords: HashMap<String, String>,
+}
+
+/// The step name a persona's sign-in is recorded under.
+pub const PERSONA_STEP: &str = "(persona)";
+
+impl RunIo {
+    /// The persona acts on the device-code prompt as a person would: opens the
+    /// verification page and signs in, or declines.
+    async fn answer(&self, step: &str, device: &DeviceLogin) -> Result<(), String> {
+        let Some(persona) = self.personas.get(step) else {
+            if self.gateway.clock.is_virtual() {
+                return Err(format!(
+                    "step `{step}` asked the person at the keyboard to sign in with a device code, and nobody answers in a simulation: add `persona = \"alice@contoso.onmicrosoft.com\"` (or another seeded user) to the step"
+                ));
+            }
+            return Ok(());
+        };
+        let path = match url::Url::parse(&device.verification_uri) {
+            Ok(u) => u.path().to_string(),
+            Err(_) => return Err(format!("the verification URI `{}` is not a URL", device.verification_uri)),
+        };
+        let password = persona.password.clone().or_else(|| self.persona_passwords.get(&persona.user.to_ascii_lowercase()).cloned()).unwrap_or_default();
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("otc", &device.user_code);
+            if persona.decline {
+                form.append_pair("action", "decline");
+            } else {
+                form.append_pair("login", &persona.user).append_pair("passwd", &password).append_pair("action", "signin");
+            }
+            form.finish().into_bytes()
+        };
+        self.gateway.redactor.learn(&password);
+        let req = CloudRequest {
+            service: Service::Login,
+            method: "POST".into(),
+            path,
+            query: vec![],
+            headers: vec![crate::bindings::Header { name: "content-type".into(), value: "application/x-www-form-urlencoded".into() }],
+            body,
+            server: None,
+            client_identity: None,
+            anonymous: true,
+        };
+        let resp = self.gateway.call(PERSONA_STEP, &[Service::Login], req).await.map_err(|e| format!("the persona could not reach the sign-in page: {e:?}"))?;
+        if resp.status >= 400 {
+            let page = String::from_utf8_lossy(&resp.body);
+            let why = page.split("id=\"error\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or("the sign-in page refused");
+            self.progress.step_log(step, LogLevel::Warn, &format!("persona {} could not sign in: {why}", persona.user));
+        }
+        Ok(())
+    }
 }
 
 impl RunIo {
@@ -51,7 +108,10 @@ impl StepIo for RunIo {
         Box::pin(async move {
             let _turn = self.turnstile.acquire(self.index(step)).await;
             self.progress.prompt(step, &self.gateway.redactor.text(message), device.as_ref());
-            Ok(())
+            match &device {
+                Some(d) => self.answer(step, d).await,
+                None => Ok(()),
+            }
         })
     }
 

@@ -42,6 +42,9 @@ pub struct StepReport {
     /// Outputs, with secret values shown as `<redacted>`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
+    /// Files the step wrote under `--out`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

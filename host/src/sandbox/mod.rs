@@ -15,7 +15,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::bindings::{Field, Step, StepInfo, StepPre};
+use crate::bindings::{Field, File, Step, StepInfo, StepPre};
 use crate::engine::limits::{self, LimitHit, Limits, MemoryCap, StepFailure};
 use crate::engine::instantiate_error;
 pub use io::{BoxFuture, DeviceLogin, LogLevel, NullIo, StepIo};
@@ -128,18 +128,21 @@ pub async fn run_step(
     let step = pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
     let result = step.call_run(&mut store, inputs).await.map_err(|e| limits::classify(e, limits, stderr_text(&stderr)))?;
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-    let outputs = result.map_err(StepFailure::Plugin)?;
-    let bytes: usize = outputs.iter().map(|f| f.name.len() + f.value.as_str().len()).sum();
+    let out = result.map_err(StepFailure::Plugin)?;
+    let bytes: usize = out.outputs.iter().map(|f| f.name.len() + f.value.as_str().len()).sum::<usize>()
+        + out.files.iter().map(|f| f.path.len() + f.contents.as_str().len()).sum::<usize>();
     if bytes > limits.output_bytes {
         return Err(StepFailure::OutputTooLarge { bytes, limit: limits.output_bytes });
     }
-    Ok(StepOutcome { outputs, fuel_used })
+    Ok(StepOutcome { outputs: out.outputs, files: out.files, fuel_used })
 }
 
-/// A successful step: its outputs and the fuel it burned (deterministic).
+/// A successful step: its outputs, the files it asks the host to write, and the fuel it
+/// burned (deterministic).
 #[derive(Debug)]
 pub struct StepOutcome {
     pub outputs: Vec<Field>,
+    pub files: Vec<File>,
     pub fuel_used: u64,
 }
 

@@ -29,7 +29,7 @@ impl Guest for ResourceGroup {
             .uses(Service::Arm)
     }
 
-    fn run(inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let inputs = Inputs::from(inputs);
         let ctx = context();
         let name = inputs.req("name")?;

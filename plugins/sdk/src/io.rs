@@ -1,6 +1,6 @@
 //! Reading inputs and building outputs.
 
-use crate::{Field, StepError, Value};
+use crate::{Field, File, StepError, StepOutput, Value};
 
 /// The inputs of one run, by name.
 pub struct Inputs(Vec<Field>);
@@ -52,28 +52,39 @@ impl Inputs {
     }
 }
 
-/// The outputs of a run.
+/// The outputs of a run, and files for the host to write under `--out`.
 #[derive(Default)]
-pub struct Outputs(Vec<Field>);
+pub struct Outputs {
+    fields: Vec<Field>,
+    files: Vec<File>,
+}
 
 impl Outputs {
     pub fn new() -> Self {
-        Outputs(Vec::new())
+        Outputs::default()
     }
 
     pub fn text(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.0.push(Field { name: name.into(), value: Value::Text(value.into()) });
+        self.fields.push(Field { name: name.into(), value: Value::Text(value.into()) });
         self
     }
 
     pub fn secret(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.0.push(Field { name: name.into(), value: Value::Secret(value.into()) });
+        self.fields.push(Field { name: name.into(), value: Value::Secret(value.into()) });
+        self
+    }
+
+    /// A file the host writes at `path` below the run's output directory.
+    pub fn file(mut self, path: &str, contents: impl Into<String>, secret: bool) -> Self {
+        let contents = contents.into();
+        let contents = if secret { Value::Secret(contents) } else { Value::Text(contents) };
+        self.files.push(File { path: path.into(), contents });
         self
     }
 }
 
-impl From<Outputs> for Vec<Field> {
+impl From<Outputs> for StepOutput {
     fn from(o: Outputs) -> Self {
-        o.0
+        StepOutput { outputs: o.fields, files: o.files }
     }
 }

@@ -10,7 +10,7 @@
 //! struct Hello;
 //! impl Guest for Hello {
 //!     fn describe() -> StepInfo { StepInfo::new("hello", "Says hello").output("greeting", "The greeting") }
-//!     fn run(inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+//!     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
 //!         Ok(Outputs::new().text("greeting", "hello").into())
 //!     }
 //! }
@@ -30,13 +30,15 @@ mod describe;
 mod http;
 mod io;
 pub mod arm;
+pub mod graph;
+pub mod kube;
 pub mod log;
 
 pub use bindings::Guest;
 pub use bindings::aksflow::step::cloud::{CallError, Header, Request, Response};
 pub use bindings::aksflow::step::interact;
 pub use bindings::aksflow::step::types::{
-    CloudContext, Field, InputSpec, OutputSpec, Service, StepError, StepInfo, Value, ValueKind,
+    CloudContext, Field, File, InputSpec, OutputSpec, Service, StepError, StepInfo, StepOutput, Value, ValueKind,
 };
 pub use bindings::export;
 pub use http::*;

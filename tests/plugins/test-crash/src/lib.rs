@@ -5,7 +5,7 @@ impl Guest for Crash {
     fn describe() -> StepInfo {
         StepInfo::new("test-crash", "Panics")
     }
-    fn run(_inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(_inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         panic!("the crash plugin crashed on purpose");
     }
 }

@@ -5,7 +5,7 @@ impl Guest for Echo {
     fn describe() -> StepInfo {
         StepInfo::new("test-echo", "Returns its input").optional("text", "anything").output("text", "the same")
     }
-    fn run(inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let inputs = Inputs::from(inputs);
         Ok(Outputs::new().text("text", inputs.opt("text").unwrap_or_default()).into())
     }

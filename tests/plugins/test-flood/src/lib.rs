@@ -5,7 +5,7 @@ impl Guest for Flood {
     fn describe() -> StepInfo {
         StepInfo::new("test-flood", "Returns 100 MiB").output("data", "a lot")
     }
-    fn run(_inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(_inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         Ok(Outputs::new().text("data", "x".repeat(100 << 20)).into())
     }
 }

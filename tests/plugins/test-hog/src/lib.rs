@@ -5,7 +5,7 @@ impl Guest for Hog {
     fn describe() -> StepInfo {
         StepInfo::new("test-hog", "Allocates 1 GiB").output("len", "bytes allocated")
     }
-    fn run(_inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(_inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let v = vec![7u8; 1 << 30];
         Ok(Outputs::new().text("len", std::hint::black_box(v).len().to_string()).into())
     }

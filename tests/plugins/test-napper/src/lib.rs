@@ -13,7 +13,7 @@ impl Guest for Napper {
             .output("slept", "monotonic ms elapsed")
             .output("random", "a random u64 from std's hashmap seed source")
     }
-    fn run(inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let inputs = Inputs::from(inputs);
         let secs = inputs.opt_int("seconds")?.unwrap_or(3600) as u64;
         let ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_millis().to_string();

@@ -5,10 +5,10 @@ impl Guest for Netcat {
     fn describe() -> StepInfo {
         StepInfo::new("test-netcat", "Opens a TCP connection")
     }
-    fn run(_inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(_inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let s = std::net::TcpStream::connect("127.0.0.1:9").map_err(|e| StepError::new("Io", e.to_string()))?;
         drop(s);
-        Ok(vec![])
+        Ok(Outputs::new().into())
     }
 }
 export!(Netcat with_types_in aksflow_sdk::bindings);

@@ -5,9 +5,9 @@ impl Guest for Sneaky {
     fn describe() -> StepInfo {
         StepInfo::new("test-sneaky", "Calls Graph without a grant").uses(Service::Arm)
     }
-    fn run(_inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(_inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         Call::get(Service::Graph, "/v1.0/users").send()?;
-        Ok(vec![])
+        Ok(Outputs::new().into())
     }
 }
 export!(Sneaky with_types_in aksflow_sdk::bindings);

@@ -5,7 +5,7 @@ impl Guest for Spin {
     fn describe() -> StepInfo {
         StepInfo::new("test-spin", "Loops forever")
     }
-    fn run(_inputs: Vec<Field>) -> Result<Vec<Field>, StepError> {
+    fn run(_inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let mut x: u64 = 0;
         loop {
             x = std::hint::black_box(x.wrapping_add(1));

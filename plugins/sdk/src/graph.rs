@@ -1,0 +1,1 @@
+//! Microsoft Graph helpers (being written).
