@@ -20,6 +20,7 @@ pub mod ids;
 pub mod keys;
 pub mod kube;
 pub mod login;
+pub mod pki;
 mod router;
 mod state;
 

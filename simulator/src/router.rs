@@ -37,6 +37,7 @@ const ARM_KEYWORDS: &[&str] = &[
     "roledefinitions",
     "listclusteradmincredential",
     "listclusterusercredential",
+    "kubernetesversions",
 ];
 
 /// Graph path keywords, matched case-insensitively (`oAuth2PermissionGrants`).

@@ -102,6 +102,7 @@ pub(crate) struct Shared {
     pub key: Arc<SigningKey>,
     pub config: SimConfig,
     pub operator_secret: String,
+    pub pki: Arc<crate::pki::Pki>,
 }
 
 impl Shared {
@@ -156,7 +157,9 @@ impl Simulator {
 
     fn from_world(config: SimConfig, clock: VirtualClock, world: World, operator_secret: String) -> Self {
         let key = SigningKey::for_seed(config.seed);
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret }) }
+        // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
+        let pki = Arc::new(crate::pki::Pki::new(config.seed, crate::clock::EPOCH_MS / 1000));
+        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret, pki }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -165,6 +168,11 @@ impl Simulator {
 
     pub fn snapshot(&self) -> Snapshot {
         Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: self.shared.world().clone() }
+    }
+
+    /// The simulator's CA (PEM): every kubeconfig's `certificate-authority-data`.
+    pub fn ca_pem(&self) -> String {
+        self.shared.pki.ca.cert_pem.clone()
     }
 
     pub fn clock(&self) -> &VirtualClock {

@@ -24,6 +24,13 @@ pub enum ArmError {
     InvalidRequestContent { detail: String },
     NotFound { path: String },
     MethodNotAllowed { method: String },
+    /// A 400 with the resource provider's own code and message.
+    BadRequest { code: &'static str, message: String },
+    /// A 409 with the resource provider's own code and message.
+    Conflict { code: &'static str, message: String },
+    ResourceNotFound { kind: String, name: String, group: String },
+    RoleAssignmentExists,
+    RoleDefinitionNotFound { id: String },
 }
 
 impl ArmError {
@@ -105,6 +112,19 @@ impl ArmError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",
                 format!("The HTTP method '{method}' is not supported for this resource."),
+            ),
+            BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
+            Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
+            ResourceNotFound { kind, name, group } => (
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                format!("The Resource '{kind}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+            ),
+            RoleAssignmentExists => (StatusCode::CONFLICT, "RoleAssignmentExists", "The role assignment already exists.".into()),
+            RoleDefinitionNotFound { id } => (
+                StatusCode::BAD_REQUEST,
+                "RoleDefinitionDoesNotExist",
+                format!("The specified role definition with ID '{id}' does not exist."),
             ),
         }
     }

@@ -1,7 +1,10 @@
 //! Azure Resource Manager: subscriptions, resource groups, role-based access, long-running
 //! operations.
 
+pub mod aks;
+pub mod aks_routes;
 pub mod error;
+pub mod kubeconfig;
 pub mod model;
 pub mod rbac;
 pub mod routes;

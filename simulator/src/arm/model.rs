@@ -43,6 +43,9 @@ impl ResourceGroup {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum OperationKind {
     DeleteResourceGroup { subscription_id: String, name: String },
+    /// A cluster create or update: the cluster becomes `Succeeded`.
+    ClusterProvision { cluster_id: String },
+    ClusterDelete { cluster_id: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +63,7 @@ pub struct Arm {
     pub resource_groups: Vec<ResourceGroup>,
     pub role_assignments: Vec<RoleAssignment>,
     pub operations: Vec<Operation>,
+    pub clusters: Vec<super::aks::ManagedCluster>,
 }
 
 /// What a resource-group PUT did.
@@ -86,6 +90,16 @@ impl Arm {
                 OperationKind::DeleteResourceGroup { subscription_id, name } => {
                     self.resource_groups
                         .retain(|g| !(g.subscription_id.eq_ignore_ascii_case(&subscription_id) && g.name.eq_ignore_ascii_case(&name)));
+                    // Deleting a group deletes what is in it.
+                    self.clusters.retain(|c| !(c.subscription_id.eq_ignore_ascii_case(&subscription_id) && c.resource_group.eq_ignore_ascii_case(&name)));
+                }
+                OperationKind::ClusterProvision { cluster_id } => {
+                    if let Some(c) = self.clusters.iter_mut().find(|c| c.id().eq_ignore_ascii_case(&cluster_id)) {
+                        c.provisioning_state = "Succeeded".into();
+                    }
+                }
+                OperationKind::ClusterDelete { cluster_id } => {
+                    self.clusters.retain(|c| !c.id().eq_ignore_ascii_case(&cluster_id));
                 }
             }
         }
@@ -188,6 +202,20 @@ impl Arm {
         };
         self.operations.push(op.clone());
         Ok(op)
+    }
+
+    pub fn cluster(&self, sid: &str, rg: &str, name: &str) -> Result<&super::aks::ManagedCluster, ArmError> {
+        self.clusters
+            .iter()
+            .find(|c| c.subscription_id.eq_ignore_ascii_case(sid) && c.resource_group.eq_ignore_ascii_case(rg) && c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| ArmError::ResourceNotFound { kind: "Microsoft.ContainerService/managedClusters".into(), name: name.into(), group: rg.into() })
+    }
+
+    /// Starts an operation that completes `seconds` from now.
+    pub fn start_operation(&mut self, ids: &mut IdSource, sid: &str, kind: OperationKind, now_ms: i64, seconds: i64) -> Operation {
+        let op = Operation { id: ids.guid().to_string(), subscription_id: sid.into(), kind, completes_at_ms: now_ms + seconds * 1000, done: false };
+        self.operations.push(op.clone());
+        op
     }
 
     pub fn operation(&self, sid: &str, id: &str) -> Option<&Operation> {

@@ -16,6 +16,11 @@ pub struct RoleDefinition {
 pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+pub const AKS_CLUSTER_ADMIN: &str = "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8";
+pub const AKS_CLUSTER_USER: &str = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
+pub const AKS_RBAC_CLUSTER_ADMIN: &str = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
+pub const AKS_RBAC_READER: &str = "7f6c6a51-bcf8-42ba-9220-52d62157d7db";
+pub const AKS_CONTRIBUTOR: &str = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
 
 pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
     RoleDefinition { name: OWNER, role_name: "Owner", actions: &["*"], not_actions: &[] },
@@ -30,6 +35,32 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
         ],
     },
     RoleDefinition { name: READER, role_name: "Reader", actions: &["*/read"], not_actions: &[] },
+    RoleDefinition {
+        name: AKS_CLUSTER_ADMIN,
+        role_name: "Azure Kubernetes Service Cluster Admin Role",
+        actions: &[
+            "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
+            "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action",
+            "Microsoft.ContainerService/managedClusters/read",
+            "Microsoft.ContainerService/managedClusters/runcommand/action",
+        ],
+        not_actions: &[],
+    },
+    RoleDefinition {
+        name: AKS_CLUSTER_USER,
+        role_name: "Azure Kubernetes Service Cluster User Role",
+        actions: &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "Microsoft.ContainerService/managedClusters/read"],
+        not_actions: &[],
+    },
+    RoleDefinition {
+        name: AKS_CONTRIBUTOR,
+        role_name: "Azure Kubernetes Service Contributor Role",
+        actions: &["Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/write", "Microsoft.Resources/deployments/*"],
+        not_actions: &[],
+    },
+    // Data-plane roles for clusters with Azure RBAC: they hold dataActions, not actions.
+    RoleDefinition { name: AKS_RBAC_CLUSTER_ADMIN, role_name: "Azure Kubernetes Service RBAC Cluster Admin", actions: &[], not_actions: &[] },
+    RoleDefinition { name: AKS_RBAC_READER, role_name: "Azure Kubernetes Service RBAC Reader", actions: &[], not_actions: &[] },
 ];
 
 pub fn role(name: &str) -> Option<&'static RoleDefinition> {

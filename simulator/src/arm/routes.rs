@@ -42,6 +42,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
             get(get_group).head(head_group).put(put_group).delete(delete_group),
         )
         .route("/subscriptions/{sid}/operationresults/{op}", get(operation_result))
+        .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operationresults/{op}", get(cluster_operation_result))
+        .merge(super::aks_routes::routes())
         .layer(middleware::from_fn_with_state(shared, arm_headers))
 }
 
@@ -86,7 +88,7 @@ fn arm_time(secs: i64) -> String {
 }
 
 /// Authenticates the bearer token and checks the api-version, in ARM's order.
-fn authenticate(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Caller, ArmError> {
+pub(crate) fn authenticate(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Caller, ArmError> {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ArmError::MissingAuthorization)?;
     let token = auth
         .strip_prefix("Bearer ")
@@ -120,7 +122,7 @@ fn group_json(g: &ResourceGroup) -> serde_json::Value {
     v
 }
 
-type Q = Query<HashMap<String, String>>;
+pub(crate) type Q = Query<HashMap<String, String>>;
 
 async fn list_subscriptions(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
     let caller = authenticate(&s, &headers, &q)?;
@@ -278,5 +280,19 @@ async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(S
         Ok(StatusCode::OK.into_response())
     } else {
         Ok(accepted(operation_location(&s, &sid, &op, api_version(&q))))
+    }
+}
+
+/// The `Location` of a cluster deletion: 202 while running, 204 when done.
+async fn cluster_operation_result(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operationresults/{op}") })?;
+    if o.done {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        let mut resp = StatusCode::ACCEPTED.into_response();
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        Ok(resp)
     }
 }

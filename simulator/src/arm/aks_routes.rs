@@ -1,0 +1,460 @@
+//! The AKS resource provider's wire: managedClusters PUT/GET/PATCH/DELETE/list, the
+//! credential actions, operation status, versions; and role assignments. [protocols.md §C.3, §C.4]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+use super::aks::{self, AadSpec, AgentPool, ClusterSpec, ManagedCluster};
+use super::error::ArmError;
+use super::kubeconfig::{self, Format};
+use super::model::OperationKind;
+use super::rbac::{self, RoleAssignment};
+use super::routes::{Q, authenticate};
+use crate::clock::rfc3339;
+use crate::state::Shared;
+
+const PROVIDER: &str = "/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.containerservice/managedclusters";
+const RETRY_AFTER: u64 = 15;
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(PROVIDER, get(list_in_group))
+        .route("/subscriptions/{sid}/providers/microsoft.containerservice/managedclusters", get(list_in_subscription))
+        .route(&format!("{PROVIDER}/{{name}}"), get(get_cluster).put(put_cluster).patch(patch_cluster).delete(delete_cluster))
+        .route(&format!("{PROVIDER}/{{name}}/listclusteradmincredential"), post(admin_credential))
+        .route(&format!("{PROVIDER}/{{name}}/listclusterusercredential"), post(user_credential))
+        .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operations/{op}", get(operation_status))
+        .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/kubernetesversions", get(versions))
+        .route("/subscriptions/{sid}/providers/microsoft.authorization/roleassignments", get(list_assignments))
+        .route("/subscriptions/{sid}/providers/microsoft.authorization/roleassignments/{ra}", put(put_sub_assignment).get(get_sub_assignment).delete(delete_sub_assignment))
+        .route("/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.authorization/roleassignments/{ra}", put(put_rg_assignment))
+        .route(&format!("{PROVIDER}/{{name}}/providers/microsoft.authorization/roleassignments/{{ra}}"), put(put_cluster_assignment))
+        .route("/subscriptions/{sid}/providers/microsoft.authorization/roledefinitions", get(list_role_definitions))
+}
+
+fn cluster_scope(sid: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sid}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}")
+}
+
+const ACTION: &str = "Microsoft.ContainerService/managedClusters";
+
+fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
+    let aad = c.aad.as_ref().map(|a| {
+        if a.managed {
+            json!({ "managed": true, "enableAzureRBAC": a.enable_azure_rbac, "adminGroupObjectIDs": a.admin_group_object_ids, "adminUsers": null, "tenantID": a.tenant_id })
+        } else {
+            json!({ "clientAppID": a.client_app_id, "serverAppID": a.server_app_id, "serverAppSecret": null, "tenantID": a.tenant_id })
+        }
+    });
+    let pools: Vec<Value> = c
+        .agent_pools
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name, "count": p.count, "vmSize": p.vm_size, "osDiskSizeGB": 128, "osDiskType": "Managed", "kubeletDiskType": "OS",
+                "workloadRuntime": "OCIContainer", "maxPods": 110, "type": "VirtualMachineScaleSets", "enableAutoScaling": false,
+                "provisioningState": c.provisioning_state, "powerState": { "code": "Running" }, "orchestratorVersion": c.kubernetes_version,
+                "currentOrchestratorVersion": c.kubernetes_version, "enableNodePublicIP": false, "mode": p.mode, "enableEncryptionAtHost": false,
+                "enableUltraSSD": false, "osType": "Linux", "osSKU": "Ubuntu", "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202510.01.0", "enableFIPS": false,
+            })
+        })
+        .collect();
+    let mut props = json!({
+        "provisioningState": c.provisioning_state,
+        "powerState": { "code": "Running" },
+        "kubernetesVersion": c.kubernetes_version,
+        "currentKubernetesVersion": c.kubernetes_version,
+        "dnsPrefix": c.dns_prefix,
+        "fqdn": c.fqdn,
+        "azurePortalFQDN": c.fqdn.replacen(".hcp.", ".portal.hcp.", 1),
+        "agentPoolProfiles": pools,
+        "servicePrincipalProfile": { "clientId": "msi" },
+        "nodeResourceGroup": c.node_resource_group(),
+        "enableRBAC": c.enable_rbac,
+        "supportPlan": "KubernetesOfficial",
+        "maxAgentPools": 100,
+        "disableLocalAccounts": c.disable_local_accounts,
+        "identityProfile": { "kubeletidentity": {
+            "resourceId": format!("/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}-agentpool", c.subscription_id, c.node_resource_group(), c.name),
+            "clientId": c.kubelet_identity_id, "objectId": c.kubelet_identity_id } },
+        "networkProfile": { "networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer", "loadBalancerSku": "standard" },
+        "oidcIssuerProfile": { "enabled": false },
+    });
+    for (k, v) in &c.extra {
+        props[k] = v.clone();
+    }
+    if let Some(a) = aad {
+        props["aadProfile"] = a;
+    }
+    let mut v = json!({
+        "id": c.id(),
+        "location": c.location,
+        "name": c.name,
+        "type": "Microsoft.ContainerService/ManagedClusters",
+        "properties": props,
+        "identity": { "type": "SystemAssigned", "principalId": c.identity_principal_id, "tenantId": tenant },
+        "sku": { "name": "Base", "tier": "Free" },
+    });
+    if !c.tags.is_empty() {
+        v["tags"] = json!(c.tags);
+    }
+    v
+}
+
+fn invalid(detail: impl std::fmt::Display) -> ArmError {
+    ArmError::InvalidRequestContent { detail: detail.to_string() }
+}
+
+/// Reads a managedCluster PUT body.
+fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
+    let v: Value = serde_json::from_slice(body).map_err(invalid)?;
+    let obj = v.as_object().ok_or_else(|| invalid("the body must be a JSON object"))?;
+    let props = obj.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    let text = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(String::from);
+    let aad = match props.get("aadProfile") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(a)) => Some(AadSpec {
+            managed: a.get("managed").and_then(Value::as_bool),
+            enable_azure_rbac: a.get("enableAzureRBAC").and_then(Value::as_bool),
+            admin_group_object_ids: a.get("adminGroupObjectIDs").and_then(Value::as_array).map(|x| x.iter().filter_map(|g| g.as_str().map(String::from)).collect()),
+            client_app_id: text(a, "clientAppID"),
+            server_app_id: text(a, "serverAppID"),
+            server_app_secret: text(a, "serverAppSecret"),
+            tenant_id: text(a, "tenantID"),
+        }),
+        Some(_) => return Err(invalid("properties.aadProfile must be an object")),
+    };
+    let pools = props
+        .get("agentPoolProfiles")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .map(|p| AgentPool {
+                    name: text(p.as_object().unwrap_or(&Map::new()), "name").unwrap_or_else(|| "nodepool1".into()),
+                    count: p.get("count").and_then(Value::as_u64).unwrap_or(1) as u32,
+                    vm_size: p.get("vmSize").and_then(Value::as_str).unwrap_or("Standard_DS2_v2").into(),
+                    mode: p.get("mode").and_then(Value::as_str).unwrap_or("System").into(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut extra = Map::new();
+    for k in ["linuxProfile", "addonProfiles", "networkProfile", "autoUpgradeProfile", "securityProfile", "storageProfile", "oidcIssuerProfile"] {
+        if let Some(v) = props.get(k) {
+            extra.insert(k.into(), v.clone());
+        }
+    }
+    Ok(ClusterSpec {
+        location: text(obj, "location"),
+        tags: obj.get("tags").and_then(Value::as_object).cloned(),
+        kubernetes_version: text(&props, "kubernetesVersion"),
+        dns_prefix: text(&props, "dnsPrefix"),
+        enable_rbac: props.get("enableRBAC").and_then(Value::as_bool),
+        aad,
+        disable_local_accounts: props.get("disableLocalAccounts").and_then(Value::as_bool),
+        agent_pools: pools,
+        extra,
+    })
+}
+
+fn async_headers(resp: &mut Response, s: &Shared, sid: &str, location: &str, op: &str) {
+    let url = format!("{}/subscriptions/{sid}/providers/Microsoft.ContainerService/locations/{location}/operations/{op}?api-version=2016-03-30", s.config.base_url);
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        resp.headers_mut().insert("azure-asyncoperation", v);
+    }
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER));
+}
+
+async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let spec = spec(&body)?;
+    let now = s.clock.now_ms();
+    let mut w = s.world();
+    let w = &mut *w;
+    let sub_tenant = w.arm.subscription(&sid)?.tenant_id.clone();
+    w.arm.resource_group(&sid, &rg)?;
+    w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
+    let existing = w.arm.cluster(&sid, &rg, &name).ok().cloned();
+    let (cluster, status, seconds) = match &existing {
+        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now)?, StatusCode::CREATED, aks::CREATE_SECONDS),
+        Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, aks::UPDATE_SECONDS),
+    };
+    let id = cluster.id();
+    w.arm.clusters.retain(|c| !c.id().eq_ignore_ascii_case(&id));
+    w.arm.clusters.push(cluster.clone());
+    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterProvision { cluster_id: id }, now, seconds);
+    let mut resp = (status, Json(cluster_json(&cluster, &sub_tenant))).into_response();
+    async_headers(&mut resp, &s, &sid, &cluster.location, &op.id);
+    Ok(resp)
+}
+
+async fn get_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
+    w.arm.resource_group(&sid, &rg)?;
+    w.arm.authorize(&caller, &format!("{ACTION}/read"), &cluster_scope(&sid, &rg, &name))?;
+    Ok(Json(cluster_json(w.arm.cluster(&sid, &rg, &name)?, &tenant)).into_response())
+}
+
+/// PATCH updates tags only.
+async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let v: Value = serde_json::from_slice(&body).map_err(invalid)?;
+    let tags = v.get("tags").and_then(Value::as_object).cloned().ok_or_else(|| invalid("only `tags` can be patched on a managed cluster"))?;
+    let mut w = s.world();
+    let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
+    w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
+    w.arm.cluster(&sid, &rg, &name)?;
+    let c = w.arm.clusters.iter_mut().find(|c| c.subscription_id.eq_ignore_ascii_case(&sid) && c.resource_group.eq_ignore_ascii_case(&rg) && c.name.eq_ignore_ascii_case(&name)).expect("found above");
+    c.tags = tags;
+    Ok(Json(cluster_json(c, &tenant)).into_response())
+}
+
+async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let now = s.clock.now_ms();
+    let mut w = s.world();
+    let w = &mut *w;
+    w.arm.subscription(&sid)?;
+    w.arm.authorize(&caller, &format!("{ACTION}/delete"), &cluster_scope(&sid, &rg, &name))?;
+    let Ok(c) = w.arm.cluster(&sid, &rg, &name).cloned() else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    if let Some(stored) = w.arm.clusters.iter_mut().find(|x| x.id() == c.id()) {
+        stored.provisioning_state = "Deleting".into();
+    }
+    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, aks::DELETE_SECONDS);
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    let location = format!("{}/subscriptions/{sid}/providers/Microsoft.ContainerService/locations/{}/operationresults/{}?api-version=2016-03-30", s.config.base_url, c.location, op.id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    async_headers(&mut resp, &s, &sid, &c.location, &op.id);
+    Ok(resp)
+}
+
+async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
+    w.arm.resource_group(&sid, &rg)?;
+    let value: Vec<Value> = w
+        .arm
+        .clusters
+        .iter()
+        .filter(|c| c.subscription_id.eq_ignore_ascii_case(&sid) && c.resource_group.eq_ignore_ascii_case(&rg))
+        .filter(|c| w.arm.authorize(&caller, &format!("{ACTION}/read"), &cluster_scope(&sid, &rg, &c.name)).is_ok())
+        .map(|c| cluster_json(c, &tenant))
+        .collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}
+
+async fn list_in_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
+    let value: Vec<Value> = w
+        .arm
+        .clusters
+        .iter()
+        .filter(|c| c.subscription_id.eq_ignore_ascii_case(&sid))
+        .filter(|c| w.arm.authorize(&caller, &format!("{ACTION}/read"), &cluster_scope(&sid, &c.resource_group, &c.name)).is_ok())
+        .map(|c| cluster_json(c, &tenant))
+        .collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}
+
+fn kubeconfigs(name: &str, yaml: &str) -> Response {
+    Json(json!({ "kubeconfigs": [{ "name": name, "value": base64::engine::general_purpose::STANDARD.encode(yaml) }] })).into_response()
+}
+
+async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    w.arm.subscription(&sid)?;
+    w.arm.resource_group(&sid, &rg)?;
+    w.arm.authorize(&caller, &format!("{ACTION}/listClusterAdminCredential/action"), &cluster_scope(&sid, &rg, &name))?;
+    let c = w.arm.cluster(&sid, &rg, &name)?;
+    if c.disable_local_accounts {
+        return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
+    }
+    let cert = s.pki.client(&format!("admin:{}", c.id()), "masterclient", "system:masters", crate::clock::EPOCH_MS / 1000);
+    Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert)))
+}
+
+async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let format = match q.get("format").map(|f| f.to_ascii_lowercase()) {
+        None => None,
+        Some(f) if f == "exec" => Some(Format::Exec),
+        Some(f) if f == "azure" => Some(Format::Azure),
+        Some(other) => {
+            return Err(ArmError::BadRequest { code: "InvalidParameter", message: format!("The value '{other}' of parameter 'format' is invalid: it must be 'azure' or 'exec'.") });
+        }
+    };
+    let w = s.world();
+    w.arm.subscription(&sid)?;
+    w.arm.resource_group(&sid, &rg)?;
+    w.arm.authorize(&caller, &format!("{ACTION}/listClusterUserCredential/action"), &cluster_scope(&sid, &rg, &name))?;
+    let c = w.arm.cluster(&sid, &rg, &name)?;
+    if c.aad.is_none() && c.disable_local_accounts {
+        return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
+    }
+    let cert = s.pki.client(&format!("user:{}", c.id()), "masterclient", "system:masters", crate::clock::EPOCH_MS / 1000);
+    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert, format)))
+}
+
+async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operations/{op}") })?;
+    let ms = |m: i64| rfc3339(time::OffsetDateTime::from_unix_timestamp_nanos(m as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+    let started = o.completes_at_ms - match o.kind {
+        OperationKind::ClusterDelete { .. } => aks::DELETE_SECONDS,
+        _ => aks::CREATE_SECONDS,
+    } * 1000;
+    let mut body = json!({ "name": o.id, "status": if o.done { "Succeeded" } else { "InProgress" }, "startTime": ms(started) });
+    if o.done {
+        body["endTime"] = json!(ms(o.completes_at_ms));
+    }
+    let mut resp = Json(body).into_response();
+    if !o.done {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER));
+    }
+    Ok(resp)
+}
+
+async fn versions(State(s): State<Arc<Shared>>, Path((sid, _loc)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    s.world().arm.subscription(&sid)?;
+    let values: Vec<Value> = aks::VERSIONS
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let minor = v.rsplitn(2, '.').nth(1).unwrap_or(v);
+            json!({ "version": minor, "isDefault": i == 0, "capabilities": { "supportPlan": ["KubernetesOfficial"] }, "patchVersions": { *v: { "upgrades": [] } } })
+        })
+        .collect();
+    Ok(Json(json!({ "values": values })).into_response())
+}
+
+// ---------- role assignments ----------
+
+fn assignment_json(a: &RoleAssignment, sid: &str) -> Value {
+    json!({
+        "id": format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", a.scope, a.name),
+        "name": a.name,
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "roleDefinitionId": format!("/subscriptions/{sid}/providers/Microsoft.Authorization/roleDefinitions/{}", a.role),
+            "principalId": a.principal_id,
+            "principalType": a.principal_type,
+            "scope": a.scope,
+        }
+    })
+}
+
+fn put_assignment(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, sid: &str, scope: String, name: &str, body: &[u8]) -> Result<Response, ArmError> {
+    let caller = authenticate(s, headers, q)?;
+    let v: Value = serde_json::from_slice(body).map_err(invalid)?;
+    let p = v.get("properties").ok_or_else(|| invalid("properties is required"))?;
+    let role_id = p.get("roleDefinitionId").and_then(Value::as_str).ok_or_else(|| invalid("properties.roleDefinitionId is required"))?;
+    let principal = p.get("principalId").and_then(Value::as_str).ok_or_else(|| invalid("properties.principalId is required"))?;
+    let ptype = p.get("principalType").and_then(Value::as_str).unwrap_or("User");
+    let role_guid = role_id.rsplit('/').next().unwrap_or_default();
+    let role = rbac::role(role_guid).ok_or_else(|| ArmError::RoleDefinitionNotFound { id: role_guid.into() })?;
+    let mut w = s.world();
+    w.arm.subscription(sid)?;
+    w.arm.authorize(&caller, "Microsoft.Authorization/roleAssignments/write", &scope)?;
+    let exists = w.arm.role_assignments.iter().any(|a| a.principal_id.eq_ignore_ascii_case(principal) && a.role == role.name && a.scope.eq_ignore_ascii_case(&scope));
+    if exists {
+        return Err(ArmError::RoleAssignmentExists);
+    }
+    let a = RoleAssignment { name: name.into(), principal_id: principal.into(), principal_type: ptype.into(), role: role.name.into(), scope };
+    w.arm.role_assignments.push(a.clone());
+    Ok((StatusCode::CREATED, Json(assignment_json(&a, sid))).into_response())
+}
+
+async fn put_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
+    put_assignment(&s, &headers, &q, &sid, format!("/subscriptions/{sid}"), &ra, &body)
+}
+
+async fn put_rg_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, ra)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
+    s.world().arm.resource_group(&sid, &rg)?;
+    put_assignment(&s, &headers, &q, &sid, format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra, &body)
+}
+
+async fn put_cluster_assignment(
+    State(s): State<Arc<Shared>>,
+    Path((sid, rg, name, ra)): Path<(String, String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ArmError> {
+    s.world().arm.cluster(&sid, &rg, &name)?;
+    put_assignment(&s, &headers, &q, &sid, cluster_scope(&sid, &rg, &name), &ra, &body)
+}
+
+async fn get_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    let a = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(&ra)).ok_or_else(|| ArmError::NotFound { path: format!("roleAssignments/{ra}") })?;
+    Ok(Json(assignment_json(a, &sid)).into_response())
+}
+
+async fn delete_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    let caller = authenticate(&s, &headers, &q)?;
+    let mut w = s.world();
+    let Some(a) = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(&ra)).cloned() else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    w.arm.authorize(&caller, "Microsoft.Authorization/roleAssignments/delete", &a.scope)?;
+    w.arm.role_assignments.retain(|x| x.name != a.name);
+    Ok(Json(assignment_json(&a, &sid)).into_response())
+}
+
+async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let w = s.world();
+    w.arm.subscription(&sid)?;
+    let principal = q.get("$filter").and_then(|f| f.split('\'').nth(1)).map(String::from);
+    let value: Vec<Value> = w
+        .arm
+        .role_assignments
+        .iter()
+        .filter(|a| a.scope.to_ascii_lowercase().starts_with(&format!("/subscriptions/{}", sid.to_ascii_lowercase())))
+        .filter(|a| principal.as_ref().is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p)))
+        .map(|a| assignment_json(a, &sid))
+        .collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}
+
+async fn list_role_definitions(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
+    authenticate(&s, &headers, &q)?;
+    let wanted = q.get("$filter").and_then(|f| f.split('\'').nth(1)).map(|n| n.to_ascii_lowercase());
+    let value: Vec<Value> = rbac::BUILT_IN_ROLES
+        .iter()
+        .filter(|r| wanted.as_ref().is_none_or(|n| r.role_name.to_ascii_lowercase() == *n))
+        .map(|r| {
+            json!({
+                "id": format!("/subscriptions/{sid}/providers/Microsoft.Authorization/roleDefinitions/{}", r.name),
+                "name": r.name,
+                "type": "Microsoft.Authorization/roleDefinitions",
+                "properties": { "roleName": r.role_name, "type": "BuiltInRole", "permissions": [{ "actions": r.actions, "notActions": r.not_actions, "dataActions": [], "notDataActions": [] }], "assignableScopes": ["/"] },
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}
+

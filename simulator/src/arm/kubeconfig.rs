@@ -1,0 +1,90 @@
+//! The kubeconfigs `listClusterAdminCredential` and `listClusterUserCredential` return:
+//! admin (client certificate + static token, `O=system:masters`), user for AAD clusters as
+//! kubelogin `exec` or the legacy `azure` auth-provider, user for non-AAD clusters
+//! (certificate). [protocols.md §D.1, §D.2, §D.4]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::aks::ManagedCluster;
+use crate::directory::well_known::{AKS_AAD_CLIENT, AKS_AAD_SERVER};
+use crate::pki::Issued;
+
+/// `format=` on listClusterUserCredential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Azure,
+    Exec,
+}
+
+const INSTALL_HINT: &str = "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\nTo learn more, please go to https://aka.ms/aks/kubelogin\n";
+
+/// The API server URL of a cluster, as served by the simulator.
+pub fn server_url(base_url: &str, c: &ManagedCluster) -> String {
+    format!("{base_url}/k8s/{}", c.fqdn)
+}
+
+fn config(c: &ManagedCluster, base_url: &str, ca_pem: &str, context: &str, user_name: &str, user: Value) -> String {
+    let doc = json!({
+        "apiVersion": "v1",
+        "clusters": [{ "cluster": { "certificate-authority-data": STANDARD.encode(ca_pem), "server": server_url(base_url, c) }, "name": c.name }],
+        "contexts": [{ "context": { "cluster": c.name, "user": user_name }, "name": context }],
+        "current-context": context,
+        "kind": "Config",
+        "preferences": {},
+        "users": [{ "name": user_name, "user": user }],
+    });
+    serde_yaml::to_string(&doc).expect("a kubeconfig serialises as YAML")
+}
+
+/// The local-account kubeconfig: client certificate and static token.
+pub fn admin(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued) -> String {
+    let user = json!({
+        "client-certificate-data": STANDARD.encode(&cert.cert_pem),
+        "client-key-data": STANDARD.encode(&cert.key_pem),
+        "token": c.admin_token,
+    });
+    config(c, base_url, ca_pem, &format!("{}-admin", c.name), &format!("clusterAdmin_{}_{}", c.resource_group, c.name), user)
+}
+
+/// The user kubeconfig. AAD clusters get `exec` (the default for Kubernetes ≥ 1.24) or the
+/// legacy `azure` auth-provider; non-AAD clusters the local account.
+pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, format: Option<Format>) -> String {
+    let user_name = format!("clusterUser_{}_{}", c.resource_group, c.name);
+    let Some(aad) = &c.aad else {
+        let user = json!({
+            "client-certificate-data": STANDARD.encode(&cert.cert_pem),
+            "client-key-data": STANDARD.encode(&cert.key_pem),
+            "token": c.admin_token,
+        });
+        return config(c, base_url, ca_pem, &c.name, &user_name, user);
+    };
+    let (server_id, client_id) = if aad.managed {
+        (AKS_AAD_SERVER.to_string(), AKS_AAD_CLIENT.to_string())
+    } else {
+        (aad.server_app_id.clone().unwrap_or_default(), aad.client_app_id.clone().unwrap_or_default())
+    };
+    let user = match format.unwrap_or(Format::Exec) {
+        Format::Exec => json!({
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id", server_id, "--client-id", client_id, "--tenant-id", aad.tenant_id, "--login", "devicecode"],
+                "command": "kubelogin",
+                "env": null,
+                "installHint": INSTALL_HINT,
+                "interactiveMode": "IfAvailable",
+                "provideClusterInfo": false,
+            }
+        }),
+        Format::Azure => {
+            let mut cfg = json!({ "apiserver-id": server_id, "client-id": client_id, "tenant-id": aad.tenant_id, "environment": "AzurePublicCloud" });
+            // Managed-AAD kubeconfigs omit the `spn:` prefix (config-mode 1); legacy ones did not set it.
+            if aad.managed {
+                cfg["config-mode"] = json!("1");
+            }
+            json!({ "auth-provider": { "name": "azure", "config": cfg } })
+        }
+    };
+    config(c, base_url, ca_pem, &c.name, &user_name, user)
+}

@@ -1,0 +1,131 @@
+//! The simulator's certificates: one CA per seed (the `certificate-authority-data` of every
+//! kubeconfig, and the issuer of the served simulator's TLS certificate), and the client
+//! certificates of admin kubeconfigs. Keys are Ed25519 derived from the seed and Ed25519
+//! signatures are deterministic, so the same seed gives the same PEM bytes.
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber};
+
+/// Separates the PKI's random streams from the ids' and the signing key's.
+const PKI_STREAM: u64 = 0x706b_6900; // "pki"
+
+/// RFC 8410's PKCS#8 v1 wrapping of a 32-byte Ed25519 seed (a fixed prefix).
+const ED25519_PKCS8_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/// A certificate with its key, both PEM.
+#[derive(Clone)]
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+pub struct Pki {
+    seed: u64,
+    ca_params: CertificateParams,
+    ca_key: KeyPair,
+    pub ca: Issued,
+}
+
+fn key_for(seed: u64, purpose: &str) -> KeyPair {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ PKI_STREAM);
+    rng.set_stream(purpose.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut secret);
+    let mut der = ED25519_PKCS8_PREFIX.to_vec();
+    der.extend_from_slice(&secret);
+    KeyPair::try_from(der.as_slice()).expect("a valid Ed25519 PKCS#8 key")
+}
+
+fn serial(seed: u64, purpose: &str) -> SerialNumber {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ PKI_STREAM ^ 0x5e71);
+    rng.set_stream(purpose.len() as u64 + purpose.bytes().map(u64::from).sum::<u64>());
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b[0] &= 0x7f; // positive
+    SerialNumber::from(b.to_vec())
+}
+
+/// Certificates are valid from the run's start for ten years: the virtual clock never
+/// reaches their end.
+fn validity(p: &mut CertificateParams, start_secs: i64) {
+    let start = time::OffsetDateTime::from_unix_timestamp(start_secs - 3600).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    p.not_before = start;
+    p.not_after = start + time::Duration::days(3650);
+}
+
+impl Pki {
+    pub fn new(seed: u64, start_secs: i64) -> Self {
+        let ca_key = key_for(seed, "ca");
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "aksflow simulator CA");
+        dn.push(DnType::OrganizationName, "aksflow");
+        p.distinguished_name = dn;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        p.serial_number = Some(serial(seed, "ca"));
+        validity(&mut p, start_secs);
+        let cert = p.self_signed(&ca_key).expect("self-signing the CA");
+        let ca = Issued { cert_pem: cert.pem(), key_pem: ca_key.serialize_pem() };
+        Pki { seed, ca_params: p, ca_key, ca }
+    }
+
+    fn issue(&self, purpose: &str, mut p: CertificateParams, start_secs: i64) -> Issued {
+        let key = key_for(self.seed, purpose);
+        p.serial_number = Some(serial(self.seed, purpose));
+        validity(&mut p, start_secs);
+        let issuer = Issuer::from_params(&self.ca_params, &self.ca_key);
+        let cert = p.signed_by(&key, &issuer).expect("signing with the CA");
+        Issued { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+
+    /// A client certificate (`O=system:masters, CN=masterclient` for admin kubeconfigs).
+    pub fn client(&self, purpose: &str, common_name: &str, organization: &str, start_secs: i64) -> Issued {
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, organization);
+        dn.push(DnType::CommonName, common_name);
+        p.distinguished_name = dn;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.issue(purpose, p, start_secs)
+    }
+
+    /// A TLS server certificate for these DNS names and IP addresses.
+    pub fn server(&self, names: &[String], start_secs: i64) -> Issued {
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, names.first().cloned().unwrap_or_else(|| "aksflow".into()));
+        p.distinguished_name = dn;
+        p.subject_alt_names = names
+            .iter()
+            .map(|n| match n.parse::<std::net::IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(n.clone().try_into().expect("a valid DNS name")),
+            })
+            .collect();
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.issue(&format!("server:{}", names.join(",")), p, start_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_certificates() {
+        let a = Pki::new(1, 1_767_225_600);
+        let b = Pki::new(1, 1_767_225_600);
+        let c = Pki::new(2, 1_767_225_600);
+        assert_eq!(a.ca.cert_pem, b.ca.cert_pem);
+        assert_ne!(a.ca.cert_pem, c.ca.cert_pem);
+        let x = a.client("admin:c1", "masterclient", "system:masters", 1_767_225_600);
+        let y = b.client("admin:c1", "masterclient", "system:masters", 1_767_225_600);
+        assert_eq!(x.cert_pem, y.cert_pem);
+        assert!(x.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(x.key_pem.contains("PRIVATE KEY"));
+    }
+}

@@ -1,0 +1,199 @@
+//! ARM for AKS over its wire: the seeds' limitations with their error bodies, the
+//! long-running operation as az polls it, both user kubeconfig formats, and who may list
+//! which credentials.
+
+mod support;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use support::*;
+
+const API: &str = "api-version=2024-09-01";
+
+struct Aks {
+    s: Sim,
+    op: String,
+    sub: String,
+}
+
+impl Aks {
+    async fn new(seed: u64) -> Aks {
+        let s = Sim::new(seed);
+        let op = s.operator_token("https://management.azure.com/.default").await;
+        let sub = s.sim.operator().subscription_id;
+        let r = s.json("PUT", &format!("/subscriptions/{sub}/resourcegroups/myResourceGroup?api-version=2024-11-01"), &op, json!({"location": "eastus"})).await;
+        assert_eq!(r.status, 201);
+        Aks { s, op, sub }
+    }
+
+    fn path(&self, name: &str) -> String {
+        format!("/subscriptions/{}/resourceGroups/myResourceGroup/providers/Microsoft.ContainerService/managedClusters/{name}", self.sub)
+    }
+
+    async fn put(&self, name: &str, properties: Value) -> Resp {
+        let body = json!({"location": "eastus", "properties": properties});
+        self.s.json("PUT", &format!("{}?{API}", self.path(name)), &self.op, body).await
+    }
+
+    /// Polls Azure-AsyncOperation as az does, moving the clock by Retry-After.
+    async fn wait(&self, r: &Resp) -> Value {
+        let url = r.headers.get("azure-asyncoperation").expect("an async operation").to_str().unwrap().to_string();
+        let path = url.trim_start_matches("https://sim.aksflow.invalid");
+        for _ in 0..100 {
+            let st = self.s.get(path, &self.op).await.json();
+            match st["status"].as_str().unwrap() {
+                "InProgress" => self.s.clock.advance(std::time::Duration::from_secs(15)),
+                "Succeeded" => return st,
+                other => panic!("operation ended {other}: {st}"),
+            }
+        }
+        panic!("never finished");
+    }
+
+    async fn create(&self, name: &str, properties: Value) -> Value {
+        let r = self.put(name, properties).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        self.wait(&r).await;
+        self.s.get(&format!("{}?{API}", self.path(name)), &self.op).await.json()
+    }
+
+    async fn credential(&self, name: &str, kind: &str, query: &str, token: &str) -> Resp {
+        self.s.send("POST", &format!("{}/{kind}?{API}{query}", self.path(name)), &[("authorization", &format!("Bearer {token}"))], vec![]).await
+    }
+}
+
+fn kubeconfig(r: &Resp) -> serde_yaml::Value {
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json()["kubeconfigs"][0]["value"].as_str().unwrap().to_string();
+    serde_yaml::from_slice(&base64::engine::general_purpose::STANDARD.decode(v).unwrap()).unwrap()
+}
+
+fn arm_error(r: &Resp) -> (u16, String, String) {
+    let v = r.json();
+    (r.status, v["error"]["code"].as_str().unwrap_or_default().into(), v["error"]["message"].as_str().unwrap_or_default().into())
+}
+
+#[tokio::test]
+async fn create_polls_to_succeeded_and_get_shows_the_managed_aad_profile() {
+    let a = Aks::new(31).await;
+    let r = a.put("myAKSCluster", json!({"kubernetesVersion": "", "dnsPrefix": "myaks", "enableRBAC": true, "aadProfile": {"managed": true, "adminGroupObjectIDs": ["g1"], "enableAzureRBAC": false}, "agentPoolProfiles": [{"name": "nodepool1", "count": 2, "vmSize": "Standard_DS2_v2", "mode": "System"}]})).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["properties"]["provisioningState"], "Creating");
+    assert_eq!(r.headers.get("retry-after").unwrap(), "15");
+    let st = a.wait(&r).await;
+    assert!(st["endTime"].is_string());
+    let c = a.s.get(&format!("{}?{API}", a.path("myAKSCluster")), &a.op).await.json();
+    assert_eq!(c["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(c["properties"]["aadProfile"], json!({"managed": true, "enableAzureRBAC": false, "adminGroupObjectIDs": ["g1"], "adminUsers": null, "tenantID": a.s.tenant}));
+    assert!(c["properties"]["fqdn"].as_str().unwrap().ends_with(".hcp.eastus.azmk8s.io"));
+    assert_eq!(c["id"].as_str().unwrap().contains("/resourcegroups/myResourceGroup/"), true);
+    // az aks update while an operation runs is refused.
+    let r = a.put("busy", json!({"enableRBAC": true})).await;
+    let again = a.put("busy", json!({"enableRBAC": true})).await;
+    assert_eq!(arm_error(&again).1, "OperationNotAllowed");
+    a.wait(&r).await;
+}
+
+#[tokio::test]
+async fn the_seeds_limitations_each_with_its_arm_error() {
+    let a = Aks::new(32).await;
+    // AAD needs Kubernetes RBAC.
+    let r = a.put("norbac", json!({"enableRBAC": false, "aadProfile": {"managed": true}})).await;
+    assert_eq!(arm_error(&r).1, "BadRequest");
+    assert!(arm_error(&r).2.contains("without Kubernetes RBAC"));
+    // Managed AAD can't be disabled, nor turned into legacy.
+    a.create("managed", json!({"enableRBAC": true, "aadProfile": {"managed": true}})).await;
+    let r = a.put("managed", json!({"enableRBAC": true})).await;
+    assert_eq!(arm_error(&r), (400, "PropertyChangeNotAllowed".into(), "Changing property 'aadProfile.managed' is not allowed.".into()));
+    let r = a.put("managed", json!({"enableRBAC": true, "aadProfile": {"managed": true, "clientAppID": "c", "serverAppID": "s", "serverAppSecret": "x"}})).await;
+    assert_eq!(arm_error(&r).2, "Operation 'resetAADProfile' is not allowed for managed AAD enabled cluster.");
+    // Legacy AAD only at creation.
+    a.create("plain", json!({"enableRBAC": true})).await;
+    let r = a.put("plain", json!({"enableRBAC": true, "aadProfile": {"clientAppID": "c", "serverAppID": "s", "serverAppSecret": "x"}})).await;
+    assert_eq!(arm_error(&r), (400, "PropertyChangeNotAllowed".into(), "Changing property 'aadProfile' is not allowed.".into()));
+    // RBAC can't be toggled; local accounts need AAD.
+    let r = a.put("plain", json!({"enableRBAC": false})).await;
+    assert_eq!(arm_error(&r).2, "Changing property 'enableRBAC' is not allowed.");
+    let r = a.put("plain", json!({"enableRBAC": true, "disableLocalAccounts": true})).await;
+    assert_eq!(arm_error(&r).2, "Since kubernetes version 1.25, disableLocalAccounts can only be set on Azure AD integration enabled cluster. Please integrate your cluster with AAD.");
+    // Enabling managed AAD on the existing cluster works (seed 001).
+    let r = a.put("plain", json!({"enableRBAC": true, "aadProfile": {"managed": true, "adminGroupObjectIDs": ["g"]}})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    a.wait(&r).await;
+    // A missing cluster.
+    let r = a.s.get(&format!("{}?{API}", a.path("nope")), &a.op).await;
+    assert_eq!(arm_error(&r).1, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn legacy_to_managed_migration_changes_the_user_credential() {
+    let a = Aks::new(33).await;
+    a.create("legacy", json!({"enableRBAC": true, "aadProfile": {"clientAppID": "client-app", "serverAppID": "server-app", "serverAppSecret": "s3cret-server", "tenantID": a.s.tenant}})).await;
+    let before = kubeconfig(&a.credential("legacy", "listClusterUserCredential", "&format=azure", &a.op).await);
+    let cfg = &before["users"][0]["user"]["auth-provider"]["config"];
+    assert_eq!(cfg["apiserver-id"].as_str(), Some("server-app"));
+    assert!(cfg.get("config-mode").is_none(), "legacy kubeconfigs carry no config-mode");
+    let got = a.s.get(&format!("{}?{API}", a.path("legacy")), &a.op).await.json();
+    assert_eq!(got["properties"]["aadProfile"]["serverAppSecret"], Value::Null, "the secret is never returned");
+    let r = a.put("legacy", json!({"enableRBAC": true, "aadProfile": {"managed": true}})).await;
+    assert_eq!(r.status, 200);
+    a.wait(&r).await;
+    let after = kubeconfig(&a.credential("legacy", "listClusterUserCredential", "", &a.op).await);
+    let args: Vec<String> = after["users"][0]["user"]["exec"]["args"].as_sequence().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    assert_eq!(args[..6], ["get-token", "--environment", "AzurePublicCloud", "--server-id", AKS_SERVER, "--client-id"]);
+    assert!(args.contains(&AKS_CLIENT.to_string()));
+}
+
+#[tokio::test]
+async fn both_formats_parse_as_kubeconfigs_and_admin_carries_system_masters() {
+    let a = Aks::new(34).await;
+    a.create("c", json!({"enableRBAC": true, "aadProfile": {"managed": true}})).await;
+    let exec = kubeconfig(&a.credential("c", "listClusterUserCredential", "&format=exec", &a.op).await);
+    assert_eq!(exec["kind"].as_str(), Some("Config"));
+    assert_eq!(exec["users"][0]["user"]["exec"]["command"].as_str(), Some("kubelogin"));
+    assert_eq!(exec["current-context"].as_str(), Some("c"));
+    let azure = kubeconfig(&a.credential("c", "listClusterUserCredential", "&format=azure", &a.op).await);
+    assert_eq!(azure["users"][0]["user"]["auth-provider"]["config"]["config-mode"].as_str(), Some("1"));
+    let admin = kubeconfig(&a.credential("c", "listClusterAdminCredential", "", &a.op).await);
+    assert_eq!(admin["current-context"].as_str(), Some("c-admin"));
+    assert_eq!(admin["users"][0]["name"].as_str(), Some("clusterAdmin_myResourceGroup_c"));
+    let ca = admin["clusters"][0]["cluster"]["certificate-authority-data"].as_str().unwrap();
+    assert_eq!(String::from_utf8(base64::engine::general_purpose::STANDARD.decode(ca).unwrap()).unwrap(), a.s.sim.ca_pem());
+    assert_eq!(admin["users"][0]["user"]["token"].as_str().unwrap().len(), 128);
+    let bad = a.credential("c", "listClusterUserCredential", "&format=yaml", &a.op).await;
+    assert_eq!(arm_error(&bad).1, "InvalidParameter");
+}
+
+/// Seed 001: users need the Cluster User role to get credentials; break-glass admin access
+/// needs the Cluster Admin role, and is closed when local accounts are disabled.
+#[tokio::test]
+async fn cluster_roles_gate_credentials_and_break_glass() {
+    let a = Aks::new(35).await;
+    a.create("c", json!({"enableRBAC": true, "aadProfile": {"managed": true}})).await;
+    let bob_arm = a.s.user_token("bob@contoso.onmicrosoft.com", "https://management.core.windows.net//.default").await;
+    let bob = claims(&bob_arm)["oid"].as_str().unwrap().to_string();
+    let r = a.credential("c", "listClusterUserCredential", "", &bob_arm).await;
+    let (status, code, message) = arm_error(&r);
+    assert_eq!((status, code.as_str()), (403, "AuthorizationFailed"));
+    assert!(message.contains("'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action'") && message.contains(&bob), "{message}");
+
+    let assign = |role: &str| json!({"properties": {"roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role}", a.sub), "principalId": bob, "principalType": "User"}});
+    let scope = a.path("c");
+    let r = a.s.json("PUT", &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/11111111-1111-1111-1111-111111111111?api-version=2022-04-01"), &a.op, assign("4abbcc35-e782-43d8-92c5-2d3f1bd2253f")).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let dup = a.s.json("PUT", &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/22222222-1111-1111-1111-111111111111?api-version=2022-04-01"), &a.op, assign("4abbcc35-e782-43d8-92c5-2d3f1bd2253f")).await;
+    assert_eq!(arm_error(&dup).1, "RoleAssignmentExists");
+    assert_eq!(a.credential("c", "listClusterUserCredential", "", &bob_arm).await.status, 200);
+    assert_eq!(arm_error(&a.credential("c", "listClusterAdminCredential", "", &bob_arm).await).1, "AuthorizationFailed");
+
+    a.s.json("PUT", &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/33333333-1111-1111-1111-111111111111?api-version=2022-04-01"), &a.op, assign("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8")).await;
+    assert_eq!(a.credential("c", "listClusterAdminCredential", "", &bob_arm).await.status, 200, "break-glass admin access");
+    // Bob may not hand out roles himself.
+    let r = a.s.json("PUT", &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/44444444-1111-1111-1111-111111111111?api-version=2022-04-01"), &bob_arm, assign("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8")).await;
+    assert_eq!(arm_error(&r).1, "AuthorizationFailed");
+
+    let r = a.put("c", json!({"enableRBAC": true, "aadProfile": {"managed": true}, "disableLocalAccounts": true})).await;
+    a.wait(&r).await;
+    let r = a.credential("c", "listClusterAdminCredential", "", &bob_arm).await;
+    assert_eq!(arm_error(&r), (400, "BadRequest".into(), "Getting static credential is not allowed because this cluster is set to disable local accounts.".into()));
+}
