@@ -6,12 +6,13 @@ use axum::body::Body;
 use axum::http::Request;
 
 use crate::state::Simulator;
-use crate::{arm, graph, login};
+use crate::{arm, graph, kube, login};
 
 pub fn router(sim: Simulator) -> Router {
     let services = Router::new()
         .merge(login::routes::routes())
         .merge(graph::routes::routes())
+        .merge(kube::routes::routes())
         .merge(arm::routes::routes(sim.shared.clone()))
         .fallback(arm::routes::not_found)
         .with_state(sim.shared.clone());

@@ -35,6 +35,9 @@ pub struct World {
     pub directory: Directory,
     pub login: crate::login::state::LoginState,
     pub arm: Arm,
+    /// Each cluster's Kubernetes objects, by the cluster's ARM id (lower case).
+    #[serde(default)]
+    pub kube: std::collections::BTreeMap<String, crate::kube::model::KubeCluster>,
     pub operator: Operator,
 }
 
@@ -141,7 +144,7 @@ impl Simulator {
             role: rbac::OWNER.into(),
             scope: format!("/subscriptions/{subscription_id}"),
         });
-        let world = World { ids, directory, login: Default::default(), arm, operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
+        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
         Self::from_world(config, clock, world, secret)
     }
 

@@ -371,7 +371,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn allow(reason: String) -> Self {
+    pub fn allow(reason: String) -> Self {
         Self { allowed: true, reason, evaluation_error: None }
     }
 

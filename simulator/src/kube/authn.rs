@@ -1,0 +1,75 @@
+//! Authentication as AKS does it: the local account's static token (`system:masters`), or an
+//! Entra ID token checked the way the AKS AAD webhook (guard) checks it — signature,
+//! `https://sts.windows.net/{tid}/` issuer, the server app audience, expiry — with the
+//! username from `upn`, or `oid` when there is none (guests, other tenants, service
+//! principals), and groups from the token or, past the overage limit, from Graph.
+//! [protocols.md §E.1, §E.2]
+
+use super::rbac::{SYSTEM_AUTHENTICATED, SYSTEM_MASTERS, UserInfo};
+use crate::arm::aks::ManagedCluster;
+use crate::directory::Directory;
+use crate::directory::well_known::AKS_AAD_SERVER;
+use crate::keys::SigningKey;
+use crate::login::tokens;
+
+/// Who the request is, and their directory object id when they came with an AAD token.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: UserInfo,
+    pub object_id: Option<String>,
+}
+
+/// Why authentication failed (the client only sees 401; the reason is for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthnError {
+    #[error("no credentials")]
+    NoCredentials,
+    #[error("local accounts are disabled on this cluster")]
+    LocalAccountsDisabled,
+    #[error("the cluster has no Azure AD integration and the token is not its local account")]
+    NotAadCluster,
+    #[error("failed to verify token for azure: {0}")]
+    Token(String),
+    #[error("service principal with group membership exceeding 200 is not supported. See https://learn.microsoft.com/en-us/azure/aks/kubelogin-authentication#kubelogin-authentication-in-aks-limitations")]
+    ServicePrincipalOverage,
+    #[error("failed to get member groups from Graph: the server application's credentials are invalid")]
+    ServerAppSecret,
+}
+
+pub fn authenticate(dir: &Directory, key: &SigningKey, cluster: &ManagedCluster, bearer: Option<&str>, now_secs: i64) -> Result<Authenticated, AuthnError> {
+    let token = bearer.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthnError::NoCredentials)?;
+    if token == cluster.admin_token {
+        if cluster.disable_local_accounts {
+            return Err(AuthnError::LocalAccountsDisabled);
+        }
+        return Ok(Authenticated { user: UserInfo::new("masterclient", &[SYSTEM_MASTERS, SYSTEM_AUTHENTICATED]), object_id: None });
+    }
+    let aad = cluster.aad.as_ref().ok_or(AuthnError::NotAadCluster)?;
+    let server_app = if aad.managed { AKS_AAD_SERVER.to_string() } else { aad.server_app_id.clone().unwrap_or_default() };
+    let mut audiences = vec![server_app.clone(), format!("spn:{server_app}")];
+    if let Some(app) = dir.application_by_app_id(&server_app) {
+        audiences.extend(app.identifier_uris.iter().cloned());
+    }
+    let audiences: Vec<&str> = audiences.iter().map(String::as_str).collect();
+    let issuer = tokens::v1_issuer(&aad.tenant_id);
+    let trusted = |c: &tokens::AccessClaims| c.iss == issuer;
+    let claims = tokens::validate(key, token, &audiences, &trusted, now_secs).map_err(|e| AuthnError::Token(e.to_string()))?;
+    let username = claims.upn.clone().unwrap_or_else(|| claims.oid.clone());
+    let mut groups = match (&claims.groups, &claims._claim_names) {
+        (Some(g), _) => g.clone(),
+        (None, Some(names)) if names.get("groups").is_some() => {
+            if claims.idtyp.as_deref() == Some("app") {
+                return Err(AuthnError::ServicePrincipalOverage);
+            }
+            if !aad.managed {
+                // Legacy clusters read group memberships with the server app's own secret.
+                let secret = aad.server_app_secret.as_deref();
+                dir.authenticate_client(&aad.tenant_id, &server_app, secret, now_secs * 1000).map_err(|_| AuthnError::ServerAppSecret)?;
+            }
+            dir.transitive_groups(&aad.tenant_id, &claims.oid)
+        }
+        _ => Vec::new(),
+    };
+    groups.push(SYSTEM_AUTHENTICATED.into());
+    Ok(Authenticated { user: UserInfo { name: username, groups }, object_id: Some(claims.oid) })
+}

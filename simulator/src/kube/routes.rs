@@ -1,0 +1,431 @@
+//! The API server's wire, at `/k8s/{fqdn}/…` on the simulator: discovery, resources (with
+//! Table output), access reviews; authentication, then authorization, then the operation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Value, json};
+
+use super::authn::{self, Authenticated};
+use super::error::KubeError;
+use super::model::{KINDS, Kind, KubeCluster, kind};
+use super::rbac::{self, Attributes, Decision};
+use super::table;
+use crate::arm::aks::ManagedCluster;
+use crate::arm::rbac as azure_rbac;
+use crate::state::{Shared, World};
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new().route("/k8s/{fqdn}", any(root)).route("/k8s/{fqdn}/{*rest}", any(handle))
+}
+
+async fn root(state: State<Arc<Shared>>, Path(fqdn): Path<String>, method: Method, q: Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+    handle(state, Path((fqdn, String::new())), method, q, headers, body).await
+}
+
+/// What a request path names.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    NonResource(String),
+    Resource { kind: &'static Kind, namespace: String, name: String, subresource: String },
+    Review(&'static str),
+}
+
+fn parse(path: &str) -> Result<Target, KubeError> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] if !rest.is_empty() => ("", "v1", rest),
+        ["apis", "authorization.k8s.io", "v1", r] if matches!(*r, "selfsubjectaccessreviews" | "subjectaccessreviews" | "selfsubjectrulesreviews") => {
+            return Ok(Target::Review(match *r {
+                "selfsubjectaccessreviews" => "selfsubjectaccessreviews",
+                "subjectaccessreviews" => "subjectaccessreviews",
+                _ => "selfsubjectrulesreviews",
+            }));
+        }
+        ["apis", "authentication.k8s.io", "v1" | "v1beta1", "selfsubjectreviews"] => return Ok(Target::Review("selfsubjectreviews")),
+        ["apis", g, v, rest @ ..] if !rest.is_empty() => (*g, *v, rest),
+        _ => return Ok(Target::NonResource(format!("/{}", segs.join("/")))),
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (ns.to_string(), more),
+        other => (String::new(), other),
+    };
+    let (resource, name, sub) = match rest {
+        [r] => (*r, "", ""),
+        [r, n] => (*r, *n, ""),
+        [r, n, s] => (*r, *n, *s),
+        _ => return Err(KubeError::path_not_found(path)),
+    };
+    let k = kind(group, resource).filter(|k| k.version == version).ok_or_else(|| KubeError::path_not_found(path))?;
+    if k.namespaced != !namespace.is_empty() && !(k.namespaced && namespace.is_empty() && name.is_empty()) {
+        return Err(KubeError::path_not_found(path));
+    }
+    Ok(Target::Resource { kind: k, namespace, name: name.to_string(), subresource: sub.to_string() })
+}
+
+fn verb(method: &Method, has_name: bool, watch: bool) -> &'static str {
+    match (method.as_str(), has_name) {
+        ("GET", _) if watch => "watch",
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "get",
+    }
+}
+
+/// Azure RBAC for Kubernetes (clusters with `enableAzureRBAC`): the AKS RBAC roles assigned
+/// on the cluster or above decide before Kubernetes RBAC.
+fn azure_decision(w: &World, c: &ManagedCluster, who: &Authenticated, attrs: &Attributes) -> Option<Decision> {
+    let aad = c.aad.as_ref()?;
+    let oid = who.object_id.as_ref()?;
+    if !aad.enable_azure_rbac {
+        return None;
+    }
+    let scope = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}", c.subscription_id, c.resource_group, c.name);
+    let mut principals = vec![oid.clone()];
+    principals.extend(who.user.groups.iter().cloned());
+    let has = |role: &str| {
+        w.arm.role_assignments.iter().any(|a| a.role == role && azure_rbac::scope_covers(&a.scope, &scope) && principals.iter().any(|p| p.eq_ignore_ascii_case(&a.principal_id)))
+    };
+    if has(azure_rbac::AKS_RBAC_CLUSTER_ADMIN) {
+        return Some(Decision::allow("Access allowed by Azure RBAC Role Assignment (Azure Kubernetes Service RBAC Cluster Admin)".into()));
+    }
+    let reading = matches!(attrs.verb.as_str(), "get" | "list" | "watch");
+    let secret = matches!(&attrs.target, rbac::Target::Resource(r) if r.resource == "secrets");
+    if has(azure_rbac::AKS_RBAC_READER) && reading && !secret {
+        return Some(Decision::allow("Access allowed by Azure RBAC Role Assignment (Azure Kubernetes Service RBAC Reader)".into()));
+    }
+    None
+}
+
+fn authorize(w: &World, c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, attrs: &Attributes) -> Decision {
+    if let Some(d) = azure_decision(w, c, who, attrs) {
+        return d;
+    }
+    let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
+    let d = kc.rbac(&admin_groups).authorize(attrs);
+    if !d.allowed && c.aad.as_ref().is_some_and(|a| a.enable_azure_rbac) {
+        return Decision { allowed: false, reason: "User does not have access to the resource in Azure. Update role assignment to allow access.".into(), evaluation_error: None };
+    }
+    d
+}
+
+fn forbidden(attrs: &Attributes, d: &Decision) -> KubeError {
+    let message = rbac::forbidden_message(attrs, &d.reason);
+    match &attrs.target {
+        rbac::Target::Resource(r) => KubeError::forbidden(message, &r.resource, &r.api_group, &r.name),
+        rbac::Target::NonResource { .. } => KubeError::forbidden(message, "", "", ""),
+    }
+}
+
+async fn handle(
+    State(s): State<Arc<Shared>>,
+    Path((fqdn, rest)): Path<(String, String)>,
+    method: Method,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match serve(&s, &fqdn, &format!("/{rest}"), &method, &q, &headers, &body) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+}
+
+fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Result<Response, KubeError> {
+    let now = s.clock.now_ms();
+    let mut guard = s.world();
+    let w = &mut *guard;
+    let cluster = w.arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn)).cloned().ok_or_else(|| KubeError::path_not_found(path))?;
+    if cluster.provisioning_state == "Creating" || cluster.provisioning_state == "Deleting" {
+        return Err(KubeError::unavailable(format!("the API server of {} is not reachable while the cluster is {}", cluster.name, cluster.provisioning_state.to_lowercase())));
+    }
+    let key = cluster.id().to_ascii_lowercase();
+    if !w.kube.contains_key(&key) {
+        let kc = KubeCluster::new(&mut w.ids, cluster.node_count(), &cluster.kubernetes_version, cluster.created_ms);
+        w.kube.insert(key.clone(), kc);
+    }
+    let who = authn::authenticate(&w.directory, &s.key, &cluster, bearer(headers), now / 1000).map_err(|e| {
+        tracing::debug!("kube authentication failed: {e}");
+        KubeError::unauthorized()
+    })?;
+    let target = parse(path)?;
+    let kc = w.kube.get(&key).expect("inserted above");
+    match target {
+        Target::NonResource(p) => {
+            let verb = method.as_str().to_ascii_lowercase();
+            let attrs = Attributes::non_resource(who.user.clone(), verb, p.clone());
+            let d = authorize(w, &cluster, kc, &who, &attrs);
+            if !d.allowed {
+                return Err(forbidden(&attrs, &d));
+            }
+            non_resource(&p, &cluster)
+        }
+        Target::Review(r) => {
+            let attrs = Attributes::resource(who.user.clone(), "create", if r == "selfsubjectreviews" { "authentication.k8s.io" } else { "authorization.k8s.io" }, r, "", "", "");
+            let d = authorize(w, &cluster, kc, &who, &attrs);
+            if !d.allowed {
+                return Err(forbidden(&attrs, &d));
+            }
+            review(w, &cluster, kc, &who, r, body)
+        }
+        Target::Resource { kind: k, namespace, name, subresource } => {
+            let verb = verb(method, !name.is_empty(), q.get("watch").is_some_and(|v| v == "true" || v == "1"));
+            let attrs = Attributes::resource(who.user.clone(), verb, k.group, k.resource, subresource.clone(), namespace.clone(), name.clone());
+            let d = authorize(w, &cluster, kc, &who, &attrs);
+            if !d.allowed {
+                return Err(forbidden(&attrs, &d));
+            }
+            if !subresource.is_empty() {
+                return Err(KubeError::path_not_found(path));
+            }
+            let table = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=Table"));
+            let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_string();
+            let kc = w.kube.get_mut(&key).expect("inserted above");
+            resource(&mut w.ids, kc, k, verb, &namespace, &name, table, &content_type, body, now)
+        }
+    }
+}
+
+fn non_resource(path: &str, c: &ManagedCluster) -> Result<Response, KubeError> {
+    let v = &c.kubernetes_version;
+    let minor = v.split('.').nth(1).unwrap_or("0");
+    match path {
+        "/version" | "/version/" => Ok(Json(json!({
+            "major": "1", "minor": minor, "gitVersion": format!("v{v}"), "gitCommit": "0000000000000000000000000000000000000000",
+            "gitTreeState": "clean", "buildDate": "2025-10-01T00:00:00Z", "goVersion": "go1.23.8", "compiler": "gc", "platform": "linux/amd64",
+        }))
+        .into_response()),
+        "/api" => Ok(Json(json!({ "kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": "10.0.0.1:443" }] })).into_response()),
+        "/apis" => {
+            let mut groups: Vec<(&str, &str)> = KINDS.iter().filter(|k| !k.group.is_empty()).map(|k| (k.group, k.version)).collect();
+            groups.extend([("authorization.k8s.io", "v1"), ("authentication.k8s.io", "v1")]);
+            groups.dedup();
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|(g, v)| json!({ "name": g, "versions": [{ "groupVersion": format!("{g}/{v}"), "version": v }], "preferredVersion": { "groupVersion": format!("{g}/{v}"), "version": v } }))
+                .collect();
+            Ok(Json(json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })).into_response())
+        }
+        "/healthz" | "/livez" | "/readyz" => Ok((StatusCode::OK, "ok").into_response()),
+        p => {
+            let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
+            let (group, version) = match segs.as_slice() {
+                ["api", "v1"] => ("", "v1"),
+                ["apis", g, v] => (*g, *v),
+                _ => return Err(KubeError::path_not_found(p)),
+            };
+            let mut resources: Vec<Value> = KINDS
+                .iter()
+                .filter(|k| k.group == group && k.version == version)
+                .map(|k| {
+                    let verbs: Vec<&str> = if k.writable { vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] } else { vec!["get", "list", "watch"] };
+                    json!({ "name": k.resource, "singularName": k.kind.to_ascii_lowercase(), "namespaced": k.namespaced, "kind": k.kind, "verbs": verbs, "shortNames": k.short_names })
+                })
+                .collect();
+            match group {
+                "authorization.k8s.io" => {
+                    for (r, k) in [("selfsubjectaccessreviews", "SelfSubjectAccessReview"), ("selfsubjectrulesreviews", "SelfSubjectRulesReview"), ("subjectaccessreviews", "SubjectAccessReview")] {
+                        resources.push(json!({ "name": r, "singularName": "", "namespaced": false, "kind": k, "verbs": ["create"] }));
+                    }
+                }
+                "authentication.k8s.io" => resources.push(json!({ "name": "selfsubjectreviews", "singularName": "", "namespaced": false, "kind": "SelfSubjectReview", "verbs": ["create"] })),
+                _ => {}
+            }
+            if resources.is_empty() {
+                return Err(KubeError::path_not_found(p));
+            }
+            let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+            Ok(Json(json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources })).into_response())
+        }
+    }
+}
+
+/// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview.
+fn review(w: &World, c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, kind_name: &str, body: &[u8]) -> Result<Response, KubeError> {
+    let mut v: Value = serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not JSON: {e}")))?;
+    match kind_name {
+        "selfsubjectreviews" => {
+            v["status"] = json!({ "userInfo": { "username": who.user.name, "groups": who.user.groups, "extra": { "oid": who.object_id.iter().collect::<Vec<_>>() } } });
+            return Ok((StatusCode::CREATED, Json(v)).into_response());
+        }
+        "selfsubjectrulesreviews" => {
+            let ns = v["spec"]["namespace"].as_str().unwrap_or("default").to_string();
+            let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
+            let (res, non) = kc.rbac(&admin_groups).rules_for(&who.user, &ns);
+            let res: Vec<Value> = res.iter().map(|r| json!({ "verbs": r.verbs, "apiGroups": r.api_groups, "resources": r.resources, "resourceNames": r.resource_names })).collect();
+            let non: Vec<Value> = non.iter().map(|r| json!({ "verbs": r.verbs, "nonResourceURLs": r.non_resource_urls })).collect();
+            v["status"] = json!({ "resourceRules": res, "nonResourceRules": non, "incomplete": false });
+            return Ok((StatusCode::CREATED, Json(v)).into_response());
+        }
+        _ => {}
+    }
+    let spec = v["spec"].clone();
+    let (user, subject) = if kind_name == "subjectaccessreviews" {
+        let groups: Vec<String> = spec["groups"].as_array().map(|a| a.iter().filter_map(|g| g.as_str().map(String::from)).collect()).unwrap_or_default();
+        let u = rbac::UserInfo { name: spec["user"].as_str().unwrap_or_default().to_string(), groups };
+        (u.clone(), Authenticated { user: u, object_id: None })
+    } else {
+        (who.user.clone(), who.clone())
+    };
+    let attrs = if let Some(r) = spec.get("resourceAttributes").filter(|r| r.is_object()) {
+        let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        Attributes::resource(user, f("verb"), f("group"), f("resource"), f("subresource"), f("namespace"), f("name"))
+    } else if let Some(n) = spec.get("nonResourceAttributes").filter(|r| r.is_object()) {
+        Attributes::non_resource(user, n["verb"].as_str().unwrap_or_default(), n["path"].as_str().unwrap_or_default())
+    } else {
+        return Err(KubeError::invalid(if kind_name == "subjectaccessreviews" { "SubjectAccessReview" } else { "SelfSubjectAccessReview" }, "", "spec: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified"));
+    };
+    let d = authorize(w, c, kc, &subject, &attrs);
+    let mut status = json!({ "allowed": d.allowed });
+    if !d.reason.is_empty() {
+        status["reason"] = json!(d.reason);
+    }
+    v["status"] = status;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// RFC 7386 JSON merge patch (kubectl's strategic merge patches are applied the same way:
+/// for the objects served here they coincide except for keyed lists).
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().expect("made an object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resource(ids: &mut crate::ids::IdSource, kc: &mut KubeCluster, k: &'static Kind, verb: &str, ns: &str, name: &str, as_table: bool, content_type: &str, body: &[u8], now: i64) -> Result<Response, KubeError> {
+    let rv = kc.resource_version.to_string();
+    let parse_body = |body: &[u8]| -> Result<Value, KubeError> {
+        if content_type.contains("yaml") {
+            serde_yaml::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not YAML: {e}")))
+        } else {
+            serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not JSON: {e}")))
+        }
+    };
+    let read_only = || KubeError::method_not_allowed();
+    match verb {
+        "list" | "watch" => {
+            let items: Vec<Value> = kc.list(k, (!ns.is_empty()).then_some(ns)).into_iter().map(|o| o.body.clone()).collect();
+            if as_table {
+                return Ok(Json(table::table(k.resource, &items, &rv, now)).into_response());
+            }
+            let api_version = if k.group.is_empty() { k.version.to_string() } else { format!("{}/{}", k.group, k.version) };
+            Ok(Json(json!({ "kind": format!("{}List", k.kind), "apiVersion": api_version, "metadata": { "resourceVersion": rv }, "items": items })).into_response())
+        }
+        "get" => {
+            let o = kc.get(k, ns, name)?.body.clone();
+            if as_table {
+                return Ok(Json(table::table(k.resource, &[o], &rv, now)).into_response());
+            }
+            Ok(Json(o).into_response())
+        }
+        "create" => {
+            if !k.writable {
+                return Err(read_only());
+            }
+            let v = parse_body(body)?;
+            if let Some(body_ns) = v["metadata"]["namespace"].as_str() {
+                if k.namespaced && body_ns != ns {
+                    return Err(KubeError::bad_request(format!("the namespace of the provided object ({body_ns}) does not match the namespace sent on the request ({ns})")));
+                }
+            }
+            Ok((StatusCode::CREATED, Json(kc.create(ids, k, ns, v, now)?)).into_response())
+        }
+        "update" => {
+            if !k.writable {
+                return Err(read_only());
+            }
+            let v = parse_body(body)?;
+            match kc.get(k, ns, name) {
+                Ok(_) => Ok(Json(kc.update(k, ns, name, v)?).into_response()),
+                Err(_) => Ok((StatusCode::CREATED, Json(kc.create(ids, k, ns, v, now)?)).into_response()),
+            }
+        }
+        "patch" => {
+            if !k.writable {
+                return Err(read_only());
+            }
+            if content_type.starts_with("application/json-patch+json") {
+                return Err(KubeError { code: 415, reason: "UnsupportedMediaType", message: "JSON patches (RFC 6902) are not supported by this API server; use a merge patch".into(), details: None });
+            }
+            let patch = parse_body(body)?;
+            match kc.get(k, ns, name) {
+                Ok(o) => {
+                    let mut merged = o.body.clone();
+                    merge_patch(&mut merged, &patch);
+                    if let Some(m) = merged["metadata"].as_object_mut() {
+                        m.remove("resourceVersion");
+                    }
+                    Ok(Json(kc.update(k, ns, name, merged)?).into_response())
+                }
+                // Server-side apply creates what does not exist.
+                Err(e) if content_type.starts_with("application/apply-patch") => {
+                    let _ = e;
+                    Ok((StatusCode::CREATED, Json(kc.create(ids, k, ns, patch, now)?)).into_response())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        "delete" => {
+            if !k.writable {
+                return Err(read_only());
+            }
+            kc.delete(k, ns, name)?;
+            Ok(Json(json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": { "name": name, "group": k.group, "kind": k.resource } })).into_response())
+        }
+        _ => Err(KubeError::method_not_allowed()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_resources_and_namespaces() {
+        let t = parse("/api/v1/namespaces/kube-system/pods").unwrap();
+        assert!(matches!(t, Target::Resource { kind, ref namespace, ref name, .. } if kind.resource == "pods" && namespace == "kube-system" && name.is_empty()));
+        let t = parse("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/x").unwrap();
+        assert!(matches!(t, Target::Resource { kind, ref name, .. } if kind.resource == "clusterrolebindings" && name == "x"));
+        assert!(matches!(parse("/api/v1/pods").unwrap(), Target::Resource { kind, .. } if kind.resource == "pods"));
+        assert_eq!(parse("/version").unwrap(), Target::NonResource("/version".into()));
+        assert!(parse("/api/v1/widgets").is_err());
+        assert_eq!(parse("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").unwrap(), Target::Review("selfsubjectaccessreviews"));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        merge_patch(&mut t, &json!({"b": {"c": null, "e": 4}, "f": [1]}));
+        assert_eq!(t, json!({"a": 1, "b": {"d": 3, "e": 4}, "f": [1]}));
+    }
+}
