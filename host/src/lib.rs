@@ -15,4 +15,6 @@ pub mod plugins;
 pub mod redact;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;
+pub mod suite;
 pub mod transcript;

@@ -2,6 +2,7 @@
 
 mod plugins_cmd;
 mod run_cmd;
+mod test_cmd;
 
 use std::path::PathBuf;
 
@@ -22,7 +23,8 @@ is offline and deterministic: the same flow and seed give the same transcript, b
 Start here:
   aksflow run flows/hello.toml           run a flow on the built-in simulator
   aksflow plugins list                   what each built-in step takes and gives
-  aksflow run flows/hello.toml --json    the result as JSON, for scripts";
+  aksflow run flows/hello.toml --json    the result as JSON, for scripts
+  aksflow test flows/                    every flow as a test suite";
 
 #[derive(Parser, Debug)]
 #[command(name = "aksflow", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -35,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a flow file
     Run(RunArgs),
+    /// Run flows as a test suite (one line per flow, JUnit XML, sharding)
+    Test(test_cmd::TestArgs),
     /// List and inspect step plugins
     Plugins {
         #[command(subcommand)]
@@ -57,6 +61,7 @@ pub fn cache_dir() -> Option<PathBuf> {
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => run_cmd::run(args).await,
+        Command::Test(args) => test_cmd::run(args).await,
         Command::Plugins { command } => plugins_cmd::run(command).await,
     }
 }

@@ -14,10 +14,21 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a new step plugin crate that builds as it is (with the SDK vendored)
+    New {
+        /// The plugin's name: lower-case letters, digits and `-`
+        name: String,
+        /// Where to create it
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
 }
 
 pub async fn run(cmd: PluginsCommand) -> i32 {
-    let PluginsCommand::List { json } = cmd;
+    let json = match cmd {
+        PluginsCommand::List { json } => json,
+        PluginsCommand::New { name, dir } => return new(&name, &dir),
+    };
     let engine = match StepEngine::new(super::cache_dir()) {
         Ok(e) => e,
         Err(e) => {
@@ -59,4 +70,22 @@ pub async fn run(cmd: PluginsCommand) -> i32 {
         println!();
     }
     0
+}
+
+fn new(name: &str, dir: &std::path::Path) -> i32 {
+    match crate::scaffold::new_plugin(name, dir) {
+        Ok(root) => {
+            println!("created {}", root.display());
+            println!("\nnext:");
+            println!("  cd {}", root.display());
+            println!("  cargo build --release --target wasm32-wasip2");
+            println!("  aksflow run flow.toml");
+            println!("\nThe step is in src/lib.rs; docs/plugins.md in the aksflow repository explains the contract.");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }

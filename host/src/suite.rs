@@ -1,0 +1,221 @@
+//! `aksflow test`: flows as a test suite. Each flow runs in its own simulator (its own
+//! seed, state and transcript), several at once; a flow passes when every step does what
+//! the flow expects. Results can be written as JUnit XML for CI systems.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+
+use crate::cloud::Target;
+use crate::engine::StepEngine;
+use crate::flow;
+use crate::runner::{self, Live, RunOptions, RunReport, Silent, StepStatus};
+
+/// One flow's result.
+#[derive(Debug, Clone)]
+pub struct FlowResult {
+    pub path: PathBuf,
+    pub passed: bool,
+    pub steps: usize,
+    pub elapsed_ms: f64,
+    /// Why it failed: the flow-file errors, the setup error, or the failing steps.
+    pub failure: Option<String>,
+    pub report: Option<RunReport>,
+}
+
+pub struct SuiteOptions {
+    pub seed: u64,
+    pub target: Target,
+    pub live: Option<Live>,
+    pub out_dir: PathBuf,
+    /// Flows run at the same time.
+    pub jobs: usize,
+}
+
+/// `--shard I/N`: this machine runs every Nth flow, starting at the Ith (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not a shard like 1/4"))?;
+        let index: usize = i.trim().parse().map_err(|_| format!("`{i}` in `{s}` is not a number"))?;
+        let count: usize = n.trim().parse().map_err(|_| format!("`{n}` in `{s}` is not a number"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard `{s}` must be I/N with 1 ≤ I ≤ N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// The flow files named by the arguments (a directory means every `.toml` below it),
+/// sorted, de-duplicated, then sharded.
+pub fn collect(paths: &[PathBuf], shard: Option<Shard>) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut files).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(format!("{} is neither a flow file nor a directory", p.display()));
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(match shard {
+        Some(s) => files.into_iter().enumerate().filter(|(i, _)| i % s.count == s.index - 1).map(|(_, f)| f).collect(),
+        None => files,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// A directory name for a flow's output, unique within the suite.
+fn out_name(path: &Path) -> String {
+    path.with_extension("").to_string_lossy().replace(['/', '\\'], "_").trim_start_matches(['.', '_']).to_string()
+}
+
+fn describe_failure(r: &RunReport) -> String {
+    let mut lines: Vec<String> = r
+        .steps
+        .iter()
+        .filter(|s| matches!(s.status, StepStatus::Failed | StepStatus::Skipped))
+        .map(|s| match s.status {
+            StepStatus::Skipped => format!("step `{}` skipped: {}", s.id, s.message.as_deref().unwrap_or("")),
+            _ => format!("step `{}`: {}: {}", s.id, s.code.as_deref().unwrap_or("Failed"), s.message.as_deref().unwrap_or("")),
+        })
+        .collect();
+    if let Some(m) = &r.check_mismatch {
+        lines.push(m.clone());
+    }
+    lines.join("\n")
+}
+
+async fn run_one(engine: Arc<StepEngine>, path: PathBuf, opts: Arc<SuiteOptions>) -> FlowResult {
+    let started = Instant::now();
+    let fail = |failure: String, started: Instant| FlowResult { path: path.clone(), passed: false, steps: 0, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0, failure: Some(failure), report: None };
+    let plan = match flow::load(&path, &engine).await {
+        Ok(p) => Arc::new(p),
+        Err(e) => return fail(e.to_string(), started),
+    };
+    let mut run = RunOptions::sim(opts.seed, opts.out_dir.join(out_name(&path)));
+    run.target = opts.target.clone();
+    run.live = opts.live.clone();
+    run.progress = Arc::new(Silent);
+    match runner::run(plan, engine, run).await {
+        Ok(report) => FlowResult {
+            path: path.clone(),
+            passed: report.passed,
+            steps: report.steps.len(),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            failure: (!report.passed).then(|| describe_failure(&report)),
+            report: Some(report),
+        },
+        Err(e) => fail(e.to_string(), started),
+    }
+}
+
+/// Runs the flows, calling `on_done` as each finishes; returns results in input order.
+pub async fn run(engine: Arc<StepEngine>, flows: Vec<PathBuf>, opts: SuiteOptions, on_done: impl Fn(&FlowResult)) -> Vec<FlowResult> {
+    let opts = Arc::new(opts);
+    let gate = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, path) in flows.into_iter().enumerate() {
+        let (engine, opts, gate) = (engine.clone(), opts.clone(), gate.clone());
+        set.spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("the semaphore is never closed");
+            (i, run_one(engine, path, opts).await)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, r)) => {
+                on_done(&r);
+                results.push((i, r));
+            }
+            Err(e) => tracing::error!("a flow task panicked: {e}"),
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one testsuite, one testcase per flow, step lines in system-out.
+pub fn junit(results: &[FlowResult], elapsed_s: f64) -> String {
+    let failures = results.iter().filter(|r| !r.passed).count();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"aksflow\" tests=\"{}\" failures=\"{failures}\" time=\"{elapsed_s:.3}\">\n  <testsuite name=\"aksflow flows\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{elapsed_s:.3}\">\n",
+        results.len(),
+        results.len()
+    );
+    for r in results {
+        let name = xml_escape(&r.path.display().to_string());
+        x.push_str(&format!("    <testcase classname=\"aksflow.flow\" name=\"{name}\" time=\"{:.3}\">\n", r.elapsed_ms / 1000.0));
+        if let Some(f) = &r.failure {
+            let first = f.lines().next().unwrap_or("failed");
+            x.push_str(&format!("      <failure message=\"{}\" type=\"FlowFailed\">{}</failure>\n", xml_escape(first), xml_escape(f)));
+        }
+        if let Some(rep) = &r.report {
+            let steps: Vec<String> = rep.steps.iter().map(|s| format!("{} {:?} {}", s.id, s.status, s.code.as_deref().unwrap_or(""))).collect();
+            x.push_str(&format!("      <system-out>{}</system-out>\n", xml_escape(&steps.join("\n"))));
+        }
+        x.push_str("    </testcase>\n");
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_suite_without_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a", "b", "c", "d", "e"] {
+            std::fs::write(dir.path().join(format!("{n}.toml")), "").unwrap();
+        }
+        let all = collect(&[dir.path().to_path_buf()], None).unwrap();
+        assert_eq!(all.len(), 5);
+        let one = collect(&[dir.path().to_path_buf()], Some("1/2".parse().unwrap())).unwrap();
+        let two = collect(&[dir.path().to_path_buf()], Some("2/2".parse().unwrap())).unwrap();
+        assert_eq!(one.len() + two.len(), 5);
+        assert!(one.iter().all(|f| !two.contains(f)));
+        assert!("0/2".parse::<Shard>().is_err() && "3/2".parse::<Shard>().is_err() && "x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let r = FlowResult { path: "flows/a<b>.toml".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), report: None };
+        let x = junit(&[r], 0.5);
+        assert!(x.contains("failures=\"1\"") && x.contains("a&lt;b&gt;") && x.contains("&quot;bad&quot; &amp; worse"));
+    }
+}
