@@ -28,7 +28,7 @@ async fn unknown_fields_are_named() {
 async fn an_unknown_plugin_lists_the_built_in_ones() {
     let e = errors("[[step]]\nid = \"a\"\nuses = \"resource-groups\"\n").await;
     assert!(e.contains("bad.toml:3: step `a` uses `resource-groups`, which is not a built-in plugin"), "{e}");
-    assert!(e.contains("hint: built-in plugins are `resource-group`"), "{e}");
+    assert!(e.contains("hint: built-in plugins are `account-show`") && e.contains("`resource-group`"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

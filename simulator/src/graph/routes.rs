@@ -177,7 +177,10 @@ fn list(s: &Shared, path: &str, entity_set: &str, q: &HashMap<String, String>, i
     let mut body = json!({ "@odata.context": gj::context(entity_set, false), "value": page });
     if skip + top < items.len() {
         let mut next = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in q.iter().filter(|(k, _)| k.as_str() != "$skiptoken") {
+        // Sorted, so the link (and so the transcript) is the same on every run.
+        let mut params: Vec<(&String, &String)> = q.iter().filter(|(k, _)| k.as_str() != "$skiptoken").collect();
+        params.sort();
+        for (k, v) in params {
             next.append_pair(k, v);
         }
         next.append_pair("$skiptoken", &(skip + top).to_string());

@@ -196,6 +196,10 @@ impl KubeCluster {
             return Err(KubeError::already_exists(k.resource, k.group, &name));
         }
         validate(k, &name, &body)?;
+        let mut body = body;
+        if k.resource == "namespaces" && body["status"]["phase"].is_null() {
+            body["status"] = json!({ "phase": "Active" });
+        }
         let stamped = self.stamp(ids, k, namespace, &name, body, now_ms);
         self.objects.push(KObject { group: k.group.into(), resource: k.resource.into(), namespace: namespace.into(), name, body: stamped.clone() });
         Ok(stamped)

@@ -205,7 +205,9 @@ fn issue(ctx: &mut Ctx<'_>, tenant_id: &str, user: &User, client: &ServicePrinci
         });
         rt
     });
-    let prefix = if req.audience.ends_with('/') { req.audience.clone() } else { format!("{}/", req.audience) };
+    // The `spn:` prefix belongs to the audience only, never to the scopes.
+    let resource_name = req.audience.strip_prefix("spn:").unwrap_or(&req.audience);
+    let prefix = if resource_name.ends_with('/') { resource_name.to_string() } else { format!("{resource_name}/") };
     Ok(UserTokens {
         access_token,
         id_token,

@@ -1,0 +1,121 @@
+//! `kube-can-i`: what `kubectl auth can-i VERB RESOURCE[/SUBRESOURCE] [NAME] [-n NS | -A]`
+//! does: `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` and read
+//! `status.allowed`. A resource starting with `/` is a non-resource URL
+//! (`kubectl auth can-i get /healthz`). The step succeeds with `allowed = false` when the
+//! answer is no, as the review itself worked. [protocols.md §E.5]
+
+use aksflow_sdk::kube::{self, Client, Kubeconfig};
+use aksflow_sdk::*;
+use serde_json::{Value, json};
+
+struct KubeCanI;
+
+impl Guest for KubeCanI {
+    fn describe() -> StepInfo {
+        StepInfo::new("kube-can-i", "Ask the API server whether the caller may do something (kubectl auth can-i)")
+            .secret_input("kubeconfig", "Kubeconfig of the cluster (its current context is used)", true)
+            .secret_input("token", "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials", false)
+            .input("verb", "get, list, watch, create, update, patch, delete, … or * ")
+            .input("resource", "Resource (pods, deployments.apps, pods/log, …) or a non-resource URL such as /healthz")
+            .optional("name", "A resource name")
+            .optional("namespace", "Namespace (default: the context's, else default)")
+            .typed("all-namespaces", "Ask for all namespaces (-A)", ValueKind::Boolean, false)
+            .optional("group", "API group (default: the resource's own; \"\" is the core group)")
+            .output("allowed", "true or false")
+            .output("reason", "The authorizer's reason, if it gave one")
+            .output("answer", "What kubectl prints: yes, no, or no - REASON")
+            .uses(Service::Kube)
+    }
+
+    fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
+        let inputs = Inputs::from(inputs);
+        let kc = Kubeconfig::parse(inputs.req("kubeconfig")?)?;
+        let client = Client::from_kubeconfig(&kc, inputs.opt("token"))?;
+        let verb = inputs.req("verb")?.trim().to_string();
+        let resource_arg = inputs.req("resource")?.trim().to_string();
+        let name = inputs.opt("name").map(str::trim).unwrap_or("").to_string();
+        let all = inputs.opt_bool("all-namespaces")?.unwrap_or(false);
+        let namespace = if all {
+            String::new()
+        } else {
+            inputs
+                .opt("namespace")
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(String::from)
+                .or_else(|| kc.current().ok().and_then(|c| c.namespace().map(String::from)))
+                .unwrap_or_else(|| "default".into())
+        };
+
+        let spec = if resource_arg.starts_with('/') {
+            log::info(&format!("kubectl auth can-i {verb} {resource_arg}"));
+            json!({ "nonResourceAttributes": { "path": resource_arg, "verb": verb } })
+        } else {
+            let (res, sub) = match resource_arg.split_once('/') {
+                Some((r, s)) => (r.to_string(), s.to_string()),
+                None => (resource_arg.clone(), String::new()),
+            };
+            let known = kube::resource_by_name(&res);
+            let group = match inputs.opt("group") {
+                Some(g) => g.trim().to_string(),
+                None => match known {
+                    Some(r) => r.group.to_string(),
+                    None => res.split_once('.').map(|(_, g)| g.to_string()).unwrap_or_default(),
+                },
+            };
+            let plural = match known {
+                Some(r) => r.plural.to_string(),
+                None => {
+                    if res != "*" {
+                        log::warn(&format!("Warning: the server doesn't have a resource type '{res}'"));
+                    }
+                    res.split('.').next().unwrap_or(&res).to_string()
+                }
+            };
+            log::info(&format!(
+                "kubectl auth can-i {verb} {resource_arg}{}{}",
+                if name.is_empty() { String::new() } else { format!(" {name}") },
+                if all { " --all-namespaces".to_string() } else { format!(" -n {namespace}") }
+            ));
+            json!({ "resourceAttributes": {
+                "namespace": namespace,
+                "verb": verb,
+                "group": group,
+                "resource": plural,
+                "subresource": sub,
+                "name": name,
+            } })
+        };
+        let review = json!({
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": { "creationTimestamp": null },
+            "spec": spec,
+            "status": { "allowed": false },
+        });
+        let resp = client.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").json(&review).send()?;
+        if !resp.is_success() {
+            let e = kube::kubectl_error(&resp);
+            log::warn(&e.message);
+            return Err(e);
+        }
+        let body: Value = resp.json()?;
+        let status = &body["status"];
+        let allowed = status["allowed"].as_bool().unwrap_or(false);
+        let reason = status["reason"].as_str().unwrap_or("").to_string();
+        let evaluation_error = status["evaluationError"].as_str().unwrap_or("");
+        let answer = if allowed {
+            "yes".to_string()
+        } else if !reason.is_empty() {
+            format!("no - {reason}")
+        } else if !evaluation_error.is_empty() {
+            format!("no - {evaluation_error}")
+        } else {
+            "no".to_string()
+        };
+        log::info(&answer);
+        Ok(Outputs::new().text("allowed", allowed.to_string()).text("reason", reason).text("answer", answer).into())
+    }
+}
+
+export!(KubeCanI with_types_in aksflow_sdk::bindings);

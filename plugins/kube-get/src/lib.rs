@@ -1,0 +1,100 @@
+//! `kube-get`: what `kubectl get RESOURCE [NAME] [-n NS | -A]` does and prints.
+//!
+//! `GET` the collection (or the object) with kubectl's `Accept` for server-side tables,
+//! `limit=500` as kubectl's chunking sends; print the `Table`'s priority-0 columns (NAMESPACE
+//! first with all-namespaces) as kubectl's tabwriter does, or NAME/AGE for a plain list.
+//! Errors carry the `Status` reason as the code and kubectl's text (`Error from server
+//! (Forbidden): …`, `You must be logged in to the server (Unauthorized)`). [protocols.md §E.3, §E.6]
+
+use aksflow_sdk::kube::{self, Client, Kubeconfig};
+use aksflow_sdk::*;
+use serde_json::Value;
+
+struct KubeGet;
+
+impl Guest for KubeGet {
+    fn describe() -> StepInfo {
+        StepInfo::new("kube-get", "List Kubernetes resources and print them as kubectl does (kubectl get)")
+            .secret_input("kubeconfig", "Kubeconfig of the cluster (its current context is used)", true)
+            .secret_input("token", "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials", false)
+            .input("resource", "Resource type: pods, nodes, namespaces, deployments, clusterrolebindings, … (short names work)")
+            .optional("name", "Get only this object")
+            .optional("namespace", "Namespace (default: the context's, else default)")
+            .typed("all-namespaces", "List across all namespaces (-A)", ValueKind::Boolean, false)
+            .output("table", "The table kubectl prints")
+            .output("count", "Number of rows")
+            .output("names", "Comma-separated NAME column")
+            .uses(Service::Kube)
+    }
+
+    fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
+        let inputs = Inputs::from(inputs);
+        let kc = Kubeconfig::parse(inputs.req("kubeconfig")?)?;
+        let client = Client::from_kubeconfig(&kc, inputs.opt("token"))?;
+        let resource_name = inputs.req("resource")?.trim();
+        let resource = kube::resource_by_name(resource_name).ok_or_else(|| {
+            StepError::new("UnknownResourceType", format!("the server doesn't have a resource type \"{resource_name}\""))
+        })?;
+        let name = inputs.opt("name").map(str::trim).filter(|n| !n.is_empty());
+        let all = inputs.opt_bool("all-namespaces")?.unwrap_or(false) && name.is_none();
+        let namespace = inputs
+            .opt("namespace")
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .or_else(|| kc.current().ok().and_then(|c| c.namespace().map(String::from)))
+            .unwrap_or_else(|| "default".into());
+        let ns = if all || !resource.namespaced { None } else { Some(namespace.as_str()) };
+        let mut path = resource.collection_path(None, ns);
+        if let Some(n) = name {
+            path = format!("{path}/{n}");
+        }
+
+        log::info(&format!(
+            "kubectl get {}{}{}",
+            resource.plural,
+            name.map(|n| format!(" {n}")).unwrap_or_default(),
+            if all { " --all-namespaces".to_string() } else if let Some(n) = ns { format!(" -n {n}") } else { String::new() }
+        ));
+        let mut call = client.call("GET", &path).header("accept", kube::ACCEPT_TABLE);
+        if name.is_none() {
+            call = call.query("limit", "500");
+        }
+        let resp = call.send()?;
+        if !resp.is_success() {
+            let e = kube::kubectl_error(&resp);
+            log::warn(&e.message);
+            return Err(e);
+        }
+        let body: Value = resp.json()?;
+        // A single object that is not a Table prints like a one-item list.
+        let body = if body.get("kind").and_then(Value::as_str) != Some("Table") && body.get("items").is_none() && body.get("metadata").is_some() {
+            serde_json::json!({ "kind": "List", "items": [body] })
+        } else {
+            body
+        };
+        // kubectl prints NAMESPACE with -A only for namespaced resources.
+        let table = kube::table_from_response(&body, all && resource.namespaced, kube::now_secs())?;
+        if table.rows.is_empty() {
+            let msg = match ns {
+                Some(n) => format!("No resources found in {n} namespace."),
+                None => "No resources found".to_string(),
+            };
+            log::info(&msg);
+            return Ok(Outputs::new().text("table", "").text("count", "0").text("names", "").into());
+        }
+        let text = table.render();
+        for line in text.lines() {
+            log::info(line.trim_end());
+        }
+        let name_col = table.headers.iter().position(|h| h == "NAME").unwrap_or(0);
+        let names: Vec<&str> = table.rows.iter().filter_map(|r| r.get(name_col).map(String::as_str)).collect();
+        Ok(Outputs::new()
+            .text("table", text.clone())
+            .text("count", table.rows.len().to_string())
+            .text("names", names.join(","))
+            .into())
+    }
+}
+
+export!(KubeGet with_types_in aksflow_sdk::bindings);
