@@ -63,8 +63,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| rt.block_on(engine.run_plugin(&plugin, io.clone(), "bench", &inputs, &limits)).unwrap())
     });
 
-    // bare wasmtime
-    let bare_engine = Engine::new(&Config::new()).unwrap();
+    // bare wasmtime: the same pooling allocator and InstancePre, none of the sandbox's
+    // limits, deterministic WASI or host imports
+    let mut config = Config::new();
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(64).total_core_instances(512).total_memories(128).total_tables(256).max_memory_size(1 << 30).max_unused_warm_slots(8);
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    config.concurrency_support(false);
+    let bare_engine = Engine::new(&config).unwrap();
     let component = wasmtime::component::Component::new(&bare_engine, &wasm).unwrap();
     let mut linker: Linker<Bare> = Linker::new(&bare_engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();

@@ -307,12 +307,25 @@ fn check_expect(c: &mut Checker<'_>, s: &StepDef) -> Expect {
             c.err(at, format!("step `{}`: `expect = \"{w}\"` is not an expectation", s.id.get_ref()), Some("write `expect = \"success\"` or `expect = { failure = \"CODE\", message = \"text in the message\" }`".into()));
             Expect::Success
         }
-        Some((_, ExpectDef::Failure { failure, message })) => Expect::Failure { code: failure.clone(), message: message.clone() },
+        Some((at, ExpectDef::Failure { failure, message })) => {
+            if message.as_deref().is_some_and(|m| m.contains("${{")) || failure.contains("${{") {
+                c.err(at, format!("step `{}`: `expect` is matched as written; `${{{{ … }}}}` is not substituted there", s.id.get_ref()), Some("match on text that does not depend on the seed".into()));
+            }
+            Expect::Failure { code: failure.clone(), message: message.clone() }
+        }
     }
 }
 
 fn check_persona(c: &mut Checker<'_>, s: &StepDef) -> Option<Persona> {
     let def = s.persona.as_ref()?;
+    let user = match def.get_ref() {
+        super::file::PersonaDef::User(u) => u,
+        super::file::PersonaDef::Detailed { user, .. } => user,
+    };
+    if user.contains("${{") || !user.contains('@') {
+        c.err(def.span().start, format!("step `{}`: persona `{user}` must be a user's sign-in name written out, e.g. alice@contoso.onmicrosoft.com", s.id.get_ref()), Some("personas are not templated; the simulator's users are listed in docs and in `aksflow run --help`".into()));
+        return None;
+    }
     match def.get_ref() {
         super::file::PersonaDef::User(u) => Some(Persona { user: u.clone(), decline: false, password: None }),
         super::file::PersonaDef::Detailed { user, action, password } => {

@@ -73,9 +73,11 @@ impl RunIo {
         };
         let resp = self.gateway.call(PERSONA_STEP, &[Service::Login], req).await.map_err(|e| format!("the persona could not reach the sign-in page: {e:?}"))?;
         if resp.status >= 400 {
+            // The person would see this in the browser; the run reports it instead of waiting
+            // for the device code to expire.
             let page = String::from_utf8_lossy(&resp.body);
-            let why = page.split("id=\"error\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or("the sign-in page refused");
-            self.progress.step_log(step, LogLevel::Warn, &format!("persona {} could not sign in: {why}", persona.user));
+            let why = page.split("id=\"error\">").nth(1).and_then(|r| r.split('<').next()).map(unescape_html).unwrap_or_else(|| "the sign-in page refused".into());
+            return Err(format!("persona {} could not sign in: {why}", persona.user));
         }
         Ok(())
     }
@@ -130,4 +132,8 @@ impl StepIo for RunIo {
         let h = Sha256::new().chain_update(self.seed.to_le_bytes()).chain_update(step).chain_update([0]).chain_update(stream).finalize();
         u64::from_le_bytes(h[..8].try_into().unwrap())
     }
+}
+
+fn unescape_html(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
 }
