@@ -32,6 +32,7 @@ pub struct SuiteOptions {
     pub out_dir: PathBuf,
     /// Flows run at the same time.
     pub jobs: usize,
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `--shard I/N`: this machine runs every Nth flow, starting at the Ith (1-based).
@@ -119,6 +120,7 @@ async fn run_one(engine: Arc<StepEngine>, path: PathBuf, opts: Arc<SuiteOptions>
     run.target = opts.target.clone();
     run.live = opts.live.clone();
     run.progress = Arc::new(Silent);
+    run.cache_dir = opts.cache_dir.clone();
     match runner::run(plan, engine, run).await {
         Ok(report) => FlowResult {
             path: path.clone(),

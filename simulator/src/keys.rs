@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use serde::Serialize;
@@ -42,11 +42,37 @@ pub struct Jwk {
 }
 
 impl SigningKey {
-    fn generate(seed: u64) -> Self {
+    fn generate_key(seed: u64) -> RsaPrivateKey {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         rng.set_stream(KEY_STREAM);
-        let key = RsaPrivateKey::new(&mut rng, 2048).expect("RSA-2048 key generation");
-        let der = key.to_pkcs1_der().expect("PKCS#1 encoding of a fresh key");
+        RsaPrivateKey::new(&mut rng, 2048).expect("RSA-2048 key generation")
+    }
+
+    fn generate(seed: u64) -> Self {
+        Self::from_key(Self::generate_key(seed))
+    }
+
+    /// The key for `seed`, read from `dir` if an earlier process generated it there: prime
+    /// generation is most of a cold start, and the key is a pure function of the seed.
+    fn generate_or_load(seed: u64, dir: Option<&std::path::Path>) -> Self {
+        let Some(dir) = dir else { return Self::generate(seed) };
+        let path = dir.join(format!("sim-signing-key-{seed}.der"));
+        if let Some(key) = std::fs::read(&path).ok().and_then(|der| RsaPrivateKey::from_pkcs1_der(&der).ok()) {
+            return Self::from_key(key);
+        }
+        let key = Self::generate_key(seed);
+        if let Ok(der) = key.to_pkcs1_der() {
+            let tmp = dir.join(format!(".sim-signing-key-{seed}.{}.tmp", std::process::id()));
+            let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&tmp, der.as_bytes())).and_then(|_| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::debug!("could not cache the signing key in {}: {e}", dir.display());
+            }
+        }
+        Self::from_key(key)
+    }
+
+    fn from_key(key: RsaPrivateKey) -> Self {
+        let der = key.to_pkcs1_der().expect("PKCS#1 encoding of a valid key");
         let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
         let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
         // Entra's kid is the certificate thumbprint; ours is derived from the public key.
@@ -62,13 +88,18 @@ impl SigningKey {
 
     /// The key for `seed`, generated on first use and shared afterwards.
     pub fn for_seed(seed: u64) -> Arc<SigningKey> {
+        Self::for_seed_cached(seed, None)
+    }
+
+    /// Like [`for_seed`](Self::for_seed), also keeping the key in `dir` across processes.
+    pub fn for_seed_cached(seed: u64, dir: Option<&std::path::Path>) -> Arc<SigningKey> {
         static CACHE: OnceLock<Mutex<HashMap<u64, Arc<OnceLock<Arc<SigningKey>>>>>> = OnceLock::new();
         let slot = {
             let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
             cache.entry(seed).or_default().clone()
         };
         // Generate outside the map's lock so different seeds generate in parallel.
-        slot.get_or_init(|| Arc::new(SigningKey::generate(seed))).clone()
+        slot.get_or_init(|| Arc::new(SigningKey::generate_or_load(seed, dir))).clone()
     }
 
     pub fn jwk(&self, issuer: &str) -> Jwk {
@@ -96,5 +127,27 @@ mod tests {
         let c = SigningKey::for_seed(12);
         assert_ne!(a.kid, c.kid);
         assert_eq!(a.e, "AQAB");
+    }
+}
+
+#[cfg(test)]
+mod disk_tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_key_is_the_same_key() {
+        let dir = tempfile_dir();
+        let a = SigningKey::generate_or_load(77, Some(&dir));
+        assert!(dir.join("sim-signing-key-77.der").exists());
+        let b = SigningKey::generate_or_load(77, Some(&dir));
+        assert_eq!(a.kid, b.kid);
+        assert_eq!(a.n, SigningKey::generate(77).n);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("aksflow-keytest-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
     }
 }

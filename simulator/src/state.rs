@@ -20,11 +20,13 @@ pub struct SimConfig {
     pub seed: u64,
     /// The URL clients reach the simulator at (issuer, discovery documents, `Location`).
     pub base_url: String,
+    /// Where the seed's signing key may be cached between processes (it is slow to make).
+    pub key_cache: Option<std::path::PathBuf>,
 }
 
 impl SimConfig {
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into() }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None }
     }
 }
 
@@ -159,7 +161,7 @@ impl Simulator {
     }
 
     fn from_world(config: SimConfig, clock: VirtualClock, world: World, operator_secret: String) -> Self {
-        let key = SigningKey::for_seed(config.seed);
+        let key = SigningKey::for_seed_cached(config.seed, config.key_cache.as_deref());
         // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
         let pki = Arc::new(crate::pki::Pki::new(config.seed, crate::clock::EPOCH_MS / 1000));
         Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret, pki }) }

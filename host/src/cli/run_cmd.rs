@@ -120,6 +120,7 @@ pub async fn run(args: RunArgs) -> i32 {
         live,
         progress,
         save_state: true,
+        cache_dir: super::cache_dir(),
     };
     if !args.quiet {
         eprintln!("{}: {} step{} on {} (seed {})", plan.name, plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }, args.target, args.seed);

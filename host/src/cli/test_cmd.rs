@@ -76,7 +76,7 @@ pub async fn run(args: TestArgs) -> i32 {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     eprintln!("running {} flow{} (seed {}, target {}, {jobs} at a time)", flows.len(), if flows.len() == 1 { "" } else { "s" }, args.seed, args.target);
     let started = Instant::now();
-    let opts = SuiteOptions { seed: args.seed, target: args.target.clone(), live, out_dir: args.out.clone(), jobs };
+    let opts = SuiteOptions { seed: args.seed, target: args.target.clone(), live, out_dir: args.out.clone(), jobs, cache_dir: super::cache_dir() };
     let results = suite::run(engine, flows, opts, |r| {
         if r.passed {
             println!("ok     {} ({} steps, {:.1} ms)", r.path.display(), r.steps, r.elapsed_ms);

@@ -82,9 +82,9 @@ pub struct Backend {
     pub context: CloudContext,
 }
 
-pub fn simulated(seed: u64, snapshot: Option<Snapshot>, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
+pub fn simulated(seed: u64, key_cache: Option<std::path::PathBuf>, snapshot: Option<Snapshot>, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
     let clock = VirtualClock::default();
-    let config = SimConfig::in_process(seed);
+    let config = SimConfig { key_cache, ..SimConfig::in_process(seed) };
     let sim = match snapshot {
         Some(s) => Simulator::restore(config, clock.clone(), s).map_err(|e| e.to_string())?,
         None => Simulator::new(config, clock.clone()),

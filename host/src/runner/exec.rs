@@ -67,7 +67,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         learn_secrets(&redactor, &step.outputs);
     }
     let Backend { gateway, simulator, context } = match &opts.target {
-        Target::Sim => backend::simulated(opts.seed, state.simulator.take(), transcript.clone(), redactor.clone()),
+        Target::Sim => backend::simulated(opts.seed, opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
         target => {
             let live = opts.live.clone().ok_or_else(|| RunError::Setup(format!("target {target} needs live settings")))?;
             backend::live(target, live, transcript.clone(), redactor.clone())

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub progress: Arc<dyn Progress>,
     /// Save state after every step (for `--resume`). Benchmarks turn it off.
     pub save_state: bool,
+    /// Where slow-to-make, seed-determined things are kept between processes.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -50,6 +52,7 @@ impl RunOptions {
             live: None,
             progress: Arc::new(Silent),
             save_state: true,
+            cache_dir: None,
         }
     }
 
