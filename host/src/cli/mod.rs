@@ -65,3 +65,22 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Plugins { command } => plugins_cmd::run(command).await,
     }
 }
+
+/// The engine, or the exit code after saying why it could not start.
+pub(crate) fn start_engine() -> Result<std::sync::Arc<crate::engine::StepEngine>, i32> {
+    crate::engine::StepEngine::new(cache_dir()).map_err(|e| {
+        eprintln!("error: cannot start the WebAssembly engine: {e:#}");
+        2
+    })
+}
+
+/// Settings for a live target (none for the simulator), or the exit code after saying why.
+pub(crate) fn live_settings(target: &crate::cloud::Target) -> Result<Option<crate::runner::Live>, i32> {
+    match target {
+        crate::cloud::Target::Sim => Ok(None),
+        t => crate::runner::Live::from_env(t).map(Some).map_err(|e| {
+            eprintln!("error: {e}");
+            2
+        }),
+    }
+}

@@ -3,7 +3,6 @@
 use clap::Subcommand;
 
 use crate::bindings::StepInfo;
-use crate::engine::StepEngine;
 use crate::plugins;
 
 #[derive(Subcommand, Debug)]
@@ -29,12 +28,9 @@ pub async fn run(cmd: PluginsCommand) -> i32 {
         PluginsCommand::List { json } => json,
         PluginsCommand::New { name, dir } => return new(&name, &dir),
     };
-    let engine = match StepEngine::new(super::cache_dir()) {
+    let engine = match super::start_engine() {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot start the WebAssembly engine: {e:#}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let mut infos: Vec<StepInfo> = Vec::new();
     for name in plugins::builtin_names() {

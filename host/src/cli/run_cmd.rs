@@ -6,9 +6,8 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::cloud::Target;
-use crate::engine::StepEngine;
 use crate::flow;
-use crate::runner::{self, Console, Live, RunOptions, RunReport, Silent, StepStatus};
+use crate::runner::{self, Console, RunOptions, RunReport, Silent, StepStatus};
 
 const RUN_HELP: &str = "\
 A flow file is TOML:
@@ -84,12 +83,9 @@ fn parse_target(s: &str) -> Result<Target, String> {
 }
 
 pub async fn run(args: RunArgs) -> i32 {
-    let engine = match StepEngine::new(super::cache_dir()) {
+    let engine = match super::start_engine() {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot start the WebAssembly engine: {e:#}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let plan = match flow::load(&args.flow, &engine).await {
         Ok(p) => Arc::new(p),
@@ -99,15 +95,9 @@ pub async fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
-    let live = match &args.target {
-        Target::Sim => None,
-        t => match Live::from_env(t) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        },
+    let live = match super::live_settings(&args.target) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
     let progress: Arc<dyn runner::Progress> = if args.quiet { Arc::new(Silent) } else { Arc::new(Console { verbose: args.verbose }) };
     let opts = RunOptions {

@@ -6,8 +6,6 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::cloud::Target;
-use crate::engine::StepEngine;
-use crate::runner::Live;
 use crate::suite::{self, Shard, SuiteOptions};
 
 #[derive(Args, Debug)]
@@ -56,22 +54,13 @@ pub async fn run(args: TestArgs) -> i32 {
             return 2;
         }
     };
-    let engine = match StepEngine::new(super::cache_dir()) {
+    let engine = match super::start_engine() {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot start the WebAssembly engine: {e:#}");
-            return 2;
-        }
+        Err(code) => return code,
     };
-    let live = match &args.target {
-        Target::Sim => None,
-        t => match Live::from_env(t) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        },
+    let live = match super::live_settings(&args.target) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     eprintln!("running {} flow{} (seed {}, target {}, {jobs} at a time)", flows.len(), if flows.len() == 1 { "" } else { "s" }, args.seed, args.target);
