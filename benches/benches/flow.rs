@@ -18,7 +18,8 @@ fn run_once(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<S
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let engine = StepEngine::new(None).unwrap();
+    // Compiled components cached as `aksflow` caches them: setup stays out of profiles.
+    let engine = StepEngine::new(Some(std::env::temp_dir().join("aksflow-bench-cache"))).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for name in ["hello", "legacy-aad"] {
         let path = aksflow_e2e::flows_dir().join(format!("{name}.toml"));
