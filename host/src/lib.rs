@@ -15,6 +15,7 @@ pub mod plugins;
 pub mod redact;
 pub mod runner;
 pub mod sandbox;
+pub mod serve;
 pub mod scaffold;
 pub mod suite;
 pub mod transcript;

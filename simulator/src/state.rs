@@ -22,11 +22,14 @@ pub struct SimConfig {
     pub base_url: String,
     /// Where the seed's signing key may be cached between processes (it is slow to make).
     pub key_cache: Option<std::path::PathBuf>,
+    /// Served to real clients on a real clock: long-running operations finish at once and
+    /// pollers are told to come back after a second, instead of minutes of real waiting.
+    pub instant_operations: bool,
 }
 
 impl SimConfig {
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false }
     }
 }
 
@@ -173,6 +176,13 @@ impl Simulator {
 
     pub fn snapshot(&self) -> Snapshot {
         Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: self.shared.world().clone() }
+    }
+
+    /// A TLS certificate and key (PEM) for serving the simulator under these names, issued
+    /// by [`ca_pem`](Self::ca_pem).
+    pub fn server_certificate(&self, names: &[String]) -> (String, String) {
+        let c = self.shared.pki.server(names, crate::clock::EPOCH_MS / 1000);
+        (c.cert_pem, c.key_pem)
     }
 
     /// The simulator's CA (PEM): every kubeconfig's `certificate-authority-data`.

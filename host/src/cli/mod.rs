@@ -2,6 +2,7 @@
 
 mod plugins_cmd;
 mod run_cmd;
+mod sim_cmd;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -44,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         command: plugins_cmd::PluginsCommand,
     },
+    /// The simulator on its own
+    Sim {
+        #[command(subcommand)]
+        command: sim_cmd::SimCommand,
+    },
 }
 
 /// Where compiled components are cached: `$AKSFLOW_CACHE_DIR`, else the user's cache dir.
@@ -63,6 +69,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Run(args) => run_cmd::run(args).await,
         Command::Test(args) => test_cmd::run(args).await,
         Command::Plugins { command } => plugins_cmd::run(command).await,
+        Command::Sim { command } => sim_cmd::run(command).await,
     }
 }
 

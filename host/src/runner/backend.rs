@@ -24,6 +24,8 @@ pub struct Live {
     pub subscription_id: String,
     pub endpoints: Endpoints,
     pub ca_pem: Option<Vec<u8>>,
+    /// A served simulator's seed (`AKSFLOW_SIM_SEED`): its personas' passwords follow from it.
+    pub sim_seed: Option<u64>,
 }
 
 fn var(k: &str) -> Option<String> {
@@ -59,7 +61,8 @@ impl Live {
             Some(path) => Some(std::fs::read(&path).map_err(|e| format!("cannot read the CA bundle {path}: {e}"))?),
             None => None,
         };
-        Ok(Live { operator, tenant_id, subscription_id, endpoints, ca_pem })
+        let sim_seed = var("AKSFLOW_SIM_SEED").and_then(|s| s.parse().ok());
+        Ok(Live { operator, tenant_id, subscription_id, endpoints, ca_pem, sim_seed })
     }
 }
 

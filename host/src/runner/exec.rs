@@ -87,6 +87,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
             .as_ref()
             .map(|sim| sim.personas().into_iter().map(|p| (p.user_principal_name.to_ascii_lowercase(), p.password)).collect())
             .unwrap_or_default(),
+        served_seed: opts.live.as_ref().and_then(|l| l.sim_seed),
     });
 
     let mut slots = vec![Slot::Waiting; plan.steps.len()];

@@ -27,6 +27,8 @@ pub struct RunIo {
     pub personas: HashMap<String, Persona>,
     /// The simulator's seeded users and passwords (simulated runs).
     pub persona_passwords: HashMap<String, String>,
+    /// A served simulator's seed, from which its personas' passwords follow.
+    pub served_seed: Option<u64>,
 }
 
 /// The step name a persona's sign-in is recorded under.
@@ -48,7 +50,12 @@ impl RunIo {
             Ok(u) => u.path().to_string(),
             Err(_) => return Err(format!("the verification URI `{}` is not a URL", device.verification_uri)),
         };
-        let password = persona.password.clone().or_else(|| self.persona_passwords.get(&persona.user.to_ascii_lowercase()).cloned()).unwrap_or_default();
+        let password = persona
+            .password
+            .clone()
+            .or_else(|| self.persona_passwords.get(&persona.user.to_ascii_lowercase()).cloned())
+            .or_else(|| self.served_seed.map(|seed| aksflow_simulator::directory::seed::persona_password(seed, &persona.user)))
+            .unwrap_or_default();
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.append_pair("otc", &device.user_code);

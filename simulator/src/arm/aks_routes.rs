@@ -172,7 +172,16 @@ fn async_headers(resp: &mut Response, s: &Shared, sid: &str, location: &str, op:
     if let Ok(v) = HeaderValue::from_str(&url) {
         resp.headers_mut().insert("azure-asyncoperation", v);
     }
-    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after(s)));
+}
+
+fn retry_after(s: &Shared) -> u64 {
+    if s.config.instant_operations { 1 } else { RETRY_AFTER }
+}
+
+/// How long an operation takes: its virtual duration, or nothing when served to real clients.
+fn duration(s: &Shared, seconds: i64) -> i64 {
+    if s.config.instant_operations { 0 } else { seconds }
 }
 
 async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
@@ -186,8 +195,8 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
     let existing = w.arm.cluster(&sid, &rg, &name).ok().cloned();
     let (cluster, status, seconds) = match &existing {
-        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now)?, StatusCode::CREATED, aks::CREATE_SECONDS),
-        Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, aks::UPDATE_SECONDS),
+        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now)?, StatusCode::CREATED, duration(&s, aks::CREATE_SECONDS)),
+        Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, duration(&s, aks::UPDATE_SECONDS)),
     };
     let id = cluster.id();
     w.arm.clusters.retain(|c| !c.id().eq_ignore_ascii_case(&id));
@@ -234,7 +243,7 @@ async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pat
     if let Some(stored) = w.arm.clusters.iter_mut().find(|x| x.id() == c.id()) {
         stored.provisioning_state = "Deleting".into();
     }
-    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, aks::DELETE_SECONDS);
+    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, duration(&s, aks::DELETE_SECONDS));
     let mut resp = StatusCode::ACCEPTED.into_response();
     let location = format!("{}/subscriptions/{sid}/providers/Microsoft.ContainerService/locations/{}/operationresults/{}?api-version=2016-03-30", s.config.base_url, c.location, op.id);
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -330,7 +339,7 @@ async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): P
     }
     let mut resp = Json(body).into_response();
     if !o.done {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after(&s)));
     }
     Ok(resp)
 }

@@ -26,10 +26,14 @@ impl PasswordCredential {
         PasswordCredential { key_id, display_name, hint: secret.chars().take(3).collect(), secret_sha256: hash(secret), start_ms, end_ms }
     }
 
+    /// Is `secret` this credential's, and valid now? A secret works from the moment it is
+    /// created: its start is allowed five minutes of clock skew, as Entra allows tokens.
     pub fn matches(&self, secret: &str, now_ms: i64) -> bool {
-        self.secret_sha256 == hash(secret) && self.start_ms <= now_ms && now_ms < self.end_ms
+        self.secret_sha256 == hash(secret) && self.start_ms - SKEW_MS <= now_ms && now_ms < self.end_ms
     }
 }
+
+const SKEW_MS: i64 = 5 * 60 * 1000;
 
 pub fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

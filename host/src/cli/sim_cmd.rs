@@ -1,0 +1,81 @@
+//! `aksflow sim serve`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::serve::{ServeOptions, Served};
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// Serve the simulator over HTTPS for real clients (az, MSAL, kubectl, …) and `--target https://…`
+    #[command(after_long_help = "\
+Serves Entra ID, Microsoft Graph, ARM and every cluster's Kubernetes API on one HTTPS address,
+with a certificate from the simulator's CA (DIR/ca.pem). DIR/aksflow.env holds the settings
+azure-identity and aksflow read (the operator service principal, the authority host, the CA
+bundle, the service URLs). The state is saved in DIR and restored on the next start.
+
+Example:
+  aksflow sim serve --addr 127.0.0.1:8443 --state .sim
+  set -a; . .sim/aksflow.env; set +a
+  aksflow run flows/legacy-aad.toml --target https://127.0.0.1:8443")]
+    Serve {
+        /// Address to listen on (port 0 picks a free port)
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        addr: SocketAddr,
+        /// Seed for everything the simulator invents
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory for the CA, the env file and the saved state
+        #[arg(long, value_name = "DIR", default_value = ".aksflow-sim")]
+        state: PathBuf,
+    },
+}
+
+pub async fn run(cmd: SimCommand) -> i32 {
+    let SimCommand::Serve { addr, seed, state } = cmd;
+    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir() }).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let base = &served.base_url;
+    let op = served.simulator.operator();
+    println!("aksflow simulator (seed {seed}) serving on {base}");
+    println!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
+    println!("  Microsoft Graph    {base}/v1.0");
+    println!("  ARM                {base}/subscriptions/{}", op.subscription_id);
+    println!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs from listClusterUserCredential point here)");
+    println!("  device sign-in     {base}/devicelogin");
+    println!("  CA certificate     {}", served.ca_path.display());
+    println!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());
+    println!();
+    println!("az CLI:  az cloud register -n aksflow-sim --endpoint-active-directory {base}/ --endpoint-resource-manager {base}/ --endpoint-active-directory-resource-id https://management.core.windows.net/ --endpoint-microsoft-graph-resource-id {base}/ --skip-endpoint-discovery");
+    println!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
+    println!("\nCtrl-C stops it and saves the state.");
+    wait_for_signal().await;
+    eprintln!("stopping; saving the state in {}", state.display());
+    match served.stop().await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
