@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cloud;
 pub mod engine;
 pub mod flow;
+pub mod kubelogin;
 pub mod plugins;
 pub mod redact;
 pub mod runner;

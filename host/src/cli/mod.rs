@@ -1,5 +1,6 @@
 //! The `aksflow` command line.
 
+mod get_token_cmd;
 mod plugins_cmd;
 mod run_cmd;
 mod sim_cmd;
@@ -45,6 +46,8 @@ pub enum Command {
         #[command(subcommand)]
         command: plugins_cmd::PluginsCommand,
     },
+    /// Get a token for a cluster, as kubelogin's get-token does (a client-go credential plugin)
+    GetToken(get_token_cmd::GetTokenArgs),
     /// The simulator on its own
     Sim {
         #[command(subcommand)]
@@ -70,6 +73,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Test(args) => test_cmd::run(args).await,
         Command::Plugins { command } => plugins_cmd::run(command).await,
         Command::Sim { command } => sim_cmd::run(command).await,
+        Command::GetToken(args) => get_token_cmd::run(args).await,
     }
 }
 

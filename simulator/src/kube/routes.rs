@@ -148,6 +148,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Result<Response, KubeError> {
+    // This API server speaks JSON only; client-go switches to JSON after a 415.
+    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("protobuf")) {
+        return Err(KubeError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/apply-patch+yaml".into(),
+            details: None,
+        });
+    }
     let now = s.clock.now_ms();
     let mut guard = s.world();
     let w = &mut *guard;

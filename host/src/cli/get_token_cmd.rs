@@ -1,0 +1,137 @@
+//! `aksflow get-token`: kubelogin's `get-token`, flag for flag.
+
+use clap::Args;
+
+use crate::kubelogin::{GetToken, Login, cache};
+
+#[derive(Args, Debug)]
+#[command(after_long_help = "\
+A client-go credential plugin, compatible with kubelogin's get-token: use it as the `command`
+of a kubeconfig's exec user (or symlink it as `kubelogin`). It prints an ExecCredential
+(client.authentication.k8s.io/v1beta1, or v1 when KUBERNETES_EXEC_INFO asks for it) and keeps
+the token on disk until it expires, so kubectl's next calls are answered from the cache.
+
+Against a served simulator, load its aksflow.env (authority host and CA), and set
+AKSFLOW_PERSONA=user@domain to have that seeded user answer the device-code prompt.")]
+pub struct GetTokenArgs {
+    /// Azure environment (only AzurePublicCloud endpoints; use --authority-host for others)
+    #[arg(short = 'e', long, default_value = "AzurePublicCloud")]
+    pub environment: String,
+    /// The AAD server application id (the token's audience)
+    #[arg(long)]
+    pub server_id: String,
+    /// The AAD client application id
+    #[arg(long, env = "AZURE_CLIENT_ID", default_value = "80faf920-1908-4b52-b5ef-a8e7bedfc67a")]
+    pub client_id: String,
+    /// The tenant
+    #[arg(short = 't', long, env = "AZURE_TENANT_ID", default_value = "organizations")]
+    pub tenant_id: String,
+    /// devicecode, spn, ropc or azurecli
+    #[arg(short = 'l', long, env = "AAD_LOGIN_METHOD", default_value = "devicecode")]
+    pub login: Login,
+    /// v1 endpoints and the `spn:` audience, as the legacy azure auth-provider did
+    #[arg(long)]
+    pub legacy: bool,
+    /// Entra ID authority host; must end with `/`
+    #[arg(long, env = "AZURE_AUTHORITY_HOST", default_value = "https://login.microsoftonline.com/")]
+    pub authority_host: String,
+    /// Service principal secret (--login spn)
+    #[arg(long, env = "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// User name (--login ropc)
+    #[arg(long, env = "AAD_USER_PRINCIPAL_NAME")]
+    pub username: Option<String>,
+    /// Password (--login ropc)
+    #[arg(long, env = "AAD_USER_PRINCIPAL_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Where tokens are cached
+    #[arg(long)]
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Accepted for kubelogin compatibility (instance discovery is never done)
+    #[arg(long)]
+    pub disable_instance_discovery: bool,
+}
+
+fn exec_api_version() -> Result<String, String> {
+    let info = std::env::var("KUBERNETES_EXEC_INFO").unwrap_or_default();
+    if info.trim().is_empty() {
+        return Ok("client.authentication.k8s.io/v1beta1".into());
+    }
+    let v: serde_json::Value = serde_json::from_str(&info).map_err(|e| format!("KUBERNETES_EXEC_INFO is not JSON: {e}"))?;
+    match v["apiVersion"].as_str().unwrap_or("") {
+        "" | "client.authentication.k8s.io/v1beta1" => Ok("client.authentication.k8s.io/v1beta1".into()),
+        "client.authentication.k8s.io/v1" => Ok("client.authentication.k8s.io/v1".into()),
+        other => Err(format!("api version: {other} is not supported")),
+    }
+}
+
+pub async fn run(args: GetTokenArgs) -> i32 {
+    match get(args).await {
+        Ok(json) => {
+            println!("{json}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn get(args: GetTokenArgs) -> Result<String, String> {
+    let api_version = exec_api_version()?;
+    if !args.authority_host.ends_with('/') {
+        return Err(format!("authority host {:?} should have a trailing slash", args.authority_host));
+    }
+    let secret = args.client_secret.clone().or_else(|| std::env::var("AZURE_CLIENT_SECRET").ok());
+    let login_name = format!("{:?}", args.login);
+    let key = cache::key(&[&args.authority_host, &args.tenant_id, &args.server_id, &args.client_id, &login_name, if args.legacy { "legacy" } else { "" }]);
+    let dir = args.cache_dir.clone().unwrap_or_else(cache::default_dir);
+    let now = crate::kubelogin::flow::now_secs();
+    let (token, expires_on) = match cache::read(&dir, &key, now) {
+        Some(c) => (c.token, c.expires_on),
+        None => {
+            let mut http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
+            for var in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"] {
+                if let Ok(path) = std::env::var(var) {
+                    let pem = std::fs::read(&path).map_err(|e| format!("{var}={path}: {e}"))?;
+                    for c in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{var}={path}: {e}"))? {
+                        http = http.add_root_certificate(c);
+                    }
+                }
+            }
+            let http = http.build().map_err(|e| e.to_string())?;
+            let persona = std::env::var("AKSFLOW_PERSONA").ok().filter(|p| !p.is_empty()).map(|user| {
+                let seed = std::env::var("AKSFLOW_SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+                let pw = std::env::var("AKSFLOW_PERSONA_PASSWORD").unwrap_or_else(|_| aksflow_simulator::directory::seed::persona_password(seed, &user));
+                (user, pw)
+            });
+            let req = GetToken {
+                authority_host: args.authority_host.clone(),
+                tenant_id: args.tenant_id.clone(),
+                server_id: args.server_id.clone(),
+                client_id: args.client_id.clone(),
+                login: args.login,
+                legacy: args.legacy,
+                client_secret: secret,
+                username: args.username.clone(),
+                password: args.password.clone(),
+                persona,
+            };
+            let (token, expires_on) = req.run(&http).await?;
+            if let Err(e) = cache::write(&dir, &key, &cache::Cached { token: token.clone(), expires_on }) {
+                eprintln!("warning: could not cache the token in {}: {e}", dir.display());
+            }
+            (token, expires_on)
+        }
+    };
+    let expiry = time::OffsetDateTime::from_unix_timestamp(expires_on).map_err(|e| e.to_string())?;
+    let stamp = expiry.format(&time::format_description::well_known::Rfc3339).map_err(|e| e.to_string())?;
+    Ok(serde_json::json!({
+        "kind": "ExecCredential",
+        "apiVersion": api_version,
+        "spec": { "interactive": false },
+        "status": { "expirationTimestamp": stamp, "token": token },
+    })
+    .to_string())
+}

