@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use aksflow::cloud::auth::OperatorCredential;
-use aksflow::cloud::{Endpoints, Target};
-use aksflow::runner::{self, Live, RunOptions};
+use aksflow::cloud::Target;
+use aksflow::runner::{self, RunOptions};
 use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
 
@@ -23,15 +22,7 @@ async fn legacy_aad_runs_end_to_end_over_tls_and_the_state_survives_a_restart() 
     for key in ["AZURE_TENANT_ID=", "AZURE_CLIENT_ID=", "AZURE_CLIENT_SECRET=", "AZURE_AUTHORITY_HOST=https://127.0.0.1:", "AZURE_SUBSCRIPTION_ID=", "REQUESTS_CA_BUNDLE=", "SSL_CERT_FILE=", "AKSFLOW_GRAPH_URL=", "AKSFLOW_ARM_URL="] {
         assert!(env.contains(key), "aksflow.env lacks {key}:\n{env}");
     }
-    let op = served.simulator.operator();
-    let live = Live {
-        operator: OperatorCredential::ClientSecret { tenant_id: op.tenant_id.clone(), client_id: op.client_id.clone(), client_secret: op.client_secret.clone() },
-        tenant_id: op.tenant_id.clone(),
-        subscription_id: op.subscription_id.clone(),
-        endpoints: Endpoints::single(&served.base_url),
-        ca_pem: Some(std::fs::read(&served.ca_path).unwrap()),
-        sim_seed: Some(5),
-    };
+    let live = served_live(&served, 5);
     let mut opts = RunOptions::sim(5, dir.path().join("out"));
     opts.target = Target::Url(served.base_url.clone());
     opts.live = Some(live);

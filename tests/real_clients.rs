@@ -5,9 +5,8 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use aksflow::cloud::auth::OperatorCredential;
-use aksflow::cloud::{Endpoints, Target};
-use aksflow::runner::{self, Live, RunOptions};
+use aksflow::cloud::Target;
+use aksflow::runner::{self, RunOptions};
 use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
 
@@ -52,14 +51,7 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 3, state_dir: dir.path().join("sim"), key_cache: None }).await.unwrap();
     let op = served.simulator.operator();
-    let live = Live {
-        operator: OperatorCredential::ClientSecret { tenant_id: op.tenant_id.clone(), client_id: op.client_id.clone(), client_secret: op.client_secret.clone() },
-        tenant_id: op.tenant_id.clone(),
-        subscription_id: op.subscription_id.clone(),
-        endpoints: Endpoints::single(&served.base_url),
-        ca_pem: Some(std::fs::read(&served.ca_path).unwrap()),
-        sim_seed: Some(3),
-    };
+    let live = served_live(&served, 3);
     let flow = write_flow(dir.path(), "clients.toml", FLOW);
     let out = dir.path().join("out");
     let mut opts = RunOptions::sim(3, &out);

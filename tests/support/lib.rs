@@ -66,3 +66,20 @@ pub async fn flow_errors(dir: &Path, text: &str) -> String {
 pub fn step<'a>(report: &'a RunReport, id: &str) -> &'a aksflow::runner::StepReport {
     report.steps.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no step {id} in report"))
 }
+
+/// The live settings for a served simulator, as its aksflow.env would give them.
+pub fn served_live(served: &aksflow::serve::Served, seed: u64) -> aksflow::runner::Live {
+    let op = served.simulator.operator();
+    aksflow::runner::Live {
+        operator: aksflow::cloud::auth::OperatorCredential::ClientSecret {
+            tenant_id: op.tenant_id.clone(),
+            client_id: op.client_id.clone(),
+            client_secret: op.client_secret.clone(),
+        },
+        tenant_id: op.tenant_id,
+        subscription_id: op.subscription_id,
+        endpoints: aksflow::cloud::Endpoints::single(&served.base_url),
+        ca_pem: Some(std::fs::read(&served.ca_path).expect("the served CA")),
+        sim_seed: Some(seed),
+    }
+}
