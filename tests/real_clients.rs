@@ -85,6 +85,8 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(!r.status.success());
     assert!(err.contains("Error from server (Forbidden): pods is forbidden: User \"alice@contoso.onmicrosoft.com\" cannot list resource \"pods\""), "{err}");
+    let r = kubectl("user-aksflow.kubeconfig", &["auth", "can-i", "list", "pods"]);
+    assert_eq!((r.status.code(), String::from_utf8_lossy(&r.stdout).trim().to_string()), (Some(1), "no".to_string()), "{}", String::from_utf8_lossy(&r.stderr));
     // Bind her with kubectl apply as the admin, then she can list.
     let crb = dir.path().join("crb.yaml");
     std::fs::write(&crb, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: alice-admin\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: alice@contoso.onmicrosoft.com\n").unwrap();
@@ -93,6 +95,8 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     assert!(String::from_utf8_lossy(&r.stdout).contains("clusterrolebinding.rbac.authorization.k8s.io/alice-admin created"));
     let r = kubectl("user-aksflow.kubeconfig", &["get", "pods", "-A"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = kubectl("user-aksflow.kubeconfig", &["auth", "can-i", "list", "pods"]);
+    assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "yes");
     // A garbage token: kubectl's Unauthorized message.
     let bad = std::fs::read_to_string(out.join("admin.kubeconfig")).unwrap();
     let token_line = bad.lines().find(|l| l.trim_start().starts_with("token:")).unwrap().to_string();

@@ -5,6 +5,7 @@
 pub mod authn;
 pub mod error;
 pub mod model;
+pub mod protobuf;
 pub mod rbac;
 pub mod routes;
 pub mod table;
