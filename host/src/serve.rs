@@ -64,7 +64,7 @@ impl Served {
         let base_url = format!("https://{addr}");
         let state_path = opts.state_dir.join("state.json");
         let clock = VirtualClock::starting_at(wall_ms());
-        let config = SimConfig { seed: opts.seed, base_url: base_url.clone(), key_cache: opts.key_cache.clone(), instant_operations: true };
+        let config = SimConfig { seed: opts.seed, base_url: base_url.clone(), key_cache: opts.key_cache.clone(), instant_operations: true, rsa_certificates: true };
         let simulator = match std::fs::read(&state_path) {
             Ok(bytes) => {
                 let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a saved simulator ({e}); move it away to start fresh", state_path.display()))?;

@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 const KEY_STREAM: u64 = 0x6b65_7973; // "keys"
 
 pub struct SigningKey {
+    /// The private key as PKCS#8 DER (for certificates made with the same kind of key).
+    pub pkcs8_der: Vec<u8>,
     pub kid: String,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
@@ -77,7 +79,10 @@ impl SigningKey {
         let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
         // Entra's kid is the certificate thumbprint; ours is derived from the public key.
         let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(key.n().to_bytes_be())[..20]);
+        use rsa::pkcs8::EncodePrivateKey;
+        let pkcs8_der = key.to_pkcs8_der().expect("PKCS#8 encoding of a valid key").as_bytes().to_vec();
         SigningKey {
+            pkcs8_der,
             kid,
             encoding: EncodingKey::from_rsa_der(der.as_bytes()),
             decoding: DecodingKey::from_rsa_components(&n, &e).expect("a fresh key's own components"),

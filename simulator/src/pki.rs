@@ -22,6 +22,9 @@ pub struct Issued {
 
 pub struct Pki {
     seed: u64,
+    /// RSA keys (PKCS#8) for the CA and for leaf certificates, when browsers must accept the
+    /// chain (Chromium does not take Ed25519); RSA PKCS#1 v1.5 signatures are deterministic too.
+    rsa: Option<(Vec<u8>, Vec<u8>)>,
     ca_params: CertificateParams,
     ca_key: KeyPair,
     pub ca: Issued,
@@ -54,9 +57,26 @@ fn validity(p: &mut CertificateParams, start_secs: i64) {
     p.not_after = start + time::Duration::days(3650);
 }
 
+fn rsa_key(pkcs8: &[u8]) -> KeyPair {
+    // rcgen picks RSA with SHA-256 for an RSA PKCS#8 key.
+    KeyPair::try_from(pkcs8).expect("a valid RSA PKCS#8 key")
+}
+
 impl Pki {
     pub fn new(seed: u64, start_secs: i64) -> Self {
-        let ca_key = key_for(seed, "ca");
+        Self::build(seed, start_secs, None)
+    }
+
+    /// A PKI whose CA and leaf keys are these RSA keys (PKCS#8 DER).
+    pub fn new_rsa(seed: u64, start_secs: i64, ca_key: Vec<u8>, leaf_key: Vec<u8>) -> Self {
+        Self::build(seed, start_secs, Some((ca_key, leaf_key)))
+    }
+
+    fn build(seed: u64, start_secs: i64, rsa: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+        let ca_key = match &rsa {
+            Some((ca, _)) => rsa_key(ca),
+            None => key_for(seed, "ca"),
+        };
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "aksflow simulator CA");
@@ -68,11 +88,14 @@ impl Pki {
         validity(&mut p, start_secs);
         let cert = p.self_signed(&ca_key).expect("self-signing the CA");
         let ca = Issued { cert_pem: cert.pem(), key_pem: ca_key.serialize_pem() };
-        Pki { seed, ca_params: p, ca_key, ca }
+        Pki { seed, rsa, ca_params: p, ca_key, ca }
     }
 
     fn issue(&self, purpose: &str, mut p: CertificateParams, start_secs: i64) -> Issued {
-        let key = key_for(self.seed, purpose);
+        let key = match &self.rsa {
+            Some((_, leaf)) => rsa_key(leaf),
+            None => key_for(self.seed, purpose),
+        };
         p.serial_number = Some(serial(self.seed, purpose));
         validity(&mut p, start_secs);
         let issuer = Issuer::from_params(&self.ca_params, &self.ca_key);

@@ -25,11 +25,13 @@ pub struct SimConfig {
     /// Served to real clients on a real clock: long-running operations finish at once and
     /// pollers are told to come back after a second, instead of minutes of real waiting.
     pub instant_operations: bool,
+    /// Certificates with RSA keys, which browsers accept (Chromium refuses Ed25519).
+    pub rsa_certificates: bool,
 }
 
 impl SimConfig {
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, rsa_certificates: false }
     }
 }
 
@@ -129,6 +131,10 @@ pub struct Simulator {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// Seeds of the served certificates' RSA keys, apart from the token-signing key's.
+const CA_KEY_STREAM: u64 = 0x6361_6b65_7900; // "cakey"
+const LEAF_KEY_STREAM: u64 = 0x6c65_6166_6b00; // "leafk"
+
 /// Keeps the operator's secret apart from the id stream: it is derived, never stored.
 const OPERATOR_SECRET_STREAM: u64 = 0x6f70_6572; // "oper"
 
@@ -166,7 +172,16 @@ impl Simulator {
     fn from_world(config: SimConfig, clock: VirtualClock, world: World, operator_secret: String) -> Self {
         let key = SigningKey::for_seed_cached(config.seed, config.key_cache.as_deref());
         // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
-        let pki = Arc::new(crate::pki::Pki::new(config.seed, crate::clock::EPOCH_MS / 1000));
+        let start = crate::clock::EPOCH_MS / 1000;
+        let pki = if config.rsa_certificates {
+            // Keys of their own, derived from the seed like the token-signing key (and cached
+            // with it), never the token-signing key itself.
+            let ca = SigningKey::for_seed_cached(config.seed ^ CA_KEY_STREAM, config.key_cache.as_deref());
+            let leaf = SigningKey::for_seed_cached(config.seed ^ LEAF_KEY_STREAM, config.key_cache.as_deref());
+            Arc::new(crate::pki::Pki::new_rsa(config.seed, start, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
+        } else {
+            Arc::new(crate::pki::Pki::new(config.seed, start))
+        };
         Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret, pki }) }
     }
 

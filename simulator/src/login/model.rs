@@ -4,7 +4,6 @@ use super::error::LoginError;
 use super::tokens::{self, AccessClaims};
 use crate::directory::{ClientAuthError, Directory};
 use crate::ids::IdSource;
-use crate::keys::SigningKey;
 
 /// Lifetime of an app-only access token (Entra gives 3599 seconds).
 pub const APP_TOKEN_SECONDS: i64 = 3599;
@@ -19,7 +18,8 @@ pub enum Target {
 /// An issued access token and what the response reports about it.
 #[derive(Debug, Clone)]
 pub struct Issued {
-    pub access_token: String,
+    /// Signed by the caller after it lets go of the state: signing is the slow part.
+    pub claims: AccessClaims,
     pub expires_in: i64,
     pub expires_on: i64,
     pub not_before: i64,
@@ -31,7 +31,6 @@ pub struct Issued {
 pub fn client_credentials(
     dir: &Directory,
     ids: &mut IdSource,
-    key: &SigningKey,
     now_secs: i64,
     tenant: &str,
     client_id: Option<&str>,
@@ -89,11 +88,5 @@ pub fn client_credentials(
         _claim_sources: None,
         uti: ids.opaque(22),
     };
-    Ok(Issued {
-        access_token: tokens::mint(key, &claims),
-        expires_in: APP_TOKEN_SECONDS,
-        expires_on: claims.exp,
-        not_before: claims.nbf,
-        resource,
-    })
+    Ok(Issued { expires_in: APP_TOKEN_SECONDS, expires_on: claims.exp, not_before: claims.nbf, resource, claims })
 }

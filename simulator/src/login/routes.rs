@@ -186,13 +186,13 @@ fn target(f: &HashMap<String, String>, version: Version, adal: bool) -> Result<T
 fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> Response {
     let f = form(headers, body);
     let get = |k: &str| f.get(k).map(String::as_str);
-    let mut w = s.world();
-    let w = &mut *w;
+    let mut guard = s.world();
+    let w = &mut *guard;
     let mut ctx = user::Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
     let result = match get("grant_type") {
         None => Err(LoginError::MissingParameter { name: "grant_type" }),
         Some("client_credentials") => target(&f, version, adal).and_then(|target| {
-            model::client_credentials(ctx.dir, ctx.ids, &s.key, s.clock.now_secs(), tenant, get("client_id"), get("client_secret"), target).map(Issued::App)
+            model::client_credentials(ctx.dir, ctx.ids, s.clock.now_secs(), tenant, get("client_id"), get("client_secret"), target).map(Issued::App)
         }),
         Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
             user::user_tenant(ctx.dir, tenant).and_then(|_| user::poll_device_code(&mut ctx, get("client_id"), get("device_code").or(get("code")), version == Version::V1, true)).map(Issued::User)
@@ -207,14 +207,19 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
     };
     drop(ctx);
     let client_info = get("client_info") == Some("1");
+    if let Err(e) = result {
+        return error_in(w, s, headers, e);
+    }
+    // Sign without holding the state: concurrent token requests then sign in parallel.
+    drop(guard);
     match result {
-        Err(e) => error_in(w, s, headers, e),
+        Err(_) => unreachable!("returned above"),
         Ok(Issued::App(t)) => match version {
             Version::V2 => Json(json!({
                 "token_type": "Bearer",
                 "expires_in": t.expires_in,
                 "ext_expires_in": t.expires_in,
-                "access_token": t.access_token,
+                "access_token": tokens::mint(&s.key, &t.claims),
             }))
             .into_response(),
             Version::V1 => Json(json!({
@@ -224,7 +229,7 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
                 "expires_on": t.expires_on.to_string(),
                 "not_before": t.not_before.to_string(),
                 "resource": t.resource,
-                "access_token": t.access_token,
+                "access_token": tokens::mint(&s.key, &t.claims),
             }))
             .into_response(),
         },
