@@ -120,6 +120,15 @@ conf = requests.get(f"{base}/{tenant}/v2.0/.well-known/openid-configuration").js
 jwks = jwt.PyJWKClient(conf["jwks_uri"])
 key = jwks.get_signing_key_from_jwt(r["access_token"])
 claims = jwt.decode(r["access_token"], key.key, algorithms=["RS256"], audience="https://management.azure.com", options={"verify_exp": False})
+# MSAL device code: the flow as MSAL starts it, a person signing in on the page, then MSAL's polling.
+pca = msal.PublicClientApplication("80faf920-1908-4b52-b5ef-a8e7bedfc67a", authority=f"{base}/{tenant}", instance_discovery=False)
+flow = pca.initiate_device_flow(scopes=["6dae42f8-4368-4678-94ff-3960e28e3630/.default"])
+assert "user_code" in flow, flow
+page = requests.post(flow["verification_uri"], data={"otc": flow["user_code"], "login": sys.argv[6], "passwd": sys.argv[7], "action": "signin"})
+assert page.status_code == 200, page.text
+res = pca.acquire_token_by_device_flow(flow)
+assert "access_token" in res, res
+assert jwt.decode(res["access_token"], options={"verify_signature": False})["upn"] == sys.argv[6]
 from azure.identity import ClientSecretCredential
 cred = ClientSecretCredential(tenant, cid, secret, authority=base, disable_instance_discovery=True)
 t = cred.get_token("https://graph.microsoft.com/.default")
@@ -130,8 +139,9 @@ pods = client.CoreV1Api().list_pod_for_all_namespaces()
 assert any(p.metadata.name.startswith("coredns-") for p in pods.items), [p.metadata.name for p in pods.items]
 print(claims["appid"])
 "#;
+    let alice = served.simulator.personas().into_iter().find(|p| p.user_principal_name.starts_with("alice@")).unwrap();
     let r = Command::new("python3")
-        .args(["-c", script, &served.base_url, &op.tenant_id, &op.client_id, &op.client_secret, out.join("admin.kubeconfig").to_str().unwrap()])
+        .args(["-c", script, &served.base_url, &op.tenant_id, &op.client_id, &op.client_secret, out.join("admin.kubeconfig").to_str().unwrap(), &alice.user_principal_name, &alice.password])
         .envs(env.iter().cloned())
         .output()
         .expect("python3 runs (CI installs msal and PyJWT)");

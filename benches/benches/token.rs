@@ -1,0 +1,68 @@
+//! The token endpoint over HTTPS: client-credentials tokens from a served simulator, 8
+//! requests in flight over kept-alive connections. Set AKSFLOW_BENCH_PEER to another
+//! token endpoint (e.g. oauth2-mock-server's http://127.0.0.1:8080/token) to measure it
+//! the same way in the same run. Compare with `openssl speed -multi 2 rsa2048`: each token
+//! is one RSA-2048 signature.
+
+use std::sync::Arc;
+
+use aksflow::serve::{ServeOptions, Served};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BATCH: usize = 256;
+const IN_FLIGHT: usize = 8;
+
+fn fire(rt: &tokio::runtime::Runtime, http: &reqwest::Client, url: &str, form: &Arc<Vec<(String, String)>>) {
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..IN_FLIGHT {
+            let (http, url, form) = (http.clone(), url.to_string(), form.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..BATCH / IN_FLIGHT {
+                    let r = http.post(&url).form(form.as_slice()).send().await.expect("a response");
+                    assert!(r.status().is_success(), "{}", r.status());
+                    r.bytes().await.expect("a body");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let served = rt
+        .block_on(Served::start(ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            seed: 1,
+            state_dir: dir.path().join("sim"),
+            key_cache: Some(std::env::temp_dir().join("aksflow-bench-cache")),
+        }))
+        .unwrap();
+    let op = served.simulator.operator();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&served.ca_path).unwrap()).unwrap();
+    let http = reqwest::Client::builder().add_root_certificate(ca).pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
+    let form = Arc::new(vec![
+        ("grant_type".to_string(), "client_credentials".to_string()),
+        ("client_id".to_string(), op.client_id.clone()),
+        ("client_secret".to_string(), op.client_secret.clone()),
+        ("scope".to_string(), "https://management.azure.com/.default".to_string()),
+    ]);
+    let url = format!("{}/{}/oauth2/v2.0/token", served.base_url, op.tenant_id);
+    let mut g = c.benchmark_group("client-credentials tokens");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.sample_size(20);
+    g.bench_function("aksflow simulator over HTTPS", |b| b.iter(|| fire(&rt, &http, &url, &form)));
+    if let Ok(peer) = std::env::var("AKSFLOW_BENCH_PEER") {
+        let plain = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
+        g.bench_function("peer (AKSFLOW_BENCH_PEER)", |b| b.iter(|| fire(&rt, &plain, &peer, &form)));
+    }
+    g.finish();
+    rt.block_on(served.stop()).unwrap();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
