@@ -49,7 +49,15 @@ grant = ["arm"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_and_msal_work_against_the_served_simulator() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 3, state_dir: dir.path().join("sim"), key_cache: None }).await.unwrap();
+    let served = Served::start(ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        seed: 3,
+        state_dir: dir.path().join("sim"),
+        key_cache: None,
+        exec_command: Some(aksflow_binary().display().to_string()),
+    })
+    .await
+    .unwrap();
     let op = served.simulator.operator();
     let live = served_live(&served, 3);
     let flow = write_flow(dir.path(), "clients.toml", FLOW);
@@ -79,7 +87,9 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
 
     // The user kubeconfig through aksflow get-token (alice answers the device code): she is
     // authenticated but not bound yet — kubectl's own Forbidden message.
-    let user = std::fs::read_to_string(out.join("user.kubeconfig")).unwrap().replace("command: kubelogin", &format!("command: {}", aksflow_binary().display()));
+    // The served simulator's exec kubeconfigs run `aksflow get-token` as they are.
+    let user = std::fs::read_to_string(out.join("user.kubeconfig")).unwrap();
+    assert!(user.contains(&format!("command: {}", aksflow_binary().display())), "{user}");
     std::fs::write(out.join("user-aksflow.kubeconfig"), user).unwrap();
     let r = kubectl("user-aksflow.kubeconfig", &["get", "pods", "-n", "default"]);
     let err = String::from_utf8_lossy(&r.stderr);

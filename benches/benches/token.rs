@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
             seed: 1,
             state_dir: dir.path().join("sim"),
             key_cache: Some(std::env::temp_dir().join("aksflow-bench-cache")),
+            exec_command: None,
         }))
         .unwrap();
     let op = served.simulator.operator();

@@ -22,6 +22,8 @@ pub struct ServeOptions {
     pub seed: u64,
     pub state_dir: PathBuf,
     pub key_cache: Option<PathBuf>,
+    /// The `command` exec kubeconfigs name (default `kubelogin`); `sim serve` puts itself.
+    pub exec_command: Option<String>,
 }
 
 /// A running served simulator.
@@ -64,7 +66,9 @@ impl Served {
         let base_url = format!("https://{addr}");
         let state_path = opts.state_dir.join("state.json");
         let clock = VirtualClock::starting_at(wall_ms());
-        let config = SimConfig { seed: opts.seed, base_url: base_url.clone(), key_cache: opts.key_cache.clone(), instant_operations: true, rsa_certificates: true };
+        // Exec kubeconfigs run this binary's `get-token`, which takes kubelogin's arguments.
+        let exec_command = opts.exec_command.clone().unwrap_or_else(|| "kubelogin".into());
+        let config = SimConfig { seed: opts.seed, base_url: base_url.clone(), key_cache: opts.key_cache.clone(), instant_operations: true, rsa_certificates: true, exec_command };
         let simulator = match std::fs::read(&state_path) {
             Ok(bytes) => {
                 let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a saved simulator ({e}); move it away to start fresh", state_path.display()))?;

@@ -27,11 +27,13 @@ pub struct SimConfig {
     pub instant_operations: bool,
     /// Certificates with RSA keys, which browsers accept (Chromium refuses Ed25519).
     pub rsa_certificates: bool,
+    /// The `command` of exec kubeconfigs (`kubelogin`, as AKS writes it).
+    pub exec_command: String,
 }
 
 impl SimConfig {
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, rsa_certificates: false }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, rsa_certificates: false, exec_command: "kubelogin".into() }
     }
 }
 

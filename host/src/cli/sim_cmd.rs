@@ -35,7 +35,8 @@ Example:
 
 pub async fn run(cmd: SimCommand) -> i32 {
     let SimCommand::Serve { addr, seed, state } = cmd;
-    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir() }).await {
+    let exec_command = std::env::current_exe().ok().map(|p| p.display().to_string());
+    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command }).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -321,7 +321,7 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
     let cert = s.pki.client(&format!("user:{}", c.id()), "masterclient", "system:masters", crate::clock::EPOCH_MS / 1000);
-    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert, format)))
+    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert, format, &s.config.exec_command)))
 }
 
 async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {

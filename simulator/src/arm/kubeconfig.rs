@@ -50,7 +50,9 @@ pub fn admin(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued) ->
 
 /// The user kubeconfig. AAD clusters get `exec` (the default for Kubernetes ≥ 1.24) or the
 /// legacy `azure` auth-provider; non-AAD clusters the local account.
-pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, format: Option<Format>) -> String {
+/// `exec_command` is what the exec user runs: `kubelogin`, as AKS writes it, or a served
+/// simulator's own `aksflow` (whose `get-token` takes kubelogin's arguments).
+pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, format: Option<Format>, exec_command: &str) -> String {
     let user_name = format!("clusterUser_{}_{}", c.resource_group, c.name);
     let Some(aad) = &c.aad else {
         let user = json!({
@@ -70,7 +72,7 @@ pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, for
             "exec": {
                 "apiVersion": "client.authentication.k8s.io/v1beta1",
                 "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id", server_id, "--client-id", client_id, "--tenant-id", aad.tenant_id, "--login", "devicecode"],
-                "command": "kubelogin",
+                "command": exec_command,
                 "env": null,
                 "installHint": INSTALL_HINT,
                 "interactiveMode": "IfAvailable",
