@@ -161,6 +161,31 @@ pub struct Application {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Application {
+    /// A new single-tenant application with Graph's defaults and nothing else set.
+    pub fn new(id: String, app_id: String, tenant_id: &str, display_name: &str, owners: Vec<String>, now_ms: i64) -> Self {
+        Application {
+            id,
+            app_id,
+            tenant_id: tenant_id.into(),
+            display_name: display_name.into(),
+            identifier_uris: vec![],
+            sign_in_audience: "AzureADMyOrg".into(),
+            group_membership_claims: None,
+            is_fallback_public_client: None,
+            public_client_redirect_uris: vec![],
+            requested_access_token_version: None,
+            oauth2_permission_scopes: vec![],
+            app_roles: vec![],
+            required_resource_access: vec![],
+            password_credentials: vec![],
+            owners,
+            created_ms: now_ms,
+            extra: Default::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServicePrincipal {
     pub id: String,

@@ -202,25 +202,10 @@ impl Directory {
         if changes.display_name.as_deref().is_none_or(|d| d.trim().is_empty()) {
             return Err(DirError::InvalidValue { property: "displayName".into(), entity: "Application", detail: None });
         }
-        let mut app = Application {
-            id: ids.guid().to_string(),
-            app_id: ids.guid().to_string(),
-            tenant_id: caller.tenant_id.clone(),
-            display_name: String::new(),
-            identifier_uris: vec![],
-            sign_in_audience: "AzureADMyOrg".into(),
-            group_membership_claims: None,
-            is_fallback_public_client: None,
-            public_client_redirect_uris: vec![],
-            requested_access_token_version: None,
-            oauth2_permission_scopes: vec![],
-            app_roles: vec![],
-            required_resource_access: vec![],
-            password_credentials: vec![],
-            owners: if caller.is_app { vec![] } else { vec![caller.object_id.clone()] },
-            created_ms: now_ms,
-            extra: Default::default(),
-        };
+        let id = ids.guid().to_string();
+        let app_id = ids.guid().to_string();
+        let owners = if caller.is_app { vec![] } else { vec![caller.object_id.clone()] };
+        let mut app = Application::new(id, app_id, &caller.tenant_id, "", owners, now_ms);
         self.apply(&caller.tenant_id, &mut app, changes)?;
         self.applications.push(app.clone());
         Ok(app)

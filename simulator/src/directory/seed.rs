@@ -176,25 +176,8 @@ impl Directory {
     pub fn register_app(&mut self, ids: &mut IdSource, tenant_id: &str, display_name: &str, secret: &str, now_ms: i64, tenant_admin: bool) -> (Application, ServicePrincipal) {
         let app_id = ids.guid().to_string();
         let cred = PasswordCredential::new(ids.guid().to_string(), Some("aksflow".into()), secret, now_ms, now_ms + 2 * YEAR_MS);
-        let app = Application {
-            id: ids.guid().to_string(),
-            app_id: app_id.clone(),
-            tenant_id: tenant_id.into(),
-            display_name: display_name.into(),
-            identifier_uris: vec![],
-            sign_in_audience: "AzureADMyOrg".into(),
-            group_membership_claims: None,
-            is_fallback_public_client: None,
-            public_client_redirect_uris: vec![],
-            requested_access_token_version: None,
-            oauth2_permission_scopes: vec![],
-            app_roles: vec![],
-            required_resource_access: vec![],
-            password_credentials: vec![cred],
-            owners: vec![],
-            created_ms: now_ms,
-            extra: Default::default(),
-        };
+        let mut app = Application::new(ids.guid().to_string(), app_id.clone(), tenant_id, display_name, vec![], now_ms);
+        app.password_credentials = vec![cred];
         let sp = ServicePrincipal {
             id: ids.guid().to_string(),
             app_id: app_id.clone(),

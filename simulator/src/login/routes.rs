@@ -38,14 +38,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 fn error(s: &Shared, headers: &HeaderMap, error: LoginError) -> Response {
-    let mut w = s.world();
-    let trace_id = w.ids.guid().to_string();
-    let correlation_id = headers
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from)
-        .unwrap_or_else(|| w.ids.guid().to_string());
-    LoginErrorResponse { error, trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response()
+    error_in(&mut s.world(), s, headers, error)
 }
 
 /// Resolves `{tenant}` (GUID, domain, `common`, `organizations`) to a tenant id for documents.
