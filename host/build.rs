@@ -33,11 +33,13 @@ fn step_packages(dir: &Path) -> Vec<String> {
             continue;
         }
         let text = std::fs::read_to_string(&manifest).unwrap();
-        let package = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_string()))
-            .unwrap_or_else(|| panic!("{} has no package name", manifest.display()));
-        names.push(package);
+        let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", manifest.display()));
+        let package = doc
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            .unwrap_or_else(|| panic!("{} has no [package] name", manifest.display()));
+        names.push(package.to_string());
     }
     names.sort();
     names

@@ -144,3 +144,17 @@ async fn all_problems_are_reported_at_once_in_line_order() {
     assert!(lines.len() >= 3, "{e}");
     assert!(lines[0].contains(":3:"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_the_plugin_calls_but_the_flow_does_not_grant_is_refused_at_load() {
+    let e = errors("[[step]]\nid = \"a\"\nuses = \"resource-group\"\ngrant = [\"graph\"]\nwith = { name = \"x\" }\n").await;
+    assert!(e.contains("bad.toml:4: step `a` uses plugin `resource-group`, which calls `arm`, but the flow does not grant it"), "{e}");
+    assert!(e.contains("hint: change the step's grant line 4 to `grant = [\"graph\", \"arm\"]`"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_without_a_grant_line_is_told_which_line_to_add() {
+    let e = errors("[vars]\nx = 1\n\n[[step]]\nid = \"a\"\nuses = \"kube-login\"\nwith = { server-id = \"s\", client-id = \"c\" }\n").await;
+    assert!(e.contains("step `a` uses plugin `kube-login`, which calls `login`"), "{e}");
+    assert!(e.contains("hint: add `grant = [\"login\"]` to the step (line 4)"), "{e}");
+}

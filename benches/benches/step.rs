@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use aksflow::bindings::aksflow::step::{cloud, interact, log, types};
 use aksflow::bindings::{CallError, CloudContext, CloudRequest, CloudResponse, Field, Step, StepPre, Value};
-use aksflow::engine::{Limits, StepEngine};
+use aksflow::caps::{Grants, StepCaps};
+use aksflow::engine::StepEngine;
 use aksflow::sandbox::NullIo;
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -56,12 +57,10 @@ fn bench(c: &mut Criterion) {
     // aksflow's sandbox
     let engine = StepEngine::new(None).unwrap();
     let plugin = rt.block_on(engine.load(&wasm, "test-echo")).unwrap();
-    let limits = Limits::default();
     let io: Arc<dyn aksflow::sandbox::StepIo> = Arc::new(NullIo);
+    let caps = Arc::new(StepCaps::host("bench", Grants::NONE));
     let mut g = c.benchmark_group("instantiate+run trivial step");
-    g.bench_function("aksflow sandbox", |b| {
-        b.iter(|| rt.block_on(engine.run_plugin(&plugin, io.clone(), "bench", &inputs, &limits)).unwrap())
-    });
+    g.bench_function("aksflow sandbox", |b| b.iter(|| rt.block_on(engine.run(&plugin, io.clone(), caps.clone(), &inputs)).unwrap()));
 
     // bare wasmtime: the same pooling allocator and InstancePre, none of the sandbox's
     // limits, deterministic WASI or host imports

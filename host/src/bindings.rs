@@ -30,8 +30,6 @@ impl Service {
             _ => None,
         }
     }
-
-    pub const ALL: [Service; 4] = [Service::Login, Service::Graph, Service::Arm, Service::Kube];
 }
 
 impl std::fmt::Display for Service {

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use aksflow_simulator::VirtualClock;
+/// The instant a virtual clock starts at (and `describe` runs at).
+pub use aksflow_simulator::clock::EPOCH_MS;
 
 #[derive(Clone, Debug)]
 pub enum RunClock {
@@ -40,4 +42,10 @@ impl RunClock {
         let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
         t.format(&f).unwrap_or_default()
     }
+}
+
+/// Seconds since the Unix epoch on the machine's clock: for live paths only (`get-token`'s
+/// cache), never for simulated ones.
+pub fn wall_secs() -> i64 {
+    RunClock::Real.now_ms() / 1000
 }

@@ -6,12 +6,15 @@
 //! [`flow`] reads and checks flow files, and [`runner`] runs them as a DAG.
 
 pub mod bindings;
+pub mod caps;
 pub mod clock;
 pub mod cli;
 pub mod cloud;
 pub mod engine;
 pub mod flow;
 pub mod kubelogin;
+pub mod limits;
+pub mod persona;
 pub mod plugins;
 pub mod redact;
 pub mod runner;

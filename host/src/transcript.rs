@@ -57,7 +57,9 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    pub fn in_memory() -> Self {
+    /// Records kept in memory only (tests).
+    #[cfg(test)]
+    pub(crate) fn in_memory() -> Self {
         Transcript { file: Mutex::new(None), records: Mutex::new(Vec::new()), path: None }
     }
 

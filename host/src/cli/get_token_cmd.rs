@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::cloud::transport::Https;
 use crate::kubelogin::{GetToken, Login, cache};
 
 #[derive(Args, Debug)]
@@ -87,20 +88,18 @@ async fn get(args: GetTokenArgs) -> Result<String, String> {
     let login_name = format!("{:?}", args.login);
     let key = cache::key(&[&args.authority_host, &args.tenant_id, &args.server_id, &args.client_id, &login_name, if args.legacy { "legacy" } else { "" }]);
     let dir = args.cache_dir.clone().unwrap_or_else(cache::default_dir);
-    let now = crate::kubelogin::flow::now_secs();
+    let now = crate::clock::wall_secs();
     let (token, expires_on) = match cache::read(&dir, &key, now) {
         Some(c) => (c.token, c.expires_on),
         None => {
-            let mut http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
+            let mut extra_ca = Vec::new();
             for var in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"] {
                 if let Ok(path) = std::env::var(var) {
-                    let pem = std::fs::read(&path).map_err(|e| format!("{var}={path}: {e}"))?;
-                    for c in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{var}={path}: {e}"))? {
-                        http = http.add_root_certificate(c);
-                    }
+                    extra_ca.extend(std::fs::read(&path).map_err(|e| format!("{var}={path}: {e}"))?);
+                    extra_ca.push(b'\n');
                 }
             }
-            let http = http.build().map_err(|e| e.to_string())?;
+            let http = Https::with_timeout((!extra_ca.is_empty()).then_some(extra_ca.as_slice()), std::time::Duration::from_secs(60))?;
             let persona = std::env::var("AKSFLOW_PERSONA").ok().filter(|p| !p.is_empty()).map(|user| {
                 let seed = std::env::var("AKSFLOW_SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
                 let pw = std::env::var("AKSFLOW_PERSONA_PASSWORD").unwrap_or_else(|_| aksflow_simulator::directory::seed::persona_password(seed, &user));
@@ -118,7 +117,7 @@ async fn get(args: GetTokenArgs) -> Result<String, String> {
                 password: args.password.clone(),
                 persona,
             };
-            let (token, expires_on) = req.run(&http).await?;
+            let (token, expires_on) = req.run(&http).await.map_err(|e| e.to_string())?;
             if let Err(e) = cache::write(&dir, &key, &cache::Cached { token: token.clone(), expires_on }) {
                 eprintln!("warning: could not cache the token in {}: {e}", dir.display());
             }

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::error::AuthError;
+
 /// How the operator gets tokens.
 #[derive(Clone)]
 pub enum OperatorCredential {
@@ -63,20 +65,20 @@ impl TokenCache {
 }
 
 /// A token from the Azure CLI, with its expiry in Unix milliseconds.
-pub async fn azure_cli_token(resource: &str) -> Result<(String, i64), String> {
+pub async fn azure_cli_token(resource: &str) -> Result<(String, i64), AuthError> {
     let out = tokio::process::Command::new("az")
         .args(["account", "get-access-token", "--resource", resource, "--output", "json"])
         .output()
         .await
-        .map_err(|e| format!("no operator credentials: AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID are not set and running `az` failed ({e}). Set those variables, or run `az login`."))?;
+        .map_err(|e| AuthError::AzureCli(format!("no operator credentials: AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID are not set and running `az` failed ({e}). Set those variables, or run `az login`.")))?;
     if !out.status.success() {
-        return Err(format!(
+        return Err(AuthError::AzureCli(format!(
             "`az account get-access-token` failed: {}. Run `az login`, or set AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID.",
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("unexpected output from az: {e}"))?;
-    let token = v["accessToken"].as_str().ok_or("az printed no accessToken")?.to_string();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| AuthError::AzureCli(format!("unexpected output from az: {e}")))?;
+    let token = v["accessToken"].as_str().ok_or_else(|| AuthError::AzureCli("az printed no accessToken".into()))?.to_string();
     let expires_ms = v["expires_on"].as_i64().map(|s| s * 1000).unwrap_or(i64::MAX);
     Ok((token, expires_ms))
 }

@@ -3,9 +3,14 @@
 //! transcript record. The same path serves the simulator and Azure.
 
 pub mod auth;
+pub mod error;
 mod gateway;
+mod recorder;
+pub mod retry;
 pub mod target;
+pub mod token_client;
 pub mod transport;
 
+pub use error::{AuthError, RequestError, TransportError};
 pub use gateway::{Gateway, OPERATOR_STEP};
 pub use target::{Endpoints, Target};

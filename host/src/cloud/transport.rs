@@ -9,10 +9,12 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use super::error::TransportError;
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub trait Transport: Send + Sync {
-    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, String>>;
+    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>>;
 }
 
 /// The simulator's Router, called directly.
@@ -27,13 +29,13 @@ impl InProcess {
 }
 
 impl Transport for InProcess {
-    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, String>> {
+    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
         let router = self.router.clone();
         Box::pin(async move {
             let req = req.map(axum::body::Body::from);
             let Ok(resp) = router.oneshot(req).await;
             let (parts, body) = resp.into_parts();
-            let bytes = body.collect().await.map_err(|e| format!("reading the simulator's response: {e}"))?.to_bytes();
+            let bytes = body.collect().await.map_err(|e| TransportError::InProcess(e.to_string()))?.to_bytes();
             Ok(http::Response::from_parts(parts, bytes))
         })
     }
@@ -48,8 +50,13 @@ impl Https {
     /// A client that also trusts the PEM certificates in `extra_ca` (e.g. a served
     /// simulator's `ca.pem`, named by `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE`).
     pub fn new(extra_ca: Option<&[u8]>) -> Result<Self, String> {
+        Self::with_timeout(extra_ca, Duration::from_secs(120))
+    }
+
+    /// The same, with a whole-request timeout of `timeout`.
+    pub fn with_timeout(extra_ca: Option<&[u8]>, timeout: Duration) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("aksflow/", env!("CARGO_PKG_VERSION")));
@@ -64,7 +71,7 @@ impl Https {
 }
 
 impl Transport for Https {
-    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, String>> {
+    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let url = parts.uri.to_string();
@@ -75,19 +82,20 @@ impl Transport for Https {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| describe_reqwest_error(&url, &e))?;
+                .map_err(|e| TransportError::Send { detail: describe_reqwest_error(&e), url: url.clone() })?;
             let mut builder = http::Response::builder().status(resp.status());
             for (k, v) in resp.headers() {
                 builder = builder.header(k, v);
             }
-            let body = resp.bytes().await.map_err(|e| format!("reading the response from {url}: {e}"))?;
-            builder.body(body).map_err(|e| e.to_string())
+            let body = resp.bytes().await.map_err(|e| TransportError::Read { url: url.clone(), detail: e.to_string() })?;
+            builder.body(body).map_err(|e| TransportError::Read { url, detail: e.to_string() })
         })
     }
 }
 
-fn describe_reqwest_error(url: &str, e: &reqwest::Error) -> String {
-    let mut msg = format!("{url}: {e}");
+/// The error and its causes, with a hint when TLS did not trust the server.
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         msg.push_str(&format!(": {s}"));

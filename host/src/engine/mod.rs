@@ -5,7 +5,6 @@
 
 mod cache;
 mod imports;
-pub mod limits;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,8 +16,9 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{Field, StepInfo, StepPre};
+use crate::caps::StepCaps;
+pub use crate::limits::{Limits, StepFailure};
 use crate::sandbox::{self, StepIo, StepOutcome, StepState};
-pub use limits::{Limits, StepFailure};
 
 /// How often the epoch advances: the granularity of the wall-clock backstop.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -49,12 +49,6 @@ pub struct Plugin {
     pub origin: String,
     pub info: StepInfo,
     pub(crate) pre: StepPre<StepState>,
-}
-
-impl Plugin {
-    pub fn hash_hex(&self) -> String {
-        hex::encode(self.hash)
-    }
 }
 
 pub struct StepEngine {
@@ -126,16 +120,9 @@ impl StepEngine {
         Ok(plugin)
     }
 
-    /// Runs a loaded plugin once in a fresh sandbox.
-    pub async fn run_plugin(
-        &self,
-        plugin: &Plugin,
-        io: Arc<dyn StepIo>,
-        step_id: &str,
-        inputs: &[Field],
-        limits: &Limits,
-    ) -> Result<StepOutcome, StepFailure> {
-        sandbox::run_step(&self.engine, &plugin.pre, io, step_id, inputs, limits).await
+    /// Runs a loaded plugin once in a fresh sandbox, with the step's capabilities.
+    pub async fn run(&self, plugin: &Plugin, io: Arc<dyn StepIo>, caps: Arc<StepCaps>, inputs: &[Field]) -> Result<StepOutcome, StepFailure> {
+        sandbox::run_step(&self.engine, &plugin.pre, io, caps, inputs).await
     }
 }
 
@@ -153,8 +140,4 @@ fn start_epoch_ticker(engine: Weak<StepEngine>) {
             }
         })
         .expect("spawning the epoch thread");
-}
-
-pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
-    StepFailure::Instantiate { reason: format!("{e:#}") }
 }

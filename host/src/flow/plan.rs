@@ -13,6 +13,7 @@ use super::file::{ExpectDef, FlowFile, LimitsDef, StepDef};
 use super::template::{Part, Template};
 use super::units::{parse_duration, parse_size};
 use crate::bindings::{Service, ValueKind};
+use crate::caps::Grants;
 use crate::engine::{Limits, Plugin, StepEngine};
 use crate::plugins::{self, PluginRef, ResolveError};
 
@@ -43,11 +44,18 @@ pub struct PlannedStep {
 }
 
 /// Who answers a device-code prompt in a simulation, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Persona {
     pub user: String,
     pub decline: bool,
     pub password: Option<String>,
+}
+
+/// The password stays out of debug output.
+impl std::fmt::Debug for Persona {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Persona").field("user", &self.user).field("decline", &self.decline).field("password", &self.password.as_ref().map(|_| "<redacted>")).finish()
+    }
 }
 
 pub struct Plan {
@@ -200,6 +208,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             }
         }
         let Some(plugin) = loaded[i].clone() else { continue };
+        check_granted(&mut c, s, spanned.span().start, &plugin, &grants);
         let mut with = Vec::new();
         for (key, value) in &s.with {
             let Some(spec) = plugin.info.inputs.iter().find(|inp| inp.name == *key.get_ref()) else {
@@ -297,6 +306,33 @@ fn check_grants(c: &mut Checker<'_>, s: &StepDef) -> Vec<Service> {
         }
     }
     grants
+}
+
+/// Every service the plugin says it calls must be granted: refused here, when the flow
+/// loads, rather than as `NotGranted` halfway through a run.
+fn check_granted(c: &mut Checker<'_>, s: &StepDef, step_offset: usize, plugin: &Plugin, grants: &[Service]) {
+    let missing = Grants::of(grants).missing(&plugin.info.services);
+    if missing.is_empty() {
+        return;
+    }
+    let id = s.id.get_ref();
+    let mut all: Vec<Service> = grants.to_vec();
+    all.extend(missing.iter().copied());
+    let line = format!("grant = [{}]", all.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(", "));
+    let (offset, hint) = match s.grant.first() {
+        Some(first) => (first.span().start, format!("change the step's grant line {} to `{line}`", line_of(c.source, first.span().start))),
+        None => (step_offset, format!("add `{line}` to the step (line {})", line_of(c.source, step_offset))),
+    };
+    c.err(
+        offset,
+        format!(
+            "step `{id}` uses plugin `{}`, which calls {}, but the flow does not grant {}",
+            plugin.info.name,
+            list(missing.iter().map(|m| m.name())),
+            if missing.len() > 1 { "them" } else { "it" }
+        ),
+        Some(hint),
+    );
 }
 
 fn check_expect(c: &mut Checker<'_>, s: &StepDef) -> Expect {

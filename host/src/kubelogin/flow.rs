@@ -1,9 +1,16 @@
 //! Getting the token: device code (v2, or v1 with `--legacy`), service principal, password,
-//! or the Azure CLI, against the authority host (Entra ID, or a served simulator).
+//! or the Azure CLI, against the authority host (Entra ID, or a served simulator). The wire
+//! work is the shared [`TokenClient`]'s; this file only drives it.
 
 use std::time::Duration;
 
-use serde_json::Value;
+use bytes::Bytes;
+
+use crate::cloud::TransportError;
+use crate::cloud::auth::azure_cli_token;
+use crate::cloud::token_client::{Grant, TokenClient, TokenError, read_device_code, read_token};
+use crate::cloud::transport::Transport;
+use crate::persona::SignIn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Login {
@@ -36,112 +43,94 @@ pub struct GetToken {
     pub client_secret: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
-    /// In a simulation: a seeded user who answers the device-code prompt at once.
+    /// In a simulation: a seeded user (name, password) who answers the device-code prompt at once.
     pub persona: Option<(String, String)>,
 }
 
-fn text(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(|x| x.as_str().map(String::from).or_else(|| x.as_i64().map(|n| n.to_string())))
-}
-
-fn aad_error(v: &Value, status: u16) -> String {
-    text(v, "error_description").or_else(|| text(v, "error")).unwrap_or_else(|| format!("HTTP {status}"))
+/// Why no token came back.
+#[derive(Debug, thiserror::Error)]
+pub enum GetTokenError {
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    AzureCli(#[from] crate::cloud::AuthError),
+    #[error("{0}")]
+    Persona(String),
+    #[error("the device code expired before anyone signed in")]
+    Expired,
 }
 
 impl GetToken {
-    fn endpoint(&self, path: &str) -> String {
-        format!("{}/{}/{}", self.authority_host.trim_end_matches('/'), self.tenant_id, path)
-    }
-
-    fn target(&self) -> (&'static str, String) {
-        if self.legacy { ("resource", self.server_id.clone()) } else { ("scope", format!("{}/.default", self.server_id)) }
-    }
-
-    fn token_url(&self) -> String {
-        if self.legacy { self.endpoint("oauth2/token?api-version=1.0") } else { self.endpoint("oauth2/v2.0/token") }
+    fn client(&self) -> TokenClient {
+        TokenClient {
+            authority: self.authority_host.clone(),
+            tenant: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            resource: self.server_id.clone(),
+            v1: self.legacy,
+        }
     }
 
     /// The token and its expiry (Unix seconds).
-    pub async fn run(&self, http: &reqwest::Client) -> Result<(String, i64), String> {
-        match self.login {
-            Login::AzureCli => crate::cloud::auth::azure_cli_token(&self.server_id).await.map(|(t, ms)| (t, ms / 1000)),
+    pub async fn run(&self, http: &dyn Transport) -> Result<(String, i64), GetTokenError> {
+        let client = self.client();
+        let grant = match self.login {
+            Login::AzureCli => return Ok(azure_cli_token(&self.server_id).await.map(|(t, ms)| (t, ms / 1000))?),
+            Login::DeviceCode => return self.device_code(http, &client).await,
             Login::Spn => {
-                let secret = self.client_secret.clone().ok_or("--client-secret (or AAD_SERVICE_PRINCIPAL_CLIENT_SECRET / AZURE_CLIENT_SECRET) is required for --login spn")?;
-                let (k, v) = self.target();
-                self.post_token(http, &[("grant_type", "client_credentials"), ("client_id", &self.client_id), ("client_secret", &secret), (k, &v)]).await
+                let secret = self.client_secret.as_deref().ok_or(GetTokenError::Usage("--client-secret (or AAD_SERVICE_PRINCIPAL_CLIENT_SECRET / AZURE_CLIENT_SECRET) is required for --login spn"))?;
+                Grant::ClientCredentials { client_secret: secret }
             }
-            Login::Ropc => {
-                let user = self.username.clone().ok_or("--username is required for --login ropc")?;
-                let pass = self.password.clone().ok_or("--password is required for --login ropc")?;
-                let (k, v) = self.target();
-                self.post_token(http, &[("grant_type", "password"), ("client_id", &self.client_id), ("username", &user), ("password", &pass), (k, &v)]).await
-            }
-            Login::DeviceCode => self.device_code(http).await,
-        }
+            Login::Ropc => Grant::Password {
+                username: self.username.as_deref().ok_or(GetTokenError::Usage("--username is required for --login ropc"))?,
+                password: self.password.as_deref().ok_or(GetTokenError::Usage("--password is required for --login ropc"))?,
+            },
+        };
+        token(http, &client, grant).await
     }
 
-    async fn post_token(&self, http: &reqwest::Client, form: &[(&str, &str)]) -> Result<(String, i64), String> {
-        let resp = http.post(self.token_url()).form(form).send().await.map_err(|e| format!("{}: {e}", self.token_url()))?;
-        let status = resp.status().as_u16();
-        let v: Value = resp.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        if status != 200 {
-            return Err(aad_error(&v, status));
-        }
-        let token = text(&v, "access_token").ok_or("the token endpoint returned no access_token")?;
-        let expires_on = text(&v, "expires_on").and_then(|s| s.parse().ok()).unwrap_or_else(|| now_secs() + text(&v, "expires_in").and_then(|s| s.parse().ok()).unwrap_or(3599));
-        Ok((token, expires_on))
-    }
-
-    async fn device_code(&self, http: &reqwest::Client) -> Result<(String, i64), String> {
-        let (k, v) = self.target();
-        let url = if self.legacy { self.endpoint("oauth2/devicecode?api-version=1.0") } else { self.endpoint("oauth2/v2.0/devicecode") };
-        let resp = http.post(&url).form(&[("client_id", self.client_id.as_str()), (k, &v)]).send().await.map_err(|e| format!("{url}: {e}"))?;
-        let status = resp.status().as_u16();
-        let flow: Value = resp.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        if status != 200 {
-            return Err(aad_error(&flow, status));
-        }
-        let message = text(&flow, "message").unwrap_or_default();
-        eprintln!("{message}");
-        let device_code = text(&flow, "device_code").ok_or("no device_code in the response")?;
-        let mut interval: u64 = text(&flow, "interval").and_then(|s| s.parse().ok()).unwrap_or(5);
-        let expires_in: u64 = text(&flow, "expires_in").and_then(|s| s.parse().ok()).unwrap_or(900);
+    async fn device_code(&self, http: &dyn Transport, client: &TokenClient) -> Result<(String, i64), GetTokenError> {
+        let resp = http.send(client.device_code_request()).await?;
+        let flow = read_device_code(resp.status().as_u16(), resp.body())?;
+        eprintln!("{}", flow.message);
         if let Some((user, password)) = &self.persona {
-            let page = text(&flow, "verification_uri").or_else(|| text(&flow, "verification_url")).unwrap_or_default();
-            let code = text(&flow, "user_code").unwrap_or_default();
-            let r = http.post(&page).form(&[("otc", code.as_str()), ("login", user), ("passwd", password), ("action", "signin")]).send().await.map_err(|e| format!("{page}: {e}"))?;
-            if !r.status().is_success() {
-                return Err(format!("the persona {user} could not sign in on {page}"));
-            }
+            let sign_in = SignIn { user, password, decline: false };
+            let page = http::Request::post(&flow.verification_uri)
+                .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Bytes::from(sign_in.form(&flow.user_code)))
+                .map_err(|e| GetTokenError::Persona(format!("the verification URI `{}` is not a URL: {e}", flow.verification_uri)))?;
+            let r = http.send(page).await?;
+            sign_in.outcome(r.status().as_u16(), r.body()).map_err(GetTokenError::Persona)?;
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(expires_in);
-        let grant = if self.legacy { "device_code" } else { "urn:ietf:params:oauth:grant-type:device_code" };
+        let deadline = std::time::Instant::now() + Duration::from_secs(flow.expires_in_secs);
+        let mut interval = flow.interval_secs;
         loop {
             if std::time::Instant::now() > deadline {
-                return Err("the device code expired before anyone signed in".into());
+                return Err(GetTokenError::Expired);
             }
+            // A persona has signed in already: the first poll can go at once.
             if self.persona.is_none() {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
             }
-            let form: Vec<(&str, &str)> = if self.legacy {
-                vec![("grant_type", grant), ("client_id", &self.client_id), ("code", &device_code), (k, &v)]
-            } else {
-                vec![("grant_type", grant), ("client_id", &self.client_id), ("device_code", &device_code)]
-            };
-            match self.post_token(http, &form).await {
-                Ok(t) => return Ok(t),
-                Err(e) if e.contains("AADSTS70016") && e.contains("slow") => interval += 5,
-                Err(e) if e.contains("AADSTS70016") || e.contains("authorization_pending") => {
+            match token(http, client, Grant::DeviceCode { device_code: &flow.device_code }).await {
+                Err(GetTokenError::Token(TokenError::Refused(e))) if e.is_slow_down() => interval += 5,
+                Err(GetTokenError::Token(TokenError::Refused(e))) if e.is_pending() => {
                     if self.persona.is_some() {
                         tokio::time::sleep(Duration::from_secs(interval)).await;
                     }
                 }
-                Err(e) => return Err(e),
+                done => return done,
             }
         }
     }
 }
 
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+async fn token(http: &dyn Transport, client: &TokenClient, grant: Grant<'_>) -> Result<(String, i64), GetTokenError> {
+    let resp = http.send(client.token_request(grant)).await?;
+    let t = read_token(resp.status().as_u16(), resp.body(), crate::clock::wall_secs() * 1000)?;
+    Ok((t.access_token, t.expires_at_ms / 1000))
 }

@@ -19,6 +19,7 @@ use crate::cloud::Target;
 use crate::engine::{StepEngine, StepFailure};
 use crate::flow::{Expect, Part, Plan, PlannedStep};
 use crate::redact::{REDACTED, Redactor};
+use crate::caps::{Grants, StepCaps};
 use crate::sandbox::{self, StepIo};
 use crate::transcript::{self, Transcript};
 
@@ -75,20 +76,12 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     }
     .map_err(RunError::Setup)?;
     let turnstile = Arc::new(Turnstile::new(opts.target == Target::Sim));
-    let io = Arc::new(RunIo {
-        gateway,
-        turnstile: turnstile.clone(),
-        context,
-        progress: opts.progress.clone(),
-        seed: opts.seed,
-        steps: plan.steps.iter().map(|s| (s.id.clone(), (s.index, s.grants.clone()))).collect(),
-        personas: plan.steps.iter().filter_map(|s| s.persona.clone().map(|p| (s.id.clone(), p))).collect(),
-        persona_passwords: simulator
-            .as_ref()
-            .map(|sim| sim.personas().into_iter().map(|p| (p.user_principal_name.to_ascii_lowercase(), p.password)).collect())
-            .unwrap_or_default(),
-        served_seed: opts.live.as_ref().and_then(|l| l.sim_seed),
-    });
+    let persona_passwords = simulator
+        .as_ref()
+        .map(|sim| sim.personas().into_iter().map(|p| (p.user_principal_name.to_ascii_lowercase(), p.password)).collect())
+        .unwrap_or_default();
+    let served_seed = opts.live.as_ref().and_then(|l| l.sim_seed);
+    let io = Arc::new(RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed));
 
     let mut slots = vec![Slot::Waiting; plan.steps.len()];
     let reusable = reusable_steps(&plan, &state);
@@ -285,7 +278,8 @@ impl Exec {
         let result = match self.inputs(step) {
             Ok(inputs) => {
                 let io: Arc<dyn StepIo> = self.io.clone();
-                sandbox::run_step(self.engine.engine(), &step.plugin.pre, io, &step.id, &inputs, &step.limits).await
+                let caps = StepCaps::new(&step.id, step.index, Grants::of(&step.grants), step.persona.clone(), step.limits);
+                self.engine.run(&step.plugin, io, Arc::new(caps), &inputs).await
             }
             Err(failure) => Err(failure),
         };

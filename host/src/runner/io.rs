@@ -1,5 +1,6 @@
 //! The runner's [`StepIo`]: a step's imports, wired to the gateway, the turnstile, the
-//! run's clock and seed, and the progress display.
+//! run's clock and seed, and the progress display. Each call carries the step's
+//! [`StepCaps`]: its turn, grants and persona come from there, never from a lookup by name.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,11 +10,12 @@ use sha2::{Digest, Sha256};
 
 use super::progress::Progress;
 use super::turnstile::Turnstile;
-use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse, Service};
+use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse, Header, Service};
+use crate::caps::{Grants, StepCaps};
 use crate::cloud::Gateway;
-use crate::flow::Persona;
-use crate::sandbox::{DeviceLogin, LogLevel, StepIo};
+use crate::persona::SignIn;
 use crate::sandbox::BoxFuture;
+use crate::sandbox::{DeviceLogin, LogLevel, StepIo};
 
 pub struct RunIo {
     pub gateway: Arc<Gateway>,
@@ -21,27 +23,39 @@ pub struct RunIo {
     pub context: CloudContext,
     pub progress: Arc<dyn Progress>,
     pub seed: u64,
-    /// Step id → (index, granted services).
-    pub steps: HashMap<String, (usize, Vec<Service>)>,
-    /// Step id → who answers its device-code prompt.
-    pub personas: HashMap<String, Persona>,
     /// The simulator's seeded users and passwords (simulated runs).
     pub persona_passwords: HashMap<String, String>,
     /// A served simulator's seed, from which its personas' passwords follow.
     pub served_seed: Option<u64>,
+    /// What a persona's sign-in may do: reach the token service's sign-in page, nothing else.
+    persona_caps: StepCaps,
 }
 
 /// The step name a persona's sign-in is recorded under.
 pub const PERSONA_STEP: &str = "(persona)";
 
 impl RunIo {
+    pub fn new(
+        gateway: Arc<Gateway>,
+        turnstile: Arc<Turnstile>,
+        context: CloudContext,
+        progress: Arc<dyn Progress>,
+        seed: u64,
+        persona_passwords: HashMap<String, String>,
+        served_seed: Option<u64>,
+    ) -> Self {
+        let persona_caps = StepCaps::host(PERSONA_STEP, Grants::of(&[Service::Login]));
+        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps }
+    }
+
     /// The persona acts on the device-code prompt as a person would: opens the
     /// verification page and signs in, or declines.
-    async fn answer(&self, step: &str, device: &DeviceLogin) -> Result<(), String> {
-        let Some(persona) = self.personas.get(step) else {
+    async fn answer(&self, caps: &StepCaps, device: &DeviceLogin) -> Result<(), String> {
+        let Some(persona) = caps.persona() else {
             if self.gateway.clock.is_virtual() {
                 return Err(format!(
-                    "step `{step}` asked the person at the keyboard to sign in with a device code, and nobody answers in a simulation: add `persona = \"alice@contoso.onmicrosoft.com\"` (or another seeded user) to the step"
+                    "step `{}` asked the person at the keyboard to sign in with a device code, and nobody answers in a simulation: add `persona = \"alice@contoso.onmicrosoft.com\"` (or another seeded user) to the step",
+                    caps.step()
                 ));
             }
             return Ok(());
@@ -56,52 +70,31 @@ impl RunIo {
             .or_else(|| self.persona_passwords.get(&persona.user.to_ascii_lowercase()).cloned())
             .or_else(|| self.served_seed.map(|seed| aksflow_simulator::directory::seed::persona_password(seed, &persona.user)))
             .unwrap_or_default();
-        let body = {
-            let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("otc", &device.user_code);
-            if persona.decline {
-                form.append_pair("action", "decline");
-            } else {
-                form.append_pair("login", &persona.user).append_pair("passwd", &password).append_pair("action", "signin");
-            }
-            form.finish().into_bytes()
-        };
         self.gateway.redactor.learn(&password);
+        let sign_in = SignIn { user: &persona.user, password: &password, decline: persona.decline };
         let req = CloudRequest {
             service: Service::Login,
             method: "POST".into(),
             path,
             query: vec![],
-            headers: vec![crate::bindings::Header { name: "content-type".into(), value: "application/x-www-form-urlencoded".into() }],
-            body,
+            headers: vec![Header { name: "content-type".into(), value: "application/x-www-form-urlencoded".into() }],
+            body: sign_in.form(&device.user_code),
             server: None,
             client_identity: None,
             anonymous: true,
         };
-        let resp = self.gateway.call(PERSONA_STEP, &[Service::Login], req).await.map_err(|e| format!("the persona could not reach the sign-in page: {e:?}"))?;
-        if resp.status >= 400 {
-            // The person would see this in the browser; the run reports it instead of waiting
-            // for the device code to expire.
-            let page = String::from_utf8_lossy(&resp.body);
-            let why = page.split("id=\"error\">").nth(1).and_then(|r| r.split('<').next()).map(unescape_html).unwrap_or_else(|| "the sign-in page refused".into());
-            return Err(format!("persona {} could not sign in: {why}", persona.user));
-        }
-        Ok(())
-    }
-}
-
-impl RunIo {
-    fn index(&self, step: &str) -> usize {
-        self.steps.get(step).map(|(i, _)| *i).unwrap_or(usize::MAX)
+        let resp = self.gateway.call(&self.persona_caps, req).await.map_err(|e| format!("the persona could not reach the sign-in page: {e:?}"))?;
+        // The person would see a refusal in the browser; the run reports it instead of
+        // waiting for the device code to expire.
+        sign_in.outcome(resp.status, &resp.body)
     }
 }
 
 impl StepIo for RunIo {
-    fn call<'a>(&'a self, step: &'a str, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>> {
+    fn call<'a>(&'a self, caps: &'a StepCaps, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>> {
         Box::pin(async move {
-            let granted: &[Service] = self.steps.get(step).map(|(_, g)| g.as_slice()).unwrap_or(&[]);
-            let _turn = self.turnstile.acquire(self.index(step)).await;
-            self.gateway.call(step, granted, req).await
+            let _turn = self.turnstile.acquire(caps.turn()).await;
+            self.gateway.call(caps, req).await
         })
     }
 
@@ -109,16 +102,16 @@ impl StepIo for RunIo {
         self.context.clone()
     }
 
-    fn log(&self, step: &str, level: LogLevel, message: &str) {
-        self.progress.step_log(step, level, &self.gateway.redactor.text(message));
+    fn log(&self, caps: &StepCaps, level: LogLevel, message: &str) {
+        self.progress.step_log(caps.step(), level, &self.gateway.redactor.text(message));
     }
 
-    fn show<'a>(&'a self, step: &'a str, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
+    fn show<'a>(&'a self, caps: &'a StepCaps, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let _turn = self.turnstile.acquire(self.index(step)).await;
-            self.progress.prompt(step, &self.gateway.redactor.text(message), device.as_ref());
+            let _turn = self.turnstile.acquire(caps.turn()).await;
+            self.progress.prompt(caps.step(), &self.gateway.redactor.text(message), device.as_ref());
             match &device {
-                Some(d) => self.answer(step, d).await,
+                Some(d) => self.answer(caps, d).await,
                 None => Ok(()),
             }
         })
@@ -128,19 +121,15 @@ impl StepIo for RunIo {
         self.gateway.clock.now_ms()
     }
 
-    fn sleep<'a>(&'a self, step: &'a str, duration: Duration) -> BoxFuture<'a, ()> {
+    fn sleep<'a>(&'a self, caps: &'a StepCaps, duration: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let _turn = self.turnstile.acquire(self.index(step)).await;
+            let _turn = self.turnstile.acquire(caps.turn()).await;
             self.gateway.clock.sleep(duration).await;
         })
     }
 
-    fn seed_for(&self, step: &str, stream: &str) -> u64 {
-        let h = Sha256::new().chain_update(self.seed.to_le_bytes()).chain_update(step).chain_update([0]).chain_update(stream).finalize();
+    fn seed_for(&self, caps: &StepCaps, stream: &str) -> u64 {
+        let h = Sha256::new().chain_update(self.seed.to_le_bytes()).chain_update(caps.step()).chain_update([0]).chain_update(stream).finalize();
         u64::from_le_bytes(h[..8].try_into().unwrap())
     }
-}
-
-fn unescape_html(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
 }

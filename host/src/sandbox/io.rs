@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::StepState;
 use crate::bindings::aksflow::step::{cloud, interact, log, types};
 use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse};
+use crate::caps::StepCaps;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -24,42 +25,43 @@ pub struct DeviceLogin {
     pub user_code: String,
 }
 
-/// What a running step can reach, as the runner provides it.
+/// What a running step can reach, as the runner provides it. Every call carries the step's
+/// [`StepCaps`], built once with its store.
 pub trait StepIo: Send + Sync + 'static {
     /// One cloud call (grant check, auth, transport, transcript are the implementor's).
-    fn call<'a>(&'a self, step: &'a str, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>>;
+    fn call<'a>(&'a self, caps: &'a StepCaps, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>>;
     fn context(&self) -> CloudContext;
-    fn log(&self, step: &str, level: LogLevel, message: &str);
-    fn show<'a>(&'a self, step: &'a str, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>>;
+    fn log(&self, caps: &StepCaps, level: LogLevel, message: &str);
+    fn show<'a>(&'a self, caps: &'a StepCaps, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>>;
     /// Milliseconds since the Unix epoch on the run's clock.
     fn now_ms(&self) -> i64;
     /// A guest sleep: advances the run's clock (virtual) or waits (live).
-    fn sleep<'a>(&'a self, step: &'a str, duration: Duration) -> BoxFuture<'a, ()>;
+    fn sleep<'a>(&'a self, caps: &'a StepCaps, duration: Duration) -> BoxFuture<'a, ()>;
     /// A seed for the step's random streams, derived from the run's seed.
-    fn seed_for(&self, step: &str, stream: &str) -> u64;
+    fn seed_for(&self, caps: &StepCaps, stream: &str) -> u64;
 }
 
 /// No services, a fixed clock: what `describe` runs with.
 pub struct NullIo;
 
 impl StepIo for NullIo {
-    fn call<'a>(&'a self, _step: &'a str, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>> {
+    fn call<'a>(&'a self, _caps: &'a StepCaps, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>> {
         Box::pin(async move { Err(CallError::NotGranted(format!("`describe` may not call services (it asked for {})", req.service))) })
     }
     fn context(&self) -> CloudContext {
         CloudContext { tenant_id: String::new(), subscription_id: String::new(), target: "none".into(), default_location: "eastus".into() }
     }
-    fn log(&self, _step: &str, _level: LogLevel, _message: &str) {}
-    fn show<'a>(&'a self, _step: &'a str, _message: &'a str, _device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
+    fn log(&self, _caps: &StepCaps, _level: LogLevel, _message: &str) {}
+    fn show<'a>(&'a self, _caps: &'a StepCaps, _message: &'a str, _device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Err("`describe` may not prompt".to_string()) })
     }
     fn now_ms(&self) -> i64 {
-        aksflow_simulator::clock::EPOCH_MS
+        crate::clock::EPOCH_MS
     }
-    fn sleep<'a>(&'a self, _step: &'a str, _duration: Duration) -> BoxFuture<'a, ()> {
+    fn sleep<'a>(&'a self, _caps: &'a StepCaps, _duration: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    fn seed_for(&self, _step: &str, _stream: &str) -> u64 {
+    fn seed_for(&self, _caps: &StepCaps, _stream: &str) -> u64 {
         0
     }
 }
@@ -68,9 +70,8 @@ impl types::Host for StepState {}
 
 impl cloud::Host for StepState {
     async fn call(&mut self, req: CloudRequest) -> wasmtime::Result<Result<CloudResponse, CallError>> {
-        let io = self.io.clone();
-        let step = self.step_id.clone();
-        Ok(self.host_call(io.call(&step, req)).await)
+        let (io, caps) = (self.io.clone(), self.caps.clone());
+        Ok(self.host_call(io.call(&caps, req)).await)
     }
 
     async fn context(&mut self) -> wasmtime::Result<CloudContext> {
@@ -85,16 +86,15 @@ impl log::Host for StepState {
             log::Level::Info => LogLevel::Info,
             log::Level::Warn => LogLevel::Warn,
         };
-        self.io.log(&self.step_id, level, &message);
+        self.io.log(&self.caps, level, &message);
         Ok(())
     }
 }
 
 impl interact::Host for StepState {
     async fn show(&mut self, message: String, device_login: Option<interact::DeviceLogin>) -> wasmtime::Result<Result<(), String>> {
-        let io = self.io.clone();
-        let step = self.step_id.clone();
+        let (io, caps) = (self.io.clone(), self.caps.clone());
         let device = device_login.map(|d| DeviceLogin { verification_uri: d.verification_uri, user_code: d.user_code });
-        Ok(self.host_call(io.show(&step, &message, device)).await)
+        Ok(self.host_call(io.show(&caps, &message, device)).await)
     }
 }

@@ -16,8 +16,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{Field, File, Step, StepInfo, StepPre};
-use crate::engine::limits::{self, LimitHit, Limits, MemoryCap, StepFailure};
-use crate::engine::instantiate_error;
+use crate::caps::{Grants, StepCaps};
+use crate::limits::{self, LimitHit, Limits, MemoryCap, StepFailure};
 pub use io::{BoxFuture, DeviceLogin, LogLevel, NullIo, StepIo};
 
 /// How much of a plugin's stderr (panic messages) is kept for the failure report.
@@ -29,7 +29,7 @@ pub struct StepState {
     table: ResourceTable,
     limiter: MemoryCap,
     pub(crate) io: Arc<dyn StepIo>,
-    pub(crate) step_id: String,
+    pub(crate) caps: Arc<StepCaps>,
     timing: Timing,
 }
 
@@ -69,15 +69,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StepState>) -> wasmtime::Result<
     Ok(())
 }
 
-fn new_store(engine: &Engine, io: Arc<dyn StepIo>, step_id: &str, limits: &Limits) -> (Store<StepState>, MemoryOutputPipe) {
+fn new_store(engine: &Engine, io: Arc<dyn StepIo>, caps: Arc<StepCaps>) -> (Store<StepState>, MemoryOutputPipe) {
+    let limits = *caps.limits();
     let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stderr(stderr.clone())
         .wall_clock(clocks::GuestWallClock(io.clone()))
         .monotonic_clock(clocks::GuestMonotonicClock(io.clone()))
-        .secure_random(clocks::guest_rng(io.seed_for(step_id, "secure")))
-        .insecure_random(clocks::guest_rng(io.seed_for(step_id, "insecure")))
-        .insecure_random_seed(u128::from(io.seed_for(step_id, "seed")))
+        .secure_random(clocks::guest_rng(io.seed_for(&caps, "secure")))
+        .insecure_random(clocks::guest_rng(io.seed_for(&caps, "insecure")))
+        .insecure_random_seed(u128::from(io.seed_for(&caps, "seed")))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false);
@@ -86,7 +87,7 @@ fn new_store(engine: &Engine, io: Arc<dyn StepIo>, step_id: &str, limits: &Limit
         table: ResourceTable::new(),
         limiter: MemoryCap { limit: limits.memory_bytes },
         io,
-        step_id: step_id.to_string(),
+        caps,
         timing: Timing { started: Instant::now(), in_host: Duration::ZERO, limit: limits.timeout },
     };
     let mut store = Store::new(engine, state);
@@ -110,23 +111,24 @@ fn stderr_text(pipe: &MemoryOutputPipe) -> String {
 /// Instantiates the plugin and asks what it is. Runs with default limits and no services.
 pub(crate) async fn describe(engine: &Engine, pre: &StepPre<StepState>) -> Result<StepInfo, StepFailure> {
     let limits = Limits::default();
-    let (mut store, stderr) = new_store(engine, Arc::new(NullIo), "describe", &limits);
-    let step = pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
+    let (mut store, stderr) = new_store(engine, Arc::new(NullIo), Arc::new(StepCaps::host("describe", Grants::NONE)));
+    let step = pre.instantiate_async(&mut store).await.map_err(limits::instantiate_error)?;
     step.call_describe(&mut store).await.map_err(|e| limits::classify(e, &limits, stderr_text(&stderr)))
 }
 
 /// Runs one step in a fresh store: instantiate, `run(inputs)`, check the outputs' size.
-pub async fn run_step(
+/// The step's budget is the one in its capabilities.
+pub(crate) async fn run_step(
     engine: &Engine,
     pre: &StepPre<StepState>,
     io: Arc<dyn StepIo>,
-    step_id: &str,
+    caps: Arc<StepCaps>,
     inputs: &[Field],
-    limits: &Limits,
 ) -> Result<StepOutcome, StepFailure> {
-    let (mut store, stderr) = new_store(engine, io, step_id, limits);
-    let step = pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
-    let result = step.call_run(&mut store, inputs).await.map_err(|e| limits::classify(e, limits, stderr_text(&stderr)))?;
+    let limits = *caps.limits();
+    let (mut store, stderr) = new_store(engine, io, caps);
+    let step = pre.instantiate_async(&mut store).await.map_err(limits::instantiate_error)?;
+    let result = step.call_run(&mut store, inputs).await.map_err(|e| limits::classify(e, &limits, stderr_text(&stderr)))?;
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let out = result.map_err(StepFailure::Plugin)?;
     let bytes: usize = out.outputs.iter().map(|f| f.name.len() + f.value.as_str().len()).sum::<usize>()

@@ -114,3 +114,7 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
         None => StepFailure::Trap { message: format!("{e}").lines().next().unwrap_or_default().to_string(), stderr },
     }
 }
+
+pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
+    StepFailure::Instantiate { reason: format!("{e:#}") }
+}

@@ -1,0 +1,92 @@
+//! Transcript records of the gateway's calls: headers and bodies as sent and received, with
+//! every secret the run knows redacted. The host and content-length headers only restate the
+//! target and the body, so they are left out.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::error::TransportError;
+use super::gateway::query_string;
+use crate::bindings::{CloudRequest, Service};
+use crate::clock::RunClock;
+use crate::redact::Redactor;
+use crate::transcript::{Record, RecordedRequest, RecordedResponse, Transcript};
+
+pub(crate) struct Recorder {
+    pub transcript: Arc<Transcript>,
+    pub redactor: Arc<Redactor>,
+    pub clock: RunClock,
+}
+
+impl Recorder {
+    /// A call the gateway refused before sending: what was asked, and why not.
+    pub fn refusal(&self, step: &str, req: &CloudRequest, why: &str) {
+        let mut url = req.path.clone();
+        if !req.query.is_empty() {
+            url = format!("{url}?{}", query_string(&req.query));
+        }
+        self.transcript.push(Record {
+            seq: 0,
+            time: self.clock.stamp(),
+            step: step.into(),
+            service: req.service.to_string(),
+            request: RecordedRequest { method: req.method.clone(), url, headers: BTreeMap::new(), body: serde_json::Value::Null },
+            response: None,
+            error: Some(self.redactor.text(why)),
+        });
+    }
+
+    /// A request that was sent, with its answer or the transport's error.
+    pub fn exchange(&self, step: &str, service: Service, req: &http::Request<Bytes>, result: &Result<http::Response<Bytes>, TransportError>, retries: u32) {
+        let r = &self.redactor;
+        let url = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let request = RecordedRequest {
+            method: req.method().to_string(),
+            url: r.text(&url),
+            headers: self.headers(req.headers(), true),
+            body: self.body(req.headers(), req.body()),
+        };
+        let (response, error) = match result {
+            Ok(resp) => (
+                Some(RecordedResponse {
+                    status: resp.status().as_u16(),
+                    headers: self.headers(resp.headers(), false),
+                    body: self.body(resp.headers(), resp.body()),
+                    retries,
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(r.text(&e.to_string()))),
+        };
+        self.transcript.push(Record { seq: 0, time: self.clock.stamp(), step: step.into(), service: service.to_string(), request, response, error });
+    }
+
+    fn headers(&self, headers: &http::HeaderMap, request: bool) -> BTreeMap<String, String> {
+        headers
+            .iter()
+            // The host header only restates the target; content-length restates the body.
+            .filter(|(k, _)| !(request && *k == http::header::HOST) && *k != http::header::CONTENT_LENGTH)
+            .map(|(k, v)| (k.as_str().to_string(), self.redactor.header(k.as_str(), &String::from_utf8_lossy(v.as_bytes()))))
+            .collect()
+    }
+
+    fn body(&self, headers: &http::HeaderMap, body: &[u8]) -> serde_json::Value {
+        if body.is_empty() {
+            return serde_json::Value::Null;
+        }
+        let ct = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ct.contains("json") {
+            if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
+                self.redactor.json(&mut v);
+                return v;
+            }
+        }
+        match std::str::from_utf8(body) {
+            Ok(text) if ct.starts_with("application/x-www-form-urlencoded") => serde_json::Value::String(self.redactor.form(text)),
+            Ok(text) => serde_json::Value::String(self.redactor.text(text)),
+            Err(_) => serde_json::Value::String(format!("<{} bytes of binary>", body.len())),
+        }
+    }
+}
