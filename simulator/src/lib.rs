@@ -14,6 +14,7 @@
 
 pub mod arm;
 pub mod clock;
+mod config;
 pub mod directory;
 pub mod graph;
 pub mod ids;
@@ -22,8 +23,9 @@ pub mod kube;
 pub mod login;
 pub mod pki;
 mod router;
+mod simulator;
 mod state;
 
 pub use clock::VirtualClock;
-pub use router::router;
-pub use state::{OperatorCredentials, Persona, SimConfig, Simulator, Snapshot, SnapshotError};
+pub use config::SimConfig;
+pub use simulator::{OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};
