@@ -10,7 +10,13 @@
 //! same requests give the same bytes.
 //!
 //! Each service keeps its rules in `model` (plain Rust), its wire in `routes`, and its error
-//! body in `error`.
+//! body in `error`. Handlers return `Result<_, ServiceError>`; what every answer of a service
+//! carries (ARM's headers, the ids in Graph's and the token service's error bodies) is added
+//! by that service's middleware. Graph and ARM know their caller through one bearer-token
+//! check, [`login::caller`].
+//!
+//! `simulator.rs` makes a [`Simulator`], `state.rs` holds its state, `router.rs` builds the
+//! Router.
 
 pub mod arm;
 pub mod clock;

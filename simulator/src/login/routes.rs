@@ -54,18 +54,20 @@ async fn error_bodies(State(s): State<Arc<Shared>>, req: Request, next: Next) ->
 
 type R = Result<Response, LoginError>;
 
-/// Resolves `{tenant}` (GUID, domain, `common`, `organizations`) to a tenant id for documents.
-fn tenant_for_document(s: &Shared, tenant: &str) -> Result<String, LoginError> {
+/// Resolves `{tenant}` (GUID, domain, `common`, `organizations`) for a discovery document: the
+/// tenant its endpoints name, and the one its issuer names (`{tenantid}` for the multi-tenant
+/// authorities).
+fn tenant_for_document(s: &Shared, tenant: &str) -> Result<(String, String), LoginError> {
     if matches!(tenant, "common" | "organizations") {
-        return Ok(tenant.to_string());
+        return Ok((tenant.to_string(), "{tenantid}".to_string()));
     }
-    s.world().directory.tenant(tenant).map(|t| t.id.clone()).ok_or_else(|| LoginError::TenantNotFound { tenant: tenant.into() })
+    let tid = s.world().directory.tenant(tenant).map(|t| t.id.clone()).ok_or_else(|| LoginError::TenantNotFound { tenant: tenant.into() })?;
+    Ok((tid.clone(), tid))
 }
 
 async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) -> R {
-    let tid = tenant_for_document(&s, &tenant)?;
+    let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
     let base = &s.config.base_url;
-    let issuer_tid = if matches!(tid.as_str(), "common" | "organizations") { "{tenantid}".to_string() } else { tid.clone() };
     Ok(Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -95,9 +97,8 @@ async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) 
 }
 
 async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) -> R {
-    let tid = tenant_for_document(&s, &tenant)?;
+    let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
     let base = &s.config.base_url;
-    let issuer_tid = if matches!(tid.as_str(), "common" | "organizations") { "{tenantid}".to_string() } else { tid.clone() };
     Ok(Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
