@@ -22,6 +22,11 @@ impl GraphCaller {
         };
         if ok { Ok(()) } else { Err(DirError::InsufficientPrivileges) }
     }
+
+    /// Reading one object: anyone may read themselves; other objects need [`may_read`](Self::may_read).
+    pub fn may_read_object(&self, dir: &Directory, object_id: &str) -> Result<(), DirError> {
+        if object_id == self.principal.object_id { Ok(()) } else { self.may_read(dir) }
+    }
 }
 
 #[cfg(test)]
@@ -48,5 +53,9 @@ mod tests {
         assert_eq!(caller(&dir, &sp.id, true, &[]).may_read(&dir), Err(DirError::InsufficientPrivileges));
         assert!(caller(&dir, &sp.id, true, &["Directory.Read.All"]).may_read(&dir).is_ok());
         assert!(caller(&dir, &sp.id, true, &["Application.ReadWrite.All"]).may_read(&dir).is_ok());
+
+        let guest = caller(&dir, &guest, false, &[]);
+        assert!(guest.may_read_object(&dir, &guest.principal.object_id).is_ok(), "a guest reads themself");
+        assert_eq!(guest.may_read_object(&dir, &member), Err(DirError::InsufficientPrivileges));
     }
 }

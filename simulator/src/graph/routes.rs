@@ -428,9 +428,7 @@ async fn list_users(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): C
 async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     let u = w.directory.user(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-    if u.id != caller.principal.object_id {
-        caller.may_read(&w.directory)?;
-    }
+    caller.may_read_object(&w.directory, &u.id)?;
     Ok(single("users", gj::user(u)))
 }
 
@@ -523,9 +521,7 @@ async fn get_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>,
     let security_only = body.get("securityEnabledOnly").and_then(Value::as_bool).unwrap_or(false);
     let w = s.world();
     let object_id = resolve_object(&w.directory, &caller.principal.tenant_id, &id)?;
-    if object_id != caller.principal.object_id {
-        caller.may_read(&w.directory)?;
-    }
+    caller.may_read_object(&w.directory, &object_id)?;
     let groups: Vec<String> = w
         .directory
         .transitive_groups(&caller.principal.tenant_id, &object_id)
@@ -540,9 +536,7 @@ async fn check_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String
     let wanted: Vec<String> = body.get("groupIds").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
     let w = s.world();
     let object_id = resolve_object(&w.directory, &caller.principal.tenant_id, &id)?;
-    if object_id != caller.principal.object_id {
-        caller.may_read(&w.directory)?;
-    }
+    caller.may_read_object(&w.directory, &object_id)?;
     let member_of = w.directory.transitive_groups(&caller.principal.tenant_id, &object_id);
     let value: Vec<String> = wanted.into_iter().filter(|g| member_of.iter().any(|m| m.eq_ignore_ascii_case(g))).collect();
     Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": value })).into_response())

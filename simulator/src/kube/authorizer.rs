@@ -5,7 +5,7 @@
 
 use super::authn::Authenticated;
 use super::model::KubeCluster;
-use super::rbac::{Attributes, Decision, Target};
+use super::rbac::{Attributes, Decision, RbacStore, Target};
 use crate::arm::aks::ManagedCluster;
 use crate::arm::rbac::{AKS_RBAC_CLUSTER_ADMIN, AKS_RBAC_READER, RoleAssignment, scope_covers};
 
@@ -34,14 +34,20 @@ fn azure_decision(assignments: &[RoleAssignment], c: &ManagedCluster, who: &Auth
     None
 }
 
+/// The Kubernetes RBAC policy in force: the cluster's RBAC objects, and AKS's binding of a
+/// managed-AAD cluster's admin groups to cluster-admin.
+pub fn kubernetes_rbac(c: &ManagedCluster, kc: &KubeCluster) -> RbacStore {
+    let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
+    kc.rbac(&admin_groups)
+}
+
 /// Whether the cluster's API server lets `who` do what `attrs` name: Azure RBAC first (when
 /// the cluster has it), then Kubernetes RBAC with AKS's binding of the admin groups.
 pub fn authorize(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, attrs: &Attributes) -> Decision {
     if let Some(d) = azure_decision(assignments, c, who, attrs) {
         return d;
     }
-    let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
-    let d = kc.rbac(&admin_groups).authorize(attrs);
+    let d = kubernetes_rbac(c, kc).authorize(attrs);
     if !d.allowed && c.aad.as_ref().is_some_and(|a| a.enable_azure_rbac) {
         return Decision { allowed: false, reason: "User does not have access to the resource in Azure. Update role assignment to allow access.".into(), evaluation_error: None };
     }

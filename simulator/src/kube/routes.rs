@@ -14,7 +14,7 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use super::authn::{self, Authenticated};
-use super::authorizer::authorize;
+use super::authorizer::{authorize, kubernetes_rbac};
 use super::error::KubeError;
 use super::model::{KINDS, Kind, KubeCluster, kind};
 use super::rbac::{self, Attributes, Decision};
@@ -241,8 +241,7 @@ fn review(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, 
         }
         "selfsubjectrulesreviews" => {
             let ns = v["spec"]["namespace"].as_str().unwrap_or("default").to_string();
-            let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
-            let (res, non) = kc.rbac(&admin_groups).rules_for(&who.user, &ns);
+            let (res, non) = kubernetes_rbac(c, kc).rules_for(&who.user, &ns);
             let res: Vec<Value> = res.iter().map(|r| json!({ "verbs": r.verbs, "apiGroups": r.api_groups, "resources": r.resources, "resourceNames": r.resource_names })).collect();
             let non: Vec<Value> = non.iter().map(|r| json!({ "verbs": r.verbs, "nonResourceURLs": r.non_resource_urls })).collect();
             v["status"] = json!({ "resourceRules": res, "nonResourceRules": non, "incomplete": false });
