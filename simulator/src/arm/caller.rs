@@ -52,3 +52,32 @@ fn arm_time(secs: i64) -> String {
     let f = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
     t.format(&f).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str) -> Parts {
+        axum::http::Request::builder().uri(uri).body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn api_version_is_required_in_any_case_and_not_empty() {
+        assert_eq!(ArmCaller::check(&parts("/subscriptions?api-version=2024-11-01")), Ok(()));
+        assert_eq!(ArmCaller::check(&parts("/subscriptions?API-Version=2024-11-01")), Ok(()));
+        assert_eq!(ArmCaller::check(&parts("/subscriptions")), Err(ArmError::MissingApiVersion));
+        assert_eq!(ArmCaller::check(&parts("/subscriptions?api-version=")), Err(ArmError::MissingApiVersion));
+    }
+
+    #[test]
+    fn refusals_in_arms_words() {
+        assert_eq!(ArmCaller::reject(BearerError::NoHeader), ArmError::MissingAuthorization);
+        assert_eq!(ArmCaller::reject(BearerError::NotBearer), ArmError::InvalidToken { tenant: None });
+        assert_eq!(ArmCaller::reject(BearerError::Empty), ArmError::InvalidToken { tenant: None });
+        assert_eq!(
+            ArmCaller::reject(BearerError::Token(TokenError::Expired { exp: 1_767_225_600, now: 1_767_229_200 })),
+            ArmError::ExpiredToken { expired: "01/01/2026 00:00:00".into(), now: "01/01/2026 01:00:00".into() }
+        );
+        assert_eq!(ArmCaller::reject(BearerError::Token(TokenError::WrongAudience("x".into()))), ArmError::WrongAudience { audience: "x".into() });
+    }
+}

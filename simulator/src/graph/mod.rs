@@ -2,6 +2,7 @@
 //! groups and directory objects, as az CLI and the steps call them. [protocols.md §B]
 //! The directory itself is `crate::directory`; Graph's own rules are in `model`.
 
+pub mod caller;
 pub mod error;
 pub mod filter;
 pub mod json;

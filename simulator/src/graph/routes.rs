@@ -18,13 +18,10 @@ use super::error::{GraphError, InnerError};
 use super::model::GraphCaller;
 use super::{filter, json as gj};
 use crate::clock::rfc3339;
-use crate::directory::{ApplicationChanges, Caller as Principal, Directory, DirectoryObject, PermissionGrant};
-use crate::login::caller::{BearerError, Caller, FromToken};
-use crate::login::tokens::{AccessClaims, TokenError};
+use crate::directory::{ApplicationChanges, Directory, DirectoryObject, PermissionGrant};
+use crate::login::caller::Caller;
 use crate::state::Shared;
 
-/// The audiences Graph accepts.
-const AUDIENCES: &[&str] = &["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
 /// Default and largest page size.
 const PAGE: usize = 100;
 const MAX_PAGE: usize = 999;
@@ -64,27 +61,6 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
 
 type Q = Query<HashMap<String, String>>;
 type R = Result<Response, GraphError>;
-
-/// Graph's side of the bearer-token check: its audiences, and its words for a refusal.
-impl FromToken for GraphCaller {
-    const AUDIENCES: &'static [&'static str] = AUDIENCES;
-    type Rejection = GraphError;
-
-    fn reject(e: BearerError) -> GraphError {
-        GraphError::unauthorized(match e {
-            BearerError::NoHeader | BearerError::NotBearer | BearerError::Empty => "Access token is empty.",
-            BearerError::Token(TokenError::Expired { .. } | TokenError::NotYetValid { .. }) => "Access token has expired or is not yet valid.",
-            BearerError::Token(TokenError::WrongAudience(_)) => "Access token validation failure. Invalid audience.",
-            BearerError::Token(TokenError::BadSignature | TokenError::UnknownKey(_)) => "Access token validation failure.",
-            BearerError::Token(_) => "Invalid JWT token. The token is malformed.",
-        })
-    }
-
-    fn from_claims(claims: AccessClaims) -> Self {
-        let is_app = claims.idtyp.as_deref() == Some("app");
-        GraphCaller { principal: Principal { tenant_id: claims.tid, object_id: claims.oid, is_app }, roles: claims.roles.unwrap_or_default() }
-    }
-}
 
 /// Writes the body of a handler's `GraphError`, with its `innerError`: the date, a request
 /// id, and the client's request id (or the request id again).

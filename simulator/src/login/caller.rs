@@ -67,3 +67,26 @@ fn check(s: &Shared, headers: &HeaderMap, audiences: &[&str]) -> Result<AccessCl
     let trusted = |c: &AccessClaims| tenants.contains(&c.tid) && (c.iss == tokens::v1_issuer(&c.tid) || c.iss == tokens::v2_issuer(&s.config.base_url, &c.tid));
     tokens::validate(&s.key, token, audiences, &trusted, s.clock.now_secs()).map_err(BearerError::Token)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(authorization: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(a) = authorization {
+            h.insert(header::AUTHORIZATION, a.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_bearer_token_is_read_from_either_spelling_and_trimmed() {
+        assert_eq!(bearer(&headers(Some("Bearer abc"))), Ok("abc"));
+        assert_eq!(bearer(&headers(Some("bearer  abc "))), Ok("abc"));
+        assert_eq!(bearer(&headers(None)), Err(BearerError::NoHeader));
+        assert_eq!(bearer(&headers(Some("Basic abc"))), Err(BearerError::NotBearer));
+        assert_eq!(bearer(&headers(Some("BEARER abc"))), Err(BearerError::NotBearer));
+        assert_eq!(bearer(&headers(Some("Bearer   "))), Err(BearerError::Empty));
+    }
+}

@@ -10,6 +10,7 @@ use crate::directory::Directory;
 use crate::ids::IdSource;
 use crate::keys::SigningKey;
 
+/// Where a device-code sign-in stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceStatus {
     Pending,
@@ -19,6 +20,8 @@ pub enum DeviceStatus {
     Redeemed,
 }
 
+/// A device-code sign-in: the device polls with the device code (kept by hash), the person
+/// enters the user code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceCode {
     pub device_code_sha256: String,
@@ -32,6 +35,7 @@ pub struct DeviceCode {
     pub last_poll_ms: Option<i64>,
 }
 
+/// An issued refresh token (kept by hash), and whose and for which client it is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshGrant {
     pub token_sha256: String,
@@ -41,13 +45,14 @@ pub struct RefreshGrant {
     pub expires_ms: i64,
 }
 
+/// What the token service remembers between requests.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LoginState {
     pub device_codes: Vec<DeviceCode>,
     pub refresh_tokens: Vec<RefreshGrant>,
 }
 
-/// Everything a request needs from the simulator's state.
+/// What a grant works on: the parts of the simulator's state it reads and changes.
 pub struct Ctx<'a> {
     pub dir: &'a mut Directory,
     pub login: &'a mut LoginState,
