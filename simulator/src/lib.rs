@@ -10,10 +10,17 @@
 //! same requests give the same bytes.
 //!
 //! Each service keeps its rules in `model` (plain Rust), its wire in `routes`, and its error
-//! body in `error`.
+//! body in `error`. Handlers return `Result<_, ServiceError>`; what every answer of a service
+//! carries (ARM's headers, the ids in Graph's and the token service's error bodies) is added
+//! by that service's middleware. Graph and ARM know their caller through one bearer-token
+//! check, [`login::caller`].
+//!
+//! `simulator.rs` makes a [`Simulator`], `state.rs` holds its state, `router.rs` builds the
+//! Router.
 
 pub mod arm;
 pub mod clock;
+mod config;
 pub mod directory;
 pub mod graph;
 pub mod ids;
@@ -22,8 +29,9 @@ pub mod kube;
 pub mod login;
 pub mod pki;
 mod router;
+mod simulator;
 mod state;
 
 pub use clock::VirtualClock;
-pub use router::router;
-pub use state::{OperatorCredentials, Persona, SimConfig, Simulator, Snapshot, SnapshotError};
+pub use config::SimConfig;
+pub use simulator::{OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};

@@ -1,21 +1,24 @@
 //! One Router for every service, at the paths the real hosts use: the token service at
 //! `/{tenant}/…`, ARM at `/subscriptions/…` and `/tenants`.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 
-use crate::state::Simulator;
+use crate::state::Shared;
 use crate::{arm, graph, kube, login};
 
-pub fn router(sim: Simulator) -> Router {
+/// Each service's routes, with its own middleware; what no service serves gets ARM's 404.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let services = Router::new()
-        .merge(login::routes::routes())
-        .merge(graph::routes::routes())
+        .merge(login::routes::routes(shared.clone()))
+        .merge(graph::routes::routes(shared.clone()))
         .merge(kube::routes::routes())
-        .merge(arm::routes::routes(sim.shared.clone()))
+        .merge(arm::routes::routes(shared.clone()))
         .fallback(arm::routes::not_found)
-        .with_state(sim.shared.clone());
+        .with_state(shared);
     // ARM paths are case-insensitive; rewrite before routing so `resourceGroups` and
     // `resourcegroups` reach the same handler.
     let normalized = tower::util::MapRequest::new(services, normalize_path);

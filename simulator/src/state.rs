@@ -1,48 +1,23 @@
-//! The simulator's state: one `World` behind a lock, the clock, and the signing key.
+//! The simulator's state: one `World` behind a lock, the clock, and the keys. State only:
+//! building a simulator is `simulator.rs`, its Router `router.rs`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::arm::model::{Arm, Subscription};
-use crate::arm::rbac::{self, RoleAssignment};
+use crate::arm::model::Arm;
 use crate::clock::VirtualClock;
+use crate::config::SimConfig;
 use crate::directory::Directory;
 use crate::ids::IdSource;
 use crate::keys::SigningKey;
-
-/// The base URL a simulator names itself by when it is called in process. `.invalid` never
-/// resolves, so nothing can leak to a real host by mistake.
-pub const IN_PROCESS_BASE_URL: &str = "https://sim.aksflow.invalid";
-
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    pub seed: u64,
-    /// The URL clients reach the simulator at (issuer, discovery documents, `Location`).
-    pub base_url: String,
-    /// Where the seed's signing key may be cached between processes (it is slow to make).
-    pub key_cache: Option<std::path::PathBuf>,
-    /// Served to real clients on a real clock: long-running operations finish at once and
-    /// pollers are told to come back after a second, instead of minutes of real waiting.
-    pub instant_operations: bool,
-    /// Certificates with RSA keys, which browsers accept (Chromium refuses Ed25519).
-    pub rsa_certificates: bool,
-    /// The `command` of exec kubeconfigs (`kubelogin`, as AKS writes it).
-    pub exec_command: String,
-}
-
-impl SimConfig {
-    pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, rsa_certificates: false, exec_command: "kubelogin".into() }
-    }
-}
 
 /// Everything that changes as requests arrive. Serialisable, so a run can be saved and resumed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct World {
     pub ids: IdSource,
     pub directory: Directory,
-    pub login: crate::login::state::LoginState,
+    pub login: crate::login::model::LoginState,
     pub arm: Arm,
     /// Each cluster's Kubernetes objects, by the cluster's ARM id (lower case).
     #[serde(default)]
@@ -57,55 +32,6 @@ pub struct Operator {
     pub app_id: String,
     pub object_id: String,
     pub subscription_id: String,
-}
-
-/// A seeded user to sign in as.
-#[derive(Clone)]
-pub struct Persona {
-    pub user_principal_name: String,
-    pub object_id: String,
-    pub tenant_id: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for Persona {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Persona").field("user_principal_name", &self.user_principal_name).field("object_id", &self.object_id).finish_non_exhaustive()
-    }
-}
-
-/// What the runner needs to sign in as the operator.
-#[derive(Clone)]
-pub struct OperatorCredentials {
-    pub tenant_id: String,
-    pub subscription_id: String,
-    pub client_id: String,
-    pub client_secret: String,
-}
-
-impl std::fmt::Debug for OperatorCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OperatorCredentials")
-            .field("tenant_id", &self.tenant_id)
-            .field("subscription_id", &self.subscription_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A saved simulator: its world and the clock reading.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub seed: u64,
-    pub now_ms: i64,
-    pub world: World,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    #[error("the saved simulator state was made with seed {saved}, but this run uses seed {requested}")]
-    SeedMismatch { saved: u64, requested: u64 },
 }
 
 pub(crate) struct Shared {
@@ -124,124 +50,5 @@ impl Shared {
         let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
         w.arm.advance(self.clock.now_ms());
         w
-    }
-}
-
-/// A simulator instance. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct Simulator {
-    pub(crate) shared: Arc<Shared>,
-}
-
-/// Seeds of the served certificates' RSA keys, apart from the token-signing key's.
-const CA_KEY_STREAM: u64 = 0x6361_6b65_7900; // "cakey"
-const LEAF_KEY_STREAM: u64 = 0x6c65_6166_6b00; // "leafk"
-
-/// Keeps the operator's secret apart from the id stream: it is derived, never stored.
-const OPERATOR_SECRET_STREAM: u64 = 0x6f70_6572; // "oper"
-
-impl Simulator {
-    pub fn new(config: SimConfig, clock: VirtualClock) -> Self {
-        let mut ids = IdSource::new(config.seed);
-        let mut directory = Directory::seeded(&mut ids, clock.now_ms());
-        let home = directory.home_tenant.clone();
-        let secret = Self::derive_operator_secret(config.seed);
-        let (app, sp) = directory.register_app(&mut ids, &home, "aksflow-operator", &secret, clock.now_ms(), true);
-        let subscription_id = ids.guid().to_string();
-        let mut arm = Arm::default();
-        arm.subscriptions.push(Subscription { id: subscription_id.clone(), display_name: "aksflow simulated subscription".into(), tenant_id: home });
-        arm.role_assignments.push(RoleAssignment {
-            name: ids.guid().to_string(),
-            principal_id: sp.id.clone(),
-            principal_type: "ServicePrincipal".into(),
-            role: rbac::OWNER.into(),
-            scope: format!("/subscriptions/{subscription_id}"),
-        });
-        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
-        Self::from_world(config, clock, world, secret)
-    }
-
-    /// A simulator that continues from a snapshot (its clock moves to the saved time).
-    pub fn restore(config: SimConfig, clock: VirtualClock, snapshot: Snapshot) -> Result<Self, SnapshotError> {
-        if snapshot.seed != config.seed {
-            return Err(SnapshotError::SeedMismatch { saved: snapshot.seed, requested: config.seed });
-        }
-        clock.set_ms(snapshot.now_ms);
-        let secret = Self::derive_operator_secret(config.seed);
-        Ok(Self::from_world(config, clock, snapshot.world, secret))
-    }
-
-    fn from_world(config: SimConfig, clock: VirtualClock, world: World, operator_secret: String) -> Self {
-        let key = SigningKey::for_seed_cached(config.seed, config.key_cache.as_deref());
-        // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
-        let start = crate::clock::EPOCH_MS / 1000;
-        let pki = if config.rsa_certificates {
-            // Keys of their own, derived from the seed like the token-signing key (and cached
-            // with it), never the token-signing key itself.
-            let ca = SigningKey::for_seed_cached(config.seed ^ CA_KEY_STREAM, config.key_cache.as_deref());
-            let leaf = SigningKey::for_seed_cached(config.seed ^ LEAF_KEY_STREAM, config.key_cache.as_deref());
-            Arc::new(crate::pki::Pki::new_rsa(config.seed, start, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
-        } else {
-            Arc::new(crate::pki::Pki::new(config.seed, start))
-        };
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret, pki }) }
-    }
-
-    fn derive_operator_secret(seed: u64) -> String {
-        IdSource::new(seed ^ OPERATOR_SECRET_STREAM).client_secret()
-    }
-
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: self.shared.world().clone() }
-    }
-
-    /// A TLS certificate and key (PEM) for serving the simulator under these names, issued
-    /// by [`ca_pem`](Self::ca_pem).
-    pub fn server_certificate(&self, names: &[String]) -> (String, String) {
-        let c = self.shared.pki.server(names, crate::clock::EPOCH_MS / 1000);
-        (c.cert_pem, c.key_pem)
-    }
-
-    /// The simulator's CA (PEM): every kubeconfig's `certificate-authority-data`.
-    pub fn ca_pem(&self) -> String {
-        self.shared.pki.ca.cert_pem.clone()
-    }
-
-    pub fn clock(&self) -> &VirtualClock {
-        &self.shared.clock
-    }
-
-    pub fn config(&self) -> &SimConfig {
-        &self.shared.config
-    }
-
-    pub fn operator(&self) -> OperatorCredentials {
-        let w = self.shared.world();
-        OperatorCredentials {
-            tenant_id: w.directory.home_tenant.clone(),
-            subscription_id: w.operator.subscription_id.clone(),
-            client_id: w.operator.app_id.clone(),
-            client_secret: self.shared.operator_secret.clone(),
-        }
-    }
-
-    /// The personas a run can sign in as, with their passwords (derived from the seed).
-    pub fn personas(&self) -> Vec<Persona> {
-        let w = self.shared.world();
-        w.directory
-            .users
-            .iter()
-            .filter(|u| u.user_type == crate::directory::UserType::Member)
-            .map(|u| Persona {
-                user_principal_name: u.user_principal_name.clone(),
-                object_id: u.id.clone(),
-                tenant_id: u.tenant_id.clone(),
-                password: crate::directory::seed::persona_password(self.shared.config.seed, &u.user_principal_name),
-            })
-            .collect()
-    }
-
-    pub fn router(&self) -> axum::Router {
-        crate::router::router(self.clone())
     }
 }

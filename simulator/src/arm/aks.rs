@@ -253,7 +253,7 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
             message: format!("The value of parameter name '{name}' is invalid: it must match ^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{{0,61}}[a-zA-Z0-9]$."),
         });
     }
-    let location = super::model::normalize_location(spec.location.as_deref().ok_or(ArmError::LocationRequired)?);
+    let location = super::location::normalize_location(spec.location.as_deref().ok_or(ArmError::LocationRequired)?);
     let version = resolve_version(spec.kubernetes_version.as_deref(), &location)?;
     let enable_rbac = spec.enable_rbac.unwrap_or(true);
     let aad = new_aad(spec.aad.as_ref(), enable_rbac, tenant)?;
@@ -300,7 +300,7 @@ pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str) -> Result<Man
         });
     }
     if let Some(loc) = &spec.location {
-        if super::model::normalize_location(loc) != c.location {
+        if super::location::normalize_location(loc) != c.location {
             return Err(change_not_allowed("location"));
         }
     }

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use base64::Engine as _;
@@ -17,14 +17,16 @@ use serde_json::{Map, Value, json};
 use super::aks::{self, AadSpec, AgentPool, ClusterSpec, ManagedCluster};
 use super::error::ArmError;
 use super::kubeconfig::{self, Format};
-use super::model::OperationKind;
+use super::model::{ArmCaller, OperationKind};
 use super::rbac::{self, RoleAssignment};
-use super::routes::{Q, authenticate};
 use crate::clock::rfc3339;
+use crate::login::caller::Caller;
 use crate::state::Shared;
 
 const PROVIDER: &str = "/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.containerservice/managedclusters";
 const RETRY_AFTER: u64 = 15;
+
+type Q = Query<HashMap<String, String>>;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -184,8 +186,7 @@ fn duration(s: &Shared, seconds: i64) -> i64 {
     if s.config.instant_operations { 0 } else { seconds }
 }
 
-async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
     let spec = spec(&body)?;
     let now = s.clock.now_ms();
     let mut w = s.world();
@@ -207,8 +208,7 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     Ok(resp)
 }
 
-async fn get_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn get_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     w.arm.resource_group(&sid, &rg)?;
@@ -217,8 +217,7 @@ async fn get_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
 }
 
 /// PATCH updates tags only.
-async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
     let v: Value = serde_json::from_slice(&body).map_err(invalid)?;
     let tags = v.get("tags").and_then(Value::as_object).cloned().ok_or_else(|| invalid("only `tags` can be patched on a managed cluster"))?;
     let mut w = s.world();
@@ -230,8 +229,7 @@ async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path
     Ok(Json(cluster_json(c, &tenant)).into_response())
 }
 
-async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let now = s.clock.now_ms();
     let mut w = s.world();
     let w = &mut *w;
@@ -253,8 +251,7 @@ async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pat
     Ok(resp)
 }
 
-async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     w.arm.resource_group(&sid, &rg)?;
@@ -269,8 +266,7 @@ async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(Stri
     Ok(Json(json!({ "value": value })).into_response())
 }
 
-async fn list_in_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn list_in_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     let value: Vec<Value> = w
@@ -288,8 +284,7 @@ fn kubeconfigs(name: &str, yaml: &str) -> Response {
     Json(json!({ "kubeconfigs": [{ "name": name, "value": base64::engine::general_purpose::STANDARD.encode(yaml) }] })).into_response()
 }
 
-async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.resource_group(&sid, &rg)?;
@@ -302,8 +297,7 @@ async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): P
     Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert)))
 }
 
-async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let format = match q.get("format").map(|f| f.to_ascii_lowercase()) {
         None => None,
         Some(f) if f == "exec" => Some(Format::Exec),
@@ -324,8 +318,7 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
     Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert, format, &s.config.exec_command)))
 }
 
-async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operations/{op}") })?;
     let ms = |m: i64| rfc3339(time::OffsetDateTime::from_unix_timestamp_nanos(m as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
@@ -344,8 +337,7 @@ async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): P
     Ok(resp)
 }
 
-async fn versions(State(s): State<Arc<Shared>>, Path((sid, _loc)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn versions(State(s): State<Arc<Shared>>, Path((sid, _loc)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.subscription(&sid)?;
     let values: Vec<Value> = aks::VERSIONS
         .iter()
@@ -374,8 +366,7 @@ fn assignment_json(a: &RoleAssignment, sid: &str) -> Value {
     })
 }
 
-fn put_assignment(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, sid: &str, scope: String, name: &str, body: &[u8]) -> Result<Response, ArmError> {
-    let caller = authenticate(s, headers, q)?;
+fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name: &str, body: &[u8]) -> Result<Response, ArmError> {
     let v: Value = serde_json::from_slice(body).map_err(invalid)?;
     let p = v.get("properties").ok_or_else(|| invalid("properties is required"))?;
     let role_id = p.get("roleDefinitionId").and_then(Value::as_str).ok_or_else(|| invalid("properties.roleDefinitionId is required"))?;
@@ -385,7 +376,7 @@ fn put_assignment(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, 
     let role = rbac::role(role_guid).ok_or_else(|| ArmError::RoleDefinitionNotFound { id: role_guid.into() })?;
     let mut w = s.world();
     w.arm.subscription(sid)?;
-    w.arm.authorize(&caller, "Microsoft.Authorization/roleAssignments/write", &scope)?;
+    w.arm.authorize(caller, "Microsoft.Authorization/roleAssignments/write", &scope)?;
     let exists = w.arm.role_assignments.iter().any(|a| a.principal_id.eq_ignore_ascii_case(principal) && a.role == role.name && a.scope.eq_ignore_ascii_case(&scope));
     if exists {
         return Err(ArmError::RoleAssignmentExists);
@@ -395,35 +386,41 @@ fn put_assignment(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, 
     Ok((StatusCode::CREATED, Json(assignment_json(&a, sid))).into_response())
 }
 
-async fn put_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
-    put_assignment(&s, &headers, &q, &sid, format!("/subscriptions/{sid}"), &ra, &body)
+async fn put_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
+    put_assignment(&s, &caller, &sid, format!("/subscriptions/{sid}"), &ra, &body)
 }
 
-async fn put_rg_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, ra)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Result<Response, ArmError> {
+/// The group is looked for before the token is checked.
+async fn put_rg_assignment(
+    State(s): State<Arc<Shared>>,
+    Path((sid, rg, ra)): Path<(String, String, String)>,
+    caller: Result<Caller<ArmCaller>, ArmError>,
+    body: Bytes,
+) -> Result<Response, ArmError> {
     s.world().arm.resource_group(&sid, &rg)?;
-    put_assignment(&s, &headers, &q, &sid, format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra, &body)
+    let Caller(caller) = caller?;
+    put_assignment(&s, &caller, &sid, format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra, &body)
 }
 
+/// The cluster is looked for before the token is checked.
 async fn put_cluster_assignment(
     State(s): State<Arc<Shared>>,
     Path((sid, rg, name, ra)): Path<(String, String, String, String)>,
-    Query(q): Q,
-    headers: HeaderMap,
+    caller: Result<Caller<ArmCaller>, ArmError>,
     body: Bytes,
 ) -> Result<Response, ArmError> {
     s.world().arm.cluster(&sid, &rg, &name)?;
-    put_assignment(&s, &headers, &q, &sid, cluster_scope(&sid, &rg, &name), &ra, &body)
+    let Caller(caller) = caller?;
+    put_assignment(&s, &caller, &sid, cluster_scope(&sid, &rg, &name), &ra, &body)
 }
 
-async fn get_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn get_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let a = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(&ra)).ok_or_else(|| ArmError::NotFound { path: format!("roleAssignments/{ra}") })?;
     Ok(Json(assignment_json(a, &sid)).into_response())
 }
 
-async fn delete_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn delete_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let mut w = s.world();
     let Some(a) = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(&ra)).cloned() else {
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -433,8 +430,7 @@ async fn delete_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Pa
     Ok(Json(assignment_json(&a, &sid)).into_response())
 }
 
-async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     let principal = q.get("$filter").and_then(|f| f.split('\'').nth(1)).map(String::from);
@@ -449,8 +445,7 @@ async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>,
     Ok(Json(json!({ "value": value })).into_response())
 }
 
-async fn list_role_definitions(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn list_role_definitions(Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let wanted = q.get("$filter").and_then(|f| f.split('\'').nth(1)).map(|n| n.to_ascii_lowercase());
     let value: Vec<Value> = rbac::BUILT_IN_ROLES
         .iter()

@@ -96,7 +96,7 @@ impl ArmError {
             LocationNotAvailable { location } => (
                 StatusCode::BAD_REQUEST,
                 "LocationNotAvailableForResourceGroup",
-                format!("The provided location '{location}' is not available for resource group. List of available regions is '{}'.", super::model::LOCATIONS.join(",")),
+                format!("The provided location '{location}' is not available for resource group. List of available regions is '{}'.", super::location::LOCATIONS.join(",")),
             ),
             InvalidRequestContent { detail } => (
                 StatusCode::BAD_REQUEST,

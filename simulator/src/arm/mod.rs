@@ -4,7 +4,9 @@
 pub mod aks;
 pub mod aks_routes;
 pub mod error;
+pub mod caller;
 pub mod kubeconfig;
+pub mod location;
 pub mod model;
 pub mod rbac;
 pub mod routes;

@@ -4,16 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::ArmError;
+use super::location::{LOCATIONS, normalize_location};
 use super::rbac::{self, RoleAssignment};
 use crate::ids::IdSource;
-
-/// Regions the simulator accepts, as ARM lists them for resource groups.
-pub const LOCATIONS: &[&str] = &[
-    "eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus", "southcentralus",
-    "westcentralus", "canadacentral", "brazilsouth", "northeurope", "westeurope", "uksouth", "francecentral",
-    "germanywestcentral", "swedencentral", "switzerlandnorth", "norwayeast", "australiaeast", "japaneast",
-    "koreacentral", "southeastasia", "eastasia", "centralindia", "southafricanorth", "uaenorth",
-];
 
 /// How long (virtual seconds) deleting a resource group takes.
 pub const DELETE_SECONDS: i64 = 30;
@@ -114,7 +107,7 @@ impl Arm {
 
     /// ARM's authorization check: the caller needs a role assignment at or above `scope`
     /// whose role allows `action`.
-    pub fn authorize(&self, caller: &Caller, action: &str, scope: &str) -> Result<(), ArmError> {
+    pub fn authorize(&self, caller: &ArmCaller, action: &str, scope: &str) -> Result<(), ArmError> {
         if rbac::is_allowed(&self.role_assignments, &caller.object_id, action, scope) {
             Ok(())
         } else {
@@ -225,15 +218,10 @@ impl Arm {
 
 /// The identity ARM checks permissions for.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct ArmCaller {
     pub object_id: String,
     /// `upn` for users, the appId for service principals: what ARM's messages call the client.
     pub display: String,
-}
-
-/// `East US` and `eastus` name the same region.
-pub fn normalize_location(l: &str) -> String {
-    l.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
 }
 
 /// Resource group names: 1–90 characters of letters, digits, `_`, `-`, `.`, `(`, `)`,

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,17 +16,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ArmError;
-use super::model::{Caller, ResourceGroup, Upsert, subscription_scope};
-use crate::login::tokens::{self, TokenError};
+use super::model::{ArmCaller, ResourceGroup, Upsert, subscription_scope};
+use crate::login::caller::Caller;
 use crate::state::Shared;
-
-/// The audiences ARM accepts. [protocols.md §C.0]
-pub const AUDIENCES: &[&str] = &[
-    "https://management.core.windows.net/",
-    "https://management.core.windows.net",
-    "https://management.azure.com/",
-    "https://management.azure.com",
-];
 
 /// How long a client should wait between polls of an operation, in seconds.
 const RETRY_AFTER_SECONDS: u64 = 15;
@@ -69,43 +61,8 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
     ArmError::NotFound { path: uri.path().to_string() }.into_response()
 }
 
-fn require_api_version(q: &HashMap<String, String>) -> Result<(), ArmError> {
-    match q.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")) {
-        Some((_, v)) if !v.is_empty() => Ok(()),
-        _ => Err(ArmError::MissingApiVersion),
-    }
-}
-
 fn api_version(q: &HashMap<String, String>) -> &str {
     q.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")).map(|(_, v)| v.as_str()).unwrap_or("2024-11-01")
-}
-
-/// ARM's own time format in token-expiry messages: `01/01/2026 01:00:00`.
-fn arm_time(secs: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let f = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
-    t.format(&f).unwrap_or_default()
-}
-
-/// Authenticates the bearer token and checks the api-version, in ARM's order.
-pub(crate) fn authenticate(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Caller, ArmError> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ArmError::MissingAuthorization)?;
-    let token = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("bearer "))
-        .ok_or(ArmError::InvalidToken { tenant: None })?;
-    let tenants: Vec<String> = s.world().directory.tenants.iter().map(|t| t.id.clone()).collect();
-    let trusted = |c: &tokens::AccessClaims| {
-        tenants.contains(&c.tid) && (c.iss == tokens::v1_issuer(&c.tid) || c.iss == tokens::v2_issuer(&s.config.base_url, &c.tid))
-    };
-    let now = s.clock.now_secs();
-    let claims = tokens::validate(&s.key, token.trim(), AUDIENCES, &trusted, now).map_err(|e| match e {
-        TokenError::Expired { exp, now } => ArmError::ExpiredToken { expired: arm_time(exp), now: arm_time(now) },
-        TokenError::WrongAudience(audience) => ArmError::WrongAudience { audience },
-        _ => ArmError::InvalidToken { tenant: None },
-    })?;
-    require_api_version(q)?;
-    Ok(Caller { display: claims.upn.clone().or(claims.appid.clone()).unwrap_or(claims.oid.clone()), object_id: claims.oid })
 }
 
 fn group_json(g: &ResourceGroup) -> serde_json::Value {
@@ -122,10 +79,9 @@ fn group_json(g: &ResourceGroup) -> serde_json::Value {
     v
 }
 
-pub(crate) type Q = Query<HashMap<String, String>>;
+type Q = Query<HashMap<String, String>>;
 
-async fn list_subscriptions(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn list_subscriptions(State(s): State<Arc<Shared>>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let value: Vec<_> = w
         .arm
@@ -150,8 +106,7 @@ fn subscription_json(sub: &super::model::Subscription) -> serde_json::Value {
     })
 }
 
-async fn list_tenants(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn list_tenants(State(s): State<Arc<Shared>>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let home = w.directory.home();
     Ok(Json(json!({ "value": [{
@@ -167,16 +122,14 @@ async fn list_tenants(State(s): State<Arc<Shared>>, Query(q): Q, headers: Header
     .into_response())
 }
 
-async fn get_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn get_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let sub = w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/read", &subscription_scope(&sub.id))?;
     Ok(Json(subscription_json(sub)).into_response())
 }
 
-async fn list_groups(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn list_groups(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &subscription_scope(&sid))?;
@@ -188,17 +141,16 @@ fn group_scope(sid: &str, rg: &str) -> String {
     format!("/subscriptions/{sid}/resourceGroups/{rg}")
 }
 
-async fn get_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn get_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &group_scope(&sid, &rg))?;
     Ok(Json(group_json(w.arm.resource_group(&sid, &rg)?)).into_response())
 }
 
-/// `az group exists`: 204 or 404, no body.
-async fn head_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Response {
-    let result = authenticate(&s, &headers, &q).and_then(|caller| {
+/// `az group exists`: 204 or 404, no body (a refused token too).
+async fn head_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, caller: Result<Caller<ArmCaller>, ArmError>) -> Response {
+    let result = caller.and_then(|Caller(caller)| {
         let w = s.world();
         w.arm.subscription(&sid)?;
         w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &group_scope(&sid, &rg))?;
@@ -230,11 +182,9 @@ struct GroupBody {
 async fn put_group(
     State(s): State<Arc<Shared>>,
     Path((sid, rg)): Path<(String, String)>,
-    Query(q): Q,
-    headers: HeaderMap,
+    Caller(caller): Caller<ArmCaller>,
     body: Bytes,
 ) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
     let parsed: GroupBody = serde_json::from_slice(&body).map_err(|e| ArmError::InvalidRequestContent { detail: e.to_string() })?;
     let mut w = s.world();
     w.arm.subscription(&sid)?;
@@ -259,8 +209,7 @@ fn accepted(location: String) -> Response {
     resp
 }
 
-async fn delete_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    let caller = authenticate(&s, &headers, &q)?;
+async fn delete_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let mut w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/delete", &group_scope(&sid, &rg))?;
@@ -269,8 +218,7 @@ async fn delete_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(Strin
     Ok(accepted(operation_location(&s, &sid, &op.id, api_version(&q))))
 }
 
-async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     let Some(operation) = w.arm.operation(&sid, &op) else {
@@ -284,8 +232,7 @@ async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(S
 }
 
 /// The `Location` of a cluster deletion: 202 while running, 204 when done.
-async fn cluster_operation_result(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Response, ArmError> {
-    authenticate(&s, &headers, &q)?;
+async fn cluster_operation_result(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operationresults/{op}") })?;
     if o.done {

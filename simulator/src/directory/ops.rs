@@ -235,6 +235,32 @@ impl Directory {
         Ok(())
     }
 
+    /// Deletes a service principal: tenant administrators only.
+    pub fn delete_service_principal(&mut self, caller: &Caller, id: &str) -> Result<(), DirError> {
+        if !self.is_admin(caller) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        let before = self.service_principals.len();
+        self.service_principals.retain(|sp| !(sp.tenant_id == caller.tenant_id && sp.id.eq_ignore_ascii_case(id)));
+        if self.service_principals.len() == before {
+            return Err(DirError::NotFound { id: id.into() });
+        }
+        Ok(())
+    }
+
+    /// Deletes a group, and its membership in other groups: administrators and its owners.
+    pub fn delete_group(&mut self, caller: &Caller, id: &str) -> Result<(), DirError> {
+        let g = self.group(&caller.tenant_id, id).ok_or_else(|| DirError::NotFound { id: id.into() })?.clone();
+        if !(self.is_admin(caller) || g.owners.contains(&caller.object_id)) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        self.groups.retain(|x| x.id != g.id);
+        for other in self.groups.iter_mut() {
+            other.members.retain(|m| !m.eq_ignore_ascii_case(&g.id));
+        }
+        Ok(())
+    }
+
     fn app_index(&self, tenant_id: &str, id: &str) -> Result<usize, DirError> {
         self.applications
             .iter()

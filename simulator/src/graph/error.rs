@@ -1,5 +1,8 @@
 //! Graph's error body: `{"error":{"code","message","innerError":{date, request-id,
 //! client-request-id}}}`. [protocols.md §B.0]
+//!
+//! A handler returns `Err(GraphError)`; the ids and the date of `innerError` come from the
+//! simulator's state, so the service's middleware (`routes::inner_error`) writes the body.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -13,13 +16,19 @@ pub struct GraphError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Filled in by the route: the ids and time that go into `innerError`.
-    pub inner: Option<(String, String, String)>,
+}
+
+/// What goes into an error body's `innerError`.
+#[derive(Debug, Clone)]
+pub struct InnerError {
+    pub date: String,
+    pub request_id: String,
+    pub client_request_id: String,
 }
 
 impl GraphError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        GraphError { status, code, message: message.into(), inner: None }
+        GraphError { status, code, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -69,16 +78,25 @@ impl From<DirError> for GraphError {
     }
 }
 
-impl IntoResponse for GraphError {
-    fn into_response(self) -> Response {
-        let (date, request_id, client_request_id) = self.inner.unwrap_or_default();
+impl GraphError {
+    /// The error's response, its body complete.
+    pub fn with_inner(self, inner: InnerError) -> Response {
         let body = json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
-                "innerError": { "date": date, "request-id": request_id, "client-request-id": client_request_id },
+                "innerError": { "date": inner.date, "request-id": inner.request_id, "client-request-id": inner.client_request_id },
             }
         });
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// The status now; the body once the middleware has the ids ([`GraphError::with_inner`]).
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let mut resp = self.status.into_response();
+        resp.extensions_mut().insert(self);
+        resp
     }
 }

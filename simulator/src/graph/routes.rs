@@ -7,35 +7,35 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::error::GraphError;
+use super::error::{GraphError, InnerError};
+use super::model::GraphCaller;
 use super::{filter, json as gj};
 use crate::clock::rfc3339;
-use crate::directory::{ApplicationChanges, Caller, Directory, DirectoryObject, PermissionGrant};
-use crate::login::tokens::{self, TokenError};
-use crate::state::{Shared, World};
+use crate::directory::{ApplicationChanges, Directory, DirectoryObject, PermissionGrant};
+use crate::login::caller::Caller;
+use crate::state::Shared;
 
-/// The audiences Graph accepts.
-const AUDIENCES: &[&str] = &["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
 /// Default and largest page size.
 const PAGE: usize = 100;
 const MAX_PAGE: usize = 999;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1.0/applications", get(list_applications).post(create_application))
         .route("/v1.0/applications/{id}", get(get_application).patch(patch_application).delete(delete_application))
-        .route("/v1.0/applications/{id}/addpassword", post(|s, p, h, b| add_password(s, p, h, b, false)))
-        .route("/v1.0/applications/{id}/removepassword", post(|s, p, h, b| remove_password(s, p, h, b, false)))
+        .route("/v1.0/applications/{id}/addpassword", post(|s, p, c, b| add_password(s, p, c, b, false)))
+        .route("/v1.0/applications/{id}/removepassword", post(|s, p, c, b| remove_password(s, p, c, b, false)))
         .route("/v1.0/serviceprincipals", get(list_service_principals).post(create_service_principal))
         .route("/v1.0/serviceprincipals/{id}", get(get_service_principal).delete(delete_service_principal))
-        .route("/v1.0/serviceprincipals/{id}/addpassword", post(|s, p, h, b| add_password(s, p, h, b, true)))
-        .route("/v1.0/serviceprincipals/{id}/removepassword", post(|s, p, h, b| remove_password(s, p, h, b, true)))
+        .route("/v1.0/serviceprincipals/{id}/addpassword", post(|s, p, c, b| add_password(s, p, c, b, true)))
+        .route("/v1.0/serviceprincipals/{id}/removepassword", post(|s, p, c, b| remove_password(s, p, c, b, true)))
         .route("/v1.0/serviceprincipals/{id}/approleassignedto", get(list_assigned_to).post(create_assigned_to))
         .route("/v1.0/serviceprincipals/{id}/approleassignments", get(list_assignments))
         .route("/v1.0/oauth2permissiongrants", get(list_grants).post(create_grant))
@@ -56,67 +56,22 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/v1.0/directoryobjects/{id}", get(get_directory_object))
         .route("/v1.0/directoryobjects/{id}/getmembergroups", post(get_member_groups))
         .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups))
+        .layer(middleware::from_fn_with_state(shared, inner_error))
 }
 
 type Q = Query<HashMap<String, String>>;
 type R = Result<Response, GraphError>;
 
-/// The request context every handler starts from: who is calling, and ids for the error body.
-struct Req<'a> {
-    s: &'a Shared,
-    caller: Caller,
-    /// `roles` of an app-only token (application permissions on Graph).
-    roles: Vec<String>,
-}
-
-impl Req<'_> {
-    fn world(&self) -> std::sync::MutexGuard<'_, World> {
-        self.s.world()
-    }
-
-    /// Reading the directory: member users, and applications with a directory-read
-    /// permission or administrator role. Guests see only themselves.
-    fn may_read(&self, dir: &Directory) -> Result<(), GraphError> {
-        let ok = if self.caller.is_app {
-            dir.is_admin(&self.caller) || self.roles.iter().any(|r| r.ends_with(".Read.All") || r.ends_with(".ReadWrite.All"))
-        } else {
-            dir.is_member_user(&self.caller)
-        };
-        if ok { Ok(()) } else { Err(GraphError::denied()) }
-    }
-}
-
-/// Checks the bearer token: RS256 by our key, a Graph audience, a trusted issuer, unexpired.
-fn authenticate<'a>(s: &'a Shared, headers: &HeaderMap) -> Result<Req<'a>, GraphError> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).map(str::trim).unwrap_or("");
-    if token.is_empty() {
-        return Err(GraphError::unauthorized("Access token is empty."));
-    }
-    let tenants: Vec<String> = s.world().directory.tenants.iter().map(|t| t.id.clone()).collect();
-    let trusted = |c: &tokens::AccessClaims| tenants.contains(&c.tid) && (c.iss == tokens::v1_issuer(&c.tid) || c.iss == tokens::v2_issuer(&s.config.base_url, &c.tid));
-    let claims = tokens::validate(&s.key, token, AUDIENCES, &trusted, s.clock.now_secs()).map_err(|e| match e {
-        TokenError::Expired { .. } | TokenError::NotYetValid { .. } => GraphError::unauthorized("Access token has expired or is not yet valid."),
-        TokenError::WrongAudience(_) => GraphError::unauthorized("Access token validation failure. Invalid audience."),
-        TokenError::BadSignature | TokenError::UnknownKey(_) => GraphError::unauthorized("Access token validation failure."),
-        _ => GraphError::unauthorized("Invalid JWT token. The token is malformed."),
-    })?;
-    let is_app = claims.idtyp.as_deref() == Some("app");
-    Ok(Req { s, caller: Caller { tenant_id: claims.tid, object_id: claims.oid, is_app }, roles: claims.roles.unwrap_or_default() })
-}
-
-/// Fills in `innerError` (date, request id, client request id) on the way out.
-fn finish(s: &Shared, headers: &HeaderMap, result: R) -> Response {
-    match result {
-        Ok(r) => r,
-        Err(mut e) => {
-            let request_id = s.world().ids.guid().to_string();
-            let client = headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(String::from).unwrap_or_else(|| request_id.clone());
-            let date = rfc3339(s.clock.now()).trim_end_matches('Z').to_string();
-            e.inner = Some((date, request_id, client));
-            e.into_response()
-        }
-    }
+/// Writes the body of a handler's `GraphError`, with its `innerError`: the date, a request
+/// id, and the client's request id (or the request id again).
+async fn inner_error(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let client_request_id = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(String::from);
+    let resp = next.run(req).await;
+    let Some(error) = resp.extensions().get::<GraphError>().cloned() else { return resp };
+    let request_id = s.world().ids.guid().to_string();
+    let date = rfc3339(s.clock.now()).trim_end_matches('Z').to_string();
+    let client_request_id = client_request_id.unwrap_or_else(|| request_id.clone());
+    error.with_inner(InnerError { date, request_id, client_request_id })
 }
 
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
@@ -254,57 +209,37 @@ fn app_json(dir: &Directory, a: &crate::directory::Application) -> Value {
     gj::application(a, &domain)
 }
 
-async fn list_applications(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = async {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let items = w.directory.applications.iter().filter(|a| a.tenant_id == req.caller.tenant_id).map(|a| app_json(&w.directory, a)).collect();
-        list(&s, "/v1.0/applications", "applications", &q, items)
-    };
-    finish(&s, &headers, r.await)
+async fn list_applications(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let items = w.directory.applications.iter().filter(|a| a.tenant_id == caller.principal.tenant_id).map(|a| app_json(&w.directory, a)).collect();
+    list(&s, "/v1.0/applications", "applications", &q, items)
 }
 
-async fn create_application(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let changes = application_changes(&parse_body(&body)?)?;
-        let mut w = req.world();
-        let w = &mut *w;
-        let app = w.directory.create_application(&mut w.ids, &req.caller, changes, s.clock.now_ms())?;
-        Ok(created("applications", &app.id, app_json(&w.directory, &app)))
-    })();
-    finish(&s, &headers, r)
+async fn create_application(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let changes = application_changes(&parse_body(&body)?)?;
+    let mut w = s.world();
+    let w = &mut *w;
+    let app = w.directory.create_application(&mut w.ids, &caller.principal, changes, s.clock.now_ms())?;
+    Ok(created("applications", &app.id, app_json(&w.directory, &app)))
 }
 
-async fn get_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let a = w.directory.application(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        Ok(single("applications", app_json(&w.directory, a)))
-    })();
-    finish(&s, &headers, r)
+async fn get_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let a = w.directory.application(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    Ok(single("applications", app_json(&w.directory, a)))
 }
 
-async fn patch_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let changes = application_changes(&parse_body(&body)?)?;
-        req.world().directory.update_application(&req.caller, &id, changes)?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn patch_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let changes = application_changes(&parse_body(&body)?)?;
+    s.world().directory.update_application(&caller.principal, &id, changes)?;
+    Ok(no_content())
 }
 
-async fn delete_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        req.world().directory.delete_application(&req.caller, &id)?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn delete_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    s.world().directory.delete_application(&caller.principal, &id)?;
+    Ok(no_content())
 }
 
 fn parse_time(v: Option<&Value>) -> Result<Option<i64>, GraphError> {
@@ -316,330 +251,219 @@ fn parse_time(v: Option<&Value>) -> Result<Option<i64>, GraphError> {
     }
 }
 
-async fn add_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes, on_sp: bool) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = if body.is_empty() { Map::new() } else { parse_body(&body)? };
-        let pc = body.get("passwordCredential").and_then(Value::as_object).cloned().unwrap_or_default();
-        let display_name = pc.get("displayName").and_then(Value::as_str).map(String::from);
-        let start = parse_time(pc.get("startDateTime"))?;
-        let end = parse_time(pc.get("endDateTime"))?;
-        let mut w = req.world();
-        let w = &mut *w;
-        let (cred, secret) = w.directory.add_password(&mut w.ids, &req.caller, on_sp, &id, display_name, start, end, s.clock.now_ms())?;
-        let mut v = gj::password_credential(&cred, Some(&secret));
-        v["@odata.context"] = json!(format!("{}/$metadata#microsoft.graph.passwordCredential", gj::GRAPH_BASE));
-        Ok(Json(reorder_context(v)).into_response())
-    })();
-    finish(&s, &headers, r)
+async fn add_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, on_sp: bool) -> R {
+    let body = if body.is_empty() { Map::new() } else { parse_body(&body)? };
+    let pc = body.get("passwordCredential").and_then(Value::as_object).cloned().unwrap_or_default();
+    let display_name = pc.get("displayName").and_then(Value::as_str).map(String::from);
+    let start = parse_time(pc.get("startDateTime"))?;
+    let end = parse_time(pc.get("endDateTime"))?;
+    let mut w = s.world();
+    let w = &mut *w;
+    let (cred, secret) = w.directory.add_password(&mut w.ids, &caller.principal, on_sp, &id, display_name, start, end, s.clock.now_ms())?;
+    let mut v = gj::password_credential(&cred, Some(&secret));
+    v["@odata.context"] = json!(format!("{}/$metadata#microsoft.graph.passwordCredential", gj::GRAPH_BASE));
+    Ok(Json(reorder_context(v)).into_response())
 }
 
-async fn remove_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes, on_sp: bool) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let key = body.get("keyId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("A value is required for property 'keyId' of resource 'removePassword'."))?;
-        req.world().directory.remove_password(&req.caller, on_sp, &id, key)?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn remove_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, on_sp: bool) -> R {
+    let body = parse_body(&body)?;
+    let key = body.get("keyId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("A value is required for property 'keyId' of resource 'removePassword'."))?;
+    s.world().directory.remove_password(&caller.principal, on_sp, &id, key)?;
+    Ok(no_content())
 }
 
 // ---------- service principals ----------
 
-async fn list_service_principals(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let items = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == req.caller.tenant_id).map(gj::service_principal).collect();
-        list(&s, "/v1.0/servicePrincipals", "servicePrincipals", &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_service_principals(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let items = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(gj::service_principal).collect();
+    list(&s, "/v1.0/servicePrincipals", "servicePrincipals", &q, items)
 }
 
-async fn create_service_principal(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let app_id = body.get("appId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("A value is required for property 'appId' of resource 'ServicePrincipal'."))?;
-        let mut w = req.world();
-        let w = &mut *w;
-        let mut sp = w.directory.create_service_principal(&mut w.ids, &req.caller, app_id, s.clock.now_ms())?;
-        if let Some(false) = body.get("accountEnabled").and_then(Value::as_bool) {
-            if let Some(stored) = w.directory.service_principals.iter_mut().find(|x| x.id == sp.id) {
-                stored.account_enabled = false;
-            }
-            sp.account_enabled = false;
+async fn create_service_principal(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let app_id = body.get("appId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("A value is required for property 'appId' of resource 'ServicePrincipal'."))?;
+    let mut w = s.world();
+    let w = &mut *w;
+    let mut sp = w.directory.create_service_principal(&mut w.ids, &caller.principal, app_id, s.clock.now_ms())?;
+    if let Some(false) = body.get("accountEnabled").and_then(Value::as_bool) {
+        if let Some(stored) = w.directory.service_principals.iter_mut().find(|x| x.id == sp.id) {
+            stored.account_enabled = false;
         }
-        Ok(created("servicePrincipals", &sp.id, gj::service_principal(&sp)))
-    })();
-    finish(&s, &headers, r)
+        sp.account_enabled = false;
+    }
+    Ok(created("servicePrincipals", &sp.id, gj::service_principal(&sp)))
 }
 
-async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let sp = w.directory.service_principal_by_id(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        Ok(single("servicePrincipals", gj::service_principal(sp)))
-    })();
-    finish(&s, &headers, r)
+async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let sp = w.directory.service_principal_by_id(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    Ok(single("servicePrincipals", gj::service_principal(sp)))
 }
 
-async fn delete_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let mut w = req.world();
-        if !w.directory.is_admin(&req.caller) {
-            return Err(GraphError::denied());
-        }
-        let before = w.directory.service_principals.len();
-        let tenant = req.caller.tenant_id.clone();
-        w.directory.service_principals.retain(|sp| !(sp.tenant_id == tenant && sp.id.eq_ignore_ascii_case(&id)));
-        if w.directory.service_principals.len() == before {
-            return Err(GraphError::not_found(&id));
-        }
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn delete_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    s.world().directory.delete_service_principal(&caller.principal, &id)?;
+    Ok(no_content())
 }
 
-async fn list_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        w.directory.service_principal_by_id(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        let items = w.directory.app_role_assignments.iter().filter(|a| a.resource_id.eq_ignore_ascii_case(&id)).map(gj::app_role_assignment).collect();
-        list(&s, &format!("/v1.0/servicePrincipals/{id}/appRoleAssignedTo"), &format!("servicePrincipals('{id}')/appRoleAssignedTo"), &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    w.directory.service_principal_by_id(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    let items = w.directory.app_role_assignments.iter().filter(|a| a.resource_id.eq_ignore_ascii_case(&id)).map(gj::app_role_assignment).collect();
+    list(&s, &format!("/v1.0/servicePrincipals/{id}/appRoleAssignedTo"), &format!("servicePrincipals('{id}')/appRoleAssignedTo"), &q, items)
 }
 
-async fn list_assignments(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let items = w.directory.app_role_assignments.iter().filter(|a| a.principal_id.eq_ignore_ascii_case(&id)).map(gj::app_role_assignment).collect();
-        list(&s, &format!("/v1.0/servicePrincipals/{id}/appRoleAssignments"), &format!("servicePrincipals('{id}')/appRoleAssignments"), &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_assignments(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let items = w.directory.app_role_assignments.iter().filter(|a| a.principal_id.eq_ignore_ascii_case(&id)).map(gj::app_role_assignment).collect();
+    list(&s, &format!("/v1.0/servicePrincipals/{id}/appRoleAssignments"), &format!("servicePrincipals('{id}')/appRoleAssignments"), &q, items)
 }
 
-async fn create_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let field = |k: &str| body.get(k).and_then(Value::as_str).map(String::from).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'AppRoleAssignment'.")));
-        let (principal, resource, role) = (field("principalId")?, field("resourceId")?, field("appRoleId")?);
-        if !resource.eq_ignore_ascii_case(&id) {
-            return Err(GraphError::bad_request("The resourceId of the appRoleAssignment must match the service principal in the URL."));
-        }
-        let mut w = req.world();
-        let w = &mut *w;
-        let a = w.directory.assign_app_role(&mut w.ids, &req.caller, &id, &principal, &role, s.clock.now_ms())?;
-        Ok(created(&format!("servicePrincipals('{id}')/appRoleAssignedTo"), &a.id, gj::app_role_assignment(&a)))
-    })();
-    finish(&s, &headers, r)
+async fn create_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(String::from).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'AppRoleAssignment'.")));
+    let (principal, resource, role) = (field("principalId")?, field("resourceId")?, field("appRoleId")?);
+    if !resource.eq_ignore_ascii_case(&id) {
+        return Err(GraphError::bad_request("The resourceId of the appRoleAssignment must match the service principal in the URL."));
+    }
+    let mut w = s.world();
+    let w = &mut *w;
+    let a = w.directory.assign_app_role(&mut w.ids, &caller.principal, &id, &principal, &role, s.clock.now_ms())?;
+    Ok(created(&format!("servicePrincipals('{id}')/appRoleAssignedTo"), &a.id, gj::app_role_assignment(&a)))
 }
 
 // ---------- oauth2PermissionGrants ----------
 
-async fn list_grants(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let tenant_sps: Vec<&str> = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == req.caller.tenant_id).map(|sp| sp.id.as_str()).collect();
-        let items = w.directory.grants.iter().filter(|g| tenant_sps.contains(&g.client_id.as_str())).map(gj::grant).collect();
-        list(&s, "/v1.0/oauth2PermissionGrants", "oauth2PermissionGrants", &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_grants(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let tenant_sps: Vec<&str> = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(|sp| sp.id.as_str()).collect();
+    let items = w.directory.grants.iter().filter(|g| tenant_sps.contains(&g.client_id.as_str())).map(gj::grant).collect();
+    list(&s, "/v1.0/oauth2PermissionGrants", "oauth2PermissionGrants", &q, items)
 }
 
-async fn create_grant(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
-        let required = |k: &'static str| text(k).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'OAuth2PermissionGrant'.")));
-        let grant = PermissionGrant {
-            id: String::new(),
-            client_id: required("clientId")?,
-            consent_type: required("consentType")?,
-            principal_id: text("principalId"),
-            resource_id: required("resourceId")?,
-            scope: text("scope").unwrap_or_default(),
-        };
-        let mut w = req.world();
-        let w = &mut *w;
-        let g = w.directory.create_grant(&mut w.ids, &req.caller, grant)?;
-        Ok(created("oauth2PermissionGrants", &g.id, gj::grant(&g)))
-    })();
-    finish(&s, &headers, r)
+async fn create_grant(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    let required = |k: &'static str| text(k).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'OAuth2PermissionGrant'.")));
+    let grant = PermissionGrant {
+        id: String::new(),
+        client_id: required("clientId")?,
+        consent_type: required("consentType")?,
+        principal_id: text("principalId"),
+        resource_id: required("resourceId")?,
+        scope: text("scope").unwrap_or_default(),
+    };
+    let mut w = s.world();
+    let w = &mut *w;
+    let g = w.directory.create_grant(&mut w.ids, &caller.principal, grant)?;
+    Ok(created("oauth2PermissionGrants", &g.id, gj::grant(&g)))
 }
 
-async fn get_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let g = w.directory.grants.iter().find(|g| g.id == id).ok_or_else(|| GraphError::not_found(&id))?;
-        Ok(single("oauth2PermissionGrants", gj::grant(g)))
-    })();
-    finish(&s, &headers, r)
+async fn get_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let g = w.directory.grants.iter().find(|g| g.id == id).ok_or_else(|| GraphError::not_found(&id))?;
+    Ok(single("oauth2PermissionGrants", gj::grant(g)))
 }
 
-async fn patch_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("Only 'scope' can be updated on an oAuth2PermissionGrant."))?;
-        req.world().directory.update_grant_scope(&req.caller, &id, scope.to_string())?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn patch_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("Only 'scope' can be updated on an oAuth2PermissionGrant."))?;
+    s.world().directory.update_grant_scope(&caller.principal, &id, scope.to_string())?;
+    Ok(no_content())
 }
 
-async fn delete_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        req.world().directory.delete_grant(&req.caller, &id)?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn delete_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    s.world().directory.delete_grant(&caller.principal, &id)?;
+    Ok(no_content())
 }
 
 // ---------- users ----------
 
-async fn me(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        if req.caller.is_app {
-            return Err(GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", "/me request is only valid with delegated authentication flow."));
-        }
-        let w = req.world();
-        let u = w.directory.user(&req.caller.tenant_id, &req.caller.object_id).ok_or_else(|| GraphError::not_found(&req.caller.object_id))?;
-        Ok(single("users", gj::user(u)))
-    })();
-    finish(&s, &headers, r)
+async fn me(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>) -> R {
+    if caller.principal.is_app {
+        return Err(GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", "/me request is only valid with delegated authentication flow."));
+    }
+    let w = s.world();
+    let u = w.directory.user(&caller.principal.tenant_id, &caller.principal.object_id).ok_or_else(|| GraphError::not_found(&caller.principal.object_id))?;
+    Ok(single("users", gj::user(u)))
 }
 
-async fn list_users(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let items = w.directory.users.iter().filter(|u| u.tenant_id == req.caller.tenant_id).map(gj::user).collect();
-        list(&s, "/v1.0/users", "users", &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_users(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let items = w.directory.users.iter().filter(|u| u.tenant_id == caller.principal.tenant_id).map(gj::user).collect();
+    list(&s, "/v1.0/users", "users", &q, items)
 }
 
-async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        let u = w.directory.user(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        if u.id != req.caller.object_id {
-            req.may_read(&w.directory)?;
-        }
-        Ok(single("users", gj::user(u)))
-    })();
-    finish(&s, &headers, r)
+async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    let u = w.directory.user(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    caller.may_read_object(&w.directory, &u.id)?;
+    Ok(single("users", gj::user(u)))
 }
 
-async fn create_user(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
-        let required = |k: &'static str| text(k).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'User'.")));
-        let password = body
-            .get("passwordProfile")
-            .and_then(|p| p.get("password"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| GraphError::bad_request("A value is required for property 'passwordProfile' of resource 'User'."))?
-            .to_string();
-        let (upn, name, nick) = (required("userPrincipalName")?, required("displayName")?, required("mailNickname")?);
-        let enabled = body.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true);
-        let mut w = req.world();
-        let w = &mut *w;
-        let u = w.directory.create_user(&mut w.ids, &req.caller, upn, name, nick, &password, enabled)?;
-        Ok(created("users", &u.id, gj::user(&u)))
-    })();
-    finish(&s, &headers, r)
+async fn create_user(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    let required = |k: &'static str| text(k).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'User'.")));
+    let password = body
+        .get("passwordProfile")
+        .and_then(|p| p.get("password"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| GraphError::bad_request("A value is required for property 'passwordProfile' of resource 'User'."))?
+        .to_string();
+    let (upn, name, nick) = (required("userPrincipalName")?, required("displayName")?, required("mailNickname")?);
+    let enabled = body.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true);
+    let mut w = s.world();
+    let w = &mut *w;
+    let u = w.directory.create_user(&mut w.ids, &caller.principal, upn, name, nick, &password, enabled)?;
+    Ok(created("users", &u.id, gj::user(&u)))
 }
 
 // ---------- groups ----------
 
-async fn list_groups(State(s): State<Arc<Shared>>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let items = w.directory.groups.iter().filter(|g| g.tenant_id == req.caller.tenant_id).map(gj::group).collect();
-        list(&s, "/v1.0/groups", "groups", &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_groups(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let items = w.directory.groups.iter().filter(|g| g.tenant_id == caller.principal.tenant_id).map(gj::group).collect();
+    list(&s, "/v1.0/groups", "groups", &q, items)
 }
 
-async fn create_group(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from).unwrap_or_default();
-        let flag = |k: &str, d: bool| body.get(k).and_then(Value::as_bool).unwrap_or(d);
-        let description = body.get("description").and_then(Value::as_str).map(String::from);
-        let mut w = req.world();
-        let w = &mut *w;
-        let g = w.directory.create_group(&mut w.ids, &req.caller, text("displayName"), text("mailNickname"), description, flag("securityEnabled", true), flag("mailEnabled", false), s.clock.now_ms())?;
-        Ok(created("groups", &g.id, gj::group(&g)))
-    })();
-    finish(&s, &headers, r)
+async fn create_group(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from).unwrap_or_default();
+    let flag = |k: &str, d: bool| body.get(k).and_then(Value::as_bool).unwrap_or(d);
+    let description = body.get("description").and_then(Value::as_str).map(String::from);
+    let mut w = s.world();
+    let w = &mut *w;
+    let g = w.directory.create_group(&mut w.ids, &caller.principal, text("displayName"), text("mailNickname"), description, flag("securityEnabled", true), flag("mailEnabled", false), s.clock.now_ms())?;
+    Ok(created("groups", &g.id, gj::group(&g)))
 }
 
-async fn get_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let g = w.directory.group(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        Ok(single("groups", gj::group(g)))
-    })();
-    finish(&s, &headers, r)
+async fn get_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    Ok(single("groups", gj::group(g)))
 }
 
-async fn delete_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let mut w = req.world();
-        let g = w.directory.group(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?.clone();
-        if !(w.directory.is_admin(&req.caller) || g.owners.contains(&req.caller.object_id)) {
-            return Err(GraphError::denied());
-        }
-        w.directory.groups.retain(|x| x.id != g.id);
-        for other in w.directory.groups.iter_mut() {
-            other.members.retain(|m| !m.eq_ignore_ascii_case(&g.id));
-        }
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn delete_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    s.world().directory.delete_group(&caller.principal, &id)?;
+    Ok(no_content())
 }
 
-async fn list_members(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let g = w.directory.group(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        let items = g.members.iter().filter_map(|m| w.directory.object(&req.caller.tenant_id, m)).map(|o| gj::directory_object(&w.directory, o)).collect();
-        list(&s, &format!("/v1.0/groups/{id}/members"), "directoryObjects", &q, items)
-    })();
-    finish(&s, &headers, r)
+async fn list_members(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    let items = g.members.iter().filter_map(|m| w.directory.object(&caller.principal.tenant_id, m)).map(|o| gj::directory_object(&w.directory, o)).collect();
+    list(&s, &format!("/v1.0/groups/{id}/members"), "directoryObjects", &q, items)
 }
 
 /// The object id at the end of an `@odata.id` reference URL.
@@ -653,65 +477,45 @@ fn reference_id(body: &Map<String, Value>) -> Result<String, GraphError> {
     Ok(id.to_string())
 }
 
-async fn add_member(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let member = reference_id(&parse_body(&body)?)?;
-        req.world().directory.add_member(&req.caller, &id, &member)?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn add_member(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let member = reference_id(&parse_body(&body)?)?;
+    s.world().directory.add_member(&caller.principal, &id, &member)?;
+    Ok(no_content())
 }
 
-async fn remove_member(State(s): State<Arc<Shared>>, Path((id, member)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        req.world().directory.remove_member(&req.caller, &id, &member)?;
-        Ok(no_content())
-    })();
-    finish(&s, &headers, r)
+async fn remove_member(State(s): State<Arc<Shared>>, Path((id, member)): Path<(String, String)>, Caller(caller): Caller<GraphCaller>) -> R {
+    s.world().directory.remove_member(&caller.principal, &id, &member)?;
+    Ok(no_content())
 }
 
 // ---------- directory objects ----------
 
 /// `getMemberGroups`: the transitive group ids of a user, group or service principal
 /// (guard calls this on group overage). A user may ask about themself.
-async fn get_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = if body.is_empty() { Map::new() } else { parse_body(&body)? };
-        let security_only = body.get("securityEnabledOnly").and_then(Value::as_bool).unwrap_or(false);
-        let w = req.world();
-        let object_id = resolve_object(&w.directory, &req.caller.tenant_id, &id)?;
-        if object_id != req.caller.object_id {
-            req.may_read(&w.directory)?;
-        }
-        let groups: Vec<String> = w
-            .directory
-            .transitive_groups(&req.caller.tenant_id, &object_id)
-            .into_iter()
-            .filter(|g| !security_only || w.directory.group(&req.caller.tenant_id, g).is_some_and(|x| x.security_enabled))
-            .collect();
-        Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": groups })).into_response())
-    })();
-    finish(&s, &headers, r)
+async fn get_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = if body.is_empty() { Map::new() } else { parse_body(&body)? };
+    let security_only = body.get("securityEnabledOnly").and_then(Value::as_bool).unwrap_or(false);
+    let w = s.world();
+    let object_id = resolve_object(&w.directory, &caller.principal.tenant_id, &id)?;
+    caller.may_read_object(&w.directory, &object_id)?;
+    let groups: Vec<String> = w
+        .directory
+        .transitive_groups(&caller.principal.tenant_id, &object_id)
+        .into_iter()
+        .filter(|g| !security_only || w.directory.group(&caller.principal.tenant_id, g).is_some_and(|x| x.security_enabled))
+        .collect();
+    Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": groups })).into_response())
 }
 
-async fn check_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let wanted: Vec<String> = body.get("groupIds").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
-        let w = req.world();
-        let object_id = resolve_object(&w.directory, &req.caller.tenant_id, &id)?;
-        if object_id != req.caller.object_id {
-            req.may_read(&w.directory)?;
-        }
-        let member_of = w.directory.transitive_groups(&req.caller.tenant_id, &object_id);
-        let value: Vec<String> = wanted.into_iter().filter(|g| member_of.iter().any(|m| m.eq_ignore_ascii_case(g))).collect();
-        Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": value })).into_response())
-    })();
-    finish(&s, &headers, r)
+async fn check_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let wanted: Vec<String> = body.get("groupIds").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    let w = s.world();
+    let object_id = resolve_object(&w.directory, &caller.principal.tenant_id, &id)?;
+    caller.may_read_object(&w.directory, &object_id)?;
+    let member_of = w.directory.transitive_groups(&caller.principal.tenant_id, &object_id);
+    let value: Vec<String> = wanted.into_iter().filter(|g| member_of.iter().any(|m| m.eq_ignore_ascii_case(g))).collect();
+    Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": value })).into_response())
 }
 
 /// An object by id, or a user by UPN (`/users/{upn}/getMemberGroups`).
@@ -727,41 +531,33 @@ fn resolve_object(dir: &Directory, tenant: &str, id: &str) -> Result<String, Gra
     dir.user(tenant, id).map(|u| u.id.clone()).ok_or_else(|| GraphError::not_found(id))
 }
 
-async fn get_by_ids(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let body = parse_body(&body)?;
-        let ids: Vec<String> = body.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
-        let types: Vec<String> = body.get("types").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(|t| t.to_ascii_lowercase())).collect()).unwrap_or_default();
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let value: Vec<Value> = ids
-            .iter()
-            .filter_map(|id| w.directory.object(&req.caller.tenant_id, id))
-            .filter(|o| {
-                let t = match o {
-                    DirectoryObject::User(_) => "user",
-                    DirectoryObject::Group(_) => "group",
-                    DirectoryObject::ServicePrincipal(_) => "serviceprincipal",
-                    DirectoryObject::Application(_) => "application",
-                };
-                types.is_empty() || types.iter().any(|x| x == t)
-            })
-            .map(|o| gj::directory_object(&w.directory, o))
-            .collect();
-        Ok(Json(json!({ "@odata.context": gj::context("directoryObjects", false), "value": value })).into_response())
-    })();
-    finish(&s, &headers, r)
+async fn get_by_ids(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let ids: Vec<String> = body.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    let types: Vec<String> = body.get("types").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(|t| t.to_ascii_lowercase())).collect()).unwrap_or_default();
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let value: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| w.directory.object(&caller.principal.tenant_id, id))
+        .filter(|o| {
+            let t = match o {
+                DirectoryObject::User(_) => "user",
+                DirectoryObject::Group(_) => "group",
+                DirectoryObject::ServicePrincipal(_) => "serviceprincipal",
+                DirectoryObject::Application(_) => "application",
+            };
+            types.is_empty() || types.iter().any(|x| x == t)
+        })
+        .map(|o| gj::directory_object(&w.directory, o))
+        .collect();
+    Ok(Json(json!({ "@odata.context": gj::context("directoryObjects", false), "value": value })).into_response())
 }
 
-async fn get_directory_object(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let r = (|| {
-        let req = authenticate(&s, &headers)?;
-        let w = req.world();
-        req.may_read(&w.directory)?;
-        let o = w.directory.object(&req.caller.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-        Ok(single("directoryObjects", gj::directory_object(&w.directory, o)))
-    })();
-    finish(&s, &headers, r)
+async fn get_directory_object(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let o = w.directory.object(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    Ok(single("directoryObjects", gj::directory_object(&w.directory, o)))
 }
 

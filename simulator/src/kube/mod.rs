@@ -1,8 +1,10 @@
 //! Each cluster's Kubernetes API server: objects and the pods and nodes an AKS cluster has
-//! (`model`), the AKS AAD webhook's authentication (`authn`), the upstream RBAC authorizer
-//! (`rbac`), the REST wire with Table output (`routes`, `table`) and `Status` errors (`error`).
+//! (`model`), the AKS AAD webhook's authentication (`authn`), the authorizer chain of Azure
+//! RBAC then Kubernetes RBAC (`authorizer`, `rbac`), the REST wire with Table output
+//! (`routes`, `table`) and `Status` errors (`error`).
 
 pub mod authn;
+pub mod authorizer;
 pub mod error;
 pub mod model;
 pub mod protobuf;

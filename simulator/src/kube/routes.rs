@@ -14,19 +14,21 @@ use axum::routing::any;
 use serde_json::{Value, json};
 
 use super::authn::{self, Authenticated};
+use super::authorizer::{authorize, kubernetes_rbac};
 use super::error::KubeError;
 use super::model::{KINDS, Kind, KubeCluster, kind};
 use super::rbac::{self, Attributes, Decision};
 use super::table;
 use crate::arm::aks::ManagedCluster;
-use crate::arm::rbac as azure_rbac;
-use crate::state::{Shared, World};
+use crate::arm::rbac::RoleAssignment;
+use crate::login::caller::bearer;
+use crate::state::Shared;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/k8s/{fqdn}", any(root)).route("/k8s/{fqdn}/{*rest}", any(handle))
 }
 
-async fn root(state: State<Arc<Shared>>, Path(fqdn): Path<String>, method: Method, q: Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn root(state: State<Arc<Shared>>, Path(fqdn): Path<String>, method: Method, q: Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Result<Response, KubeError> {
     handle(state, Path((fqdn, String::new())), method, q, headers, body).await
 }
 
@@ -84,43 +86,6 @@ fn verb(method: &Method, has_name: bool, watch: bool) -> &'static str {
     }
 }
 
-/// Azure RBAC for Kubernetes (clusters with `enableAzureRBAC`): the AKS RBAC roles assigned
-/// on the cluster or above decide before Kubernetes RBAC.
-fn azure_decision(w: &World, c: &ManagedCluster, who: &Authenticated, attrs: &Attributes) -> Option<Decision> {
-    let aad = c.aad.as_ref()?;
-    let oid = who.object_id.as_ref()?;
-    if !aad.enable_azure_rbac {
-        return None;
-    }
-    let scope = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}", c.subscription_id, c.resource_group, c.name);
-    let mut principals = vec![oid.clone()];
-    principals.extend(who.user.groups.iter().cloned());
-    let has = |role: &str| {
-        w.arm.role_assignments.iter().any(|a| a.role == role && azure_rbac::scope_covers(&a.scope, &scope) && principals.iter().any(|p| p.eq_ignore_ascii_case(&a.principal_id)))
-    };
-    if has(azure_rbac::AKS_RBAC_CLUSTER_ADMIN) {
-        return Some(Decision::allow("Access allowed by Azure RBAC Role Assignment (Azure Kubernetes Service RBAC Cluster Admin)".into()));
-    }
-    let reading = matches!(attrs.verb.as_str(), "get" | "list" | "watch");
-    let secret = matches!(&attrs.target, rbac::Target::Resource(r) if r.resource == "secrets");
-    if has(azure_rbac::AKS_RBAC_READER) && reading && !secret {
-        return Some(Decision::allow("Access allowed by Azure RBAC Role Assignment (Azure Kubernetes Service RBAC Reader)".into()));
-    }
-    None
-}
-
-fn authorize(w: &World, c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, attrs: &Attributes) -> Decision {
-    if let Some(d) = azure_decision(w, c, who, attrs) {
-        return d;
-    }
-    let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
-    let d = kc.rbac(&admin_groups).authorize(attrs);
-    if !d.allowed && c.aad.as_ref().is_some_and(|a| a.enable_azure_rbac) {
-        return Decision { allowed: false, reason: "User does not have access to the resource in Azure. Update role assignment to allow access.".into(), evaluation_error: None };
-    }
-    d
-}
-
 fn forbidden(attrs: &Attributes, d: &Decision) -> KubeError {
     let message = rbac::forbidden_message(attrs, &d.reason);
     match &attrs.target {
@@ -136,15 +101,8 @@ async fn handle(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match serve(&s, &fqdn, &format!("/{rest}"), &method, &q, &headers, &body) {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+) -> Result<Response, KubeError> {
+    serve(&s, &fqdn, &format!("/{rest}"), &method, &q, &headers, &body)
 }
 
 fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Result<Response, KubeError> {
@@ -177,7 +135,7 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
         let kc = KubeCluster::new(&mut w.ids, cluster.node_count(), &cluster.kubernetes_version, cluster.created_ms);
         w.kube.insert(key.clone(), kc);
     }
-    let who = authn::authenticate(&w.directory, &s.key, &cluster, bearer(headers), now / 1000).map_err(|e| {
+    let who = authn::authenticate(&w.directory, &s.key, &cluster, bearer(headers).ok(), now / 1000).map_err(|e| {
         tracing::debug!("kube authentication failed: {e}");
         KubeError::unauthorized()
     })?;
@@ -187,7 +145,7 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
         Target::NonResource(p) => {
             let verb = method.as_str().to_ascii_lowercase();
             let attrs = Attributes::non_resource(who.user.clone(), verb, p.clone());
-            let d = authorize(w, &cluster, kc, &who, &attrs);
+            let d = authorize(&w.arm.role_assignments, &cluster, kc, &who, &attrs);
             if !d.allowed {
                 return Err(forbidden(&attrs, &d));
             }
@@ -195,16 +153,16 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
         }
         Target::Review(r) => {
             let attrs = Attributes::resource(who.user.clone(), "create", if r == "selfsubjectreviews" { "authentication.k8s.io" } else { "authorization.k8s.io" }, r, "", "", "");
-            let d = authorize(w, &cluster, kc, &who, &attrs);
+            let d = authorize(&w.arm.role_assignments, &cluster, kc, &who, &attrs);
             if !d.allowed {
                 return Err(forbidden(&attrs, &d));
             }
-            review(w, &cluster, kc, &who, r, body)
+            review(&w.arm.role_assignments, &cluster, kc, &who, r, body)
         }
         Target::Resource { kind: k, namespace, name, subresource } => {
             let verb = verb(method, !name.is_empty(), q.get("watch").is_some_and(|v| v == "true" || v == "1"));
             let attrs = Attributes::resource(who.user.clone(), verb, k.group, k.resource, subresource.clone(), namespace.clone(), name.clone());
-            let d = authorize(w, &cluster, kc, &who, &attrs);
+            let d = authorize(&w.arm.role_assignments, &cluster, kc, &who, &attrs);
             if !d.allowed {
                 return Err(forbidden(&attrs, &d));
             }
@@ -274,7 +232,7 @@ fn non_resource(path: &str, c: &ManagedCluster) -> Result<Response, KubeError> {
 }
 
 /// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview.
-fn review(w: &World, c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, kind_name: &str, body: &[u8]) -> Result<Response, KubeError> {
+fn review(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, kind_name: &str, body: &[u8]) -> Result<Response, KubeError> {
     let mut v: Value = serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not JSON: {e}")))?;
     match kind_name {
         "selfsubjectreviews" => {
@@ -283,8 +241,7 @@ fn review(w: &World, c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, 
         }
         "selfsubjectrulesreviews" => {
             let ns = v["spec"]["namespace"].as_str().unwrap_or("default").to_string();
-            let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
-            let (res, non) = kc.rbac(&admin_groups).rules_for(&who.user, &ns);
+            let (res, non) = kubernetes_rbac(c, kc).rules_for(&who.user, &ns);
             let res: Vec<Value> = res.iter().map(|r| json!({ "verbs": r.verbs, "apiGroups": r.api_groups, "resources": r.resources, "resourceNames": r.resource_names })).collect();
             let non: Vec<Value> = non.iter().map(|r| json!({ "verbs": r.verbs, "nonResourceURLs": r.non_resource_urls })).collect();
             v["status"] = json!({ "resourceRules": res, "nonResourceRules": non, "incomplete": false });
@@ -308,7 +265,7 @@ fn review(w: &World, c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, 
     } else {
         return Err(KubeError::invalid(if kind_name == "subjectaccessreviews" { "SubjectAccessReview" } else { "SelfSubjectAccessReview" }, "", "spec: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified"));
     };
-    let d = authorize(w, c, kc, &subject, &attrs);
+    let d = authorize(assignments, c, kc, &subject, &attrs);
     let mut status = json!({ "allowed": d.allowed });
     if !d.reason.is_empty() {
         status["reason"] = json!(d.reason);

@@ -10,7 +10,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::user::{self, DeviceLoginError};
+use super::device_code::{self, DeviceLoginError};
+use super::model::Ctx;
 use crate::state::Shared;
 
 fn escape(s: &str) -> String {
@@ -48,41 +49,47 @@ pub(crate) async fn form(Query(q): Query<HashMap<String, String>>) -> Html<Strin
     Html(form_page(q.get("otc").map(String::as_str).unwrap_or(""), None))
 }
 
-pub(crate) async fn submit(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+/// The page again, with what went wrong, for the code the person entered.
+pub(crate) struct Refused {
+    code: String,
+    error: DeviceLoginError,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let message = match self.error {
+            DeviceLoginError::UnknownCode => "That code didn't work. Check the code and try again.".to_string(),
+            DeviceLoginError::Expired => "That code has expired. Go back to your device and start again to get a new code.".to_string(),
+            DeviceLoginError::WrongPassword => "Your account or password is incorrect.".to_string(),
+            DeviceLoginError::NoSuchUser => "This username may be incorrect. Make sure you typed it correctly.".to_string(),
+            DeviceLoginError::Login(l) => {
+                let (_, _, code, text) = l.parts();
+                format!("AADSTS{code}: {text}")
+            }
+        };
+        (StatusCode::BAD_REQUEST, Html(form_page(&self.code, Some(&message)))).into_response()
+    }
+}
+
+pub(crate) async fn submit(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Html<String>, Refused> {
     let f: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default().into_iter().collect();
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let code = get("otc");
+    let refused = |error| Refused { code: code.to_string(), error };
     let mut w = s.world();
     let w = &mut *w;
-    let mut ctx = user::Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
-    let result = if get("action") == "decline" {
-        user::decline_device_code(&mut ctx, code).map(|_| None)
-    } else {
-        user::approve_device_code(&mut ctx, code, get("login"), get("passwd")).map(Some)
-    };
-    match result {
-        Ok(Some(approved)) => Html(page(
-            "Signed in",
-            &format!(
-                "<h1 id=\"result\">You have signed in</h1><p>You have signed in to the {} application on your device as {}. You may now close this window.</p>",
-                escape(&approved.client_display_name),
-                escape(&approved.user_principal_name)
-            ),
-        ))
-        .into_response(),
-        Ok(None) => Html(page("Sign-in cancelled", "<h1 id=\"result\">Sign-in cancelled</h1><p>You declined to sign in to the application on your device. You may now close this window.</p>")).into_response(),
-        Err(e) => {
-            let message = match e {
-                DeviceLoginError::UnknownCode => "That code didn't work. Check the code and try again.".to_string(),
-                DeviceLoginError::Expired => "That code has expired. Go back to your device and start again to get a new code.".to_string(),
-                DeviceLoginError::WrongPassword => "Your account or password is incorrect.".to_string(),
-                DeviceLoginError::NoSuchUser => "This username may be incorrect. Make sure you typed it correctly.".to_string(),
-                DeviceLoginError::Login(l) => {
-                    let (_, _, code, text) = l.parts();
-                    format!("AADSTS{code}: {text}")
-                }
-            };
-            (StatusCode::BAD_REQUEST, Html(form_page(code, Some(&message)))).into_response()
-        }
+    let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
+    if get("action") == "decline" {
+        device_code::decline(&mut ctx, code).map_err(refused)?;
+        return Ok(Html(page("Sign-in cancelled", "<h1 id=\"result\">Sign-in cancelled</h1><p>You declined to sign in to the application on your device. You may now close this window.</p>")));
     }
+    let approved = device_code::approve(&mut ctx, code, get("login"), get("passwd")).map_err(refused)?;
+    Ok(Html(page(
+        "Signed in",
+        &format!(
+            "<h1 id=\"result\">You have signed in</h1><p>You have signed in to the {} application on your device as {}. You may now close this window.</p>",
+            escape(&approved.client_display_name),
+            escape(&approved.user_principal_name)
+        ),
+    )))
 }

@@ -1,8 +1,11 @@
 //! The token service's error body: `error`, an `AADSTS<code>: …` description ending in trace
 //! and correlation ids and a timestamp, `error_codes`, `error_uri`. [protocols.md §A.5]
+//!
+//! A handler returns `Err(LoginError)`; the ids and the time come from the simulator's state,
+//! so the service's middleware (`routes::error_bodies`) writes the body.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -170,6 +173,15 @@ impl LoginError {
     }
 }
 
+/// The status now; the body once the middleware has the ids ([`LoginErrorResponse`]).
+impl IntoResponse for LoginError {
+    fn into_response(self) -> Response {
+        let mut resp = self.parts().0.into_response();
+        resp.extensions_mut().insert(self);
+        resp
+    }
+}
+
 /// A `LoginError` with the ids and time that go into its body.
 pub struct LoginErrorResponse {
     pub error: LoginError,
@@ -197,6 +209,10 @@ impl IntoResponse for LoginErrorResponse {
         if code == 65001 {
             body["suberror"] = json!("consent_required");
         }
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if matches!(self.error, LoginError::SlowDown | LoginError::AuthorizationPending) {
+            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+        }
+        resp
     }
 }

@@ -7,21 +7,23 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::json;
 
+use super::device_code::{self, DEVICE_CODE_SECONDS};
 use super::error::{LoginError, LoginErrorResponse};
-use super::model::{self, Target};
-use super::user;
-use super::tokens;
+use super::model::Ctx;
+use super::target::Target;
+use super::{client_credentials, tokens, user_tokens};
 use crate::clock::aad_timestamp;
 use crate::state::Shared;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery_v2))
         .route("/{tenant}/.well-known/openid-configuration", get(discovery_v1))
@@ -35,28 +37,38 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/common/UserRealm/{username}", get(user_realm))
         .route("/common/discovery/instance", get(instance_discovery))
         .route("/devicelogin", get(super::device_page::form).post(super::device_page::submit))
+        .layer(middleware::from_fn_with_state(shared, error_bodies))
 }
 
-fn error(s: &Shared, headers: &HeaderMap, error: LoginError) -> Response {
-    error_in(&mut s.world(), s, headers, error)
+/// Writes the body of a handler's `LoginError`: a trace id, the client's correlation id (or a
+/// new one) and the time.
+async fn error_bodies(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let client_request_id = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(String::from);
+    let resp = next.run(req).await;
+    let Some(error) = resp.extensions().get::<LoginError>().cloned() else { return resp };
+    let mut w = s.world();
+    let trace_id = w.ids.guid().to_string();
+    let correlation_id = client_request_id.unwrap_or_else(|| w.ids.guid().to_string());
+    LoginErrorResponse { error, trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response()
 }
 
-/// Resolves `{tenant}` (GUID, domain, `common`, `organizations`) to a tenant id for documents.
-fn tenant_for_document(s: &Shared, tenant: &str) -> Result<String, LoginError> {
+type R = Result<Response, LoginError>;
+
+/// Resolves `{tenant}` (GUID, domain, `common`, `organizations`) for a discovery document: the
+/// tenant its endpoints name, and the one its issuer names (`{tenantid}` for the multi-tenant
+/// authorities).
+fn tenant_for_document(s: &Shared, tenant: &str) -> Result<(String, String), LoginError> {
     if matches!(tenant, "common" | "organizations") {
-        return Ok(tenant.to_string());
+        return Ok((tenant.to_string(), "{tenantid}".to_string()));
     }
-    s.world().directory.tenant(tenant).map(|t| t.id.clone()).ok_or_else(|| LoginError::TenantNotFound { tenant: tenant.into() })
+    let tid = s.world().directory.tenant(tenant).map(|t| t.id.clone()).ok_or_else(|| LoginError::TenantNotFound { tenant: tenant.into() })?;
+    Ok((tid.clone(), tid))
 }
 
-async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
-    let tid = match tenant_for_document(&s, &tenant) {
-        Ok(t) => t,
-        Err(e) => return error(&s, &headers, e),
-    };
+async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) -> R {
+    let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
     let base = &s.config.base_url;
-    let issuer_tid = if matches!(tid.as_str(), "common" | "organizations") { "{tenantid}".to_string() } else { tid.clone() };
-    Json(json!({
+    Ok(Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/{tid}/discovery/v2.0/keys"),
@@ -81,17 +93,13 @@ async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, 
         "msgraph_host": "graph.microsoft.com",
         "rbac_url": "https://pas.windows.net"
     }))
-    .into_response()
+    .into_response())
 }
 
-async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
-    let tid = match tenant_for_document(&s, &tenant) {
-        Ok(t) => t,
-        Err(e) => return error(&s, &headers, e),
-    };
+async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) -> R {
+    let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
     let base = &s.config.base_url;
-    let issuer_tid = if matches!(tid.as_str(), "common" | "organizations") { "{tenantid}".to_string() } else { tid.clone() };
-    Json(json!({
+    Ok(Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/common/discovery/keys"),
@@ -117,7 +125,7 @@ async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, 
         "msgraph_host": "graph.microsoft.com",
         "rbac_url": "https://pas.windows.net"
     }))
-    .into_response()
+    .into_response())
 }
 
 async fn keys_v2(State(s): State<Arc<Shared>>) -> Response {
@@ -154,11 +162,11 @@ enum Version {
     V2,
 }
 
-async fn token_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> R {
     token(&s, &tenant, &headers, &body, Version::V2, false)
 }
 
-async fn token_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> R {
     token(&s, &tenant, &headers, &body, Version::V1, q.get("api-version").is_some_and(|v| v == "1.0"))
 }
 
@@ -169,6 +177,7 @@ fn v1_target(resource: &str, adal: bool) -> Target {
     if adal && is_guid { Target::Resource(format!("spn:{resource}")) } else { Target::Resource(resource.to_string()) }
 }
 
+/// The target of a token request: `resource` (v1) or `scope` (v2).
 fn target(f: &HashMap<String, String>, version: Version, adal: bool) -> Result<Target, LoginError> {
     match version {
         Version::V1 => f.get("resource").map(|r| v1_target(r, adal)).ok_or(LoginError::MissingParameter { name: "resource" }),
@@ -176,38 +185,46 @@ fn target(f: &HashMap<String, String>, version: Version, adal: bool) -> Result<T
     }
 }
 
-fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> Response {
-    let f = form(headers, body);
+enum Issued {
+    App(client_credentials::Issued),
+    User(user_tokens::UserTokens),
+}
+
+/// The grant a token request names, run against the state.
+fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version, adal: bool) -> Result<Issued, LoginError> {
     let get = |k: &str| f.get(k).map(String::as_str);
     let mut guard = s.world();
     let w = &mut *guard;
-    let mut ctx = user::Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
-    let result = match get("grant_type") {
+    let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
+    match get("grant_type") {
         None => Err(LoginError::MissingParameter { name: "grant_type" }),
-        Some("client_credentials") => target(&f, version, adal).and_then(|target| {
-            model::client_credentials(ctx.dir, ctx.ids, s.clock.now_secs(), tenant, get("client_id"), get("client_secret"), target).map(Issued::App)
-        }),
-        Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
-            user::user_tenant(ctx.dir, tenant).and_then(|_| user::poll_device_code(&mut ctx, get("client_id"), get("device_code").or(get("code")), version == Version::V1, true)).map(Issued::User)
+        Some("client_credentials") => {
+            let target = target(f, version, adal)?;
+            client_credentials::client_credentials(ctx.dir, ctx.ids, s.clock.now_secs(), tenant, get("client_id"), get("client_secret"), target).map(Issued::App)
         }
-        Some("password") => target(&f, version, adal)
-            .and_then(|t| user::password_grant(&mut ctx, tenant, get("client_id"), get("username"), get("password"), t))
-            .map(Issued::User),
-        Some("refresh_token") => target(&f, version, adal)
-            .and_then(|t| user::refresh_grant(&mut ctx, tenant, get("client_id"), get("refresh_token"), t))
-            .map(Issued::User),
+        Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
+            user_tokens::user_tenant(ctx.dir, tenant)?;
+            device_code::poll(&mut ctx, get("client_id"), get("device_code").or(get("code")), version == Version::V1, true).map(Issued::User)
+        }
+        Some("password") => {
+            let target = target(f, version, adal)?;
+            user_tokens::password_grant(&mut ctx, tenant, get("client_id"), get("username"), get("password"), target).map(Issued::User)
+        }
+        Some("refresh_token") => {
+            let target = target(f, version, adal)?;
+            user_tokens::refresh_grant(&mut ctx, tenant, get("client_id"), get("refresh_token"), target).map(Issued::User)
+        }
         Some(other) => Err(LoginError::UnsupportedGrantType { grant_type: other.into() }),
-    };
-    drop(ctx);
-    let client_info = get("client_info") == Some("1");
-    if let Err(e) = result {
-        return error_in(w, s, headers, e);
     }
-    // Sign without holding the state: concurrent token requests then sign in parallel.
-    drop(guard);
-    match result {
-        Err(_) => unreachable!("returned above"),
-        Ok(Issued::App(t)) => match version {
+}
+
+fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> R {
+    let f = form(headers, body);
+    // The state is let go before signing: concurrent token requests then sign in parallel.
+    let issued = grant(s, tenant, &f, version, adal)?;
+    let client_info = f.get("client_info").is_some_and(|v| v == "1");
+    Ok(match issued {
+        Issued::App(t) => match version {
             Version::V2 => Json(json!({
                 "token_type": "Bearer",
                 "expires_in": t.expires_in,
@@ -226,7 +243,7 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
             }))
             .into_response(),
         },
-        Ok(Issued::User(t)) => {
+        Issued::User(t) => {
             let mut body = match version {
                 Version::V2 => json!({
                     "token_type": "Bearer",
@@ -257,54 +274,31 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
             }
             Json(body).into_response()
         }
-    }
+    })
 }
 
-enum Issued {
-    App(model::Issued),
-    User(user::UserTokens),
-}
-
-/// The error body, drawing its trace id from a world already locked.
-fn error_in(w: &mut crate::state::World, s: &Shared, headers: &HeaderMap, error: LoginError) -> Response {
-    let trace_id = w.ids.guid().to_string();
-    let correlation_id = headers
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from)
-        .unwrap_or_else(|| w.ids.guid().to_string());
-    let mut resp = LoginErrorResponse { error: error.clone(), trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response();
-    if matches!(error, LoginError::SlowDown | LoginError::AuthorizationPending) {
-        resp.headers_mut().insert("cache-control", axum::http::HeaderValue::from_static("no-store, no-cache"));
-    }
-    resp
-}
-
-async fn devicecode_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn devicecode_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> R {
     devicecode(&s, &tenant, &headers, &body, Version::V2, false)
 }
 
-async fn devicecode_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn devicecode_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> R {
     devicecode(&s, &tenant, &headers, &body, Version::V1, q.get("api-version").is_some_and(|v| v == "1.0"))
 }
 
 /// Starts a device-code sign-in. v1 (ADAL) wants numbers as strings and `verification_url`.
-fn devicecode(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> Response {
+fn devicecode(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> R {
     let f = form(headers, body);
-    let mut w = s.world();
-    let w = &mut *w;
-    let mut ctx = user::Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
-    let result = target(&f, version, adal).and_then(|t| user::start_device_code(&mut ctx, tenant, f.get("client_id").map(String::as_str), t));
-    drop(ctx);
-    let (code, device_code) = match result {
-        Ok(r) => r,
-        Err(e) => return error_in(w, s, headers, e),
+    let (code, device_code) = {
+        let mut w = s.world();
+        let w = &mut *w;
+        let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
+        device_code::start(&mut ctx, tenant, f.get("client_id").map(String::as_str), target(&f, version, adal)?)?
     };
     let uri = format!("{}/devicelogin", s.config.base_url);
     let message = format!("To sign in, use a web browser to open the page {uri} and enter the code {} to authenticate.", code.user_code);
-    let expires_in = user::DEVICE_CODE_SECONDS;
+    let expires_in = DEVICE_CODE_SECONDS;
     let interval = code.interval_s;
-    match version {
+    Ok(match version {
         Version::V2 => Json(json!({
             "user_code": code.user_code,
             "device_code": device_code,
@@ -322,7 +316,7 @@ fn devicecode(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], versio
             "message": message,
         })),
     }
-    .into_response()
+    .into_response())
 }
 
 /// User realm discovery: every simulated account is a managed (cloud) account.
