@@ -46,14 +46,14 @@ impl Recorder {
             method: req.method().to_string(),
             url: r.text(&url),
             headers: self.headers(req.headers(), true),
-            body: self.body(req.headers(), req.body()),
+            body: self.body(req.headers(), req.body(), false),
         };
         let (response, error) = match result {
             Ok(resp) => (
                 Some(RecordedResponse {
                     status: resp.status().as_u16(),
                     headers: self.headers(resp.headers(), false),
-                    body: self.body(resp.headers(), resp.body()),
+                    body: self.body(resp.headers(), resp.body(), service == Service::Login),
                     retries,
                 }),
                 None,
@@ -72,14 +72,16 @@ impl Recorder {
             .collect()
     }
 
-    fn body(&self, headers: &http::HeaderMap, body: &[u8]) -> serde_json::Value {
+    /// A body as JSON, form text or text, redacted. `learn`: the body is the token service's
+    /// answer, whose secret fields the host learns (their values vanish from later records).
+    fn body(&self, headers: &http::HeaderMap, body: &[u8], learn: bool) -> serde_json::Value {
         if body.is_empty() {
             return serde_json::Value::Null;
         }
         let ct = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if ct.contains("json") {
             if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
-                self.redactor.json(&mut v);
+                if learn { self.redactor.json_learning(&mut v) } else { self.redactor.json(&mut v) }
                 return v;
             }
         }
