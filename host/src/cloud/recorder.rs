@@ -14,6 +14,25 @@ use crate::clock::RunClock;
 use crate::redact::Redactor;
 use crate::transcript::{Record, RecordedRequest, RecordedResponse, Transcript};
 
+/// The most of one body a record keeps: a step's transcript stays bounded by its call budget
+/// times this, however large the bodies it sends.
+pub const RECORDED_BODY_CAP: usize = 64 << 10;
+
+/// Redacted text cut to the cap, with a marker saying how long the body was. Redaction comes
+/// first, so a cut never leaves half a secret.
+fn truncated(mut text: String, original_len: usize) -> String {
+    if text.len() <= RECORDED_BODY_CAP {
+        return text;
+    }
+    let mut cut = RECORDED_BODY_CAP;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("…<truncated: the body was {original_len} bytes>"));
+    text
+}
+
 pub(crate) struct Recorder {
     pub transcript: Arc<Transcript>,
     pub redactor: Arc<Redactor>,
@@ -82,13 +101,47 @@ impl Recorder {
         if ct.contains("json") {
             if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
                 if learn { self.redactor.json_learning(&mut v) } else { self.redactor.json(&mut v) }
-                return v;
+                if body.len() <= RECORDED_BODY_CAP {
+                    return v;
+                }
+                return serde_json::Value::String(truncated(v.to_string(), body.len()));
             }
         }
         match std::str::from_utf8(body) {
-            Ok(text) if ct.starts_with("application/x-www-form-urlencoded") => serde_json::Value::String(self.redactor.form(text)),
-            Ok(text) => serde_json::Value::String(self.redactor.text(text)),
+            Ok(text) => {
+                let redacted = if ct.starts_with("application/x-www-form-urlencoded") { self.redactor.form(text) } else { self.redactor.text(text) };
+                serde_json::Value::String(truncated(redacted, body.len()))
+            }
             Err(_) => serde_json::Value::String(format!("<{} bytes of binary>", body.len())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_over_the_cap_are_cut_at_a_char_boundary_with_a_marker() {
+        assert_eq!(truncated("short".into(), 5), "short");
+        let long = "é".repeat(RECORDED_BODY_CAP); // two bytes each
+        let cut = truncated(long, 2 * RECORDED_BODY_CAP);
+        assert!(cut.ends_with(&format!("…<truncated: the body was {} bytes>", 2 * RECORDED_BODY_CAP)));
+        assert!(cut.len() <= RECORDED_BODY_CAP + 60);
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_redacted_before_cutting() {
+        let redactor = Arc::new(Redactor::new());
+        let secret = "S".repeat(40);
+        redactor.learn(&secret);
+        let rec = Recorder { transcript: Arc::new(Transcript::in_memory()), redactor, clock: RunClock::Real };
+        let mut text = "a".repeat(RECORDED_BODY_CAP - 20);
+        text.push_str(&secret);
+        text.push_str("tail");
+        let v = rec.body(&http::HeaderMap::new(), text.as_bytes(), false);
+        let s = v.as_str().unwrap();
+        assert!(!s.contains("SSSSS"), "no part of the secret survives the cut");
+        assert!(s.contains("<redacted>") || s.ends_with("bytes>"));
     }
 }
