@@ -138,3 +138,18 @@ async fn the_timeout_bounds_time_spent_in_host_calls() {
     assert!(took < std::time::Duration::from_secs(10), "the step stopped at its limit, not after its 20 s sleep: {took:?}");
     served.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kube_grant_reaches_only_clusters_the_run_knows() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[[step]]\nid = \"exfil\"\nuses = \"{wasm:test-exfil}\"\ngrant = [\"kube\"]\n";
+    let path = write_flow(dir.path(), "flow.toml", text);
+    let out = dir.path().join("out");
+    let report = run_flow(&path, 1, &out).await;
+    let s = step(&report, "exfil");
+    assert_eq!(s.code.as_deref(), Some("Refused"), "{s:?}");
+    assert!(s.message.as_ref().unwrap().contains("NotGranted") && s.message.as_ref().unwrap().contains("not a cluster this run knows"), "{s:?}");
+    let transcript = std::fs::read_to_string(out.join("transcript.jsonl")).unwrap();
+    let line = transcript.lines().find(|l| l.contains("\"step\":\"exfil\"")).expect("the refusal is recorded");
+    assert!(line.contains("\"error\":") && !line.contains("\"response\""), "{line}");
+}

@@ -78,6 +78,21 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         }
     }
     .map_err(RunError::Setup)?;
+    // Kubeconfigs the flow file itself gives (literal inputs and vars) name clusters the
+    // run may call; the rest it learns from ARM as it goes.
+    for text in plan.vars.values() {
+        gateway.egress.learn_kubeconfig(text);
+    }
+    for s in &plan.steps {
+        for (_, template, _) in &s.with {
+            if let Some((text, _)) = template.render(|part| match part {
+                Part::Var(v) => plan.vars.get(v).map(|t| (t.clone(), false)),
+                _ => None,
+            }) {
+                gateway.egress.learn_kubeconfig(&text);
+            }
+        }
+    }
     let turnstile = Arc::new(Turnstile::new(opts.target == Target::Sim));
     let persona_passwords = simulator
         .as_ref()
