@@ -108,10 +108,10 @@ pub fn convert_kubeconfig(kc: &mut Kubeconfig, opts: &ConvertOptions) -> Result<
                 if !environment.is_empty() {
                     push("--environment", &environment);
                 }
-                if login == "spn" {
-                    if let Some(s) = &opts.client_secret {
-                        push("--client-secret", s);
-                    }
+                if login == "spn"
+                    && let Some(s) = &opts.client_secret
+                {
+                    push("--client-secret", s);
                 }
                 if login == "ropc" {
                     if let Some(u) = &opts.username {

@@ -150,10 +150,10 @@ pub fn wait(resp: &Response, what: &str) -> Result<Option<Response>, StepError> 
         wait_async_operation(url, retry_after(resp), what)?;
         return Ok(None);
     }
-    if resp.status == 202 {
-        if let Some(url) = resp.header("location") {
-            return wait_location(url, retry_after(resp), what).map(Some);
-        }
+    if resp.status == 202
+        && let Some(url) = resp.header("location")
+    {
+        return wait_location(url, retry_after(resp), what).map(Some);
     }
     Ok(None)
 }

@@ -184,10 +184,11 @@ impl Kubeconfig {
             return Err(invalid("the kubeconfig is empty"));
         }
         let kc: Kubeconfig = serde_yaml::from_str(text).map_err(|e| invalid(format!("the kubeconfig is not valid: {e}")))?;
-        if let Some(kind) = kc.kind.as_deref() {
-            if !kind.is_empty() && kind != "Config" {
-                return Err(invalid(format!("the kubeconfig has kind `{kind}`, expected `Config`")));
-            }
+        if let Some(kind) = kc.kind.as_deref()
+            && !kind.is_empty()
+            && kind != "Config"
+        {
+            return Err(invalid(format!("the kubeconfig has kind `{kind}`, expected `Config`")));
         }
         Ok(kc)
     }

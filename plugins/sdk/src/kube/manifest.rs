@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 use super::{ResourceType, resource_by_kind};
 use crate::StepError;
 
+/// Splits multi-document YAML (or JSON) into objects; `kind: List` documents are expanded
 /// into their items and empty documents skipped.
 pub fn parse_manifests(text: &str) -> Result<Vec<Json>, StepError> {
     let mut out = vec![];

@@ -91,8 +91,6 @@ pub fn resource_by_kind(api_version: &str, kind: &str) -> Option<&'static Resour
     RESOURCES.iter().find(|r| r.kind == kind && r.group == group)
 }
 
-/// Splits multi-document YAML (or JSON) into objects; `kind: List` documents are expanded
-
 #[cfg(test)]
 mod tests {
     use super::*;
