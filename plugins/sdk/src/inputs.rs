@@ -45,11 +45,6 @@ impl Inputs {
         self.opt(name).ok_or_else(|| missing(name))
     }
 
-    /// A text input's value, trimmed, when it was given and is not blank.
-    pub fn given(&self, name: &str) -> Option<&str> {
-        self.opt(name).map(str::trim).filter(|s| !s.is_empty())
-    }
-
     pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, StepError> {
         match self.opt(name) {
             None => Ok(None),
@@ -201,7 +196,8 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Json<T>(pub T);
 
-/// Optional text as a step uses it: trimmed, and only when not blank.
+/// Optional text as a step uses it: trimmed, and only when not blank
+/// (`args.location.given()`, `inputs.opt("location").given()`).
 pub trait Given {
     fn given(&self) -> Option<&str>;
 }
@@ -339,6 +335,6 @@ mod tests {
     #[test]
     fn given_trims_and_drops_blank_text() {
         let inputs = Inputs::from(vec![text("a", " x "), text("b", " ")]);
-        assert_eq!((inputs.given("a"), inputs.given("b"), inputs.given("c")), (Some("x"), None, None));
+        assert_eq!((inputs.opt("a").given(), inputs.opt("b").given(), inputs.opt("c").given()), (Some("x"), None, None));
     }
 }
