@@ -7,6 +7,7 @@ pub mod egress;
 pub mod error;
 mod gateway;
 mod recorder;
+pub mod resolver;
 pub mod retry;
 pub mod target;
 pub mod token_client;

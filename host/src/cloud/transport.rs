@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::error::TransportError;
+use super::resolver::{AddressPolicy, PinnedResolver};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -53,13 +54,26 @@ impl Https {
         Self::with_timeout(extra_ca, Duration::from_secs(120))
     }
 
+    /// A run's client: names resolve only to addresses of the target's kind (see
+    /// [`super::resolver`]).
+    pub fn for_run(extra_ca: Option<&[u8]>, policy: AddressPolicy) -> Result<Self, String> {
+        Self::build(extra_ca, Duration::from_secs(120), Some(policy))
+    }
+
     /// The same, with a whole-request timeout of `timeout`.
     pub fn with_timeout(extra_ca: Option<&[u8]>, timeout: Duration) -> Result<Self, String> {
+        Self::build(extra_ca, timeout, None)
+    }
+
+    fn build(extra_ca: Option<&[u8]>, timeout: Duration, policy: Option<AddressPolicy>) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("aksflow/", env!("CARGO_PKG_VERSION")));
+        if let Some(policy) = policy {
+            builder = builder.dns_resolver(std::sync::Arc::new(PinnedResolver { policy }));
+        }
         if let Some(pem) = extra_ca {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("the CA bundle is not PEM certificates: {e}"))?;
             for c in certs {

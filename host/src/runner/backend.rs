@@ -8,6 +8,7 @@ use aksflow_simulator::{SimConfig, Simulator, Snapshot, VirtualClock};
 use crate::bindings::CloudContext;
 use crate::clock::RunClock;
 use crate::cloud::auth::OperatorCredential;
+use crate::cloud::resolver::AddressPolicy;
 use crate::cloud::transport::{Https, InProcess};
 use crate::cloud::{Endpoints, Gateway, Target};
 use crate::redact::Redactor;
@@ -111,7 +112,8 @@ pub fn simulated(seed: u64, key_cache: Option<std::path::PathBuf>, snapshot: Opt
 }
 
 pub fn live(target: &Target, live: Live, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
-    let transport = Https::new(live.ca_pem.as_deref())?;
+    let target_host = url::Url::parse(&live.endpoints.arm).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_default();
+    let transport = Https::for_run(live.ca_pem.as_deref(), AddressPolicy::for_target_host(&target_host))?;
     let context = CloudContext {
         tenant_id: live.tenant_id.clone(),
         subscription_id: live.subscription_id.clone(),
