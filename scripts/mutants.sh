@@ -63,7 +63,10 @@ for file in "${files[@]}"; do
   mkdir -p "$out"
   echo "== $file: package $package, tests: $targets -E '$filter'"
   # Exit status 2 (mutants missed) and 3 (timeouts) are results: count them, go on.
-  cargo mutants --package "$package" --file "$file" --output "$out" "${extra[@]}" -- $targets -E "$filter" || { rc=$?; [[ $rc == 2 || $rc == 3 ]]; }
+  # The targets go to every cargo call, the build as well as the test run.
+  target_args=()
+  for word in $targets; do target_args+=("--cargo-arg=$word"); done
+  cargo mutants --package "$package" --file "$file" --output "$out" "${target_args[@]}" "${extra[@]}" -- -E "$filter" || { rc=$?; [[ $rc == 2 || $rc == 3 ]]; }
   count() { [[ -f "$out/mutants.out/$1.txt" ]] && wc -l <"$out/mutants.out/$1.txt" || echo 0; }
   caught=$(( $(count caught) + $(count timeout) ))
   missed=$(count missed)
