@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 # A file that decides access belongs here; when one moves, move its line.
 SCOPES=(
   "simulator/src/kube/authn.rs|aksflow-simulator|--lib|test(/^kube::/) or test(/^login::/)"
-  "simulator/src/kube/rbac.rs|aksflow-simulator|--lib|test(/^kube::/)"
+  "simulator/src/kube/rbac.rs|aksflow-simulator|--lib|test(/^kube::/) and not test(/^kube::authn::/)"
   "simulator/src/login/tokens.rs|aksflow-simulator|--lib|test(/^login::/) or test(/^kube::/)"
   "simulator/src/arm/rbac.rs|aksflow-simulator|--lib --test arm_aks|test(/^arm::/) or binary(arm_aks)"
   "host/src/cloud/gateway.rs|aksflow|--lib|test(/^cloud::/)"

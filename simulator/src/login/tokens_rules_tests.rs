@@ -163,3 +163,10 @@ fn audience_is_checked_before_issuer_and_issuer_before_time() {
     assert_eq!(validate(&k, &t, &["other"], &trusted, NOW + 10).unwrap_err(), TokenError::WrongIssuer("https://evil.example/".into()));
     assert_eq!(validate(&k, &t, &["other"], &|_| true, NOW + 10).unwrap_err(), TokenError::Expired { exp: NOW + 1, now: NOW + 10 });
 }
+
+#[test]
+fn issuers_are_written_as_entra_writes_them() {
+    // Byte for byte: resources compare the issuer as a string.
+    assert_eq!(v1_issuer("t1"), "https://sts.windows.net/t1/");
+    assert_eq!(v2_issuer("https://login.microsoftonline.com", "t1"), "https://login.microsoftonline.com/t1/v2.0");
+}
