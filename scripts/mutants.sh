@@ -24,6 +24,7 @@ SCOPES=(
   "simulator/src/login/tokens.rs|aksflow-simulator|--lib|test(/^login::/) or test(/^kube::/)"
   "simulator/src/arm/rbac.rs|aksflow-simulator|--lib --test arm_aks|test(/^arm::/) or binary(arm_aks)"
   "host/src/cloud/gateway.rs|aksflow|--lib|test(/^cloud::/)"
+  "host/src/cloud/auth.rs|aksflow|--lib|test(/^cloud::/)"
 )
 
 scope_of() {
