@@ -9,7 +9,8 @@
 #   scripts/mutants.sh FILE -- --jobs 2        anything after `--` goes to cargo mutants
 #
 # Results go to $MUTANTS_OUT (default target/mutants)/<file>/mutants.out; the last lines
-# printed are each file's score: caught (timeouts included) / (caught + missed).
+# printed are each file's score: caught (timeouts included) / (caught + missed). Builds go to
+# $MUTANTS_TARGET_DIR (default: the usual target directory's name + `-mutants`).
 # Needs cargo-mutants: cargo install cargo-mutants --locked
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,10 @@ fi
 
 command -v cargo-mutants >/dev/null || { echo "cargo-mutants is missing: cargo install cargo-mutants --locked" >&2; exit 2; }
 out_root="${MUTANTS_OUT:-target/mutants}"
+# cargo-mutants builds each mutant in a scratch copy of the tree. Sharing the usual target
+# directory would leave a mutant's artifacts there, newer than your sources, and your next
+# `cargo test` would reuse them: so mutants get their own (warm after the first run).
+export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-mutants}"
 summary=()
 for file in "${files[@]}"; do
   scope="$(scope_of "$file")" || { echo "$file has no test scope in $0: add its line to SCOPES" >&2; exit 2; }
