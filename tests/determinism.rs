@@ -101,4 +101,5 @@ async fn secrets_never_reach_the_transcript() {
     assert!(!t.contains(&secret), "the operator's secret leaked");
     assert!(!t.contains("eyJ"), "a token leaked:\n{t}");
     assert!(t.contains("client_secret=%3Credacted%3E"));
+    assert_bearer_redacted(&t, &["arm"]);
 }

@@ -4,9 +4,11 @@
 use std::process::Command;
 
 use aksflow::serve::{ServeOptions, Served};
+use aksflow_e2e::outside_tools;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_on_the_device_page_in_chromium() {
+    let node_modules = outside_tools::require_node_chromium_playwright();
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 9, state_dir: dir.path().join("sim"), key_cache: None, exec_command: None }).await.unwrap();
     let op = served.simulator.operator();
@@ -27,7 +29,7 @@ async fn a_person_signs_in_on_the_device_page_in_chromium() {
     let out = Command::new("node")
         .arg(&script)
         .args([flow["verification_uri"].as_str().unwrap(), flow["user_code"].as_str().unwrap(), &persona.user_principal_name, &persona.password, shot.to_str().unwrap()])
-        .env("AKSFLOW_NODE_MODULES", std::env::var("AKSFLOW_NODE_MODULES").unwrap_or_else(|_| "/var/tmp/aksflow-node/node_modules".into()))
+        .env("AKSFLOW_NODE_MODULES", node_modules)
         .output()
         .expect("node runs (CI installs Debian's chromium and playwright-core)");
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

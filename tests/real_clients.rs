@@ -48,6 +48,8 @@ grant = ["arm"]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_and_msal_work_against_the_served_simulator() {
+    outside_tools::require_kubectl();
+    outside_tools::require_python_modules(&["msal", "jwt", "cryptography", "requests", "azure.identity", "kubernetes"]);
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(ServeOptions {
         addr: "127.0.0.1:0".parse().unwrap(),

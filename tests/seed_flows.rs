@@ -39,6 +39,7 @@ async fn legacy_aad_writes_both_kubeconfigs_and_repeats_byte_for_byte() {
     assert!(ta == tb, "same flow and seed, same transcript");
     let text = String::from_utf8(ta).unwrap();
     assert!(!text.contains("eyJ0"), "no token in the transcript");
+    assert_bearer_redacted(&text, &["graph", "arm", "kube"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

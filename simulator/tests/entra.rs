@@ -242,6 +242,7 @@ async fn overage_starts_at_201_groups() {
 /// PyJWT, outside our code, verifies a token with the key from discovery.
 #[tokio::test]
 async fn an_independent_verifier_accepts_our_tokens() {
+    outside_tools::require_python_modules(&["jwt", "cryptography"]);
     let s = Sim::new(10);
     let token = s.user_token("alice@contoso.onmicrosoft.com", &format!("{AKS_SERVER}/.default")).await;
     let jwks = s.send("GET", "/common/discovery/keys", &[], vec![]).await.text();

@@ -137,6 +137,32 @@ async fn a_wrong_server_app_secret_means_401_for_users_past_the_group_limit() {
     assert_eq!(status(&c.get("/api/v1/pods", &alice).await).0, 403);
 }
 
+/// Guard trusts only `https://sts.windows.net/{tenant}/`. A server app switched to v2 tokens
+/// (`api.requestedAccessTokenVersion: 2`) gets tokens with the right audience, its appId, but
+/// the v2 issuer: the cluster refuses them, even for a user bound as cluster-admin.
+#[tokio::test]
+async fn a_v2_token_for_the_server_app_is_refused_for_its_issuer() {
+    let s = Sim::new(45);
+    let (server_app, client_app, secret) = legacy_apps(&s).await;
+    let c = Cluster::new(45, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret, "tenantID": s.tenant}), Some(s)).await;
+    let s = &c.s;
+    c.bind("alice-admin", "User", "alice@contoso.onmicrosoft.com").await;
+    let v1 = legacy_token(s, &client_app, &server_app, "alice@contoso.onmicrosoft.com").await;
+    assert_eq!(c.get("/api/v1/nodes", &v1).await.status, 200, "the v1 token of a bound user works");
+    // The server app asks for v2 tokens; bind the user's object id too, as v2 tokens have no upn.
+    c.bind("alice-admin-by-oid", "User", claims(&v1)["oid"].as_str().unwrap()).await;
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let apps = s.get(&format!("/v1.0/applications?$filter=appId%20eq%20'{server_app}'"), &admin).await.json();
+    let object_id = apps["value"][0]["id"].as_str().unwrap().to_string();
+    let r = s.json("PATCH", &format!("/v1.0/applications/{object_id}"), &admin, json!({"api": {"requestedAccessTokenVersion": 2}})).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let v2 = legacy_token(s, &client_app, &server_app, "alice@contoso.onmicrosoft.com").await;
+    let v2_claims = claims(&v2);
+    assert_eq!((v2_claims["ver"].as_str(), v2_claims["aud"].as_str()), (Some("2.0"), Some(server_app.as_str())), "right audience: {v2_claims}");
+    assert_eq!(v2_claims["iss"], format!("https://sim.aksflow.invalid/{}/v2.0", s.tenant), "the v2 issuer");
+    assert_eq!(status(&c.get("/api/v1/nodes", &v2).await), (401, "Unauthorized".into(), "Unauthorized".into()));
+}
+
 #[tokio::test]
 async fn managed_aad_admin_group_members_are_cluster_admins() {
     let s = Sim::new(43);
@@ -161,7 +187,8 @@ async fn managed_aad_admin_group_members_are_cluster_admins() {
     assert!(r.json()["status"]["reason"].as_str().unwrap().contains("aks-cluster-admin-binding-aad"));
     let carol = c.s.user_token("carol@fabrikam.onmicrosoft.com", &format!("{AKS_SERVER}/.default")).await;
     assert_eq!(c.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &carol, ssar).await.json()["status"]["allowed"], false);
-    // A v2 token (wrong issuer for the webhook) and a Graph token (wrong audience) are refused.
+    // A Graph token (wrong audience) is refused; for a wrong issuer with the right audience see
+    // `a_v2_token_for_the_server_app_is_refused_for_its_issuer`.
     let graph = c.s.user_token("bob@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
     assert_eq!(c.get("/api/v1/nodes", &graph).await.status, 401);
 }

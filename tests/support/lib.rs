@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: the test plugins, one shared engine, and running a
 //! flow written inline.
 
+pub mod outside_tools;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -81,5 +83,27 @@ pub fn served_live(served: &aksflow::serve::Served, seed: u64) -> aksflow::runne
         endpoints: aksflow::cloud::Endpoints::single(&served.base_url),
         ca_pem: Some(std::fs::read(&served.ca_path).expect("the served CA")),
         sim_seed: Some(seed),
+    }
+}
+
+/// What the transcript keeps of credentials: every call to each of `services` is recorded as
+/// having carried a token, as exactly `authorization: Bearer <redacted>`, and no recorded
+/// authorization header anywhere holds anything else. (A transcript that dropped the header
+/// would leak nothing, and would hide that the call was authenticated.)
+pub fn assert_bearer_redacted(transcript: &str, services: &[&str]) {
+    let records: Vec<aksflow::transcript::Record> =
+        transcript.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("a transcript record ({e}): {line}"))).collect();
+    for service in services {
+        let calls: Vec<_> = records.iter().filter(|r| r.service == *service).collect();
+        assert!(!calls.is_empty(), "no {service} call in the transcript:\n{transcript}");
+        for r in calls {
+            let authorization = r.request.headers.get("authorization").map(String::as_str);
+            assert_eq!(authorization, Some("Bearer <redacted>"), "{} {} {}", r.service, r.request.method, r.request.url);
+        }
+    }
+    for r in &records {
+        if let Some(authorization) = r.request.headers.get("authorization") {
+            assert_eq!(authorization, "Bearer <redacted>", "{} {} {}", r.service, r.request.method, r.request.url);
+        }
     }
 }

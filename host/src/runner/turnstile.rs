@@ -139,10 +139,31 @@ mod tests {
         assert_eq!(orders[0][..3], [(0, 0), (1, 0), (2, 0)]);
     }
 
+    /// Long enough for any runnable future; a wait for a turn that never comes hits it.
+    const NEVER: std::time::Duration = std::time::Duration::from_secs(2);
+
     #[tokio::test]
     async fn disabled_never_waits() {
         let t = Turnstile::new(false);
-        let _a = t.acquire(5).await;
-        let _b = t.acquire(6).await;
+        t.join(0);
+        t.join(1);
+        // Step 0 holds a turn and steps that never joined ask: with the turnstile off, all go.
+        let held = tokio::time::timeout(NEVER, t.acquire(0)).await.expect("step 0 goes at once");
+        let others = tokio::time::timeout(NEVER, async { (t.acquire(1).await, t.acquire(5).await, t.acquire(6).await) }).await;
+        assert!(others.is_ok(), "a disabled turnstile made a step wait");
+        drop(held);
+        assert_eq!(t.lock().holder, None, "a disabled turnstile keeps no rotation");
+    }
+
+    #[tokio::test]
+    async fn enabled_a_step_waits_while_another_holds_the_turn() {
+        // The same calls as `disabled_never_waits`, turnstile on: step 1 waits for step 0.
+        let t = Turnstile::new(true);
+        t.join(0);
+        t.join(1);
+        let held = tokio::time::timeout(NEVER, t.acquire(0)).await.expect("step 0 holds the first turn");
+        assert!(tokio::time::timeout(NEVER, t.acquire(1)).await.is_err(), "step 1 went while step 0 held the turn");
+        drop(held);
+        assert!(tokio::time::timeout(NEVER, t.acquire(1)).await.is_ok(), "step 1 goes once step 0 is done");
     }
 }

@@ -73,3 +73,7 @@ pub fn authenticate(dir: &Directory, key: &SigningKey, cluster: &ManagedCluster,
     groups.push(SYSTEM_AUTHENTICATED.into());
     Ok(Authenticated { user: UserInfo { name: username, groups }, object_id: Some(claims.oid) })
 }
+
+#[cfg(test)]
+#[path = "authn_rules_tests.rs"]
+mod rules_tests;

@@ -1623,3 +1623,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "rbac_rules_tests.rs"]
+mod rules_tests;

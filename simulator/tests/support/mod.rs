@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../tests/support/outside_tools.rs"]
+pub mod outside_tools;
+
 use aksflow_simulator::{SimConfig, Simulator, VirtualClock};
 use axum::body::Body;
 use http_body_util::BodyExt;
