@@ -204,3 +204,14 @@ async fn the_local_account_tables_discovery_and_object_errors() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["metadata"]["labels"]["team"], "a");
 }
+
+#[tokio::test]
+async fn dot_segments_as_namespace_or_name_are_a_bad_request() {
+    let c = Cluster::new(45, json!({"managed": true}), None).await;
+    let t = &c.admin_token;
+    let r = c.get("/api/v1/namespaces/../pods", t).await;
+    assert_eq!(status(&r), (400, "BadRequest".into(), "Namespace parameter invalid: \"..\": may not be '..'".into()));
+    let r = c.get("/api/v1/namespaces/default/configmaps/..", t).await;
+    assert_eq!(status(&r), (400, "BadRequest".into(), "Name parameter invalid: \"..\": may not be '..'".into()));
+    assert_eq!(c.get("/api/v1/namespaces/default/pods", t).await.status, 200);
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use crate::serve::{ServeOptions, Served};
+use super::out::out;
 
 #[derive(Subcommand, Debug)]
 pub enum SimCommand {
@@ -45,18 +46,18 @@ pub async fn run(cmd: SimCommand) -> i32 {
     };
     let base = &served.base_url;
     let op = served.simulator.operator();
-    println!("aksflow simulator (seed {seed}) serving on {base}");
-    println!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
-    println!("  Microsoft Graph    {base}/v1.0");
-    println!("  ARM                {base}/subscriptions/{}", op.subscription_id);
-    println!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs from listClusterUserCredential point here)");
-    println!("  device sign-in     {base}/devicelogin");
-    println!("  CA certificate     {}", served.ca_path.display());
-    println!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());
-    println!();
-    println!("az CLI:  az cloud register -n aksflow-sim --endpoint-active-directory {base}/ --endpoint-resource-manager {base}/ --endpoint-active-directory-resource-id https://management.core.windows.net/ --endpoint-microsoft-graph-resource-id {base}/ --skip-endpoint-discovery");
-    println!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
-    println!("\nCtrl-C stops it and saves the state.");
+    out!("aksflow simulator (seed {seed}) serving on {base}");
+    out!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
+    out!("  Microsoft Graph    {base}/v1.0");
+    out!("  ARM                {base}/subscriptions/{}", op.subscription_id);
+    out!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs from listClusterUserCredential point here)");
+    out!("  device sign-in     {base}/devicelogin");
+    out!("  CA certificate     {}", served.ca_path.display());
+    out!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());
+    out!();
+    out!("az CLI:  az cloud register -n aksflow-sim --endpoint-active-directory {base}/ --endpoint-resource-manager {base}/ --endpoint-active-directory-resource-id https://management.core.windows.net/ --endpoint-microsoft-graph-resource-id {base}/ --skip-endpoint-discovery");
+    out!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
+    out!("\nCtrl-C stops it and saves the state.");
     wait_for_signal().await;
     eprintln!("stopping; saving the state in {}", state.display());
     match served.stop().await {
