@@ -120,7 +120,7 @@ impl Simulator {
         } else {
             Arc::new(crate::pki::Pki::new(config.seed, start))
         };
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret, pki }) }
+        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -128,7 +128,18 @@ impl Simulator {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: self.shared.world().clone() }
+        self.snapshot_with_generation().0
+    }
+
+    /// How many changes the world has seen since this simulator was made or restored.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A snapshot and the [`generation`](Self::generation) it holds every change up to.
+    pub fn snapshot_with_generation(&self) -> (Snapshot, u64) {
+        let (world, generation) = self.shared.world_at_generation();
+        (Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: World::clone(&world) }, generation)
     }
 
     /// A TLS certificate and key (PEM) for serving the simulator under these names, issued

@@ -15,7 +15,8 @@ pub enum SimCommand {
 Serves Entra ID, Microsoft Graph, ARM and every cluster's Kubernetes API on one HTTPS address,
 with a certificate from the simulator's CA (DIR/ca.pem). DIR/aksflow.env holds the settings
 azure-identity and aksflow read (the operator service principal, the authority host, the CA
-bundle, the service URLs). The state is saved in DIR and restored on the next start.
+bundle, the service URLs). The state is kept in DIR/state.redb, each change committed before
+its answer, and restored on the next start.
 
 Example:
   aksflow sim serve --addr 127.0.0.1:8443 --state .sim
@@ -37,7 +38,7 @@ Example:
 pub async fn run(cmd: SimCommand) -> i32 {
     let SimCommand::Serve { addr, seed, state } = cmd;
     let exec_command = std::env::current_exe().ok().map(|p| p.display().to_string());
-    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command }).await {
+    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command, limits: Default::default() }).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,10 +1,15 @@
 //! `aksflow sim serve`: the simulator's Router over HTTPS on one address, for real clients
 //! (az, MSAL, azure-identity, kubectl, the kubernetes client) and for `aksflow run --target
 //! https://…`. Its certificate is issued by the simulator's CA (`DIR/ca.pem`); its state is
-//! kept in `DIR/state.json` across restarts.
+//! kept in `DIR/state.redb`, committed before every answer (`store.rs`), across restarts and
+//! kills. `connections.rs` holds the accept loop and its limits.
 //!
 //! Real clients live on the wall clock, so a served simulator's clock starts at the real
 //! time and follows it, and long-running operations finish at once (`Retry-After: 1`).
+
+mod connections;
+mod private;
+mod store;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +22,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use connections::Limits;
+use store::Store;
+
 pub struct ServeOptions {
     pub addr: SocketAddr,
     pub seed: u64,
@@ -24,6 +32,8 @@ pub struct ServeOptions {
     pub key_cache: Option<PathBuf>,
     /// The `command` exec kubeconfigs name (default `kubelogin`); `sim serve` puts itself.
     pub exec_command: Option<String>,
+    /// Connection deadlines and cap (`Limits::default()` follows RLIMIT_NOFILE).
+    pub limits: Limits,
 }
 
 /// A running served simulator.
@@ -33,7 +43,7 @@ pub struct Served {
     pub simulator: Simulator,
     pub ca_path: PathBuf,
     pub env_path: PathBuf,
-    state_path: PathBuf,
+    store: Arc<Store>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -42,40 +52,27 @@ fn wall_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    std::io::Write::write_all(&mut opts.open(&tmp)?, text.as_bytes())?;
-    std::fs::rename(&tmp, path)
-}
-
 impl Served {
     pub async fn start(opts: ServeOptions) -> Result<Served, String> {
-        std::fs::create_dir_all(&opts.state_dir).map_err(|e| format!("cannot create {}: {e}", opts.state_dir.display()))?;
+        private::create_dir(&opts.state_dir).map_err(|e| format!("cannot create {}: {e}", opts.state_dir.display()))?;
         let listener = TcpListener::bind(opts.addr).await.map_err(|e| format!("cannot listen on {}: {e}", opts.addr))?;
         let mut addr = listener.local_addr().map_err(|e| e.to_string())?;
         if addr.ip().is_unspecified() {
             addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
         let base_url = format!("https://{addr}");
-        let state_path = opts.state_dir.join("state.json");
+        let store = Arc::new(open_store(&opts.state_dir)?);
         let clock = VirtualClock::starting_at(wall_ms());
         // Exec kubeconfigs run this binary's `get-token`, which takes kubelogin's arguments.
         let exec_command = opts.exec_command.clone().unwrap_or_else(|| "kubelogin".into());
         let config = SimConfig { seed: opts.seed, base_url: base_url.clone(), key_cache: opts.key_cache.clone(), instant_operations: true, rsa_certificates: true, exec_command };
-        let simulator = match std::fs::read(&state_path) {
-            Ok(bytes) => {
-                let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a saved simulator ({e}); move it away to start fresh", state_path.display()))?;
-                Simulator::restore(config, clock.clone(), snap).map_err(|e| format!("{e}; serve with that seed, or use another --state directory"))?
-            }
-            Err(_) => Simulator::new(config, clock.clone()),
+        let simulator = match load_state(&store, &opts.state_dir)? {
+            Some(snap) => Simulator::restore(config, clock.clone(), snap).map_err(|e| format!("{e}; serve with that seed, or use another --state directory"))?,
+            None => Simulator::new(config, clock.clone()),
         };
+        // The first snapshot, before the first answer; a state.json it came from is now in the store.
+        store.persist(&simulator).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_file(opts.state_dir.join("state.json"));
         // The saved clock may be behind the wall clock: real clients judge tokens by it.
         clock.set_ms(wall_ms());
 
@@ -106,31 +103,14 @@ impl Served {
             opts.seed,
             ca = ca_path.display()
         );
-        write_private(&env_path, &env).map_err(|e| format!("cannot write {}: {e}", env_path.display()))?;
+        private::write_file(&env_path, &env).map_err(|e| format!("cannot write {}: {e}", env_path.display()))?;
 
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
-        let router = simulator.router();
-        let mut rx = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = rx.changed() => return,
-                    accepted = listener.accept() => {
-                        let Ok((tcp, _)) = accepted else { continue };
-                        let (acceptor, router) = (acceptor.clone(), router.clone());
-                        tokio::spawn(async move {
-                            let Ok(tls) = acceptor.accept(tcp).await else { return };
-                            let io = hyper_util::rt::TokioIo::new(tls);
-                            let svc = hyper_util::service::TowerToHyperService::new(router);
-                            let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new()).serve_connection(io, svc).await;
-                        });
-                    }
-                }
-            }
-        }));
+        let router = simulator.router().layer(axum::middleware::from_fn_with_state((simulator.clone(), store.clone()), persist_before_answering));
+        tasks.push(tokio::spawn(connections::serve(listener, acceptor, router, opts.limits, stopped.clone())));
         // Follow the wall clock.
-        let (c, mut rx) = (clock.clone(), stopped.clone());
+        let (c, mut rx) = (clock.clone(), stopped);
         tasks.push(tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -139,19 +119,7 @@ impl Served {
                 }
             }
         }));
-        // Save the state every few seconds, so even a kill loses little.
-        let (sim, path, mut rx) = (simulator.clone(), state_path.clone(), stopped);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = rx.changed() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {
-                        let _ = save(&sim, &path);
-                    }
-                }
-            }
-        }));
-        Ok(Served { addr, base_url, simulator, ca_path, env_path, state_path, stop, tasks })
+        Ok(Served { addr, base_url, simulator, ca_path, env_path, store, stop, tasks })
     }
 
     /// Stops serving and saves the state.
@@ -160,10 +128,49 @@ impl Served {
         for t in self.tasks {
             let _ = t.await;
         }
-        save(&self.simulator, &self.state_path).map_err(|e| format!("cannot save the simulator to {}: {e}", self.state_path.display()))
+        self.store.persist(&self.simulator).map_err(|e| format!("cannot save the simulator: {e}"))
     }
 }
 
-fn save(sim: &Simulator, path: &Path) -> std::io::Result<()> {
-    write_private(path, &serde_json::to_string(&sim.snapshot()).expect("snapshots serialise"))
+/// Opens `DIR/state.redb`.
+fn open_store(dir: &Path) -> Result<Store, String> {
+    Store::open(&dir.join("state.redb")).map_err(|e| e.to_string())
+}
+
+/// The saved simulator: from the store, or from a `state.json` an older version saved (moved
+/// into the store, then removed: it kept its secrets in a file of its own).
+fn load_state(store: &Store, dir: &Path) -> Result<Option<Snapshot>, String> {
+    if let Some(snap) = store.load().map_err(|e| e.to_string())? {
+        return Ok(Some(snap));
+    }
+    let legacy = dir.join("state.json");
+    let Ok(bytes) = std::fs::read(&legacy) else { return Ok(None) };
+    let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a saved simulator ({e}); move it away to start fresh", legacy.display()))?;
+    Ok(Some(snap))
+}
+
+/// Answers only once every change the request made is in the store. A store that cannot
+/// save turns the answer into a 503: the client must not take as done what may be lost.
+async fn persist_before_answering(
+    axum::extract::State((sim, store)): axum::extract::State<(Simulator, Arc<Store>)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let resp = next.run(req).await;
+    if !store.behind(&sim) {
+        return resp;
+    }
+    match tokio::task::spawn_blocking(move || store.persist(&sim)).await {
+        Ok(Ok(())) => resp,
+        Ok(Err(e)) => {
+            tracing::error!("the simulator could not save its state: {e}");
+            unavailable()
+        }
+        Err(_) => unavailable(),
+    }
+}
+
+fn unavailable() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (http::StatusCode::SERVICE_UNAVAILABLE, [(http::header::RETRY_AFTER, "1")], "the simulator could not save its state\n").into_response()
 }
