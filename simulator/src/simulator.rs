@@ -111,12 +111,12 @@ impl Simulator {
         let key = SigningKey::for_seed_cached(config.seed, config.key_cache.as_deref());
         // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
         let start = crate::clock::EPOCH_MS / 1000;
-        let pki = if config.rsa_certificates {
+        let pki = if let Some(served) = &config.served_certificates {
             // Keys of their own, derived from the seed like the token-signing key (and cached
             // with it), never the token-signing key itself.
             let ca = SigningKey::for_seed_cached(config.seed ^ CA_KEY_STREAM, config.key_cache.as_deref());
             let leaf = SigningKey::for_seed_cached(config.seed ^ LEAF_KEY_STREAM, config.key_cache.as_deref());
-            Arc::new(crate::pki::Pki::new_rsa(config.seed, start, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
+            Arc::new(crate::pki::Pki::new_served(config.seed, served, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
         } else {
             Arc::new(crate::pki::Pki::new(config.seed, start))
         };
@@ -145,7 +145,7 @@ impl Simulator {
     /// A TLS certificate and key (PEM) for serving the simulator under these names, issued
     /// by [`ca_pem`](Self::ca_pem).
     pub fn server_certificate(&self, names: &[String]) -> (String, String) {
-        let c = self.shared.pki.server(names, crate::clock::EPOCH_MS / 1000);
+        let c = self.shared.pki.server(names);
         (c.cert_pem, c.key_pem)
     }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aksflow_simulator::{SimConfig, Simulator, Snapshot, VirtualClock};
+use aksflow_simulator::{ServedCertificates, SimConfig, Simulator, Snapshot, VirtualClock};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
@@ -65,7 +65,15 @@ impl Served {
         let clock = VirtualClock::starting_at(wall_ms());
         // Exec kubeconfigs run this binary's `get-token`, which takes kubelogin's arguments.
         let exec_command = opts.exec_command.clone().unwrap_or_else(|| "kubelogin".into());
-        let config = SimConfig { seed: opts.seed, base_url: base_url.clone(), key_cache: opts.key_cache.clone(), instant_operations: true, rsa_certificates: true, exec_command };
+        let names: Vec<String> = vec!["localhost".into(), addr.ip().to_string()];
+        let config = SimConfig {
+            seed: opts.seed,
+            base_url: base_url.clone(),
+            key_cache: opts.key_cache.clone(),
+            instant_operations: true,
+            served_certificates: Some(served_certificates(&names, wall_ms())),
+            exec_command,
+        };
         let simulator = match load_state(&store, &opts.state_dir)? {
             Some(snap) => Simulator::restore(config, clock.clone(), snap).map_err(|e| format!("{e}; serve with that seed, or use another --state directory"))?,
             None => Simulator::new(config, clock.clone()),
@@ -76,7 +84,6 @@ impl Served {
         // The saved clock may be behind the wall clock: real clients judge tokens by it.
         clock.set_ms(wall_ms());
 
-        let names: Vec<String> = vec!["localhost".into(), addr.ip().to_string()];
         let (cert_pem, key_pem) = simulator.server_certificate(&names);
         let ca_path = opts.state_dir.join("ca.pem");
         std::fs::write(&ca_path, simulator.ca_pem()).map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
@@ -132,6 +139,17 @@ impl Served {
     }
 }
 
+/// How long the served CA is valid. A restart makes it again (from the seed: the same key),
+/// valid from the start of that day.
+const CA_DAYS: i64 = 14;
+
+/// The served CA: for `names` only, from the start of today (UTC) for [`CA_DAYS`], so
+/// restarts on the same day give the same PEM.
+fn served_certificates(names: &[String], now_ms: i64) -> ServedCertificates {
+    let day_secs = 24 * 3600;
+    ServedCertificates { names: names.to_vec(), start_secs: now_ms / 1000 / day_secs * day_secs, days: CA_DAYS }
+}
+
 /// Opens `DIR/state.redb`.
 fn open_store(dir: &Path) -> Result<Store, String> {
     Store::open(&dir.join("state.redb")).map_err(|e| e.to_string())
@@ -173,4 +191,47 @@ async fn persist_before_answering(
 fn unavailable() -> axum::response::Response {
     use axum::response::IntoResponse;
     (http::StatusCode::SERVICE_UNAVAILABLE, [(http::header::RETRY_AFTER, "1")], "the simulator could not save its state\n").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+    use super::*;
+
+    #[test]
+    fn the_served_ca_certifies_only_its_names_and_for_days() {
+        let now_ms = wall_ms();
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let config = SimConfig {
+            key_cache: Some(std::env::temp_dir().join("aksflow-cli-test-cache")),
+            served_certificates: Some(served_certificates(&names, now_ms)),
+            ..SimConfig::in_process(7)
+        };
+        let sim = Simulator::new(config, VirtualClock::starting_at(now_ms));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(sim.ca_pem().as_bytes()).unwrap()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
+        let verify = |leaf_names: &[&str], name: &str, at_secs: i64| {
+            let leaf_names: Vec<String> = leaf_names.iter().map(|n| n.to_string()).collect();
+            let (cert, _) = sim.server_certificate(&leaf_names);
+            let leaf = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
+            let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(at_secs as u64));
+            verifier.verify_server_cert(&leaf, &[], &ServerName::try_from(name.to_string()).unwrap(), &[], at).map(|_| ())
+        };
+        let now = now_ms / 1000;
+        assert!(verify(&["localhost", "127.0.0.1"], "localhost", now).is_ok());
+        assert!(verify(&["localhost", "127.0.0.1"], "127.0.0.1", now).is_ok());
+        // A certificate the CA's key could sign for another name is refused by the CA's own
+        // name constraints: a leaked key cannot vouch for the rest of the internet.
+        assert!(verify(&["login.example.com"], "login.example.com", now).is_err());
+        assert!(verify(&["localhost", "10.0.0.1"], "10.0.0.1", now).is_err());
+        // Days, not years.
+        assert!(verify(&["localhost"], "localhost", now + (CA_DAYS + 1) * 24 * 3600).is_err());
+    }
 }
