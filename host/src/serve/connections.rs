@@ -28,12 +28,7 @@ const RESERVED_DESCRIPTORS: usize = 64;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_connections: cap_for(open_file_limit()),
-            handshake: Duration::from_secs(10),
-            header_read: Duration::from_secs(10),
-            idle: Duration::from_secs(60),
-        }
+        Limits { max_connections: cap_for(open_file_limit()), handshake: Duration::from_secs(10), header_read: Duration::from_secs(10), idle: Duration::from_secs(60) }
     }
 }
 
@@ -43,16 +38,9 @@ fn cap_for(nofile: usize) -> usize {
 }
 
 fn open_file_limit() -> usize {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes only into the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0 {
-        usize::try_from(r.rlim_cur).unwrap_or(usize::MAX)
-    } else {
-        1024
-    }
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0 { usize::try_from(r.rlim_cur).unwrap_or(usize::MAX) } else { 1024 }
 }
 
 /// One open connection, as the registry sees it.
@@ -66,8 +54,7 @@ struct Conn {
 
 impl Conn {
     fn idle_for(&self, now_ms: u64) -> Option<u64> {
-        (self.busy.load(Ordering::SeqCst) == 0)
-            .then(|| now_ms.saturating_sub(self.idle_since_ms.load(Ordering::SeqCst)))
+        (self.busy.load(Ordering::SeqCst) == 0).then(|| now_ms.saturating_sub(self.idle_since_ms.load(Ordering::SeqCst)))
     }
 }
 
@@ -84,32 +71,28 @@ impl Registry {
 
     fn add(&self) -> (u64, Arc<Conn>, usize) {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let conn = Arc::new(Conn {
-            busy: AtomicUsize::new(0),
-            idle_since_ms: AtomicU64::new(self.now_ms()),
-            close: Notify::new(),
-        });
+        let conn = Arc::new(Conn { busy: AtomicUsize::new(0), idle_since_ms: AtomicU64::new(self.now_ms()), close: Notify::new() });
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         open.insert(id, conn.clone());
         (id, conn, open.len())
     }
 
     fn remove(&self, id: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    /// Closes some open connection, busy or not; false if none is open.
+    fn close_any(&self) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(id) = open.keys().next().copied() else { return false };
+        open.remove(&id).inspect(|c| c.close.notify_one()).is_some()
     }
 
     /// Closes the connection idle longest, other than `except`; false if every one is busy.
     fn evict_idlest(&self, except: Option<u64>) -> bool {
         let now = self.now_ms();
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let idlest = open
-            .iter()
-            .filter(|(id, _)| Some(**id) != except)
-            .filter_map(|(id, c)| c.idle_for(now).map(|t| (t, *id)))
-            .max();
+        let idlest = open.iter().filter(|(id, _)| Some(**id) != except).filter_map(|(id, c)| c.idle_for(now).map(|t| (t, *id))).max();
         match idlest.and_then(|(_, id)| open.remove(&id)) {
             Some(c) => {
                 c.close.notify_one();
@@ -121,22 +104,16 @@ impl Registry {
 }
 
 /// Serves `router` on `listener` over TLS until `stop` changes.
-pub async fn serve(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    router: axum::Router,
-    limits: Limits,
-    mut stop: watch::Receiver<bool>,
-) {
-    let registry = Arc::new(Registry {
-        start: Instant::now(),
-        next_id: AtomicU64::new(0),
-        open: Mutex::new(BTreeMap::new()),
-    });
+pub async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, router: axum::Router, limits: Limits, mut stop: watch::Receiver<bool>) {
+    let registry = Arc::new(Registry { start: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::new(BTreeMap::new()) });
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                // Stopping closes every connection, not only the listener.
+                while registry.close_any() {}
+                return;
+            }
             accepted = listener.accept() => accepted,
         };
         let tcp = match accepted {
@@ -186,14 +163,7 @@ async fn idle_watch(registry: &Registry, conn: &Conn, idle: Duration) {
     }
 }
 
-async fn serve_one(
-    tcp: tokio::net::TcpStream,
-    acceptor: tokio_rustls::TlsAcceptor,
-    router: axum::Router,
-    registry: &Registry,
-    conn: &Arc<Conn>,
-    limits: Limits,
-) {
+async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor, router: axum::Router, registry: &Registry, conn: &Arc<Conn>, limits: Limits) {
     let Ok(Ok(tls)) = tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await else {
         return;
     };
@@ -205,24 +175,15 @@ async fn serve_one(
             conn.busy.fetch_add(1, Ordering::SeqCst);
             async move {
                 let resp = tower::ServiceExt::oneshot(router, req).await;
-                conn.idle_since_ms
-                    .store(start.elapsed().as_millis() as u64, Ordering::SeqCst);
+                conn.idle_since_ms.store(start.elapsed().as_millis() as u64, Ordering::SeqCst);
                 conn.busy.fetch_sub(1, Ordering::SeqCst);
                 resp
             }
         }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read);
-    let _ = builder
-        .serve_connection(
-            TokioIo::new(tls),
-            hyper_util::service::TowerToHyperService::new(tracked),
-        )
-        .await;
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read);
+    let _ = builder.serve_connection(TokioIo::new(tls), hyper_util::service::TowerToHyperService::new(tracked)).await;
 }
 
 #[cfg(test)]
@@ -239,11 +200,7 @@ mod tests {
 
     #[test]
     fn the_idlest_free_connection_is_evicted_never_a_busy_one() {
-        let r = Registry {
-            start: Instant::now() - Duration::from_secs(100),
-            next_id: AtomicU64::new(0),
-            open: Mutex::new(BTreeMap::new()),
-        };
+        let r = Registry { start: Instant::now() - Duration::from_secs(100), next_id: AtomicU64::new(0), open: Mutex::new(BTreeMap::new()) };
         let (a, ca, _) = r.add();
         let (b, cb, _) = r.add();
         ca.idle_since_ms.store(10, Ordering::SeqCst);
@@ -253,15 +210,8 @@ mod tests {
         assert_eq!(open, 3);
         assert!(r.evict_idlest(Some(c)));
         let left: Vec<u64> = r.open.lock().unwrap().keys().copied().collect();
-        assert_eq!(
-            left,
-            vec![a, c],
-            "b (idle) went; a is busy, though idle longer before"
-        );
-        assert!(
-            !r.evict_idlest(Some(c)),
-            "only the busy one and the newcomer are left"
-        );
+        assert_eq!(left, vec![a, c], "b (idle) went; a is busy, though idle longer before");
+        assert!(!r.evict_idlest(Some(c)), "only the busy one and the newcomer are left");
         let _ = b;
     }
 }

@@ -135,7 +135,9 @@ impl Served {
         for t in self.tasks {
             let _ = t.await;
         }
-        self.store.persist(&self.simulator).map_err(|e| format!("cannot save the simulator: {e}"))
+        let saved = self.store.persist(&self.simulator).map_err(|e| format!("cannot save the simulator: {e}"));
+        self.store.close();
+        saved
     }
 }
 

@@ -17,12 +17,7 @@ fn private_options() -> OpenOptions {
 
 /// Opens `path` for reading and writing, creating it 0600; an existing file is narrowed to 0600.
 pub fn open_file(path: &Path) -> std::io::Result<File> {
-    let file = private_options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
+    let file = private_options().read(true).write(true).create(true).truncate(false).open(path)?;
     narrow(&file)?;
     Ok(file)
 }
@@ -30,11 +25,7 @@ pub fn open_file(path: &Path) -> std::io::Result<File> {
 /// Writes `text` to `path` atomically (a temporary file renamed over it), 0600.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = private_options()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
+    let mut file = private_options().write(true).create(true).truncate(true).open(&tmp)?;
     narrow(&file)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
