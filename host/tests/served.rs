@@ -217,3 +217,55 @@ async fn idle_connections_at_the_descriptor_limit_cannot_keep_a_request_out() {
     drop(idle);
     drop(server);
 }
+
+/// Reads until the server closes the connection; how long that took.
+async fn until_closed<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Duration {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.expect("the server never closed the connection") {
+            Ok(0) | Err(_) => return started.elapsed(),
+            Ok(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_a_slow_and_an_idle_connection_are_each_closed_at_their_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let limits = aksflow::serve::Limits { handshake: Duration::from_millis(300), header_read: Duration::from_millis(300), request: Duration::from_millis(300), idle: Duration::from_secs(30), ..Default::default() };
+    let opts = aksflow::serve::ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: SEED, state_dir: tmp.path().join("sim"), key_cache: Some(cache()), exec_command: None, limits };
+    let served = aksflow::serve::Served::start(opts).await.unwrap();
+    let tls = || async {
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        roots.add(rustls::pki_types::CertificateDer::from_pem_slice(served.simulator.ca_pem().as_bytes()).unwrap()).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(served.addr).await.unwrap();
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap()
+    };
+    // Never starts TLS: closed at the handshake deadline.
+    let mut silent = tokio::net::TcpStream::connect(served.addr).await.unwrap();
+    let t = until_closed(&mut silent).await;
+    assert!(t >= Duration::from_millis(250) && t < Duration::from_secs(2), "silent: {t:?}");
+    // Starts a request and never finishes its headers: closed at the header deadline.
+    let mut slow = tls().await;
+    slow.write_all(b"GET /common/discovery/instance HTTP/1.1\r\nhost: 127.0.0.1\r\n").await.unwrap();
+    let t = until_closed(&mut slow).await;
+    assert!(t < Duration::from_secs(2), "slow headers: {t:?}");
+    // Headers, then a body that never comes: 408 at the request deadline, and closed.
+    let mut trickle = tls().await;
+    trickle.write_all(b"POST /v1.0/groups HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{").await.unwrap();
+    let t = until_closed(&mut trickle).await;
+    assert!(t < Duration::from_secs(2), "trickled body: {t:?}");
+    // One request, answered, then nothing: the wait for the next request's headers is bounded
+    // by the header deadline too.
+    let mut idle = tls().await;
+    idle.write_all(b"GET /common/discovery/instance?api-version=1.1&authorization_endpoint=https://login.microsoftonline.com/common/oauth2/authorize HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let t = until_closed(&mut idle).await;
+    assert!(t < Duration::from_secs(2), "idle: {t:?}");
+    served.stop().await.unwrap();
+}

@@ -14,12 +14,17 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-/// The deadlines and the cap.
+/// The deadlines and the cap. `header_read` runs from the moment hyper waits for a request's
+/// headers, so it also closes a kept-alive connection that sends no next request; `idle`
+/// closes any connection with no request in flight for that long, whatever stage it is in.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_connections: usize,
     pub handshake: Duration,
     pub header_read: Duration,
+    /// A request, its body read and its answer made: a client that trickles a body cannot
+    /// hold a connection (busy, so never evicted) for ever.
+    pub request: Duration,
     pub idle: Duration,
 }
 
@@ -28,7 +33,7 @@ const RESERVED_DESCRIPTORS: usize = 64;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_connections: cap_for(open_file_limit()), handshake: Duration::from_secs(10), header_read: Duration::from_secs(10), idle: Duration::from_secs(60) }
+        Limits { max_connections: cap_for(open_file_limit()), handshake: Duration::from_secs(10), header_read: Duration::from_secs(10), request: Duration::from_secs(30), idle: Duration::from_secs(30) }
     }
 }
 
@@ -169,12 +174,15 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
     };
     let tracked = tower::service_fn({
         let conn = conn.clone();
-        let start = registry.start;
+        let (start, deadline) = (registry.start, limits.request);
         move |req: hyper::Request<hyper::body::Incoming>| {
             let (conn, router) = (conn.clone(), router.clone());
             conn.busy.fetch_add(1, Ordering::SeqCst);
             async move {
-                let resp = tower::ServiceExt::oneshot(router, req).await;
+                let resp = match tokio::time::timeout(deadline, tower::ServiceExt::oneshot(router, req)).await {
+                    Ok(resp) => resp,
+                    Err(_) => Ok(request_timeout()),
+                };
                 conn.idle_since_ms.store(start.elapsed().as_millis() as u64, Ordering::SeqCst);
                 conn.busy.fetch_sub(1, Ordering::SeqCst);
                 resp
@@ -184,6 +192,12 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read);
     let _ = builder.serve_connection(TokioIo::new(tls), hyper_util::service::TowerToHyperService::new(tracked)).await;
+}
+
+/// 408, and the connection closes: the client took too long to send its request.
+fn request_timeout() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (http::StatusCode::REQUEST_TIMEOUT, [(http::header::CONNECTION, "close")], "the request took too long to arrive\n").into_response()
 }
 
 #[cfg(test)]
