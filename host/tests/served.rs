@@ -139,7 +139,7 @@ async fn kill_9_during_a_flow_loses_nothing_acknowledged_and_resume_completes() 
     let base = format!("https://127.0.0.1:{port}");
     let mut moments = Moments(0x5eed_0012);
     let mut acknowledged: Vec<String> = Vec::new();
-    let mut kills = 0;
+    let (mut kills, mut interrupted) = (0, 0);
     for round in 0..4 {
         let server = serve(&cache, &state, port, |_| {});
         let writer = Writer::new(&state, &base).await;
@@ -162,9 +162,11 @@ async fn kill_9_during_a_flow_loses_nothing_acknowledged_and_resume_completes() 
         drop(server);
         kills += 1;
         acknowledged.extend(writing.await.unwrap());
-        let _ = tokio::task::spawn_blocking(move || run.wait_with_output()).await;
+        let ended = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap()).await.unwrap();
+        interrupted += usize::from(!ended.status.success());
     }
     assert_eq!(kills, 3);
+    assert!(interrupted >= 1, "no kill landed inside the flow");
     assert!(acknowledged.len() > 10, "the writer made too few groups to prove anything: {}", acknowledged.len());
     // The state files are the owner's alone.
     use std::os::unix::fs::PermissionsExt;
