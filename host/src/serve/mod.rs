@@ -236,4 +236,15 @@ mod tests {
         // Days, not years.
         assert!(verify(&["localhost"], "localhost", now + (CA_DAYS + 1) * 24 * 3600).is_err());
     }
+
+    #[test]
+    fn a_state_json_from_before_is_taken_into_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::new(SimConfig::in_process(9), VirtualClock::default());
+        std::fs::write(dir.path().join("state.json"), serde_json::to_vec(&sim.snapshot()).unwrap()).unwrap();
+        let store = open_store(dir.path()).unwrap();
+        let snap = load_state(&store, dir.path()).unwrap().expect("the old state");
+        assert_eq!(snap.seed, 9);
+        assert_eq!(snap.world.operator.app_id, sim.operator().client_id);
+    }
 }
