@@ -86,10 +86,11 @@ mod tests {
 
     #[test]
     fn prune_forgets_what_can_no_longer_be_redeemed() {
-        let mut s = LoginState::default();
-        s.device_codes = vec![code(DeviceStatus::Pending, 1_000), code(DeviceStatus::Pending, 1_000 + FORGET_AFTER_MS), code(DeviceStatus::Redeemed, i64::MAX / 2)];
         let grant = |expires_ms| RefreshGrant { token_sha256: String::new(), tenant_id: String::new(), user_id: String::new(), client_id: String::new(), expires_ms };
-        s.refresh_tokens = vec![grant(1_000), grant(5_000 + FORGET_AFTER_MS)];
+        let mut s = LoginState {
+            device_codes: vec![code(DeviceStatus::Pending, 1_000), code(DeviceStatus::Pending, 1_000 + FORGET_AFTER_MS), code(DeviceStatus::Redeemed, i64::MAX / 2)],
+            refresh_tokens: vec![grant(1_000), grant(5_000 + FORGET_AFTER_MS)],
+        };
         s.prune(1_000 + FORGET_AFTER_MS);
         assert_eq!(s.device_codes.len(), 1, "the expired long ago and the redeemed are gone");
         assert_eq!(s.device_codes[0].expires_ms, 1_000 + FORGET_AFTER_MS);
