@@ -57,6 +57,7 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
         state_dir: dir.path().join("sim"),
         key_cache: None,
         exec_command: Some(aksflow_binary().display().to_string()),
+        limits: Default::default(),
     })
     .await
     .unwrap();

@@ -68,3 +68,14 @@ fn a_plain_http_target_is_refused_with_the_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only https targets work"));
 }
+
+#[test]
+fn a_closed_pipe_ends_plugins_list_quietly() {
+    // `aksflow plugins list | head -0`: the reader is gone before the first line is written.
+    let mut child = aksflow().args(["plugins", "list"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}

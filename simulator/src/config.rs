@@ -14,14 +14,27 @@ pub struct SimConfig {
     /// Served to real clients on a real clock: long-running operations finish at once and
     /// pollers are told to come back after a second, instead of minutes of real waiting.
     pub instant_operations: bool,
-    /// Certificates with RSA keys, which browsers accept (Chromium refuses Ed25519).
-    pub rsa_certificates: bool,
+    /// Served to real clients: how the CA is made (see [`ServedCertificates`]). `None` in
+    /// process: an Ed25519 CA from the fixed epoch for ten years, so transcripts repeat.
+    pub served_certificates: Option<ServedCertificates>,
     /// The `command` of exec kubeconfigs (`kubelogin`, as AKS writes it).
     pub exec_command: String,
 }
 
 impl SimConfig {
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, rsa_certificates: false, exec_command: "kubelogin".into() }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, served_certificates: None, exec_command: "kubelogin".into() }
     }
+}
+
+/// The CA of a served simulator, which real clients are told to trust: RSA keys (browsers
+/// refuse Ed25519), valid only for the host names it serves (name constraints) and only for
+/// some days. It comes from the seed, so making it again costs nothing.
+#[derive(Debug, Clone)]
+pub struct ServedCertificates {
+    /// DNS names and IP addresses the CA may certify.
+    pub names: Vec<String>,
+    /// Start of validity (seconds since the Unix epoch).
+    pub start_secs: i64,
+    pub days: i64,
 }

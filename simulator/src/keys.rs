@@ -60,12 +60,14 @@ impl SigningKey {
         let Some(dir) = dir else { return Self::generate(seed) };
         let path = dir.join(format!("sim-signing-key-{seed}.der"));
         if let Some(key) = std::fs::read(&path).ok().and_then(|der| RsaPrivateKey::from_pkcs1_der(&der).ok()) {
+            // A key cached before keys were private is made private now.
+            let _ = private::narrow(&path);
             return Self::from_key(key);
         }
         let key = Self::generate_key(seed);
         if let Ok(der) = key.to_pkcs1_der() {
             let tmp = dir.join(format!(".sim-signing-key-{seed}.{}.tmp", std::process::id()));
-            let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&tmp, der.as_bytes())).and_then(|_| std::fs::rename(&tmp, &path));
+            let written = private::create_dir(dir).and_then(|_| private::write(&tmp, der.as_bytes())).and_then(|_| std::fs::rename(&tmp, &path));
             if let Err(e) = written {
                 tracing::debug!("could not cache the signing key in {}: {e}", dir.display());
             }
@@ -120,6 +122,39 @@ impl SigningKey {
     }
 }
 
+/// Key files only their owner may read (0600), in directories made 0700.
+mod private {
+    use std::io::Write;
+    use std::path::Path;
+
+    pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)
+    }
+
+    pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(path)?.write_all(bytes)
+    }
+
+    pub fn narrow(path: &Path) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if std::fs::metadata(path)?.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,15 +179,27 @@ mod disk_tests {
         let dir = tempfile_dir();
         let a = SigningKey::generate_or_load(77, Some(&dir));
         assert!(dir.join("sim-signing-key-77.der").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.join("sim-signing-key-77.der")), 0o600, "the key is its owner's alone");
+            assert_eq!(mode(&dir), 0o700, "and so is the directory the cache made");
+            // A key cached readable by others (as before) is narrowed when next read.
+            std::fs::set_permissions(dir.join("sim-signing-key-77.der"), std::fs::Permissions::from_mode(0o644)).unwrap();
+            SigningKey::generate_or_load(77, Some(&dir));
+            assert_eq!(mode(&dir.join("sim-signing-key-77.der")), 0o600);
+        }
         let b = SigningKey::generate_or_load(77, Some(&dir));
         assert_eq!(a.kid, b.kid);
         assert_eq!(a.n, SigningKey::generate(77).n);
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(dir.parent().unwrap());
     }
 
+    /// A directory the cache itself creates.
     fn tempfile_dir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("aksflow-keytest-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = std::env::temp_dir().join(format!("aksflow-keytest-{}", std::process::id())).join("cache");
+        let _ = std::fs::remove_dir_all(&d);
         d
     }
 }

@@ -33,5 +33,5 @@ mod simulator;
 mod state;
 
 pub use clock::VirtualClock;
-pub use config::SimConfig;
+pub use config::{ServedCertificates, SimConfig};
 pub use simulator::{OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};

@@ -1,11 +1,14 @@
 //! The simulator's certificates: one CA per seed (the `certificate-authority-data` of every
 //! kubeconfig, and the issuer of the served simulator's TLS certificate), and the client
 //! certificates of admin kubeconfigs. Keys are Ed25519 derived from the seed and Ed25519
-//! signatures are deterministic, so the same seed gives the same PEM bytes.
+//! signatures are deterministic, so the same seed gives the same PEM bytes. A served CA
+//! (RSA, also deterministic) is narrower: name constraints and days of validity.
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber};
+use rcgen::{BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType, SerialNumber};
+
+use crate::config::ServedCertificates;
 
 /// Separates the PKI's random streams from the ids' and the signing key's.
 const PKI_STREAM: u64 = 0x706b_6900; // "pki"
@@ -25,6 +28,7 @@ pub struct Pki {
     /// RSA keys (PKCS#8) for the CA and for leaf certificates, when browsers must accept the
     /// chain (Chromium does not take Ed25519); RSA PKCS#1 v1.5 signatures are deterministic too.
     rsa: Option<(Vec<u8>, Vec<u8>)>,
+    window: Window,
     ca_params: CertificateParams,
     ca_key: KeyPair,
     pub ca: Issued,
@@ -49,12 +53,33 @@ fn serial(seed: u64, purpose: &str) -> SerialNumber {
     SerialNumber::from(b.to_vec())
 }
 
-/// Certificates are valid from the run's start for ten years: the virtual clock never
-/// reaches their end.
-fn validity(p: &mut CertificateParams, start_secs: i64) {
-    let start = time::OffsetDateTime::from_unix_timestamp(start_secs - 3600).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+/// When a PKI's certificates are valid: from an hour before `start_secs`, for `days`.
+#[derive(Clone, Copy)]
+struct Window {
+    start_secs: i64,
+    days: i64,
+}
+
+/// In process, certificates are valid from the run's start for ten years: the virtual clock
+/// never reaches their end.
+const IN_PROCESS_DAYS: i64 = 3650;
+
+fn validity(p: &mut CertificateParams, w: Window) {
+    let start = time::OffsetDateTime::from_unix_timestamp(w.start_secs - 3600).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     p.not_before = start;
-    p.not_after = start + time::Duration::days(3650);
+    p.not_after = start + time::Duration::days(w.days);
+}
+
+/// The subtrees a served CA may certify: each name, or each address alone.
+fn permitted(names: &[String]) -> NameConstraints {
+    let permitted_subtrees = names
+        .iter()
+        .map(|n| match n.parse::<std::net::IpAddr>() {
+            Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(ip, if ip.is_ipv4() { 32 } else { 128 })),
+            Err(_) => GeneralSubtree::DnsName(n.clone()),
+        })
+        .collect();
+    NameConstraints { permitted_subtrees, excluded_subtrees: vec![] }
 }
 
 fn rsa_key(pkcs8: &[u8]) -> KeyPair {
@@ -64,15 +89,16 @@ fn rsa_key(pkcs8: &[u8]) -> KeyPair {
 
 impl Pki {
     pub fn new(seed: u64, start_secs: i64) -> Self {
-        Self::build(seed, start_secs, None)
+        Self::build(seed, Window { start_secs, days: IN_PROCESS_DAYS }, None, None)
     }
 
-    /// A PKI whose CA and leaf keys are these RSA keys (PKCS#8 DER).
-    pub fn new_rsa(seed: u64, start_secs: i64, ca_key: Vec<u8>, leaf_key: Vec<u8>) -> Self {
-        Self::build(seed, start_secs, Some((ca_key, leaf_key)))
+    /// A served simulator's PKI: its CA and leaf keys are these RSA keys (PKCS#8 DER), and
+    /// the CA certifies only `served.names`, for `served.days`.
+    pub fn new_served(seed: u64, served: &ServedCertificates, ca_key: Vec<u8>, leaf_key: Vec<u8>) -> Self {
+        Self::build(seed, Window { start_secs: served.start_secs, days: served.days }, Some((ca_key, leaf_key)), Some(permitted(&served.names)))
     }
 
-    fn build(seed: u64, start_secs: i64, rsa: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+    fn build(seed: u64, window: Window, rsa: Option<(Vec<u8>, Vec<u8>)>, constraints: Option<NameConstraints>) -> Self {
         let ca_key = match &rsa {
             Some((ca, _)) => rsa_key(ca),
             None => key_for(seed, "ca"),
@@ -85,26 +111,27 @@ impl Pki {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         p.serial_number = Some(serial(seed, "ca"));
-        validity(&mut p, start_secs);
+        p.name_constraints = constraints;
+        validity(&mut p, window);
         let cert = p.self_signed(&ca_key).expect("self-signing the CA");
         let ca = Issued { cert_pem: cert.pem(), key_pem: ca_key.serialize_pem() };
-        Pki { seed, rsa, ca_params: p, ca_key, ca }
+        Pki { seed, rsa, window, ca_params: p, ca_key, ca }
     }
 
-    fn issue(&self, purpose: &str, mut p: CertificateParams, start_secs: i64) -> Issued {
+    fn issue(&self, purpose: &str, mut p: CertificateParams) -> Issued {
         let key = match &self.rsa {
             Some((_, leaf)) => rsa_key(leaf),
             None => key_for(self.seed, purpose),
         };
         p.serial_number = Some(serial(self.seed, purpose));
-        validity(&mut p, start_secs);
+        validity(&mut p, self.window);
         let issuer = Issuer::from_params(&self.ca_params, &self.ca_key);
         let cert = p.signed_by(&key, &issuer).expect("signing with the CA");
         Issued { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
     }
 
     /// A client certificate (`O=system:masters, CN=masterclient` for admin kubeconfigs).
-    pub fn client(&self, purpose: &str, common_name: &str, organization: &str, start_secs: i64) -> Issued {
+    pub fn client(&self, purpose: &str, common_name: &str, organization: &str) -> Issued {
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, organization);
@@ -112,11 +139,11 @@ impl Pki {
         p.distinguished_name = dn;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        self.issue(purpose, p, start_secs)
+        self.issue(purpose, p)
     }
 
     /// A TLS server certificate for these DNS names and IP addresses.
-    pub fn server(&self, names: &[String], start_secs: i64) -> Issued {
+    pub fn server(&self, names: &[String]) -> Issued {
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, names.first().cloned().unwrap_or_else(|| "aksflow".into()));
@@ -130,7 +157,7 @@ impl Pki {
             .collect();
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        self.issue(&format!("server:{}", names.join(",")), p, start_secs)
+        self.issue(&format!("server:{}", names.join(",")), p)
     }
 }
 
@@ -145,8 +172,8 @@ mod tests {
         let c = Pki::new(2, 1_767_225_600);
         assert_eq!(a.ca.cert_pem, b.ca.cert_pem);
         assert_ne!(a.ca.cert_pem, c.ca.cert_pem);
-        let x = a.client("admin:c1", "masterclient", "system:masters", 1_767_225_600);
-        let y = b.client("admin:c1", "masterclient", "system:masters", 1_767_225_600);
+        let x = a.client("admin:c1", "masterclient", "system:masters");
+        let y = b.client("admin:c1", "masterclient", "system:masters");
         assert_eq!(x.cert_pem, y.cert_pem);
         assert!(x.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(x.key_pem.contains("PRIVATE KEY"));

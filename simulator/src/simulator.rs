@@ -111,16 +111,16 @@ impl Simulator {
         let key = SigningKey::for_seed_cached(config.seed, config.key_cache.as_deref());
         // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
         let start = crate::clock::EPOCH_MS / 1000;
-        let pki = if config.rsa_certificates {
+        let pki = if let Some(served) = &config.served_certificates {
             // Keys of their own, derived from the seed like the token-signing key (and cached
             // with it), never the token-signing key itself.
             let ca = SigningKey::for_seed_cached(config.seed ^ CA_KEY_STREAM, config.key_cache.as_deref());
             let leaf = SigningKey::for_seed_cached(config.seed ^ LEAF_KEY_STREAM, config.key_cache.as_deref());
-            Arc::new(crate::pki::Pki::new_rsa(config.seed, start, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
+            Arc::new(crate::pki::Pki::new_served(config.seed, served, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
         } else {
             Arc::new(crate::pki::Pki::new(config.seed, start))
         };
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), clock, key, config, operator_secret, pki }) }
+        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -128,13 +128,24 @@ impl Simulator {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: self.shared.world().clone() }
+        self.snapshot_with_generation().0
+    }
+
+    /// How many changes the world has seen since this simulator was made or restored.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A snapshot and the [`generation`](Self::generation) it holds every change up to.
+    pub fn snapshot_with_generation(&self) -> (Snapshot, u64) {
+        let (world, generation) = self.shared.world_at_generation();
+        (Snapshot { seed: self.shared.config.seed, now_ms: self.shared.clock.now_ms(), world: World::clone(&world) }, generation)
     }
 
     /// A TLS certificate and key (PEM) for serving the simulator under these names, issued
     /// by [`ca_pem`](Self::ca_pem).
     pub fn server_certificate(&self, names: &[String]) -> (String, String) {
-        let c = self.shared.pki.server(names, crate::clock::EPOCH_MS / 1000);
+        let c = self.shared.pki.server(names);
         (c.cert_pem, c.key_pem)
     }
 

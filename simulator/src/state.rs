@@ -1,6 +1,8 @@
 //! The simulator's state: one `World` behind a lock, the clock, and the keys. State only:
 //! building a simulator is `simulator.rs`, its Router `router.rs`.
 
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +38,9 @@ pub struct Operator {
 
 pub(crate) struct Shared {
     pub world: Mutex<World>,
+    /// Counts the changes to the world: a holder that must keep every change (a served
+    /// simulator persisting before it answers) compares it with what it saved.
+    pub generation: AtomicU64,
     pub clock: VirtualClock,
     pub key: Arc<SigningKey>,
     pub config: SimConfig,
@@ -46,9 +51,48 @@ pub(crate) struct Shared {
 impl Shared {
     /// The world, advanced to the clock's now. A handler that panicked mid-update poisons
     /// the lock; the state it left is still the best there is.
-    pub fn world(&self) -> MutexGuard<'_, World> {
+    pub fn world(&self) -> WorldGuard<'_> {
         let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        // Not counted as a change: what the clock completes, it completes again after a restore.
         w.arm.advance(self.clock.now_ms());
-        w
+        WorldGuard { world: w, generation: &self.generation, changed: false }
+    }
+
+    /// The world with its generation, read together.
+    pub fn world_at_generation(&self) -> (WorldGuard<'_>, u64) {
+        let w = self.world();
+        let g = self.generation.load(Ordering::SeqCst);
+        (w, g)
+    }
+}
+
+/// The locked world. Taking it mutably counts a change, when the lock is let go.
+pub(crate) struct WorldGuard<'a> {
+    world: MutexGuard<'a, World>,
+    generation: &'a AtomicU64,
+    changed: bool,
+}
+
+impl Deref for WorldGuard<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+impl DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        self.changed = true;
+        &mut self.world
+    }
+}
+
+impl Drop for WorldGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock (fields drop after this), so a reader of the world and the
+        // generation together never sees one without the other.
+        if self.changed {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }

@@ -197,3 +197,15 @@ async fn cluster_roles_gate_credentials_and_break_glass() {
     let r = a.credential("c", "listClusterAdminCredential", "", &bob_arm).await;
     assert_eq!(arm_error(&r), (400, "BadRequest".into(), "Getting static credential is not allowed because this cluster is set to disable local accounts.".into()));
 }
+
+#[tokio::test]
+async fn a_malformed_api_version_gets_arms_invalid_api_version_error() {
+    let a = Aks::new(61).await;
+    for q in ["api-version=%00%FF", "api-version=latest"] {
+        let r = a.s.get(&format!("/subscriptions/{}/resourcegroups?{q}", a.sub), &a.op).await;
+        let (status, code, message) = arm_error(&r);
+        assert_eq!((status, code.as_str()), (400, "InvalidApiVersionParameter"), "{q}: {message}");
+        assert!(message.starts_with("The api-version '") && message.contains("is invalid. The supported versions are '"), "{message}");
+    }
+    assert_eq!(a.s.get(&format!("/subscriptions/{}/resourcegroups?api-version=2024-11-01", a.sub), &a.op).await.status, 200);
+}

@@ -272,3 +272,18 @@ print(claims["upn"])
     assert!(out.status.success(), "PyJWT refused the token: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice@contoso.onmicrosoft.com");
 }
+
+#[tokio::test]
+async fn expired_device_codes_are_forgotten_on_the_virtual_clock() {
+    let s = Sim::new(31);
+    let url = format!("/{}/oauth2/v2.0/devicecode", s.tenant);
+    let scope = format!("{AKS_SERVER}/.default");
+    for _ in 0..50 {
+        assert_eq!(s.form(&url, &[("client_id", AKS_CLIENT), ("scope", &scope)]).await.status, 200);
+    }
+    assert_eq!(s.sim.snapshot().world.login.device_codes.len(), 50);
+    // A day past their fifteen minutes, the next code is the only one left.
+    s.clock.advance(std::time::Duration::from_secs(900 + 24 * 3600));
+    assert_eq!(s.form(&url, &[("client_id", AKS_CLIENT), ("scope", &scope)]).await.status, 200);
+    assert_eq!(s.sim.snapshot().world.login.device_codes.len(), 1);
+}

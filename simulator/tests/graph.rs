@@ -155,3 +155,18 @@ async fn me_users_paging_and_errors() {
     assert_eq!(s.get("/v1.0/users", &carol).await.status, 403);
     assert_eq!(s.get("/v1.0/me", &carol).await.json()["userPrincipalName"], "carol_fabrikam.onmicrosoft.com#EXT#@contoso.onmicrosoft.com");
 }
+
+#[tokio::test]
+async fn a_json_body_sent_as_text_is_refused_in_graphs_words() {
+    let s = Sim::new(23);
+    let alice = s.user_token("alice@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let body = br#"{"displayName": "plain"}"#.to_vec();
+    let r = s.send("POST", "/v1.0/applications", &[("authorization", &format!("Bearer {alice}")), ("content-type", "text/plain")], body.clone()).await;
+    assert_eq!((r.status, r.graph_code()), (400, "BadRequest".to_string()), "{}", r.text());
+    assert_eq!(r.json()["error"]["message"], "Entity only allows writes with a JSON Content-Type header.");
+    assert!(r.json()["error"]["innerError"]["request-id"].is_string(), "{}", r.text());
+    let list = s.get("/v1.0/applications?$filter=displayName%20eq%20'plain'", &alice).await.json();
+    assert_eq!(list["value"], serde_json::json!([]), "nothing was created");
+    let ok = s.send("POST", "/v1.0/applications", &[("authorization", &format!("Bearer {alice}")), ("content-type", "application/json; charset=utf-8")], body).await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+}

@@ -231,3 +231,28 @@ async fn the_local_account_tables_discovery_and_object_errors() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["metadata"]["labels"]["team"], "a");
 }
+
+#[tokio::test]
+async fn dot_segments_as_namespace_or_name_are_a_bad_request() {
+    let c = Cluster::new(45, json!({"managed": true}), None).await;
+    let t = &c.admin_token;
+    let r = c.get("/api/v1/namespaces/../pods", t).await;
+    assert_eq!(status(&r), (400, "BadRequest".into(), "Namespace parameter invalid: \"..\": may not be '..'".into()));
+    let r = c.get("/api/v1/namespaces/default/configmaps/..", t).await;
+    assert_eq!(status(&r), (400, "BadRequest".into(), "Name parameter invalid: \"..\": may not be '..'".into()));
+    assert_eq!(c.get("/api/v1/namespaces/default/pods", t).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_saved_state_keeps_no_client_secret_in_plaintext() {
+    let s = Sim::new(46);
+    let (server_app, client_app, secret) = legacy_apps(&s).await;
+    let c = Cluster::new(46, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret, "tenantID": s.tenant}), Some(s)).await;
+    let saved = serde_json::to_string(&c.s.sim.snapshot()).unwrap();
+    assert!(!saved.contains(&secret), "the server app's secret is in the snapshot");
+    assert!(!saved.contains(&c.s.sim.operator().client_secret), "the operator's secret is in the snapshot");
+    // The legacy cluster still proves its secret to Graph for users past the group limit.
+    let crowded = legacy_token(&c.s, &client_app, &server_app, "crowded@contoso.onmicrosoft.com").await;
+    c.bind("crowded", "User", "crowded@contoso.onmicrosoft.com").await;
+    assert_eq!(c.get("/api/v1/nodes", &crowded).await.status, 200);
+}

@@ -4,6 +4,7 @@ use clap::Args;
 
 use crate::cloud::transport::Https;
 use crate::kubelogin::{GetToken, Login, cache};
+use super::out::out;
 
 #[derive(Args, Debug)]
 #[command(after_long_help = "\
@@ -69,7 +70,7 @@ fn exec_api_version() -> Result<String, String> {
 pub async fn run(args: GetTokenArgs) -> i32 {
     match get(args).await {
         Ok(json) => {
-            println!("{json}");
+            out!("{json}");
             0
         }
         Err(e) => {

@@ -1,6 +1,7 @@
 //! The `aksflow` command line.
 
 mod get_token_cmd;
+mod out;
 mod plugins_cmd;
 mod run_cmd;
 mod sim_cmd;

@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use crate::bindings::StepInfo;
 use crate::plugins;
+use super::out::out;
 
 #[derive(Subcommand, Debug)]
 pub enum PluginsCommand {
@@ -43,27 +44,27 @@ pub async fn run(cmd: PluginsCommand) -> i32 {
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&infos).expect("plugin infos serialise"));
+        out!("{}", serde_json::to_string_pretty(&infos).expect("plugin infos serialise"));
         return 0;
     }
     for info in &infos {
-        println!("{}  —  {}", info.name, info.summary);
+        out!("{}  —  {}", info.name, info.summary);
         let services: Vec<&str> = info.services.iter().map(|s| s.name()).collect();
-        println!("  services: {}", if services.is_empty() { "(none)".to_string() } else { services.join(", ") });
-        println!("  inputs:");
+        out!("  services: {}", if services.is_empty() { "(none)".to_string() } else { services.join(", ") });
+        out!("  inputs:");
         for i in &info.inputs {
             let mut flags = vec![i.kind.name().to_string()];
             flags.push(if i.required { "required".into() } else { "optional".into() });
             if i.secret {
                 flags.push("secret".into());
             }
-            println!("    {:<20} {} ({})", i.name, i.description, flags.join(", "));
+            out!("    {:<20} {} ({})", i.name, i.description, flags.join(", "));
         }
-        println!("  outputs:");
+        out!("  outputs:");
         for o in &info.outputs {
-            println!("    {:<20} {}{}", o.name, o.description, if o.secret { " (secret)" } else { "" });
+            out!("    {:<20} {}{}", o.name, o.description, if o.secret { " (secret)" } else { "" });
         }
-        println!();
+        out!();
     }
     0
 }
@@ -71,12 +72,12 @@ pub async fn run(cmd: PluginsCommand) -> i32 {
 fn new(name: &str, dir: &std::path::Path) -> i32 {
     match crate::scaffold::new_plugin(name, dir) {
         Ok(root) => {
-            println!("created {}", root.display());
-            println!("\nnext:");
-            println!("  cd {}", root.display());
-            println!("  cargo build --release --target wasm32-wasip2");
-            println!("  aksflow run flow.toml");
-            println!("\nThe step is in src/lib.rs; docs/plugins.md in the aksflow repository explains the contract.");
+            out!("created {}", root.display());
+            out!("\nnext:");
+            out!("  cd {}", root.display());
+            out!("  cargo build --release --target wasm32-wasip2");
+            out!("  aksflow run flow.toml");
+            out!("\nThe step is in src/lib.rs; docs/plugins.md in the aksflow repository explains the contract.");
             0
         }
         Err(e) => {

@@ -8,6 +8,7 @@ use clap::Args;
 use crate::cloud::Target;
 use crate::flow;
 use crate::runner::{self, Console, RunOptions, RunReport, Silent, StepStatus};
+use super::out::out;
 
 const RUN_HELP: &str = "\
 A flow file is TOML:
@@ -125,7 +126,7 @@ pub async fn run(args: RunArgs) -> i32 {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialise"));
+        out!("{}", serde_json::to_string_pretty(&report).expect("reports serialise"));
     }
     print_summary(&report);
     if report.passed { 0 } else { 1 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use crate::serve::{ServeOptions, Served};
+use super::out::out;
 
 #[derive(Subcommand, Debug)]
 pub enum SimCommand {
@@ -14,7 +15,8 @@ pub enum SimCommand {
 Serves Entra ID, Microsoft Graph, ARM and every cluster's Kubernetes API on one HTTPS address,
 with a certificate from the simulator's CA (DIR/ca.pem). DIR/aksflow.env holds the settings
 azure-identity and aksflow read (the operator service principal, the authority host, the CA
-bundle, the service URLs). The state is saved in DIR and restored on the next start.
+bundle, the service URLs). The state is kept in DIR/state.redb, each change committed before
+its answer, and restored on the next start.
 
 Example:
   aksflow sim serve --addr 127.0.0.1:8443 --state .sim
@@ -36,7 +38,7 @@ Example:
 pub async fn run(cmd: SimCommand) -> i32 {
     let SimCommand::Serve { addr, seed, state } = cmd;
     let exec_command = std::env::current_exe().ok().map(|p| p.display().to_string());
-    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command }).await {
+    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command, limits: Default::default() }).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -45,18 +47,18 @@ pub async fn run(cmd: SimCommand) -> i32 {
     };
     let base = &served.base_url;
     let op = served.simulator.operator();
-    println!("aksflow simulator (seed {seed}) serving on {base}");
-    println!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
-    println!("  Microsoft Graph    {base}/v1.0");
-    println!("  ARM                {base}/subscriptions/{}", op.subscription_id);
-    println!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs from listClusterUserCredential point here)");
-    println!("  device sign-in     {base}/devicelogin");
-    println!("  CA certificate     {}", served.ca_path.display());
-    println!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());
-    println!();
-    println!("az CLI:  az cloud register -n aksflow-sim --endpoint-active-directory {base}/ --endpoint-resource-manager {base}/ --endpoint-active-directory-resource-id https://management.core.windows.net/ --endpoint-microsoft-graph-resource-id {base}/ --skip-endpoint-discovery");
-    println!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
-    println!("\nCtrl-C stops it and saves the state.");
+    out!("aksflow simulator (seed {seed}) serving on {base}");
+    out!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
+    out!("  Microsoft Graph    {base}/v1.0");
+    out!("  ARM                {base}/subscriptions/{}", op.subscription_id);
+    out!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs from listClusterUserCredential point here)");
+    out!("  device sign-in     {base}/devicelogin");
+    out!("  CA certificate     {}", served.ca_path.display());
+    out!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());
+    out!();
+    out!("az CLI:  az cloud register -n aksflow-sim --endpoint-active-directory {base}/ --endpoint-resource-manager {base}/ --endpoint-active-directory-resource-id https://management.core.windows.net/ --endpoint-microsoft-graph-resource-id {base}/ --skip-endpoint-discovery");
+    out!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
+    out!("\nCtrl-C stops it and saves the state.");
     wait_for_signal().await;
     eprintln!("stopping; saving the state in {}", state.display());
     match served.stop().await {

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::cloud::Target;
 use crate::suite::{self, Shard, SuiteOptions};
+use super::out::out;
 
 #[derive(Args, Debug)]
 #[command(after_long_help = "\
@@ -68,11 +69,11 @@ pub async fn run(args: TestArgs) -> i32 {
     let opts = SuiteOptions { seed: args.seed, target: args.target.clone(), live, out_dir: args.out.clone(), jobs, cache_dir: super::cache_dir() };
     let results = suite::run(engine, flows, opts, |r| {
         if r.passed {
-            println!("ok     {} ({} steps, {:.1} ms)", r.path.display(), r.steps, r.elapsed_ms);
+            out!("ok     {} ({} steps, {:.1} ms)", r.path.display(), r.steps, r.elapsed_ms);
         } else {
-            println!("FAILED {} ({:.1} ms)", r.path.display(), r.elapsed_ms);
+            out!("FAILED {} ({:.1} ms)", r.path.display(), r.elapsed_ms);
             for line in r.failure.as_deref().unwrap_or("").lines() {
-                println!("       {line}");
+                out!("       {line}");
             }
         }
     })
@@ -85,6 +86,6 @@ pub async fn run(args: TestArgs) -> i32 {
         }
     }
     let failed = results.iter().filter(|r| !r.passed).count();
-    println!("\n{} passed, {failed} failed", results.len() - failed);
+    out!("\n{} passed, {failed} failed", results.len() - failed);
     if failed == 0 { 0 } else { 1 }
 }

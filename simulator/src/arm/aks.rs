@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::ArmError;
+use crate::directory::hash;
 use crate::ids::IdSource;
 
 /// Kubernetes versions the simulated region offers; the first is the default.
@@ -22,9 +23,10 @@ pub struct AadProfile {
     pub admin_group_object_ids: Vec<String>,
     pub client_app_id: Option<String>,
     pub server_app_id: Option<String>,
-    /// Legacy clusters call Graph with the server app's secret (group overage); AKS keeps it
-    /// and never returns it.
-    pub server_app_secret: Option<String>,
+    /// Legacy clusters call Graph with the server app's secret (group overage). AKS keeps it
+    /// and never returns it; the simulator only checks it against the directory, so it keeps
+    /// its SHA-256 alone.
+    pub server_app_secret_sha256: Option<String>,
     pub tenant_id: String,
 }
 
@@ -183,7 +185,7 @@ fn new_aad(spec: Option<&AadSpec>, enable_rbac: bool, tenant: &str) -> Result<Op
         admin_group_object_ids: a.admin_group_object_ids.clone().unwrap_or_default(),
         client_app_id: a.client_app_id.clone().filter(|s| !s.is_empty()),
         server_app_id: a.server_app_id.clone().filter(|s| !s.is_empty()),
-        server_app_secret: a.server_app_secret.clone().filter(|s| !s.is_empty()),
+        server_app_secret_sha256: a.server_app_secret.as_deref().filter(|s| !s.is_empty()).map(hash),
         tenant_id: a.tenant_id.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| tenant.to_string()),
     }))
 }
@@ -211,7 +213,7 @@ fn updated_aad(old: Option<&AadProfile>, spec: Option<&AadSpec>, tenant: &str) -
                 admin_group_object_ids: a.admin_group_object_ids.clone().unwrap_or_else(|| o.admin_group_object_ids.clone()),
                 client_app_id: None,
                 server_app_id: None,
-                server_app_secret: None,
+                server_app_secret_sha256: None,
                 tenant_id: a.tenant_id.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| o.tenant_id.clone()),
             }))
         }
@@ -225,7 +227,7 @@ fn updated_aad(old: Option<&AadProfile>, spec: Option<&AadSpec>, tenant: &str) -
             new_aad(Some(&migrated), true, tenant)
         }
         (Some(o), Some(a)) => {
-            if a.server_app_secret.as_deref().is_some_and(|s| !s.is_empty() && Some(s) != o.server_app_secret.as_deref()) {
+            if a.server_app_secret.as_deref().is_some_and(|s| !s.is_empty() && Some(hash(s)) != o.server_app_secret_sha256) {
                 return Err(change_not_allowed("aadProfile.serverAppSecret"));
             }
             for (name, new, old) in [("aadProfile.serverAppID", &a.server_app_id, &o.server_app_id), ("aadProfile.clientAppID", &a.client_app_id, &o.client_app_id)] {

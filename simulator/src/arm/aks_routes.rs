@@ -293,7 +293,7 @@ async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): P
     if c.disable_local_accounts {
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
-    let cert = s.pki.client(&format!("admin:{}", c.id()), "masterclient", "system:masters", crate::clock::EPOCH_MS / 1000);
+    let cert = s.pki.client(&format!("admin:{}", c.id()), "masterclient", "system:masters");
     Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert)))
 }
 
@@ -314,7 +314,7 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
     if c.aad.is_none() && c.disable_local_accounts {
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
-    let cert = s.pki.client(&format!("user:{}", c.id()), "masterclient", "system:masters", crate::clock::EPOCH_MS / 1000);
+    let cert = s.pki.client(&format!("user:{}", c.id()), "masterclient", "system:masters");
     Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert, format, &s.config.exec_command)))
 }
 

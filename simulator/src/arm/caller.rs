@@ -2,9 +2,6 @@
 //! refused token, and the `api-version` every ARM request needs — checked after the token, in
 //! ARM's order. [protocols.md §C.0]
 
-use std::collections::HashMap;
-
-use axum::extract::Query;
 use axum::http::request::Parts;
 
 use super::error::ArmError;
@@ -38,12 +35,25 @@ impl FromToken for ArmCaller {
     }
 
     fn check(parts: &Parts) -> Result<(), ArmError> {
-        let q = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map(|Query(q)| q).unwrap_or_default();
-        match q.iter().find(|(k, _)| k.eq_ignore_ascii_case("api-version")) {
-            Some((_, v)) if !v.is_empty() => Ok(()),
-            _ => Err(ArmError::MissingApiVersion),
+        // Decoded leniently: a version that is not UTF-8 is refused as invalid, not missing.
+        let query = parts.uri.query().unwrap_or_default();
+        match form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case("api-version")) {
+            Some((_, v)) if v.is_empty() => Err(ArmError::MissingApiVersion),
+            Some((_, v)) if is_api_version(&v) => Ok(()),
+            Some((_, v)) => Err(ArmError::InvalidApiVersion { version: v.into_owned() }),
+            None => Err(ArmError::MissingApiVersion),
         }
     }
+}
+
+/// ARM's api-version shape: a date, `YYYY-MM-DD`, maybe with a suffix such as `-preview`.
+fn is_api_version(v: &str) -> bool {
+    let (date, suffix) = v.split_at(v.len().min(10));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = date.split('-');
+    let date_ok = matches!((parts.next(), parts.next(), parts.next(), parts.next()), (Some(y), Some(m), Some(d), None) if y.len() == 4 && m.len() == 2 && d.len() == 2 && digits(y) && digits(m) && digits(d));
+    let suffix_ok = suffix.is_empty() || suffix.strip_prefix('-').is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    date_ok && suffix_ok
 }
 
 /// ARM's own time format in token-expiry messages: `01/01/2026 01:00:00`.
@@ -67,6 +77,15 @@ mod tests {
         assert_eq!(ArmCaller::check(&parts("/subscriptions?API-Version=2024-11-01")), Ok(()));
         assert_eq!(ArmCaller::check(&parts("/subscriptions")), Err(ArmError::MissingApiVersion));
         assert_eq!(ArmCaller::check(&parts("/subscriptions?api-version=")), Err(ArmError::MissingApiVersion));
+    }
+
+    #[test]
+    fn a_malformed_api_version_is_invalid() {
+        assert_eq!(ArmCaller::check(&parts("/subscriptions?api-version=2017-05-01-preview")), Ok(()));
+        assert_eq!(ArmCaller::check(&parts("/subscriptions?api-version=%00%FF")), Err(ArmError::InvalidApiVersion { version: "\0\u{fffd}".into() }));
+        for bad in ["2024", "2024-1-01", "2024-11-01-", "2024-11-01x", "latest", "2024-11-01-pre%2Fview"] {
+            assert!(matches!(ArmCaller::check(&parts(&format!("/subscriptions?api-version={bad}"))), Err(ArmError::InvalidApiVersion { .. })), "{bad}");
+        }
     }
 
     #[test]

@@ -6,9 +6,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// The api-versions named when one is refused: those of the resource types the simulator serves.
+const SUPPORTED_API_VERSIONS: &[&str] = &["2025-03-01", "2024-11-01", "2024-09-01", "2024-07-01", "2022-04-01", "2021-04-01"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArmError {
     MissingApiVersion,
+    InvalidApiVersion { version: String },
     MissingAuthorization,
     InvalidToken { tenant: Option<String> },
     WrongAudience { audience: String },
@@ -41,6 +45,11 @@ impl ArmError {
                 StatusCode::BAD_REQUEST,
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.".into(),
+            ),
+            InvalidApiVersion { version } => (
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersionParameter",
+                format!("The api-version '{version}' is invalid. The supported versions are '{}'.", SUPPORTED_API_VERSIONS.join(",")),
             ),
             MissingAuthorization => (
                 StatusCode::UNAUTHORIZED,

@@ -29,7 +29,12 @@ impl PasswordCredential {
     /// Is `secret` this credential's, and valid now? A secret works from the moment it is
     /// created: its start is allowed five minutes of clock skew, as Entra allows tokens.
     pub fn matches(&self, secret: &str, now_ms: i64) -> bool {
-        self.secret_sha256 == hash(secret) && self.start_ms - SKEW_MS <= now_ms && now_ms < self.end_ms
+        self.matches_hash(&hash(secret), now_ms)
+    }
+
+    /// As [`matches`](Self::matches), given the secret's SHA-256 (hex).
+    pub fn matches_hash(&self, secret_sha256: &str, now_ms: i64) -> bool {
+        self.secret_sha256 == secret_sha256 && self.start_ms - SKEW_MS <= now_ms && now_ms < self.end_ms
     }
 }
 

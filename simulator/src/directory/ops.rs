@@ -55,11 +55,19 @@ impl Directory {
     /// Checks a client id and secret the way the token service does: the secret may belong
     /// to the application or to its service principal in that tenant.
     pub fn authenticate_client(&self, tenant: &str, client_id: &str, secret: Option<&str>, now_ms: i64) -> Result<ClientIdentity, ClientAuthError> {
+        let tenant_id = self.tenant(tenant).ok_or(ClientAuthError::TenantNotFound)?.id.clone();
+        self.service_principal(&tenant_id, client_id).ok_or(ClientAuthError::UnknownApplication)?;
+        let secret = secret.filter(|s| !s.is_empty()).ok_or(ClientAuthError::MissingSecret)?;
+        self.authenticate_client_by_hash(&tenant_id, client_id, &hash(secret), now_ms)
+    }
+
+    /// As [`authenticate_client`](Self::authenticate_client), for a holder that kept only the
+    /// secret's SHA-256 (a legacy cluster's server app secret).
+    pub fn authenticate_client_by_hash(&self, tenant: &str, client_id: &str, secret_sha256: &str, now_ms: i64) -> Result<ClientIdentity, ClientAuthError> {
         let tenant = self.tenant(tenant).ok_or(ClientAuthError::TenantNotFound)?;
         let sp = self.service_principal(&tenant.id, client_id).ok_or(ClientAuthError::UnknownApplication)?;
-        let secret = secret.filter(|s| !s.is_empty()).ok_or(ClientAuthError::MissingSecret)?;
         let app_creds = self.application_by_app_id(client_id).map(|a| a.password_credentials.as_slice()).unwrap_or_default();
-        if !app_creds.iter().chain(&sp.password_credentials).any(|c| c.matches(secret, now_ms)) {
+        if !app_creds.iter().chain(&sp.password_credentials).any(|c| c.matches_hash(secret_sha256, now_ms)) {
             return Err(ClientAuthError::InvalidSecret);
         }
         if !sp.account_enabled {

@@ -56,7 +56,19 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/directoryobjects/{id}", get(get_directory_object))
         .route("/v1.0/directoryobjects/{id}/getmembergroups", post(get_member_groups))
         .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups))
+        .layer(middleware::from_fn(json_writes_only))
         .layer(middleware::from_fn_with_state(shared, inner_error))
+}
+
+/// Graph reads a write's body only when it is declared JSON: a body sent as `text/plain` (or
+/// any other type) is refused before it is parsed.
+async fn json_writes_only(req: Request, next: Next) -> Response {
+    let writes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::DELETE | axum::http::Method::OPTIONS);
+    let declared = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    match declared {
+        Some(t) if writes && t != "application/json" => GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", "Entity only allows writes with a JSON Content-Type header.").into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 type Q = Query<HashMap<String, String>>;

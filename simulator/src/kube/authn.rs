@@ -63,8 +63,8 @@ pub fn authenticate(dir: &Directory, key: &SigningKey, cluster: &ManagedCluster,
             }
             if !aad.managed {
                 // Legacy clusters read group memberships with the server app's own secret.
-                let secret = aad.server_app_secret.as_deref();
-                dir.authenticate_client(&aad.tenant_id, &server_app, secret, now_secs * 1000).map_err(|_| AuthnError::ServerAppSecret)?;
+                let secret = aad.server_app_secret_sha256.as_deref().ok_or(AuthnError::ServerAppSecret)?;
+                dir.authenticate_client_by_hash(&aad.tenant_id, &server_app, secret, now_secs * 1000).map_err(|_| AuthnError::ServerAppSecret)?;
             }
             dir.transitive_groups(&aad.tenant_id, &claims.oid)
         }

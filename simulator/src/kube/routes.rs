@@ -66,10 +66,25 @@ fn parse(path: &str) -> Result<Target, KubeError> {
         _ => return Err(KubeError::path_not_found(path)),
     };
     let k = kind(group, resource).filter(|k| k.version == version).ok_or_else(|| KubeError::path_not_found(path))?;
+    for (what, segment) in [("Namespace", namespace.as_str()), ("Name", name)] {
+        if let Some(why) = invalid_path_segment(segment) {
+            return Err(KubeError::bad_request(format!("{what} parameter invalid: {segment:?}: {why}")));
+        }
+    }
     if k.namespaced != !namespace.is_empty() && !(k.namespaced && namespace.is_empty() && name.is_empty()) {
         return Err(KubeError::path_not_found(path));
     }
     Ok(Target::Resource { kind: k, namespace, name: name.to_string(), subresource: sub.to_string() })
+}
+
+/// The apiserver's rule for a name that travels as a path segment (`IsValidPathSegmentName`).
+fn invalid_path_segment(segment: &str) -> Option<String> {
+    match segment {
+        "." | ".." => Some(format!("may not be '{segment}'")),
+        s if s.contains('/') => Some("may not contain '/'".into()),
+        s if s.contains('%') => Some("may not contain '%'".into()),
+        _ => None,
+    }
 }
 
 fn verb(method: &Method, has_name: bool, watch: bool) -> &'static str {
@@ -394,6 +409,15 @@ mod tests {
         assert_eq!(parse("/version").unwrap(), Target::NonResource("/version".into()));
         assert!(parse("/api/v1/widgets").is_err());
         assert_eq!(parse("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").unwrap(), Target::Review("selfsubjectaccessreviews"));
+    }
+
+    #[test]
+    fn dot_segments_are_not_names() {
+        for path in ["/api/v1/namespaces/../pods", "/api/v1/namespaces/./pods/x", "/api/v1/namespaces/default/pods/..", "/api/v1/namespaces/a%2Fb/pods"] {
+            let e = parse(path).unwrap_err();
+            assert_eq!((e.code, e.reason), (400, "BadRequest"), "{path}");
+        }
+        assert!(parse("/api/v1/namespaces/kube-system/pods/coredns-1").is_ok());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn start(ctx: &mut Ctx<'_>, tenant: &str, client_id: Option<&str>, target: T
         interval_s: DEVICE_INTERVAL_SECONDS,
         last_poll_ms: None,
     };
+    ctx.login.prune(ctx.now_ms);
     ctx.login.device_codes.push(code.clone());
     Ok((code, device_code))
 }

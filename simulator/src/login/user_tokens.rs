@@ -129,6 +129,7 @@ pub(super) fn issue(ctx: &mut Ctx<'_>, tenant_id: &str, user: &User, client: &Se
     let id_token = req.want_id_token.then(|| mint_id_token(ctx, tenant_id, user, client, now));
     let refresh_token = want_refresh.then(|| {
         let rt = format!("0.A{}", ctx.ids.opaque(120));
+        ctx.login.prune(ctx.now_ms);
         ctx.login.refresh_tokens.push(RefreshGrant {
             token_sha256: hash(&rt),
             tenant_id: tenant_id.into(),

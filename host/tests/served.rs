@@ -1,0 +1,273 @@
+//! A served simulator as its users run it: `aksflow sim serve` in a process of its own, and
+//! `aksflow run … --target https://127.0.0.1:PORT` with the settings from DIR/aksflow.env.
+//! Killed with SIGKILL at seeded moments during a flow, it loses nothing it acknowledged and
+//! the flow completes with `--resume`; idle connections that use up its descriptors cannot
+//! keep a new client out.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SEED: u64 = 7;
+
+/// Compiled plugins and the simulator's keys, shared with the other CLI tests.
+fn cache() -> PathBuf {
+    std::env::temp_dir().join("aksflow-cli-test-cache")
+}
+
+fn aksflow(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aksflow"));
+    c.env("AKSFLOW_CACHE_DIR", cache);
+    c
+}
+
+fn flows() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("flows")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A served simulator child; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `aksflow sim serve` on `port` with its state in `dir`; returns once it accepts.
+fn serve(cache: &Path, dir: &Path, port: u16, configure: impl FnOnce(&mut Command)) -> Server {
+    let env = dir.join("aksflow.env");
+    let _ = std::fs::remove_file(&env);
+    let mut c = aksflow(cache);
+    c.args(["sim", "serve", "--addr", &format!("127.0.0.1:{port}"), "--seed", &SEED.to_string(), "--state", dir.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null());
+    configure(&mut c);
+    let server = Server { child: c.spawn().unwrap() };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !(env.exists() && TcpStream::connect(("127.0.0.1", port)).is_ok()) {
+        assert!(Instant::now() < deadline, "the served simulator did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// DIR/aksflow.env as KEY=VALUE pairs.
+fn settings(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join("aksflow.env")).unwrap().lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// A tiny seeded generator for the kill moments (xorshift64*).
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        lo + self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % (hi - lo)
+    }
+}
+
+/// A client that keeps creating Graph groups and remembers every one the simulator answered 201.
+struct Writer {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Writer {
+    async fn new(dir: &Path, base: &str) -> Writer {
+        let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+        let client = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap()).no_proxy().build().unwrap();
+        let s: std::collections::HashMap<String, String> = settings(dir).into_iter().collect();
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "client_credentials")
+            .append_pair("client_id", &s["AZURE_CLIENT_ID"])
+            .append_pair("client_secret", &s["AZURE_CLIENT_SECRET"])
+            .append_pair("scope", "https://graph.microsoft.com/.default")
+            .finish();
+        let r = client.post(format!("{base}/{}/oauth2/v2.0/token", s["AZURE_TENANT_ID"])).header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        Writer { client, base: base.to_string(), token: v["access_token"].as_str().expect("a token").to_string() }
+    }
+
+    /// Creates groups until the server goes away; the ids it acknowledged.
+    async fn write_until_gone(&self, round: usize) -> Vec<String> {
+        let mut acknowledged = Vec::new();
+        for i in 0.. {
+            let body = serde_json::json!({"displayName": format!("durable-{round}-{i}"), "mailEnabled": false, "mailNickname": format!("durable{round}x{i}"), "securityEnabled": true});
+            let sent = self.client.post(format!("{}/v1.0/groups", self.base)).bearer_auth(&self.token).header("content-type", "application/json").body(body.to_string()).send().await;
+            let Ok(r) = sent else { break };
+            let status = r.status().as_u16();
+            let Ok(bytes) = r.bytes().await else { break };
+            if status == 201 {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                acknowledged.push(v["id"].as_str().unwrap().to_string());
+            }
+        }
+        acknowledged
+    }
+
+    async fn exists(&self, id: &str) -> bool {
+        let r = self.client.get(format!("{}/v1.0/groups/{id}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        r.status().as_u16() == 200
+    }
+}
+
+fn run_flow(cache: &Path, dir: &Path, out: &Path, port: u16, resume: bool) -> Child {
+    let mut c = aksflow(cache);
+    c.args(["run", flows().join("legacy-aad.toml").to_str().unwrap(), "--target", &format!("https://127.0.0.1:{port}"), "--out", out.to_str().unwrap()]);
+    if resume {
+        c.arg("--resume");
+    }
+    c.envs(settings(dir)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_flow_loses_nothing_acknowledged_and_resume_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cache, state, out) = (cache(), tmp.path().join("sim"), tmp.path().join("out"));
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let mut moments = Moments(0x5eed_0012);
+    let mut acknowledged: Vec<String> = Vec::new();
+    let (mut kills, mut interrupted) = (0, 0);
+    for round in 0..4 {
+        let server = serve(&cache, &state, port, |_| {});
+        let writer = Writer::new(&state, &base).await;
+        for id in &acknowledged {
+            assert!(writer.exists(id).await, "group {id} was acknowledged before kill {kills} and is gone");
+        }
+        let run = run_flow(&cache, &state, &out, port, round > 0);
+        if round == 3 {
+            // The last round is left alone: the flow must finish.
+            let done = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap()).await.unwrap();
+            let text = format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+            assert!(done.status.success(), "the resumed flow failed after {kills} kills:\n{text}");
+            assert!(text.contains("passed"), "{text}");
+            drop(server);
+            break;
+        }
+        // Write while the flow runs, and kill the server at a seeded moment.
+        let writing = tokio::spawn(async move { writer.write_until_gone(round).await });
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(300, 5000))).await;
+        drop(server);
+        kills += 1;
+        acknowledged.extend(writing.await.unwrap());
+        let ended = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap()).await.unwrap();
+        interrupted += usize::from(!ended.status.success());
+    }
+    assert_eq!(kills, 3);
+    assert!(interrupted >= 1, "no kill landed inside the flow");
+    assert!(acknowledged.len() > 10, "the writer made too few groups to prove anything: {}", acknowledged.len());
+    // The state files are the owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["state.redb", "aksflow.env"] {
+        assert_eq!(std::fs::metadata(state.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+    }
+    assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_at_the_descriptor_limit_cannot_keep_a_request_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cache, state) = (cache(), tmp.path().join("sim"));
+    let port = free_port();
+    // 160 descriptors: a cap of 96 connections, well under what the test opens.
+    let server = serve(&cache, &state, port, |c| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                let r = libc::rlimit { rlim_cur: 160, rlim_max: 160 };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    // Idle connections: some never start TLS, some start it and stop mid-way.
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { break };
+        if i % 2 == 0 {
+            let _ = s.write_all(&[0x16, 0x03, 0x01]);
+        }
+        idle.push(s);
+    }
+    assert!(idle.len() >= 200, "opened only {} connections", idle.len());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pem = std::fs::read(state.join("ca.pem")).unwrap();
+    let client = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap()).no_proxy().build().unwrap();
+    let tenant = settings(&state).into_iter().find(|(k, _)| k == "AZURE_TENANT_ID").unwrap().1;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(1), client.get(format!("https://127.0.0.1:{port}/{tenant}/v2.0/.well-known/openid-configuration")).send()).await;
+        let r = r.expect("the health request waited more than a second").expect("the health request failed");
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    drop(idle);
+    drop(server);
+}
+
+/// Reads until the server closes the connection; how long that took.
+async fn until_closed<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Duration {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.expect("the server never closed the connection") {
+            Ok(0) | Err(_) => return started.elapsed(),
+            Ok(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_a_slow_and_an_idle_connection_are_each_closed_at_their_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let limits = aksflow::serve::Limits { handshake: Duration::from_millis(300), header_read: Duration::from_millis(300), request: Duration::from_millis(300), idle: Duration::from_secs(30), ..Default::default() };
+    let opts = aksflow::serve::ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: SEED, state_dir: tmp.path().join("sim"), key_cache: Some(cache()), exec_command: None, limits };
+    let served = aksflow::serve::Served::start(opts).await.unwrap();
+    let tls = || async {
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        roots.add(rustls::pki_types::CertificateDer::from_pem_slice(served.simulator.ca_pem().as_bytes()).unwrap()).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(served.addr).await.unwrap();
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap()
+    };
+    // Never starts TLS: closed at the handshake deadline.
+    let mut silent = tokio::net::TcpStream::connect(served.addr).await.unwrap();
+    let t = until_closed(&mut silent).await;
+    assert!(t >= Duration::from_millis(250) && t < Duration::from_secs(2), "silent: {t:?}");
+    // Starts a request and never finishes its headers: closed at the header deadline.
+    let mut slow = tls().await;
+    slow.write_all(b"GET /common/discovery/instance HTTP/1.1\r\nhost: 127.0.0.1\r\n").await.unwrap();
+    let t = until_closed(&mut slow).await;
+    assert!(t < Duration::from_secs(2), "slow headers: {t:?}");
+    // Headers, then a body that never comes: 408 at the request deadline, and closed.
+    let mut trickle = tls().await;
+    trickle.write_all(b"POST /v1.0/groups HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{").await.unwrap();
+    let t = until_closed(&mut trickle).await;
+    assert!(t < Duration::from_secs(2), "trickled body: {t:?}");
+    // One request, answered, then nothing: the wait for the next request's headers is bounded
+    // by the header deadline too.
+    let mut idle = tls().await;
+    idle.write_all(b"GET /common/discovery/instance?api-version=1.1&authorization_endpoint=https://login.microsoftonline.com/common/oauth2/authorize HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let t = until_closed(&mut idle).await;
+    assert!(t < Duration::from_secs(2), "idle: {t:?}");
+    served.stop().await.unwrap();
+}
