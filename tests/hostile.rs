@@ -124,3 +124,11 @@ with = { seconds = 3600 }
     assert_eq!(step(&b, "nap").outputs["random"], out["random"], "same seed, same randomness");
     assert_ne!(step(&c, "nap").outputs["random"], out["random"], "another seed, other randomness");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_overflow_in_linear_memory_is_named_as_such() {
+    let r = run_hostile("test-deep", "").await;
+    let s = step(&r, "hostile");
+    assert_eq!(s.code.as_deref(), Some("Trap"), "{s:?}");
+    assert!(s.message.as_ref().unwrap().contains("stack overflow"), "{s:?}");
+}

@@ -117,3 +117,23 @@ fn aksflow_binary() -> std::path::PathBuf {
     assert!(bin.exists(), "{} is missing: build it with `cargo build -p aksflow`", bin.display());
     bin
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_run_still_reaches_the_clusters_its_finished_steps_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let flow = std::fs::read_to_string(flows_dir().join("legacy-aad.toml")).unwrap();
+    let broken = flow.replace("resource = \"pods\", all-namespaces = \"true\" }", "resource = \"pods\", all-namespaces = \"true\" }\nexpect = { failure = \"Forbidden\" }");
+    assert_ne!(broken, flow, "the pods step is where the test expects it");
+    let path = write_flow(dir.path(), "legacy-aad.toml", &broken);
+    let r = run_flow(&path, 1, &out).await;
+    assert_eq!(step(&r, "pods").code.as_deref(), Some("UnexpectedSuccess"), "{:?}", step(&r, "pods"));
+
+    // The kubeconfig came from ARM in the first run; the resumed run must still accept it.
+    let path = write_flow(dir.path(), "legacy-aad.toml", &flow);
+    let mut opts = RunOptions::sim(1, &out);
+    opts.resume = true;
+    let r = run_with(&path, opts).await;
+    assert_eq!(step(&r, "user").status, StepStatus::Resumed);
+    assert_eq!(step(&r, "pods").status, StepStatus::Succeeded, "{:?}", step(&r, "pods"));
+}

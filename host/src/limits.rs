@@ -186,6 +186,12 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::OutOfFuel) => StepFailure::FuelExhausted { fuel: limits.fuel },
         Some(wasmtime::Trap::Interrupt) => StepFailure::Timeout { limit: limits.timeout },
+        // A Rust or C guest keeps its stack in linear memory, below its data: recursing past
+        // it reads or writes below address 0, which wasm reports only as out of bounds.
+        Some(wasmtime::Trap::MemoryOutOfBounds) => StepFailure::Trap {
+            message: "out of bounds memory access: in a plugin compiled from Rust or C this is most often a stack overflow (deep recursion ran past the stack, which lives in linear memory)".into(),
+            stderr,
+        },
         Some(trap) => StepFailure::Trap { message: trap.to_string(), stderr },
         None => StepFailure::Trap { message: format!("{e}").lines().next().unwrap_or_default().to_string(), stderr },
     }
@@ -210,6 +216,15 @@ mod tests {
         assert!(spent.charge(&limits, Budget::Network, 1).is_err());
         assert!(spent.charge(&limits, Budget::Log, 11).is_err(), "one line over the limit is refused at once");
         assert!(spent.charge(&limits, Budget::Log, u64::MAX).is_err(), "no overflow");
+    }
+
+    #[test]
+    fn an_out_of_bounds_trap_names_the_likely_stack_overflow() {
+        let f = classify(wasmtime::Error::new(wasmtime::Trap::MemoryOutOfBounds), &Limits::default(), String::new());
+        assert_eq!(f.code(), "Trap");
+        assert!(f.message().contains("out of bounds memory access") && f.message().contains("stack overflow"), "{}", f.message());
+        let f = classify(wasmtime::Error::new(wasmtime::Trap::StackOverflow), &Limits::default(), String::new());
+        assert!(f.message().contains("call stack exhausted"), "{}", f.message());
     }
 
     #[test]

@@ -31,6 +31,13 @@ impl Egress {
         }
     }
 
+    /// The servers learnt so far, sorted (saved with the run, for `--resume`).
+    pub fn servers(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.servers.read().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        v.sort();
+        v
+    }
+
     pub fn allows(&self, server: &str) -> bool {
         normalise(server).is_some_and(|s| self.servers.read().unwrap_or_else(|p| p.into_inner()).contains(&s))
     }

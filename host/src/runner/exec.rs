@@ -83,6 +83,10 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     for text in plan.vars.values() {
         gateway.egress.learn_kubeconfig(text);
     }
+    // A resumed run still knows the clusters its finished steps learned.
+    for server in &state.egress {
+        gateway.egress.allow(server);
+    }
     for s in &plan.steps {
         for (_, template, _) in &s.with {
             if let Some((text, _)) = template.render(|part| match part {
@@ -490,6 +494,7 @@ impl Exec {
         state.flow_hash = self.plan.source_hash.clone();
         state.steps.insert(step.id.clone(), SavedStep { fingerprint: step.fingerprint.clone(), expected_failure: report.status == StepStatus::ExpectedFailure, outputs: outputs.to_vec() });
         state.simulator = self.backend_sim.as_ref().map(|s| s.snapshot());
+        state.egress = self.io.gateway.egress.servers();
         if let Err(e) = state.save(&self.opts.out_dir) {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
         }

@@ -30,11 +30,14 @@ pub struct RunState {
     /// The simulator (simulated runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulator: Option<aksflow_simulator::Snapshot>,
+    /// The cluster API servers the run has learned (a resumed run may still call them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<String>,
 }
 
 impl RunState {
     pub fn new(flow_hash: &str, seed: u64, target: &str) -> Self {
-        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None }
+        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None, egress: Vec::new() }
     }
 
     pub fn path(out_dir: &Path) -> PathBuf {

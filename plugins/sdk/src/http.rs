@@ -91,6 +91,8 @@ impl Call {
 
 fn call_error(e: CallError) -> StepError {
     match e {
+        CallError::NotGranted(m) if m.contains("not a cluster this run knows") => StepError::new("NotGranted", m)
+            .with_hint("call a cluster from a kubeconfig that ARM returned (the aks-credentials step) or that the flow file gives"),
         CallError::NotGranted(m) => StepError::new("NotGranted", m)
             .with_hint("add the service to this step's `grant = [...]` in the flow file"),
         CallError::Transport(m) => StepError::new("TransportError", m),
