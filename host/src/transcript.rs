@@ -9,6 +9,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::report::tokens::DecodedToken;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub seq: u64,
@@ -54,13 +56,16 @@ pub struct Transcript {
     file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     records: Mutex<Vec<Record>>,
     path: Option<PathBuf>,
+    /// The tokens each call carried, decoded (for the HTML report), by record number. Never
+    /// written to the transcript file; `None` when the run does not keep them.
+    tokens: Option<Mutex<BTreeMap<u64, Vec<DecodedToken>>>>,
 }
 
 impl Transcript {
     /// Records kept in memory only (tests).
     #[cfg(test)]
     pub(crate) fn in_memory() -> Self {
-        Transcript { file: Mutex::new(None), records: Mutex::new(Vec::new()), path: None }
+        Transcript { file: Mutex::new(None), records: Mutex::new(Vec::new()), path: None, tokens: None }
     }
 
     /// Writes to `path`: a fresh file, or appended to when a run resumes.
@@ -73,15 +78,38 @@ impl Transcript {
             file: Mutex::new(Some(std::io::BufWriter::new(file))),
             records: Mutex::new(Vec::new()),
             path: Some(path.to_path_buf()),
+            tokens: None,
         })
+    }
+
+    /// Keeps the decoded tokens of each call beside the records (for the HTML report).
+    pub fn keeping_tokens(mut self) -> Self {
+        self.tokens = Some(Mutex::new(BTreeMap::new()));
+        self
+    }
+
+    pub fn keeps_tokens(&self) -> bool {
+        self.tokens.is_some()
+    }
+
+    /// Notes the tokens record `seq` carried (kept only when the transcript keeps tokens).
+    pub fn note_tokens(&self, seq: u64, found: Vec<DecodedToken>) {
+        if let (Some(tokens), false) = (&self.tokens, found.is_empty()) {
+            tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(seq, found);
+        }
+    }
+
+    /// The decoded tokens kept so far, by record number.
+    pub fn tokens(&self) -> BTreeMap<u64, Vec<DecodedToken>> {
+        self.tokens.as_ref().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone()).unwrap_or_default()
     }
 
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
-    /// Appends a record, numbering it.
-    pub fn push(&self, mut record: Record) {
+    /// Appends a record, numbering it; returns its number.
+    pub fn push(&self, mut record: Record) -> u64 {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         record.seq = records.len() as u64 + 1;
         if let Some(f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
@@ -90,7 +118,9 @@ impl Transcript {
                 tracing::warn!("could not write the transcript: {e}");
             }
         }
+        let seq = record.seq;
         records.push(record);
+        seq
     }
 
     pub fn flush(&self) {
