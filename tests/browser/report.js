@@ -19,6 +19,7 @@ const { chromium } = require(path.join(process.env.AKSFLOW_NODE_MODULES, 'playwr
     page.on('pageerror', (e) => seen.consoleErrors.push(String(e)));
     page.on('request', (r) => { if (!r.url().startsWith('file:')) seen.requests.push(r.url()); });
     await page.goto('file://' + path.resolve(file));
+    seen.loadMs = Math.round(await page.evaluate(() => performance.now()));
 
     Object.assign(seen, await page.evaluate(() => {
       const calls = JSON.parse(document.getElementById('calls-data').textContent);
@@ -63,6 +64,8 @@ const { chromium } = require(path.join(process.env.AKSFLOW_NODE_MODULES, 'playwr
       await page.evaluate(() => window.scrollTo(0, 0));
     }
 
+    // The diagram as a person first sees it: time column and services on the left.
+    await page.evaluate(() => document.querySelectorAll('.scroll').forEach((s) => { s.scrollLeft = 0; }));
     const png = await page.screenshot({ path: shot });
     seen.screenshotColours = await page.evaluate(async (b64) => {
       const img = new Image();

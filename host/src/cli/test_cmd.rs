@@ -90,7 +90,7 @@ pub async fn run(args: TestArgs) -> i32 {
         }
     }
     if let Some(dir) = &args.report {
-        match write_index(dir, &results, args.seed) {
+        match write_index(dir, &results, args.seed, &args.target) {
             Ok(index) => eprintln!("report: {}", index.display()),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -104,7 +104,7 @@ pub async fn run(args: TestArgs) -> i32 {
 }
 
 /// `DIR/index.html`: a line per flow, linking its page.
-fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], seed: u64) -> Result<PathBuf, String> {
+fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], seed: u64, target: &Target) -> Result<PathBuf, String> {
     let entries: Vec<IndexEntry> = results
         .iter()
         .map(|r| IndexEntry {
@@ -112,6 +112,7 @@ fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], seed: u64) 
             path: r.path.display().to_string(),
             passed: r.passed,
             seed,
+            target: target.to_string(),
             elapsed_ms: r.elapsed_ms,
             report: match &r.page {
                 Some(Ok(p)) => p.file_name().map(|n| n.to_string_lossy().into_owned()),

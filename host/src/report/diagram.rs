@@ -17,6 +17,8 @@ const CHAR_WIDTH: f64 = 6.4;
 pub struct SvgLane {
     pub x: f64,
     pub label: String,
+    /// A second, smaller line: a cluster's host under "API server".
+    pub sub: Option<String>,
     pub full: String,
     pub kind: LaneKind,
 }
@@ -25,8 +27,12 @@ pub struct SvgLane {
 pub struct SvgArrow {
     /// Index of the arrow, which is also the index of its call in the page's call data.
     pub id: usize,
+    /// From the step's lane to the service's.
     pub x1: f64,
     pub x2: f64,
+    /// The left end, where the label starts, and the length.
+    pub left: f64,
+    pub span: f64,
     pub y: f64,
     /// The virtual time of the first call, `HH:MM:SS`.
     pub time: String,
@@ -57,7 +63,12 @@ pub fn layout(d: &Diagram, records: &[Record]) -> Svg {
         .lanes
         .iter()
         .enumerate()
-        .map(|(i, l)| SvgLane { x: lane_x(i), label: shorten_right(&l.label, 19), full: l.label.clone(), kind: l.kind })
+        .map(|(i, l)| {
+            // Cluster lanes are named by host, too long for a lane: say what it is, then the host.
+            let host = l.kind == LaneKind::Service && l.label.contains('.');
+            let (label, sub) = if host { ("API server".to_string(), Some(shorten_right(&l.label, 22))) } else { (shorten_right(&l.label, 19), None) };
+            SvgLane { x: lane_x(i), label, sub, full: l.label.clone(), kind: l.kind }
+        })
         .collect();
     let arrows = d
         .arrows
@@ -94,6 +105,8 @@ pub fn layout(d: &Diagram, records: &[Record]) -> Svg {
                 id: i,
                 x1,
                 x2,
+                left: x1.min(x2),
+                span: (x2 - x1).abs(),
                 y: HEADER + ROW * (i as f64 + 0.8),
                 time: first.time.get(11..19).unwrap_or("").to_string(),
                 label,
@@ -142,7 +155,7 @@ mod tests {
     fn long_paths_keep_their_method_and_their_end() {
         assert_eq!(shorten_left("GET /api/v1/pods", 40), "GET /api/v1/pods");
         let s = shorten_left("PUT /subscriptions/ded95fbf/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/c", 30);
-        assert_eq!(s, "PUT …ervice/managedClusters/c");
+        assert_eq!(s, "PUT …Service/managedClusters/c");
         assert!(s.chars().count() <= 30);
         assert_eq!(shorten_right("myaksclust-myresourcegroup.hcp.eastus.azmk8s.io", 10), "myaksclus…");
     }

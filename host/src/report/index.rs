@@ -14,6 +14,8 @@ pub struct IndexEntry {
     pub path: String,
     pub passed: bool,
     pub seed: u64,
+    /// `sim`, `azure` or a served simulator's URL.
+    pub target: String,
     pub elapsed_ms: f64,
     /// The flow's report page, relative to the index.
     pub report: Option<String>,
@@ -29,7 +31,8 @@ struct SeedGroup<'a> {
 
 /// The command that reruns one flow with one seed.
 pub fn reproduce(e: &IndexEntry) -> String {
-    format!("aksflow run {} --seed {}", e.path, e.seed)
+    let target = if e.target == "sim" { String::new() } else { format!(" --target {}", e.target) };
+    format!("aksflow run {} --seed {}{target}", e.path, e.seed)
 }
 
 pub fn render_index(title: &str, entries: &[IndexEntry]) -> Result<String, String> {
@@ -50,17 +53,20 @@ mod tests {
     use super::*;
 
     fn entry(flow: &str, passed: bool, seed: u64) -> IndexEntry {
-        IndexEntry { flow: flow.into(), path: format!("flows/{flow}.toml"), passed, seed, elapsed_ms: 12.5, report: Some(format!("{flow}.html")), failure: (!passed).then(|| "step `x`: <Forbidden>".into()) }
+        IndexEntry { flow: flow.into(), path: format!("flows/{flow}.toml"), passed, seed, target: "sim".into(), elapsed_ms: 12.5, report: Some(format!("{flow}.html")), failure: (!passed).then(|| "step `x`: <Forbidden>".into()) }
     }
 
     #[test]
     fn failing_runs_are_grouped_by_seed_with_the_command_that_reproduces_them() {
         let html = render_index("flows", &[entry("a", true, 1), entry("b", false, 3), entry("c", false, 1)]).unwrap();
-        assert!(html.contains("aksflow run flows/b.toml --seed 3") && html.contains("aksflow run flows/c.toml --seed 1"));
-        let seed1 = html.find("id=\"seed-1\"").unwrap();
-        let seed3 = html.find("id=\"seed-3\"").unwrap();
-        assert!(seed1 < seed3, "seeds in order");
-        assert!(html.contains("href=\"a.html\""));
-        assert!(html.contains("step `x`: &lt;Forbidden&gt;") && !html.contains("<Forbidden>"), "escaped");
+        let page = scraper::Html::parse_document(&html);
+        let texts = |css: &str| page.select(&scraper::Selector::parse(css).unwrap()).map(|e| e.text().collect::<String>()).collect::<Vec<_>>();
+        assert_eq!(texts("#seed-1 code.reproduce"), ["aksflow run flows/c.toml --seed 1"]);
+        assert_eq!(texts("#seed-3 code.reproduce"), ["aksflow run flows/b.toml --seed 3"]);
+        assert_eq!(texts(".seed b"), ["seed 1", "seed 3"], "seeds in order");
+        assert_eq!(texts("#flows tr td:first-child").len(), 3, "a line per flow");
+        assert_eq!(page.select(&scraper::Selector::parse("a[href='a.html']").unwrap()).count(), 1);
+        assert!(texts(".why").iter().all(|t| t.contains("step `x`: <Forbidden>")));
+        assert!(!html.contains("<Forbidden>"), "escaped in the markup");
     }
 }

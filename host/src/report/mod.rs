@@ -84,3 +84,45 @@ pub fn keep(plan: &crate::flow::Plan, report: &crate::runner::RunReport, logs: B
     };
     write(page, &records, Some(&data))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::transcript::{RecordedRequest, RecordedResponse};
+
+    fn hostile() -> Record {
+        let evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
+        Record {
+            seq: 1,
+            time: "2026-01-01T00:00:00.000Z".into(),
+            step: format!("s{evil}"),
+            service: "graph".into(),
+            request: RecordedRequest { method: "GET".into(), url: format!("/v1.0/{evil}"), headers: BTreeMap::new(), body: serde_json::Value::Null },
+            response: Some(RecordedResponse { status: 400, headers: BTreeMap::new(), body: serde_json::json!({ "error": { "code": "x", "message": evil } }), retries: 0 }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn what_the_services_said_is_text_on_the_page_never_markup() {
+        let html = render(&[hostile()], None).unwrap();
+        let page = scraper::Html::parse_document(&html);
+        let count = |css: &str| page.select(&scraper::Selector::parse(css).unwrap()).count();
+        assert_eq!(count("script"), 2, "the call data and the page's own script, nothing else");
+        assert_eq!(count("img"), 0);
+        let data = page.select(&scraper::Selector::parse("#calls-data").unwrap()).next().unwrap().text().collect::<String>();
+        let calls: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert!(calls[0]["records"][0]["response"]["body"]["error"]["message"].as_str().unwrap().starts_with("</script>"));
+        assert_eq!(count("[src], link, iframe, object"), 0, "nothing is loaded from elsewhere");
+    }
+
+    #[test]
+    fn a_page_of_calls_only_has_the_diagram_and_no_step_view() {
+        let html = render(&[hostile()], None).unwrap();
+        let page = scraper::Html::parse_document(&html);
+        let count = |css: &str| page.select(&scraper::Selector::parse(css).unwrap()).count();
+        assert_eq!((count("#diagram g.call"), count("#dag"), count("#failure")), (1, 0, 0));
+    }
+}

@@ -62,8 +62,9 @@ pub struct Diagram {
     pub arrows: Vec<Arrow>,
 }
 
-/// The lanes and arrows for `records`. Step lanes come in the order steps first called,
-/// service lanes after them: Entra ID, Graph, ARM, then the clusters as they appear.
+/// The lanes and arrows for `records`. Service lanes come first, where a reader's eye
+/// starts: Entra ID, Graph, ARM, then the clusters as they appear; then a lane per step, in
+/// the order the steps first called.
 pub fn build(records: &[Record]) -> Diagram {
     let mut steps: Vec<String> = Vec::new();
     let mut services: Vec<String> = vec![service_lane(SERVICE_LOGIN), service_lane("graph"), service_lane("arm")];
@@ -77,10 +78,10 @@ pub fn build(records: &[Record]) -> Diagram {
         }
     }
     let used: Vec<String> = services.into_iter().filter(|s| records.iter().any(|r| lane_of_service(r) == *s)).collect();
-    let lanes: Vec<Lane> = steps
+    let lanes: Vec<Lane> = used
         .iter()
-        .map(|s| Lane { label: s.clone(), kind: LaneKind::Step })
-        .chain(used.iter().map(|s| Lane { label: s.clone(), kind: LaneKind::Service }))
+        .map(|s| Lane { label: s.clone(), kind: LaneKind::Service })
+        .chain(steps.iter().map(|s| Lane { label: s.clone(), kind: LaneKind::Step }))
         .collect();
     let index = |label: &str, kind: LaneKind| lanes.iter().position(|l| l.label == label && l.kind == kind).expect("every record has its lanes");
 
@@ -205,7 +206,7 @@ mod tests {
     const OP: &str = "/subscriptions/s/providers/Microsoft.ContainerService/locations/eastus/operations/o?api-version=2016-03-30";
 
     #[test]
-    fn lanes_are_steps_then_services_with_one_lane_per_cluster_host() {
+    fn lanes_are_services_then_steps_with_one_lane_per_cluster_host() {
         let records = vec![
             rec("(operator)", "login", "POST", "/t/oauth2/v2.0/token", Some(200), json!({})),
             rec("rg", "arm", "PUT", "/subscriptions/s/resourcegroups/g", Some(201), json!({})),
@@ -217,17 +218,17 @@ mod tests {
         assert_eq!(
             labels,
             [
-                ("(operator)", LaneKind::Step),
-                ("rg", LaneKind::Step),
-                ("pods", LaneKind::Step),
-                ("nodes", LaneKind::Step),
                 ("Entra ID", LaneKind::Service),
                 ("ARM", LaneKind::Service),
                 ("a.hcp.eastus.azmk8s.io", LaneKind::Service),
                 ("b.hcp.eastus.azmk8s.io", LaneKind::Service),
+                ("(operator)", LaneKind::Step),
+                ("rg", LaneKind::Step),
+                ("pods", LaneKind::Step),
+                ("nodes", LaneKind::Step),
             ]
         );
-        assert_eq!((d.arrows[2].from, d.arrows[2].to, d.arrows[2].path.as_str()), (2, 6, "/api/v1/pods"));
+        assert_eq!((d.arrows[2].from, d.arrows[2].to, d.arrows[2].path.as_str()), (6, 2, "/api/v1/pods"));
         assert_eq!(d.arrows[3].outcome, Outcome::Refused);
     }
 
