@@ -68,3 +68,35 @@ fn a_plain_http_target_is_refused_with_the_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only https targets work"));
 }
+
+#[test]
+fn a_run_s_report_is_one_page_and_aksflow_report_redraws_it_from_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let page = dir.path().join("run.html");
+    let out = aksflow()
+        .args(["run", flows().join("hello.toml").to_str().unwrap(), "--quiet", "--out", out_dir.to_str().unwrap(), "--report", page.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"dag\"") && html.contains("class=\"call "), "steps and calls");
+
+    // Later, from the transcript: the run record beside it gives the same page.
+    let again = dir.path().join("again.html");
+    let transcript = out_dir.join("transcript.jsonl");
+    let out = aksflow().args(["report", transcript.to_str().unwrap(), "-o", again.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), html);
+
+    // A transcript on its own: the calls only, and the page says so.
+    let alone = dir.path().join("alone.jsonl");
+    std::fs::copy(&transcript, &alone).unwrap();
+    let out = aksflow().args(["report", alone.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calls only"));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(!html.contains("id=\"dag\"") && html.contains("class=\"call "));
+
+    let out = aksflow().args(["report", dir.path().join("missing.jsonl").to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
