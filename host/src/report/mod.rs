@@ -40,8 +40,7 @@ pub fn render(records: &[Record], run: Option<&RunData>) -> Result<String, Strin
     let svg = diagram::layout(&diagram, records);
     let no_tokens = BTreeMap::new();
     let calls = calls::views(&diagram, records, run.map_or(&no_tokens, |r| &r.tokens));
-    let arrow_steps: Vec<&str> = diagram.arrows.iter().map(|a| records[a.records[0]].step.as_str()).collect();
-    let graph = run.map(|r| steps::graph(r, &diagram, &arrow_steps));
+    let graph = run.map(|r| steps::graph(r, &diagram, records));
     let failure = run.and_then(|r| failure::find(&r.report, &diagram, records));
     let title = run.map_or_else(|| "transcript".to_string(), |r| r.report.flow.clone());
     environment()

@@ -9,6 +9,7 @@ use super::capture::LogLine;
 use super::model::Diagram;
 use super::run_data::RunData;
 use crate::runner::{StepReport, StepStatus};
+use crate::transcript::Record;
 
 const COLUMN: f64 = 176.0;
 const ROW: f64 = 44.0;
@@ -25,10 +26,16 @@ pub struct StepView<'a> {
     pub duration: Option<String>,
     pub needs: &'a [String],
     pub logs: &'a [LogLine],
-    /// Arrows in the diagram that belong to the step.
-    pub arrows: Vec<usize>,
+    /// The step's calls: its arrows in the diagram, each by its first transcript record.
+    pub calls: Vec<StepCall>,
     pub x: f64,
     pub y: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepCall {
+    pub arrow: usize,
+    pub seq: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,7 +64,7 @@ pub fn status_name(s: StepStatus) -> &'static str {
     }
 }
 
-pub fn graph<'a>(run: &'a RunData, diagram: &Diagram, arrow_steps: &[&str]) -> StepGraph<'a> {
+pub fn graph<'a>(run: &'a RunData, diagram: &Diagram, records: &[Record]) -> StepGraph<'a> {
     const NONE: &[String] = &[];
     let reports = &run.report.steps;
     let needs = |id: &str| run.needs.get(id).map(Vec::as_slice).unwrap_or(NONE);
@@ -85,7 +92,14 @@ pub fn graph<'a>(run: &'a RunData, diagram: &Diagram, arrow_steps: &[&str]) -> S
                 duration: s.started_ms.zip(s.finished_ms).map(|(a, b)| duration(b - a)),
                 needs: needs(&s.id),
                 logs: run.logs.get(&s.id).map(Vec::as_slice).unwrap_or(&[]),
-                arrows: (0..diagram.arrows.len()).filter(|&i| arrow_steps[i] == s.id).collect(),
+                calls: diagram
+                    .arrows
+                    .iter()
+                    .enumerate()
+                    .map(|(arrow, a)| (arrow, &records[a.records[0]]))
+                    .filter(|(_, first)| first.step == s.id)
+                    .map(|(arrow, first)| StepCall { arrow, seq: first.seq })
+                    .collect(),
                 x,
                 y,
             }
