@@ -91,6 +91,53 @@ mod tests {
         }
     }
 
+    fn step(id: &str, status: StepStatus, code: &str) -> crate::runner::StepReport {
+        crate::runner::StepReport {
+            id: id.into(),
+            uses: "kube-get".into(),
+            status,
+            code: Some(code.into()),
+            message: Some("step message".into()),
+            hint: Some("add the user to the admin group".into()),
+            elapsed_ms: 0.0,
+            fuel: None,
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            files: Vec::new(),
+            started_ms: None,
+            finished_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_failed_step_comes_before_an_expected_failure_with_its_last_refused_call() {
+        let mut records = vec![answer(403, json!({"kind": "Status", "reason": "Forbidden", "message": "early"})), answer(200, json!({})), answer(403, json!({"kind": "Status", "reason": "Forbidden", "message": "nodes is forbidden"})), answer(200, json!({}))];
+        for (i, r) in records.iter_mut().enumerate() {
+            r.seq = i as u64 + 1;
+            r.request.url = format!("/k8s/c.hcp.eastus.azmk8s.io/api/v1/x{i}");
+            r.step = if i == 0 { "expected".into() } else { "nodes".into() };
+        }
+        let report = RunReport {
+            flow: "f".into(),
+            path: "f.toml".into(),
+            seed: 1,
+            target: "sim".into(),
+            passed: false,
+            steps: vec![step("expected", StepStatus::ExpectedFailure, "Forbidden"), step("nodes", StepStatus::Failed, "Forbidden")],
+            transcript: None,
+            check_mismatch: None,
+            elapsed_ms: 0.0,
+            tokens: BTreeMap::new(),
+        };
+        let diagram = super::super::model::build(&records);
+        let f = find(&report, &diagram, &records).unwrap();
+        assert_eq!((f.step.as_str(), f.expected), ("nodes", false));
+        assert_eq!(f.arrow, Some(2));
+        assert_eq!(f.call.as_deref(), Some("#3 GET /k8s/c.hcp.eastus.azmk8s.io/api/v1/x2 → 403"));
+        assert_eq!((f.service_code.as_deref(), f.service_message.as_deref()), (Some("Forbidden"), Some("nodes is forbidden")));
+        assert_eq!(f.hint.as_deref(), Some("add the user to the admin group"));
+    }
+
     #[test]
     fn each_service_error_shape_gives_its_code_and_message() {
         let arm = answer(400, json!({"error": {"code": "BadRequest", "message": "RBAC must be enabled"}}));

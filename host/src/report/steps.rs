@@ -129,6 +129,42 @@ pub fn duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::RunReport;
+
+    fn step(id: &str, status: StepStatus) -> StepReport {
+        StepReport {
+            id: id.into(),
+            uses: "app".into(),
+            status,
+            code: None,
+            message: None,
+            hint: None,
+            elapsed_ms: 0.0,
+            fuel: None,
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            files: Vec::new(),
+            started_ms: Some(0),
+            finished_ms: Some(300_000),
+        }
+    }
+
+    #[test]
+    fn steps_stand_in_columns_by_depth_with_an_edge_for_each_need() {
+        let steps = vec![step("server", StepStatus::Succeeded), step("client", StepStatus::Succeeded), step("grant", StepStatus::Failed), step("login", StepStatus::Skipped)];
+        let report = RunReport { flow: "f".into(), path: "f.toml".into(), seed: 1, target: "sim".into(), passed: false, steps, transcript: None, check_mismatch: None, elapsed_ms: 0.0, tokens: BTreeMap::new() };
+        let needs = BTreeMap::from([
+            ("grant".to_string(), vec!["server".to_string(), "client".to_string()]),
+            ("login".to_string(), vec!["grant".to_string()]),
+        ]);
+        let run = RunData { report, needs, logs: BTreeMap::new(), tokens: BTreeMap::new() };
+        let g = graph(&run, &Diagram { lanes: Vec::new(), arrows: Vec::new() }, &[]);
+        let at: Vec<(f64, f64)> = g.steps.iter().map(|s| (s.x, s.y)).collect();
+        assert_eq!(at, [(8.0, 8.0), (8.0, 8.0 + ROW), (8.0 + COLUMN, 8.0), (8.0 + 2.0 * COLUMN, 8.0)]);
+        assert_eq!(g.edges.len(), 3);
+        assert_eq!((g.steps[2].status, g.steps[3].status), ("failed", "skipped"));
+        assert_eq!(g.steps[0].duration.as_deref(), Some("5 min 0 s"));
+    }
 
     #[test]
     fn durations_read_as_a_person_says_them() {
