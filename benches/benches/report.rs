@@ -38,19 +38,13 @@ fn record(i: usize) -> Record {
 fn run_data(records: &[Record]) -> RunData {
     let steps = (0..STEPS)
         .map(|s| StepReport {
-            id: format!("step-{s:02}"),
-            uses: "kube-get".into(),
-            status: if s == 8 { StepStatus::Failed } else { StepStatus::Succeeded },
             code: (s == 8).then(|| "Forbidden".into()),
             message: (s == 8).then(|| "nodes is forbidden".into()),
-            hint: None,
-            elapsed_ms: 1.0,
-            fuel: Some(1),
             inputs: BTreeMap::from([("name".into(), "c".into()), ("secret".into(), "<redacted>".into())]),
             outputs: BTreeMap::from([("id".into(), format!("{s:08}"))]),
-            files: Vec::new(),
             started_ms: Some(0),
             finished_ms: Some(300_000),
+            ..StepReport::new(&format!("step-{s:02}"), "kube-get", if s == 8 { StepStatus::Failed } else { StepStatus::Succeeded })
         })
         .collect();
     let report = RunReport { flow: "long".into(), path: "flows/long.toml".into(), seed: 1, target: "sim".into(), passed: false, steps, transcript: None, check_mismatch: None, elapsed_ms: 1.0, tokens: BTreeMap::new() };

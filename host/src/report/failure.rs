@@ -93,19 +93,10 @@ mod tests {
 
     fn step(id: &str, status: StepStatus, code: &str) -> crate::runner::StepReport {
         crate::runner::StepReport {
-            id: id.into(),
-            uses: "kube-get".into(),
-            status,
             code: Some(code.into()),
             message: Some("step message".into()),
             hint: Some("add the user to the admin group".into()),
-            elapsed_ms: 0.0,
-            fuel: None,
-            inputs: BTreeMap::new(),
-            outputs: BTreeMap::new(),
-            files: Vec::new(),
-            started_ms: None,
-            finished_ms: None,
+            ..crate::runner::StepReport::new(id, "kube-get", status)
         }
     }
 

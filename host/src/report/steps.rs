@@ -132,21 +132,7 @@ mod tests {
     use crate::runner::RunReport;
 
     fn step(id: &str, status: StepStatus) -> StepReport {
-        StepReport {
-            id: id.into(),
-            uses: "app".into(),
-            status,
-            code: None,
-            message: None,
-            hint: None,
-            elapsed_ms: 0.0,
-            fuel: None,
-            inputs: BTreeMap::new(),
-            outputs: BTreeMap::new(),
-            files: Vec::new(),
-            started_ms: Some(0),
-            finished_ms: Some(300_000),
-        }
+        StepReport { started_ms: Some(0), finished_ms: Some(300_000), ..StepReport::new(id, "app", status) }
     }
 
     #[test]

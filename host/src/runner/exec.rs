@@ -87,21 +87,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     let reusable = reusable_steps(&plan, &state);
     for s in &plan.steps {
         if let Some(saved) = state.steps.get(&s.id).filter(|_| reusable[s.index]) {
-            let report = StepReport {
-                id: s.id.clone(),
-                uses: s.uses.clone(),
-                status: StepStatus::Resumed,
-                code: None,
-                message: None,
-                hint: None,
-                elapsed_ms: 0.0,
-                fuel: None,
-                inputs: BTreeMap::new(),
-                outputs: shown_fields(&saved.outputs),
-                files: Vec::new(),
-                started_ms: None,
-                finished_ms: None,
-            };
+            let report = StepReport { outputs: shown_fields(&saved.outputs), ..StepReport::new(&s.id, &s.uses, StepStatus::Resumed) };
             opts.progress.step_finished(&report);
             slots[s.index] = Slot::Done { report, outputs: saved.outputs.clone(), passed: !saved.expected_failure };
         }
@@ -139,19 +125,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         .map(|(s, slot)| match slot {
             Slot::Done { report, .. } => report,
             _ => StepReport {
-                id: s.id.clone(),
-                uses: s.uses.clone(),
-                status: StepStatus::Skipped,
-                code: None,
                 message: Some(format!("it needs {}, which did not succeed", blocked_by(&plan, s, &exec))),
-                hint: None,
-                elapsed_ms: 0.0,
-                fuel: None,
-                inputs: BTreeMap::new(),
-                outputs: BTreeMap::new(),
-                files: Vec::new(),
-                started_ms: None,
-                finished_ms: None,
+                ..StepReport::new(&s.id, &s.uses, StepStatus::Skipped)
             },
         })
         .collect();
@@ -368,21 +343,7 @@ impl Exec {
 
     /// Compares what happened with what the flow expects.
     fn judge(&self, step: &PlannedStep, result: Result<sandbox::StepOutcome, StepFailure>, elapsed_ms: f64) -> (StepReport, Vec<Field>) {
-        let mut report = StepReport {
-            id: step.id.clone(),
-            uses: step.uses.clone(),
-            status: StepStatus::Succeeded,
-            code: None,
-            message: None,
-            hint: None,
-            elapsed_ms,
-            fuel: None,
-            inputs: BTreeMap::new(),
-            outputs: BTreeMap::new(),
-            files: Vec::new(),
-            started_ms: None,
-            finished_ms: None,
-        };
+        let mut report = StepReport { elapsed_ms, ..StepReport::new(&step.id, &step.uses, StepStatus::Succeeded) };
         let result = result.and_then(|outcome| self.check_outputs(step, outcome));
         let r = &self.redactor;
         match (result, &step.expect) {

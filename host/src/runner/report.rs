@@ -58,6 +58,27 @@ pub struct StepReport {
     pub finished_ms: Option<i64>,
 }
 
+impl StepReport {
+    /// A step's report with nothing but its name, plugin and status filled in.
+    pub fn new(id: &str, uses: &str, status: StepStatus) -> Self {
+        StepReport {
+            id: id.into(),
+            uses: uses.into(),
+            status,
+            code: None,
+            message: None,
+            hint: None,
+            elapsed_ms: 0.0,
+            fuel: None,
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            files: Vec::new(),
+            started_ms: None,
+            finished_ms: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub flow: String,
