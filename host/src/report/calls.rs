@@ -43,11 +43,16 @@ pub struct Claim {
 }
 
 pub fn views<'a>(d: &Diagram, records: &'a [Record], tokens: &BTreeMap<u64, Vec<DecodedToken>>) -> Vec<CallView<'a>> {
-    d.arrows.iter().map(|a| view(a, d, records, tokens)).collect()
+    // A resumed run appends to its transcript, numbering from 1 again; the run record's
+    // tokens are the latest run's, so they belong to the records from its first one on.
+    let latest = records.iter().rposition(|r| r.seq == 1).unwrap_or(0);
+    d.arrows.iter().map(|a| view(a, d, records, tokens, latest)).collect()
 }
 
-fn view<'a>(a: &Arrow, d: &Diagram, records: &'a [Record], tokens: &BTreeMap<u64, Vec<DecodedToken>>) -> CallView<'a> {
+fn view<'a>(a: &Arrow, d: &Diagram, records: &'a [Record], tokens: &BTreeMap<u64, Vec<DecodedToken>>, latest: usize) -> CallView<'a> {
     let all: Vec<&Record> = a.records.iter().map(|&i| &records[i]).collect();
+    let no_tokens = BTreeMap::new();
+    let tokens = if a.records[0] >= latest { tokens } else { &no_tokens };
     let (shown, elided) = if all.len() > 2 {
         (vec![all[0], all[all.len() - 1]], all[1..all.len() - 1].iter().map(|r| r.seq).collect())
     } else {
@@ -105,6 +110,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn after_a_resume_the_kept_tokens_go_to_the_latest_run_s_records() {
+        let rec = |seq: u64| {
+            let mut r: Record = serde_json::from_value(json!({"seq": seq, "time": "t", "step": "s", "service": "login", "request": {"method": "POST", "url": format!("/t/oauth2/token/{seq}")}, "response": {"status": 200}})).unwrap();
+            r.request.headers.insert("authorization".into(), format!("Bearer {REDACTED}"));
+            r
+        };
+        // The first run made calls 1 and 2; the resumed run's call 1 was appended after them.
+        let records = vec![rec(1), rec(2), rec(1)];
+        let token = DecodedToken { place: "request header authorization".into(), header: json!({}), claims: json!({"aud": "x"}) };
+        let tokens = BTreeMap::from([(1, vec![token])]);
+        let d = super::super::model::build(&records);
+        let v = views(&d, &records, &tokens);
+        assert_eq!(v.iter().map(|c| c.tokens.len()).collect::<Vec<_>>(), [0, 0, 1]);
+        assert_eq!(v[0].redacted, ["#1 request header authorization"], "says where the transcript has it redacted");
+    }
 
     #[test]
     fn decisive_claims_are_marked_and_times_read_as_dates() {
