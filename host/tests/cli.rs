@@ -100,3 +100,19 @@ fn a_run_s_report_is_one_page_and_aksflow_report_redraws_it_from_the_transcript(
     let out = aksflow().args(["report", dir.path().join("missing.jsonl").to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_suite_s_report_is_an_index_linking_a_page_per_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let out = aksflow()
+        .args(["test", flows().join("hello.toml").to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let index = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let pages: Vec<_> = std::fs::read_dir(&report).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "index.html").collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(index.contains(&format!("href=\"{}\"", pages[0])), "{index}");
+    assert!(std::fs::read_to_string(report.join(&pages[0])).unwrap().contains("id=\"dag\""));
+}
