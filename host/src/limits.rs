@@ -4,14 +4,22 @@ use std::time::Duration;
 
 use crate::bindings::StepError;
 
-/// A step's budget. Fuel is deterministic (the same step burns the same fuel on any
-/// machine); the timeout is wall-clock time spent running wasm, a backstop for fuel.
+/// A step's budget: everything it can make the host do. Fuel is deterministic (the same
+/// step burns the same fuel on any machine); the timeout is wall-clock time for the whole
+/// step, host calls included; calls, network and log bytes bound what the host spends on
+/// its behalf (memory for bodies, transcript on disk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub memory_bytes: u64,
     pub fuel: u64,
     pub timeout: Duration,
     pub output_bytes: usize,
+    /// Cloud calls.
+    pub calls: u64,
+    /// Bytes sent plus bytes received over all its calls.
+    pub network_bytes: u64,
+    /// Bytes of log lines.
+    pub log_bytes: u64,
 }
 
 impl Default for Limits {
@@ -22,7 +30,64 @@ impl Default for Limits {
             fuel: 2_000_000_000,
             timeout: Duration::from_secs(30),
             output_bytes: 1 << 20,
+            // The busiest built-in step (an LRO poll loop) makes a few dozen.
+            calls: 1_000,
+            // Kubeconfigs and object lists are kilobytes; this leaves room for big lists
+            // while capping what one step can make the host hold and record.
+            network_bytes: 64 << 20,
+            log_bytes: 1 << 20,
         }
+    }
+}
+
+/// Which part of the budget a step ran through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    Calls,
+    Network,
+    Log,
+}
+
+impl Budget {
+    /// The flow-file key that raises it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Budget::Calls => "limits.calls",
+            Budget::Network => "limits.network",
+            Budget::Log => "limits.log",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Budget::Calls => "cloud calls",
+            Budget::Network => "bytes sent and received",
+            Budget::Log => "bytes of log lines",
+        }
+    }
+}
+
+/// What a step has spent so far, against its [`Limits`].
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Spent {
+    pub calls: u64,
+    pub network_bytes: u64,
+    pub log_bytes: u64,
+}
+
+impl Spent {
+    /// Charges `n` to one part of the budget; past the limit, the step must stop.
+    pub fn charge(&mut self, limits: &Limits, budget: Budget, n: u64) -> Result<(), LimitHit> {
+        let (spent, limit) = match budget {
+            Budget::Calls => (&mut self.calls, limits.calls),
+            Budget::Network => (&mut self.network_bytes, limits.network_bytes),
+            Budget::Log => (&mut self.log_bytes, limits.log_bytes),
+        };
+        *spent = spent.saturating_add(n);
+        if *spent > limit {
+            return Err(LimitHit::Budget { budget, limit });
+        }
+        Ok(())
     }
 }
 
@@ -41,6 +106,10 @@ pub enum StepFailure {
     MemoryLimit { limit: u64, requested: u64 },
     #[error("the plugin returned {} bytes of outputs, past the limit of {} bytes (`limits.output` on the step)", .bytes, .limit)]
     OutputTooLarge { bytes: usize, limit: usize },
+    #[error("the plugin went past its budget of {limit} {} (raise `{}` on the step if the work is legitimate)", .budget.what(), .budget.key())]
+    BudgetExceeded { budget: Budget, limit: u64 },
+    #[error("the plugin asked to write `{path}`, which {owner} writes; each file under the output directory has one writer")]
+    FileClash { path: String, owner: String },
     #[error("the plugin's outputs are not what it declared: {reason}")]
     BadOutput { reason: String },
     #[error("the plugin could not be instantiated: {reason}")]
@@ -57,6 +126,10 @@ impl StepFailure {
             StepFailure::Timeout { .. } => "Timeout",
             StepFailure::MemoryLimit { .. } => "MemoryLimitExceeded",
             StepFailure::OutputTooLarge { .. } => "OutputTooLarge",
+            StepFailure::BudgetExceeded { budget: Budget::Calls, .. } => "CallLimitExceeded",
+            StepFailure::BudgetExceeded { budget: Budget::Network, .. } => "NetworkLimitExceeded",
+            StepFailure::BudgetExceeded { budget: Budget::Log, .. } => "LogLimitExceeded",
+            StepFailure::FileClash { .. } => "FileClash",
             StepFailure::BadOutput { .. } => "BadOutput",
             StepFailure::Instantiate { .. } => "InstantiateFailed",
         }
@@ -78,6 +151,8 @@ pub(crate) enum LimitHit {
     Memory { limit: u64, requested: u64 },
     #[error("wall-clock limit of {limit:?} exceeded")]
     Timeout { limit: Duration },
+    #[error("budget {budget:?} of {limit} exceeded")]
+    Budget { budget: Budget, limit: u64 },
 }
 
 /// Caps linear memory and tables. Returning an error (rather than `false`) traps the guest
@@ -105,6 +180,7 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
         return match hit {
             LimitHit::Memory { limit, requested } => StepFailure::MemoryLimit { limit: *limit, requested: *requested },
             LimitHit::Timeout { limit } => StepFailure::Timeout { limit: *limit },
+            LimitHit::Budget { budget, limit } => StepFailure::BudgetExceeded { budget: *budget, limit: *limit },
         };
     }
     match e.downcast_ref::<wasmtime::Trap>() {
@@ -117,4 +193,32 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
 
 pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
     StepFailure::Instantiate { reason: format!("{e:#}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_budget_allows_up_to_its_limit_and_no_more() {
+        let limits = Limits { calls: 2, network_bytes: 100, log_bytes: 10, ..Limits::default() };
+        let mut spent = Spent::default();
+        assert!(spent.charge(&limits, Budget::Calls, 1).is_ok());
+        assert!(spent.charge(&limits, Budget::Calls, 1).is_ok());
+        assert!(matches!(spent.charge(&limits, Budget::Calls, 1), Err(LimitHit::Budget { budget: Budget::Calls, limit: 2 })));
+        assert!(spent.charge(&limits, Budget::Network, 100).is_ok());
+        assert!(spent.charge(&limits, Budget::Network, 1).is_err());
+        assert!(spent.charge(&limits, Budget::Log, 11).is_err(), "one line over the limit is refused at once");
+        assert!(spent.charge(&limits, Budget::Log, u64::MAX).is_err(), "no overflow");
+    }
+
+    #[test]
+    fn a_budget_failure_names_the_limit_and_the_key_that_raises_it() {
+        let f = classify(wasmtime::Error::new(LimitHit::Budget { budget: Budget::Network, limit: 64 << 20 }), &Limits::default(), String::new());
+        assert_eq!(f, StepFailure::BudgetExceeded { budget: Budget::Network, limit: 64 << 20 });
+        assert_eq!(f.code(), "NetworkLimitExceeded");
+        assert_eq!(f.to_string(), "the plugin went past its budget of 67108864 bytes sent and received (raise `limits.network` on the step if the work is legitimate)");
+        assert_eq!(StepFailure::BudgetExceeded { budget: Budget::Calls, limit: 1 }.code(), "CallLimitExceeded");
+        assert_eq!(StepFailure::BudgetExceeded { budget: Budget::Log, limit: 1 }.code(), "LogLimitExceeded");
+    }
 }

@@ -1,10 +1,14 @@
-//! Keeps secrets out of transcripts, logs and error messages. Two nets: values the run knows
-//! are secret (secret inputs and outputs, the operator's credentials, every token that
-//! passed through) are replaced wherever they appear; and fields that always hold secrets
-//! (`access_token`, `client_secret`, `secretText`, `Authorization`, …) are replaced by name,
-//! and their values learnt for the first net.
+//! Keeps secrets out of transcripts, logs and error messages. Two nets: values the host knows
+//! are secret (secret inputs and outputs, the operator's credentials, tokens the token
+//! service issued) are replaced wherever they appear; and fields that always hold secrets
+//! (`access_token`, `client_secret`, `secretText`, `Authorization`, …) are replaced by name.
+//! Only the host adds to the first net: a plugin's own headers and bodies are redacted by
+//! name, never learnt from.
 
+use std::collections::HashSet;
 use std::sync::RwLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 pub const REDACTED: &str = "<redacted>";
 
@@ -34,9 +38,20 @@ const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-ms
 /// Values shorter than this are not learnt: replacing them would mangle ordinary text.
 const MIN_SECRET_LEN: usize = 6;
 
+/// The run's known secrets and one automaton that finds them all in a single pass, rebuilt
+/// only when the set changes. Only the host adds to it: values it minted or attached, and
+/// inputs and outputs declared secret. What a plugin sends (a header, a request body) is
+/// redacted by name but never learnt, so a plugin cannot make the redactor hide other text.
 #[derive(Default)]
 pub struct Redactor {
-    secrets: RwLock<Vec<String>>,
+    inner: RwLock<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    secrets: HashSet<String>,
+    /// Built from `secrets` on first use after a change.
+    matcher: Option<AhoCorasick>,
 }
 
 impl Redactor {
@@ -49,43 +64,55 @@ impl Redactor {
         if secret.len() < MIN_SECRET_LEN {
             return;
         }
-        let mut s = self.secrets.write().unwrap_or_else(|p| p.into_inner());
-        if !s.iter().any(|k| k == secret) {
-            s.push(secret.to_string());
-            // Longest first, so a secret containing another is replaced whole.
-            s.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        if self.inner.read().unwrap_or_else(|p| p.into_inner()).secrets.contains(secret) {
+            return;
+        }
+        let mut known = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if known.secrets.insert(secret.to_string()) {
+            known.matcher = None;
         }
     }
 
+    /// `s` with every known secret replaced. Where secrets overlap, the longest wins, so a
+    /// secret that contains another is replaced whole.
     pub fn text(&self, s: &str) -> String {
-        let secrets = self.secrets.read().unwrap_or_else(|p| p.into_inner());
-        let mut out = s.to_string();
-        for secret in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
+        {
+            let known = self.inner.read().unwrap_or_else(|p| p.into_inner());
+            if known.secrets.is_empty() {
+                return s.to_string();
+            }
+            if let Some(m) = &known.matcher {
+                return m.replace_all(s, &vec![REDACTED; known.secrets.len()]);
             }
         }
+        let mut known = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        let patterns: Vec<&String> = known.secrets.iter().collect();
+        let matcher = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(patterns).expect("secrets are plain strings");
+        let out = matcher.replace_all(s, &vec![REDACTED; known.secrets.len()]);
+        known.matcher = Some(matcher);
         out
     }
 
+    /// A header value: secret headers keep only their scheme (`Bearer <redacted>`); others
+    /// have known secrets replaced. Nothing is learnt from a header.
     pub fn header(&self, name: &str, value: &str) -> String {
         if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             return match value.split_once(' ') {
-                Some((scheme, rest)) => {
-                    self.learn(rest.trim());
-                    format!("{scheme} {REDACTED}")
-                }
-                None => {
-                    self.learn(value);
-                    REDACTED.to_string()
-                }
+                Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+                None => REDACTED.to_string(),
             };
         }
         self.text(value)
     }
 
-    /// Redacts a JSON document in place.
+    /// Redacts a JSON document in place: secret fields by name, known secrets by value.
     pub fn json(&self, v: &mut serde_json::Value) {
+        self.replace_json(v);
+    }
+
+    /// The same for an answer the host trusts to name its secrets (the token service's): the
+    /// values of its secret fields are learnt first, so they vanish from later records too.
+    pub fn json_learning(&self, v: &mut serde_json::Value) {
         self.learn_json(v);
         self.replace_json(v);
     }
@@ -131,7 +158,6 @@ impl Redactor {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &pairs {
             if SECRET_FORM_KEYS.contains(&k.as_str()) {
-                self.learn(v);
                 ser.append_pair(k, REDACTED);
             } else {
                 ser.append_pair(k, &self.text(v));
@@ -173,7 +199,7 @@ mod tests {
     fn secret_fields_are_replaced_by_name_and_then_known_by_value() {
         let r = Redactor::new();
         let mut v = json!({"token_type":"Bearer","access_token":"eyJ0eXAi.payload.sig","nested":{"secretText":"Q~abcdefgh"},"kubeconfigs":[{"name":"clusterUser","value":"YXBpVmVyc2lvbjog"}]});
-        r.json(&mut v);
+        r.json_learning(&mut v);
         assert_eq!(v["access_token"], "<redacted>");
         assert_eq!(v["nested"]["secretText"], "<redacted>");
         assert_eq!(v["kubeconfigs"][0]["value"], "<redacted>");
@@ -187,6 +213,42 @@ mod tests {
         let r = Redactor::new();
         let out = r.form("grant_type=client_credentials&client_id=abc&client_secret=s3cr3t-value&scope=x%2F.default");
         assert_eq!(out, "grant_type=client_credentials&client_id=abc&client_secret=%3Credacted%3E&scope=x%2F.default");
-        assert_eq!(r.text("s3cr3t-value"), "<redacted>");
+        assert_eq!(r.text("s3cr3t-value"), "s3cr3t-value", "what a plugin sends is redacted by name, never learnt");
+    }
+
+    #[test]
+    fn a_plugin_cannot_teach_the_redactor_through_a_header_or_a_request_body() {
+        let r = Redactor::new();
+        let subscription = "8f0c7e2a-0000-4000-8000-1234567890ab";
+        assert_eq!(r.header("authorization", &format!("Bearer {subscription}")), "Bearer <redacted>");
+        assert_eq!(r.header("Cookie", subscription), "<redacted>");
+        let mut body = json!({"password": subscription, "client_secret": subscription});
+        r.json(&mut body);
+        assert_eq!(body, json!({"password": "<redacted>", "client_secret": "<redacted>"}));
+        assert_eq!(r.text(&format!("/subscriptions/{subscription}/resourceGroups")), format!("/subscriptions/{subscription}/resourceGroups"));
+    }
+
+    #[test]
+    fn the_longest_overlapping_secret_is_replaced_whole() {
+        let r = Redactor::new();
+        r.learn("abcdef");
+        r.learn("abcdefghij");
+        r.learn("ghijkl");
+        assert_eq!(r.text("x abcdefghij y abcdef z ghijkl"), "x <redacted> y <redacted> z <redacted>");
+        r.learn("zzzzzz");
+        assert_eq!(r.text("zzzzzz abcdefghij"), "<redacted> <redacted>", "a new secret rebuilds the matcher");
+    }
+
+    #[test]
+    fn redaction_is_linear_in_the_number_of_secrets() {
+        // 20k distinct secrets and a long text: one automaton pass, not 20k replaces.
+        let r = Redactor::new();
+        for i in 0..20_000 {
+            r.learn(&format!("secret-{i:08}"));
+        }
+        let text = "plain words and secret-00012345 and more ".repeat(2_000);
+        let out = r.text(&text);
+        assert_eq!(out.matches("<redacted>").count(), 2_000);
+        assert!(!out.contains("secret-0"));
     }
 }

@@ -1,51 +1,24 @@
 //! `aksflow plugins new NAME`: a step crate that builds as it is, outside this repository.
-//! It vendors the SDK and the WIT contract this binary was built with, so the plugin and
-//! the host always agree on `aksflow:step@0.1.0`.
+//! It depends on the SDK of the checkout this binary was built from, by path, so the plugin
+//! and the host always agree on `aksflow:step@0.1.0` (the SDK finds the WIT contract beside
+//! itself) and nothing of the SDK is copied.
 
 use std::path::{Path, PathBuf};
 
-/// The SDK's sources, as compiled into this binary.
-const SDK_FILES: &[(&str, &str)] = &[
-    ("src/lib.rs", include_str!("../../plugins/sdk/src/lib.rs")),
-    ("src/describe.rs", include_str!("../../plugins/sdk/src/describe.rs")),
-    ("src/io.rs", include_str!("../../plugins/sdk/src/io.rs")),
-    ("src/http.rs", include_str!("../../plugins/sdk/src/http.rs")),
-    ("src/arm.rs", include_str!("../../plugins/sdk/src/arm.rs")),
-    ("src/graph.rs", include_str!("../../plugins/sdk/src/graph.rs")),
-    ("src/kube.rs", include_str!("../../plugins/sdk/src/kube.rs")),
-    ("src/log.rs", include_str!("../../plugins/sdk/src/log.rs")),
-];
-const WIT: &str = include_str!("../../wit/step.wit");
-
-const SDK_MANIFEST: &str = include_str!("../../plugins/sdk/Cargo.toml");
-const WORKSPACE_MANIFEST: &str = include_str!("../../Cargo.toml");
-
-/// The SDK's manifest with each `dep.workspace = true` replaced by the workspace's pinned
-/// version, so the vendored SDK resolves the same crates outside this workspace.
-fn sdk_manifest() -> Result<String, String> {
-    let ws: toml::Table = toml::from_str(WORKSPACE_MANIFEST).map_err(|e| format!("the embedded workspace manifest: {e}"))?;
-    let pins = ws.get("workspace").and_then(|w| w.get("dependencies")).and_then(|d| d.as_table()).cloned().unwrap_or_default();
-    let sdk: toml::Table = toml::from_str(SDK_MANIFEST).map_err(|e| format!("the embedded SDK manifest: {e}"))?;
-    let mut deps = toml::Table::new();
-    for (name, spec) in sdk.get("dependencies").and_then(|d| d.as_table()).cloned().unwrap_or_default() {
-        let inherited = spec.get("workspace").and_then(|w| w.as_bool()) == Some(true);
-        let value = if inherited { pins.get(&name).cloned().ok_or_else(|| format!("the SDK depends on `{name}`, which the workspace does not pin"))? } else { spec };
-        deps.insert(name, value);
-    }
-    let mut package = toml::Table::new();
-    package.insert("name".into(), "aksflow-sdk".into());
-    package.insert("description".into(), "Typed helpers for aksflow step plugins (vendored by `aksflow plugins new`)".into());
-    package.insert("version".into(), "0.1.0".into());
-    package.insert("edition".into(), "2024".into());
-    package.insert("publish".into(), false.into());
-    let mut doc = toml::Table::new();
-    doc.insert("package".into(), toml::Value::Table(package));
-    doc.insert("dependencies".into(), toml::Value::Table(deps));
-    toml::to_string(&doc).map_err(|e| e.to_string())
+/// Where this binary's SDK lives, absolute: `plugins/sdk` of the checkout it was built from.
+fn sdk_path() -> Result<PathBuf, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk");
+    std::fs::canonicalize(&dir)
+        .ok()
+        .filter(|d| d.join("Cargo.toml").is_file())
+        .ok_or_else(|| format!("the aksflow SDK is not at {}: `plugins new` needs the aksflow checkout this binary was built from", dir.display()))
 }
 
-fn plugin_manifest(name: &str) -> String {
-    format!(
+fn plugin_manifest(name: &str, sdk: &Path) -> Result<String, String> {
+    let sdk = sdk.to_str().ok_or_else(|| format!("the SDK's path {} is not UTF-8", sdk.display()))?;
+    // A TOML string, quoted and escaped as TOML wants it.
+    let sdk = toml::Value::String(sdk.into());
+    Ok(format!(
         r#"[package]
 name = "{name}"
 description = "An aksflow step plugin"
@@ -55,19 +28,19 @@ publish = false
 
 # A standalone workspace: this crate builds on its own, wherever it lives.
 [workspace]
-members = ["aksflow-sdk"]
 
 [lib]
 crate-type = ["cdylib"]
 
 [dependencies]
-aksflow-sdk = {{ path = "aksflow-sdk" }}
+# The SDK of the aksflow checkout that made this crate.
+aksflow-sdk = {{ path = {sdk} }}
 serde_json = "1"
 
 [profile.release]
 opt-level = "s"
 "#
-    )
+    ))
 }
 
 fn plugin_source(name: &str) -> String {
@@ -81,26 +54,30 @@ use aksflow_sdk::*;
 
 struct Step;
 
+// Each input once: `describe` declares them (`takes`), `run` reads them (`from_fields`).
+inputs! {{
+    struct Args {{
+        greeting: Option<String> = "greeting" => "How to greet (default: Hello)",
+    }}
+}}
+
 impl Guest for Step {{
     fn describe() -> StepInfo {{
         StepInfo::new("{name}", "Reads the run's subscription and greets it")
-            .optional("greeting", "How to greet (default: Hello)")
+            .takes::<Args>()
             .output("message", "The greeting")
             .output("subscription", "The subscription's display name")
             .uses(Service::Arm)
     }}
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {{
-        let inputs = Inputs::from(inputs);
-        let greeting = inputs.opt("greeting").unwrap_or("Hello").to_string();
+        let args = Args::from_fields(inputs)?;
+        let greeting = args.greeting.given().unwrap_or("Hello").to_string();
         let ctx = context();
         log::info(&format!("reading subscription {{}}", ctx.subscription_id));
         // The host attaches the operator's ARM token; the plugin never sees credentials.
-        let resp = arm::call("GET", &format!("/subscriptions/{{}}", ctx.subscription_id), "2022-12-01").send()?;
-        if !resp.is_success() {{
-            return Err(arm::error(&resp));
-        }}
-        let sub: serde_json::Value = resp.json()?;
+        // arm::send turns an error answer into ARM's own error code.
+        let sub: serde_json::Value = arm::send(arm::call("GET", &format!("/subscriptions/{{}}", ctx.subscription_id), "2022-12-01"))?.json()?;
         let name = sub["displayName"].as_str().unwrap_or("?").to_string();
         Ok(Outputs::new()
             .text("message", format!("{{greeting}}, {{name}}!"))
@@ -145,19 +122,13 @@ pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, String> {
     if root.exists() {
         return Err(format!("{} already exists; choose another name or directory (--dir)", root.display()));
     }
-    let mut files: Vec<(PathBuf, String)> = vec![
-        (root.join("Cargo.toml"), plugin_manifest(name)),
+    let files: Vec<(PathBuf, String)> = vec![
+        (root.join("Cargo.toml"), plugin_manifest(name, &sdk_path()?)?),
         (root.join("src/lib.rs"), plugin_source(name)),
         (root.join("flow.toml"), flow_example(name)),
         (root.join("README.md"), readme(name)),
         (root.join(".gitignore"), "/target\n".into()),
-        (root.join("aksflow-sdk/Cargo.toml"), sdk_manifest()?),
-        (root.join("aksflow-sdk/wit/step.wit"), WIT.into()),
     ];
-    for (path, text) in SDK_FILES {
-        // The vendored SDK finds the WIT beside itself.
-        files.push((root.join("aksflow-sdk").join(path), text.replace("path: \"../../wit\"", "path: \"wit\"")));
-    }
     for (path, text) in &files {
         let parent = path.parent().expect("files are below the root");
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;

@@ -51,32 +51,46 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Where records go: kept in memory (for `--check` and tests) and appended to a file.
+/// Where records go: streamed to a file as they come, so a long run holds none of them in
+/// memory. (Unit tests also keep them, to compare.)
 pub struct Transcript {
-    file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
-    records: Mutex<Vec<Record>>,
+    sink: Mutex<Sink>,
     path: Option<PathBuf>,
     /// The tokens each call carried, decoded (for the HTML report), by record number. Never
     /// written to the transcript file; `None` when the run does not keep them.
     tokens: Option<Mutex<BTreeMap<u64, Vec<DecodedToken>>>>,
 }
 
+struct Sink {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    /// Records written so far, this run and (resuming) the runs before it: the next `seq`.
+    written: u64,
+    #[cfg(test)]
+    kept: Vec<Record>,
+}
+
 impl Transcript {
     /// Records kept in memory only (tests).
     #[cfg(test)]
     pub(crate) fn in_memory() -> Self {
-        Transcript { file: Mutex::new(None), records: Mutex::new(Vec::new()), path: None, tokens: None }
+        Transcript { sink: Mutex::new(Sink { file: None, written: 0, kept: Vec::new() }), path: None, tokens: None }
     }
 
-    /// Writes to `path`: a fresh file, or appended to when a run resumes.
+    /// Writes to `path`: a fresh file, or appended to when a run resumes (numbering goes on
+    /// from the records already there).
     pub fn to_file(path: &Path, append: bool) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let written = if append { count_records(path)? } else { 0 };
         let file = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?;
         Ok(Transcript {
-            file: Mutex::new(Some(std::io::BufWriter::new(file))),
-            records: Mutex::new(Vec::new()),
+            sink: Mutex::new(Sink {
+                file: Some(std::io::BufWriter::new(file)),
+                written,
+                #[cfg(test)]
+                kept: Vec::new(),
+            }),
             path: Some(path.to_path_buf()),
             tokens: None,
         })
@@ -110,27 +124,41 @@ impl Transcript {
 
     /// Appends a record, numbering it; returns its number.
     pub fn push(&self, mut record: Record) -> u64 {
-        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-        record.seq = records.len() as u64 + 1;
-        if let Some(f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        sink.written += 1;
+        record.seq = sink.written;
+        if let Some(f) = sink.file.as_mut() {
             let line = serde_json::to_string(&record).expect("records serialise");
             if let Err(e) = writeln!(f, "{line}") {
                 tracing::warn!("could not write the transcript: {e}");
             }
         }
         let seq = record.seq;
-        records.push(record);
+        #[cfg(test)]
+        sink.kept.push(record);
         seq
     }
 
     pub fn flush(&self) {
-        if let Some(f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        if let Some(f) = self.sink.lock().unwrap_or_else(|p| p.into_inner()).file.as_mut() {
             let _ = f.flush();
         }
     }
 
-    pub fn records(&self) -> Vec<Record> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The records pushed so far (tests).
+    #[cfg(test)]
+    pub(crate) fn records(&self) -> Vec<Record> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner()).kept.clone()
+    }
+}
+
+/// Lines already in a transcript file (none if it does not exist).
+fn count_records(path: &Path) -> std::io::Result<u64> {
+    use std::io::BufRead;
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(std::io::BufReader::new(f).lines().map_while(Result::ok).filter(|l| !l.trim().is_empty()).count() as u64),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
     }
 }
 
@@ -218,6 +246,22 @@ mod tests {
         assert_eq!(back, t.records());
         assert_eq!(back[1].seq, 2);
         assert_eq!(compare(&back, &t.records()), None);
+    }
+
+    #[test]
+    fn a_resumed_transcript_numbers_on_from_the_records_already_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let t = Transcript::to_file(&path, false).unwrap();
+        t.push(rec("a", 200));
+        t.push(rec("b", 201));
+        t.flush();
+        drop(t);
+        let t = Transcript::to_file(&path, true).unwrap();
+        t.push(rec("c", 202));
+        t.flush();
+        let seqs: Vec<u64> = read(&path).unwrap().iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
     }
 
     #[test]

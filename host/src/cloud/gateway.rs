@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 
 use super::auth::{OperatorCredential, TokenCache, azure_cli_token};
+use super::egress::Egress;
 use super::error::{AuthError, RequestError, TransportError};
 use super::recorder::Recorder;
 use super::retry::RetryPolicy;
@@ -31,6 +32,8 @@ pub struct Gateway {
     pub clock: RunClock,
     recorder: Recorder,
     pub redactor: Arc<Redactor>,
+    /// The cluster API servers this run may call.
+    pub egress: Egress,
 }
 
 impl Gateway {
@@ -46,7 +49,7 @@ impl Gateway {
             redactor.learn(s);
         }
         let recorder = Recorder { transcript, redactor: redactor.clone(), clock: clock.clone() };
-        Gateway { endpoints, transport, operator, tokens: TokenCache::default(), retry: RetryPolicy::default(), clock, recorder, redactor }
+        Gateway { endpoints, transport, operator, tokens: TokenCache::default(), retry: RetryPolicy::default(), clock, recorder, redactor, egress: Egress::default() }
     }
 
     /// A step's call: checked against its grants before anything else happens.
@@ -71,6 +74,16 @@ impl Gateway {
                 return Err(CallError::InvalidRequest(msg));
             }
         };
+        if let (Service::Kube, Some(server)) = (req.service, &req.server) {
+            if !self.egress.allows(server) {
+                let msg = format!(
+                    "step `{}` called the kube server `{server}`, which is not a cluster this run knows: a step reaches the target's services and the API servers in kubeconfigs that ARM returned or the flow file gives",
+                    caps.step()
+                );
+                self.recorder.refusal(caps.step(), &req, &msg);
+                return Err(CallError::NotGranted(msg));
+            }
+        }
         let http_req = match self.authorize(&req, http_req).await {
             Ok(r) => r,
             Err(e) => {
@@ -82,6 +95,9 @@ impl Gateway {
         let (result, retries) = self.send_with_retries(http_req.clone()).await;
         self.recorder.exchange(caps.step(), req.service, &http_req, &result, retries);
         let resp = result.map_err(|e| CallError::Transport(e.to_string()))?;
+        if req.service == Service::Arm {
+            self.egress.learn_from_arm(&req.path, resp.status().as_u16(), resp.body());
+        }
         Ok(CloudResponse {
             status: resp.status().as_u16(),
             headers: resp

@@ -182,8 +182,33 @@ async fn kube_calls_need_an_https_server() {
     }
     let r = rig();
     r.fake.answer(200, &[], "{}");
+    r.gateway.egress.allow("https://cluster.test:443");
     r.gateway.call(&caps(&[Service::Kube]), kube("https://cluster.test:443/", "/api/v1/pods")).await.unwrap();
     assert_eq!(r.fake.urls(), ["https://cluster.test:443/api/v1/pods"]);
+}
+
+#[tokio::test]
+async fn a_kube_server_the_run_has_not_learnt_is_refused_and_recorded() {
+    let r = rig();
+    let err = r.gateway.call(&caps(&[Service::Kube]), kube("https://attacker.test/", "/upload")).await.unwrap_err();
+    let CallError::NotGranted(msg) = &err else { panic!("{err:?}") };
+    assert!(msg.contains("`https://attacker.test/`, which is not a cluster this run knows"), "{msg}");
+    assert!(r.fake.sent().is_empty());
+    assert_eq!(records(&r)[0].error.as_deref(), Some(msg.as_str()));
+}
+
+#[tokio::test]
+async fn arm_credentials_teach_the_gateway_their_cluster() {
+    use base64::Engine as _;
+    let r = rig();
+    let yaml = "clusters:\n- name: c\n  cluster:\n    server: https://aks-1.hcp.eastus.azmk8s.io:443\n";
+    let body = serde_json::json!({"kubeconfigs": [{"name": "clusterUser", "value": base64::engine::general_purpose::STANDARD.encode(yaml)}]}).to_string();
+    r.fake.token("t", 3600).answer(200, &[("content-type", "application/json")], &body).answer(200, &[], "{}");
+    let c = caps(&[Service::Arm, Service::Kube]);
+    let path = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks/listClusterUserCredential";
+    r.gateway.call(&c, request(Service::Arm, "POST", path)).await.unwrap();
+    r.gateway.call(&c, kube("https://aks-1.hcp.eastus.azmk8s.io:443", "/api")).await.unwrap();
+    assert_eq!(r.fake.urls().last().unwrap(), "https://aks-1.hcp.eastus.azmk8s.io:443/api");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! transcript record. The same path serves the simulator and Azure.
 
 pub mod auth;
+pub mod egress;
 pub mod error;
 mod gateway;
 mod recorder;

@@ -15,6 +15,25 @@ use crate::redact::Redactor;
 use crate::report::tokens;
 use crate::transcript::{Record, RecordedRequest, RecordedResponse, Transcript};
 
+/// The most of one body a record keeps: a step's transcript stays bounded by its call budget
+/// times this, however large the bodies it sends.
+pub const RECORDED_BODY_CAP: usize = 64 << 10;
+
+/// Redacted text cut to the cap, with a marker saying how long the body was. Redaction comes
+/// first, so a cut never leaves half a secret.
+fn truncated(mut text: String, original_len: usize) -> String {
+    if text.len() <= RECORDED_BODY_CAP {
+        return text;
+    }
+    let mut cut = RECORDED_BODY_CAP;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("…<truncated: the body was {original_len} bytes>"));
+    text
+}
+
 pub(crate) struct Recorder {
     pub transcript: Arc<Transcript>,
     pub redactor: Arc<Redactor>,
@@ -47,14 +66,14 @@ impl Recorder {
             method: req.method().to_string(),
             url: r.text(&url),
             headers: self.headers(req.headers(), true),
-            body: self.body(req.headers(), req.body()),
+            body: self.body(req.headers(), req.body(), false),
         };
         let (response, error) = match result {
             Ok(resp) => (
                 Some(RecordedResponse {
                     status: resp.status().as_u16(),
                     headers: self.headers(resp.headers(), false),
-                    body: self.body(resp.headers(), resp.body()),
+                    body: self.body(resp.headers(), resp.body(), service == Service::Login),
                     retries,
                 }),
                 None,
@@ -76,20 +95,27 @@ impl Recorder {
             .collect()
     }
 
-    fn body(&self, headers: &http::HeaderMap, body: &[u8]) -> serde_json::Value {
+    /// A body as JSON, form text or text, redacted. `learn`: the body is the token service's
+    /// answer, whose secret fields the host learns (their values vanish from later records).
+    fn body(&self, headers: &http::HeaderMap, body: &[u8], learn: bool) -> serde_json::Value {
         if body.is_empty() {
             return serde_json::Value::Null;
         }
         let ct = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if ct.contains("json") {
             if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
-                self.redactor.json(&mut v);
-                return v;
+                if learn { self.redactor.json_learning(&mut v) } else { self.redactor.json(&mut v) }
+                if body.len() <= RECORDED_BODY_CAP {
+                    return v;
+                }
+                return serde_json::Value::String(truncated(v.to_string(), body.len()));
             }
         }
         match std::str::from_utf8(body) {
-            Ok(text) if ct.starts_with("application/x-www-form-urlencoded") => serde_json::Value::String(self.redactor.form(text)),
-            Ok(text) => serde_json::Value::String(self.redactor.text(text)),
+            Ok(text) => {
+                let redacted = if ct.starts_with("application/x-www-form-urlencoded") { self.redactor.form(text) } else { self.redactor.text(text) };
+                serde_json::Value::String(truncated(redacted, body.len()))
+            }
             Err(_) => serde_json::Value::String(format!("<{} bytes of binary>", body.len())),
         }
     }
@@ -105,4 +131,33 @@ fn carried_tokens(req: &http::Request<Bytes>, result: &Result<http::Response<Byt
         found.extend(tokens::in_body("response", &content_type(resp.headers()), resp.body()));
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_over_the_cap_are_cut_at_a_char_boundary_with_a_marker() {
+        assert_eq!(truncated("short".into(), 5), "short");
+        let long = "é".repeat(RECORDED_BODY_CAP); // two bytes each
+        let cut = truncated(long, 2 * RECORDED_BODY_CAP);
+        assert!(cut.ends_with(&format!("…<truncated: the body was {} bytes>", 2 * RECORDED_BODY_CAP)));
+        assert!(cut.len() <= RECORDED_BODY_CAP + 60);
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_redacted_before_cutting() {
+        let redactor = Arc::new(Redactor::new());
+        let secret = "S".repeat(40);
+        redactor.learn(&secret);
+        let rec = Recorder { transcript: Arc::new(Transcript::in_memory()), redactor, clock: RunClock::Real };
+        let mut text = "a".repeat(RECORDED_BODY_CAP - 20);
+        text.push_str(&secret);
+        text.push_str("tail");
+        let v = rec.body(&http::HeaderMap::new(), text.as_bytes(), false);
+        let s = v.as_str().unwrap();
+        assert!(!s.contains("SSSSS"), "no part of the secret survives the cut");
+        assert!(s.contains("<redacted>") || s.ends_with("bytes>"));
+    }
 }

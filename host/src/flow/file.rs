@@ -70,4 +70,10 @@ pub struct LimitsDef {
     pub memory: Option<toml::Value>,
     pub timeout: Option<String>,
     pub output: Option<toml::Value>,
+    /// Cloud calls the step may make.
+    pub calls: Option<u64>,
+    /// Bytes it may send and receive, all calls together ("64MiB").
+    pub network: Option<toml::Value>,
+    /// Bytes of log lines ("1MiB").
+    pub log: Option<toml::Value>,
 }

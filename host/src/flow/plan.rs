@@ -382,7 +382,7 @@ fn check_limits(c: &mut Checker<'_>, s: &StepDef) -> Limits {
     let mut limits = Limits::default();
     let Some(def) = &s.limits else { return limits };
     let at = def.span().start;
-    let LimitsDef { fuel, memory, timeout, output } = def.get_ref();
+    let LimitsDef { fuel, memory, timeout, output, calls, network, log } = def.get_ref();
     let id = s.id.get_ref();
     if let Some(f) = fuel {
         limits.fuel = *f;
@@ -404,6 +404,17 @@ fn check_limits(c: &mut Checker<'_>, s: &StepDef) -> Limits {
         match parse_size(o) {
             Ok(b) => limits.output_bytes = b as usize,
             Err(e) => c.err(at, format!("step `{id}`: limits.output: {e}"), None),
+        }
+    }
+    if let Some(n) = calls {
+        limits.calls = *n;
+    }
+    for (key, value, slot) in [("network", network, &mut limits.network_bytes), ("log", log, &mut limits.log_bytes)] {
+        if let Some(v) = value {
+            match parse_size(v) {
+                Ok(b) => *slot = b,
+                Err(e) => c.err(at, format!("step `{id}`: limits.{key}: {e}"), None),
+            }
         }
     }
     limits

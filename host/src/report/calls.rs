@@ -43,16 +43,11 @@ pub struct Claim {
 }
 
 pub fn views<'a>(d: &Diagram, records: &'a [Record], tokens: &BTreeMap<u64, Vec<DecodedToken>>) -> Vec<CallView<'a>> {
-    // A resumed run appends to its transcript, numbering from 1 again; the run record's
-    // tokens are the latest run's, so they belong to the records from its first one on.
-    let latest = records.iter().rposition(|r| r.seq == 1).unwrap_or(0);
-    d.arrows.iter().map(|a| view(a, d, records, tokens, latest)).collect()
+    d.arrows.iter().map(|a| view(a, d, records, tokens)).collect()
 }
 
-fn view<'a>(a: &Arrow, d: &Diagram, records: &'a [Record], tokens: &BTreeMap<u64, Vec<DecodedToken>>, latest: usize) -> CallView<'a> {
+fn view<'a>(a: &Arrow, d: &Diagram, records: &'a [Record], tokens: &BTreeMap<u64, Vec<DecodedToken>>) -> CallView<'a> {
     let all: Vec<&Record> = a.records.iter().map(|&i| &records[i]).collect();
-    let no_tokens = BTreeMap::new();
-    let tokens = if a.records[0] >= latest { tokens } else { &no_tokens };
     let (shown, elided) = if all.len() > 2 {
         (vec![all[0], all[all.len() - 1]], all[1..all.len() - 1].iter().map(|r| r.seq).collect())
     } else {
@@ -112,20 +107,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn after_a_resume_the_kept_tokens_go_to_the_latest_run_s_records() {
-        let rec = |seq: u64| {
-            let mut r: Record = serde_json::from_value(json!({"seq": seq, "time": "t", "step": "s", "service": "login", "request": {"method": "POST", "url": format!("/t/oauth2/token/{seq}")}, "response": {"status": 200}})).unwrap();
-            r.request.headers.insert("authorization".into(), format!("Bearer {REDACTED}"));
-            r
-        };
-        // The first run made calls 1 and 2; the resumed run's call 1 was appended after them.
-        let records = vec![rec(1), rec(2), rec(1)];
-        let token = DecodedToken { place: "request header authorization".into(), header: json!({}), claims: json!({"aud": "x"}) };
-        let tokens = BTreeMap::from([(1, vec![token])]);
+    fn a_call_whose_token_was_not_kept_says_where_the_transcript_redacted_it() {
+        let mut r: Record = serde_json::from_value(json!({"seq": 4, "time": "t", "step": "s", "service": "login", "request": {"method": "POST", "url": "/t/oauth2/token"}, "response": {"status": 200, "body": {"access_token": REDACTED, "id_token": REDACTED}}})).unwrap();
+        r.request.headers.insert("authorization".into(), format!("Bearer {REDACTED}"));
+        let records = vec![r];
         let d = super::super::model::build(&records);
-        let v = views(&d, &records, &tokens);
-        assert_eq!(v.iter().map(|c| c.tokens.len()).collect::<Vec<_>>(), [0, 0, 1]);
-        assert_eq!(v[0].redacted, ["#1 request header authorization"], "says where the transcript has it redacted");
+        let v = views(&d, &records, &BTreeMap::new());
+        assert_eq!(v[0].redacted, ["#4 request header authorization", "#4 response body access_token", "#4 response body id_token"]);
+        let token = DecodedToken { place: "response body access_token".into(), header: json!({}), claims: json!({"aud": "x"}) };
+        let v = views(&d, &records, &BTreeMap::from([(4, vec![token])]));
+        assert_eq!((v[0].tokens.len(), v[0].redacted.len()), (1, 0), "a kept token is shown instead");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::backend::{self, Backend};
 use super::io::RunIo;
+use super::output_files::OutputFiles;
 use super::report::{RunReport, StepReport, StepStatus};
 use super::state::{RunState, SavedStep};
 use super::turnstile::Turnstile;
@@ -45,6 +46,8 @@ struct Exec {
     done_tx: mpsc::UnboundedSender<()>,
     /// Steps started by finishing steps, not yet counted by the driver.
     started_since: Mutex<usize>,
+    /// Who writes what under the output directory.
+    files: OutputFiles,
 }
 
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
@@ -75,6 +78,21 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         }
     }
     .map_err(RunError::Setup)?;
+    // Kubeconfigs the flow file itself gives (literal inputs and vars) name clusters the
+    // run may call; the rest it learns from ARM as it goes.
+    for text in plan.vars.values() {
+        gateway.egress.learn_kubeconfig(text);
+    }
+    for s in &plan.steps {
+        for (_, template, _) in &s.with {
+            if let Some((text, _)) = template.render(|part| match part {
+                Part::Var(v) => plan.vars.get(v).map(|t| (t.clone(), false)),
+                _ => None,
+            }) {
+                gateway.egress.learn_kubeconfig(&text);
+            }
+        }
+    }
     let turnstile = Arc::new(Turnstile::new(opts.target == Target::Sim));
     let persona_passwords = simulator
         .as_ref()
@@ -106,6 +124,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         redactor,
         done_tx,
         started_since: Mutex::new(0),
+        files: OutputFiles::new(&opts.out_dir, &transcript_path),
     });
 
     let first = exec.start_ready();
@@ -138,7 +157,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         None => None,
         Some(path) => {
             let expected = transcript::read(path).map_err(RunError::Setup)?;
-            transcript::compare(&expected, &transcript.records()).map(|m| m.to_string())
+            let actual = transcript::read(&transcript_path).map_err(RunError::Setup)?;
+            transcript::compare(&expected, &actual).map(|m| m.to_string())
         }
     };
     let passed = steps.iter().all(|s| s.status.passed()) && check_mismatch.is_none();
@@ -347,17 +367,17 @@ impl Exec {
         let result = result.and_then(|outcome| self.check_outputs(step, outcome));
         let r = &self.redactor;
         match (result, &step.expect) {
-            (Ok((outputs, files, fuel)), Expect::Success) => match self.write_files(&files) {
+            (Ok((outputs, files, fuel)), Expect::Success) => match self.write_files(&step.id, &files) {
                 Ok(written) => {
                     report.fuel = Some(fuel);
                     report.outputs = shown_fields(&outputs);
                     report.files = written;
                     (report, outputs)
                 }
-                Err(e) => {
+                Err(f) => {
                     report.status = StepStatus::Failed;
-                    report.code = Some("BadOutput".into());
-                    report.message = Some(e);
+                    report.code = Some(f.code().to_string());
+                    report.message = Some(r.text(&f.message()));
                     (report, Vec::new())
                 }
             },
@@ -423,17 +443,22 @@ impl Exec {
     }
 
     /// Writes a step's files under `--out`: relative paths only, atomically, secret ones
-    /// owner-only.
-    fn write_files(&self, files: &[File]) -> Result<Vec<String>, String> {
+    /// owner-only. The directory is the host's: a step may not write the host's own files
+    /// (the transcript, the saved state) nor a file another step of the run wrote.
+    fn write_files(&self, step: &str, files: &[File]) -> Result<Vec<String>, StepFailure> {
         let mut written = Vec::new();
         for f in files {
             let rel = std::path::Path::new(&f.path);
             let safe = !f.path.is_empty() && rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
             if !safe {
-                return Err(format!("the plugin asked to write `{}`, which is not a plain relative path below the output directory", f.path));
+                return Err(StepFailure::BadOutput {
+                    reason: format!("the plugin asked to write `{}`, which is not a plain relative path below the output directory", f.path),
+                });
             }
+            self.files.claim(rel, step).map_err(|owner| StepFailure::FileClash { path: f.path.clone(), owner })?;
             let path = self.opts.out_dir.join(rel);
-            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret())
+                .map_err(|e| StepFailure::BadOutput { reason: format!("cannot write {}: {e}", path.display()) })?;
             written.push(path.display().to_string());
         }
         Ok(written)

@@ -5,6 +5,7 @@
 pub mod backend;
 mod exec;
 mod io;
+mod output_files;
 pub mod progress;
 pub mod report;
 pub mod state;

@@ -58,7 +58,7 @@ impl Pollable for Elapsed {
 async fn sleep_then_ready(mut store: StoreContextMut<'_, StepState>, nanos: u64) -> wasmtime::Result<(Resource<DynPollable>,)> {
     let io = store.data().io.clone();
     let caps = store.data().caps.clone();
-    store.data_mut().host_call(io.sleep(&caps, Duration::from_nanos(nanos))).await;
+    store.data_mut().host_call(io.sleep(&caps, Duration::from_nanos(nanos))).await?;
     let table = &mut store.data_mut().table;
     let elapsed = table.push(Elapsed)?;
     Ok((subscribe(table, elapsed)?,))

@@ -9,6 +9,7 @@ use super::StepState;
 use crate::bindings::aksflow::step::{cloud, interact, log, types};
 use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse};
 use crate::caps::StepCaps;
+use crate::limits::Budget;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -70,8 +71,14 @@ impl types::Host for StepState {}
 
 impl cloud::Host for StepState {
     async fn call(&mut self, req: CloudRequest) -> wasmtime::Result<Result<CloudResponse, CallError>> {
+        self.charge(Budget::Calls, 1)?;
+        self.charge(Budget::Network, request_bytes(&req))?;
         let (io, caps) = (self.io.clone(), self.caps.clone());
-        Ok(self.host_call(io.call(&caps, req)).await)
+        let result = self.host_call(io.call(&caps, req)).await?;
+        if let Ok(resp) = &result {
+            self.charge(Budget::Network, response_bytes(resp))?;
+        }
+        Ok(result)
     }
 
     async fn context(&mut self) -> wasmtime::Result<CloudContext> {
@@ -86,6 +93,7 @@ impl log::Host for StepState {
             log::Level::Info => LogLevel::Info,
             log::Level::Warn => LogLevel::Warn,
         };
+        self.charge(Budget::Log, message.len() as u64)?;
         self.io.log(&self.caps, level, &message);
         Ok(())
     }
@@ -95,6 +103,18 @@ impl interact::Host for StepState {
     async fn show(&mut self, message: String, device_login: Option<interact::DeviceLogin>) -> wasmtime::Result<Result<(), String>> {
         let (io, caps) = (self.io.clone(), self.caps.clone());
         let device = device_login.map(|d| DeviceLogin { verification_uri: d.verification_uri, user_code: d.user_code });
-        Ok(self.host_call(io.show(&caps, &message, device)).await)
+        self.host_call(io.show(&caps, &message, device)).await
     }
+}
+
+/// What a request costs the network budget: its path, query, headers and body.
+fn request_bytes(req: &CloudRequest) -> u64 {
+    let query: usize = req.query.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let headers: usize = req.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    (req.path.len() + query + headers + req.body.len()) as u64
+}
+
+fn response_bytes(resp: &CloudResponse) -> u64 {
+    let headers: usize = resp.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    (headers + resp.body.len()) as u64
 }

@@ -17,7 +17,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{Field, File, Step, StepInfo, StepPre};
 use crate::caps::{Grants, StepCaps};
-use crate::limits::{self, LimitHit, Limits, MemoryCap, StepFailure};
+use crate::limits::{self, LimitHit, Limits, MemoryCap, Spent, StepFailure};
 pub use io::{BoxFuture, DeviceLogin, LogLevel, NullIo, StepIo};
 
 /// How much of a plugin's stderr (panic messages) is kept for the failure report.
@@ -30,19 +30,19 @@ pub struct StepState {
     limiter: MemoryCap,
     pub(crate) io: Arc<dyn StepIo>,
     pub(crate) caps: Arc<StepCaps>,
+    pub(crate) spent: Spent,
     timing: Timing,
 }
 
-/// Wall-clock time spent running wasm, not waiting on the host: the timeout counts only this.
+/// The step's wall-clock deadline: it covers the whole step, wasm and host calls alike.
 struct Timing {
     started: Instant,
-    in_host: Duration,
     limit: Duration,
 }
 
 impl Timing {
-    fn wasm_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.in_host)
+    fn remaining(&self) -> Option<Duration> {
+        self.limit.checked_sub(self.started.elapsed()).filter(|d| !d.is_zero())
     }
 }
 
@@ -53,12 +53,19 @@ impl WasiView for StepState {
 }
 
 impl StepState {
-    /// Runs a host call, keeping its time off the step's wasm clock.
-    pub(crate) async fn host_call<F: Future>(&mut self, f: F) -> F::Output {
-        let t = Instant::now();
-        let out = f.await;
-        self.timing.in_host += t.elapsed();
-        out
+    /// Runs a host call within what is left of the step's wall-clock limit. Past it, the
+    /// call is abandoned and the guest traps with a timeout.
+    pub(crate) async fn host_call<F: Future>(&mut self, f: F) -> wasmtime::Result<F::Output> {
+        let limit = self.timing.limit;
+        let timeout = || wasmtime::Error::new(LimitHit::Timeout { limit });
+        let remaining = self.timing.remaining().ok_or_else(timeout)?;
+        tokio::time::timeout(remaining, f).await.map_err(|_| timeout())
+    }
+
+    /// Charges the step's budget; past it, the guest traps with the limit it hit.
+    pub(crate) fn charge(&mut self, budget: limits::Budget, n: u64) -> wasmtime::Result<()> {
+        let limits = *self.caps.limits();
+        self.spent.charge(&limits, budget, n).map_err(wasmtime::Error::new)
     }
 }
 
@@ -88,7 +95,8 @@ fn new_store(engine: &Engine, io: Arc<dyn StepIo>, caps: Arc<StepCaps>) -> (Stor
         limiter: MemoryCap { limit: limits.memory_bytes },
         io,
         caps,
-        timing: Timing { started: Instant::now(), in_host: Duration::ZERO, limit: limits.timeout },
+        spent: Spent::default(),
+        timing: Timing { started: Instant::now(), limit: limits.timeout },
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -96,7 +104,7 @@ fn new_store(engine: &Engine, io: Arc<dyn StepIo>, caps: Arc<StepCaps>) -> (Stor
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|ctx| {
         let t = &ctx.data().timing;
-        if t.wasm_time() > t.limit {
+        if t.remaining().is_none() {
             return Err(wasmtime::Error::new(LimitHit::Timeout { limit: t.limit }));
         }
         Ok(UpdateDeadline::Continue(1))

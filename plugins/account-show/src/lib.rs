@@ -35,11 +35,7 @@ impl Guest for AccountShow {
         if ctx.subscription_id.is_empty() {
             return Err(StepError::new("NoSubscription", "the run has no subscription").with_hint("set AZURE_SUBSCRIPTION_ID, or `az account set -s …`"));
         }
-        let resp = arm::call("GET", &format!("/subscriptions/{}", ctx.subscription_id), API_VERSION).send()?;
-        if !resp.is_success() {
-            return Err(arm::error(&resp));
-        }
-        let sub: Subscription = resp.json()?;
+        let sub: Subscription = arm::send(arm::call("GET", &format!("/subscriptions/{}", ctx.subscription_id), API_VERSION))?.json()?;
         log::info(&format!("subscription {} ({}) in tenant {}, {}", sub.display_name, sub.subscription_id, sub.tenant_id, sub.state));
         Ok(Outputs::new()
             .text("subscription-id", sub.subscription_id)

@@ -13,10 +13,16 @@ use serde_json::json;
 
 struct AdminConsent;
 
+inputs! {
+    struct Args {
+        app_id: String = "app-id" => "The application's appId (or identifier URI or object id)",
+    }
+}
+
 impl Guest for AdminConsent {
     fn describe() -> StepInfo {
         StepInfo::new("admin-consent", "Grant tenant-wide admin consent for every permission an application requires (az ad app permission admin-consent)")
-            .input("app-id", "The application's appId (or identifier URI or object id)")
+            .takes::<Args>()
             .output("service-principal-id", "Object id of the application's service principal")
             .output("scopes", "The delegated permissions consented, space-separated (e.g. User.Read Directory.Read.All)")
             .output("roles", "The application permissions assigned, space-separated")
@@ -24,8 +30,8 @@ impl Guest for AdminConsent {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let app = graph::application(inputs.req("app-id")?.trim())?;
+        let args = Args::from_fields(inputs)?;
+        let app = graph::application(args.app_id.trim())?;
         let (client, fresh) = match graph::find_service_principal(&app.app_id)? {
             Some(sp) => (sp, false),
             None => {

@@ -19,56 +19,61 @@ struct AksCreate;
 const DEFAULT_NODE_COUNT: i64 = 3;
 const DEFAULT_VM_SIZE: &str = "Standard_DS2_v2";
 
-fn split_ids(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
-}
-
 fn cli_error(code: &str, message: &str) -> StepError {
     StepError::new(code, message)
 }
 
+inputs! {
+    struct Args {
+        name: String = "name" => "Cluster name",
+        resource_group: String = "resource-group" => "Resource group of the cluster",
+        location: Option<String> = "location" => "Azure region (default: the resource group's location)",
+        node_count: Option<i64> = "node-count" => "Nodes in the system pool (default 3, as az)",
+        node_vm_size: Option<String> = "node-vm-size" => "VM size of the nodes (default Standard_DS2_v2)",
+        kubernetes_version: Option<String> = "kubernetes-version" => "Kubernetes version; empty = the region's default",
+        dns_prefix: Option<String> = "dns-prefix" => "DNS prefix of the API server (default: az's name-group-subscription prefix)",
+        aad: Option<String> = "aad" => "AAD integration: managed (default), legacy or none",
+        server_app_id: Option<String> = "server-app-id" => "legacy: the server application's appId (--aad-server-app-id)",
+        server_app_secret: Option<Secret> = "server-app-secret" => "legacy: the server application's secret (--aad-server-app-secret)",
+        client_app_id: Option<String> = "client-app-id" => "legacy: the client application's appId (--aad-client-app-id)",
+        tenant_id: Option<String> = "tenant-id" => "AAD tenant (--aad-tenant-id; legacy default: the run's tenant)",
+        admin_group_ids: Option<Vec<String>> = "admin-group-ids" => "managed: comma-separated group object ids bound to cluster-admin",
+        enable_azure_rbac: Option<bool> = "enable-azure-rbac" => "managed: use Azure RBAC for Kubernetes authorization",
+        enable_rbac: Option<bool> = "enable-rbac" => "Kubernetes RBAC (default true; false = --disable-rbac)",
+        disable_local_accounts: Option<bool> = "disable-local-accounts" => "Disable local accounts (admin kubeconfig)",
+        tags: Option<Json<serde_json::Map<String, Value>>> = "tags" => "Tags as a JSON object of strings",
+    }
+}
+
 impl Guest for AksCreate {
     fn describe() -> StepInfo {
-        let info = StepInfo::new("aks-create", "Create an AKS cluster and wait until it is provisioned (az aks create)")
-            .input("name", "Cluster name")
-            .input("resource-group", "Resource group of the cluster")
-            .optional("location", "Azure region (default: the resource group's location)")
-            .typed("node-count", "Nodes in the system pool (default 3, as az)", ValueKind::Integer, false)
-            .optional("node-vm-size", "VM size of the nodes (default Standard_DS2_v2)")
-            .optional("kubernetes-version", "Kubernetes version; empty = the region's default")
-            .optional("dns-prefix", "DNS prefix of the API server (default: az's name-group-subscription prefix)")
-            .optional("aad", "AAD integration: managed (default), legacy or none")
-            .optional("server-app-id", "legacy: the server application's appId (--aad-server-app-id)")
-            .secret_input("server-app-secret", "legacy: the server application's secret (--aad-server-app-secret)", false)
-            .optional("client-app-id", "legacy: the client application's appId (--aad-client-app-id)")
-            .optional("tenant-id", "AAD tenant (--aad-tenant-id; legacy default: the run's tenant)")
-            .optional("admin-group-ids", "managed: comma-separated group object ids bound to cluster-admin")
-            .typed("enable-azure-rbac", "managed: use Azure RBAC for Kubernetes authorization", ValueKind::Boolean, false)
-            .typed("enable-rbac", "Kubernetes RBAC (default true; false = --disable-rbac)", ValueKind::Boolean, false)
-            .typed("disable-local-accounts", "Disable local accounts (admin kubeconfig)", ValueKind::Boolean, false)
-            .typed("tags", "Tags as a JSON object of strings", ValueKind::Json, false);
+        let info = StepInfo::new("aks-create", "Create an AKS cluster and wait until it is provisioned (az aks create)").takes::<Args>();
         ClusterSummary::describe_outputs(info).uses(Service::Arm)
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
+        let args = Args::from_fields(inputs)?;
         let ctx = context();
-        let name = inputs.req("name")?;
-        let rg = inputs.req("resource-group")?;
-        let aad = inputs.opt("aad").map(str::trim).filter(|s| !s.is_empty()).unwrap_or("managed").to_ascii_lowercase();
+        let name = args.name.as_str();
+        let rg = args.resource_group.as_str();
+        let aad = args.aad.given().unwrap_or("managed").to_ascii_lowercase();
         if !["managed", "legacy", "none"].contains(&aad.as_str()) {
             return Err(StepError::bad_input("aad", format!("expected managed, legacy or none, got `{aad}`")));
         }
-        let node_count = inputs.opt_int("node-count")?.unwrap_or(DEFAULT_NODE_COUNT);
-        let vm_size = inputs.opt("node-vm-size").filter(|s| !s.is_empty()).unwrap_or(DEFAULT_VM_SIZE);
-        let version = inputs.opt("kubernetes-version").unwrap_or("").trim();
-        let enable_rbac = inputs.opt_bool("enable-rbac")?.unwrap_or(true);
-        let enable_azure_rbac = inputs.opt_bool("enable-azure-rbac")?;
-        let disable_local = inputs.opt_bool("disable-local-accounts")?.unwrap_or(false);
-        let admin_groups = inputs.opt("admin-group-ids").map(split_ids);
-        let tenant = inputs.opt("tenant-id").map(str::trim).filter(|s| !s.is_empty());
-        let legacy_given = ["server-app-id", "server-app-secret", "client-app-id"].iter().any(|k| inputs.opt(k).is_some_and(|v| !v.is_empty()));
-        let tags: Option<serde_json::Map<String, Value>> = inputs.opt_json("tags")?;
+        let node_count = args.node_count.unwrap_or(DEFAULT_NODE_COUNT);
+        let vm_size = args.node_vm_size.as_deref().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_VM_SIZE);
+        let version = args.kubernetes_version.as_deref().unwrap_or("").trim();
+        let enable_rbac = args.enable_rbac.unwrap_or(true);
+        let enable_azure_rbac = args.enable_azure_rbac;
+        let disable_local = args.disable_local_accounts.unwrap_or(false);
+        let admin_groups = &args.admin_group_ids;
+        let tenant = args.tenant_id.given();
+        let legacy = arm::LegacyAad {
+            client_app_id: args.client_app_id.as_deref(),
+            server_app_id: args.server_app_id.as_deref(),
+            server_app_secret: args.server_app_secret.as_deref(),
+        };
+        let legacy_given = legacy.is_given();
 
         // What az refuses before calling anything.
         if aad == "managed" && legacy_given {
@@ -87,19 +92,16 @@ impl Guest for AksCreate {
             return Err(cli_error("MutuallyExclusiveArgumentError", "\"--enable-azure-rbac\" can not be used together with \"--disable-rbac\""));
         }
 
-        let location = match inputs.opt("location").map(str::trim).filter(|s| !s.is_empty()) {
+        let location = match args.location.given() {
             Some(l) => l.to_string(),
             None => {
-                let resp = arm::call("GET", &arm::resource_group_path(&ctx.subscription_id, rg), "2024-11-01").send()?;
-                if !resp.is_success() {
-                    return Err(arm::error(&resp));
-                }
-                let group: Value = resp.json()?;
+                let group: Value = arm::send(arm::call("GET", &arm::resource_group_path(&ctx.subscription_id, rg), "2024-11-01"))?.json()?;
                 group["location"].as_str().map(String::from).unwrap_or_else(|| ctx.default_location.clone())
             }
         };
-        let dns_prefix = inputs
-            .opt("dns-prefix")
+        let dns_prefix = args
+            .dns_prefix
+            .as_deref()
             .filter(|s| !s.is_empty())
             .map(String::from)
             .unwrap_or_else(|| arm::default_dns_prefix(name, rg, &ctx.subscription_id));
@@ -107,7 +109,7 @@ impl Guest for AksCreate {
         let aad_profile = match aad.as_str() {
             "managed" => {
                 let mut p = json!({ "managed": true, "enableAzureRBAC": enable_azure_rbac.unwrap_or(false) });
-                if let Some(g) = &admin_groups {
+                if let Some(g) = admin_groups {
                     p["adminGroupObjectIDs"] = json!(g);
                 }
                 if let Some(t) = tenant {
@@ -115,12 +117,7 @@ impl Guest for AksCreate {
                 }
                 Some(p)
             }
-            "legacy" => Some(json!({
-                "clientAppID": inputs.opt("client-app-id").unwrap_or(""),
-                "serverAppID": inputs.opt("server-app-id").unwrap_or(""),
-                "serverAppSecret": inputs.opt("server-app-secret").unwrap_or(""),
-                "tenantID": tenant.unwrap_or(&ctx.tenant_id),
-            })),
+            "legacy" => Some(legacy.profile(tenant.unwrap_or(&ctx.tenant_id))),
             _ => None,
         };
 
@@ -145,7 +142,7 @@ impl Guest for AksCreate {
             properties["aadProfile"] = p;
         }
         let mut body = json!({ "location": location, "identity": { "type": "SystemAssigned" }, "properties": properties });
-        if let Some(t) = tags {
+        if let Some(Json(t)) = args.tags {
             body["tags"] = Value::Object(t);
         }
 

@@ -27,14 +27,20 @@ struct CredentialResult {
     value: Option<String>,
 }
 
+inputs! {
+    struct Args {
+        name: String = "name" => "Cluster name",
+        resource_group: String = "resource-group" => "Resource group of the cluster",
+        admin: Option<bool> = "admin" => "Get the cluster admin (local account) kubeconfig (--admin)",
+        format: Option<String> = "format" => "User kubeconfig format: azure (auth-provider) or exec (kubelogin); default: what AKS picks",
+        file: Option<String> = "file" => "Write the kubeconfig to this path below the run's output directory, e.g. admin.kubeconfig",
+    }
+}
+
 impl Guest for AksCredentials {
     fn describe() -> StepInfo {
         StepInfo::new("aks-credentials", "Get an AKS cluster's admin or user kubeconfig (az aks get-credentials)")
-            .input("name", "Cluster name")
-            .input("resource-group", "Resource group of the cluster")
-            .typed("admin", "Get the cluster admin (local account) kubeconfig (--admin)", ValueKind::Boolean, false)
-            .optional("format", "User kubeconfig format: azure (auth-provider) or exec (kubelogin); default: what AKS picks")
-            .optional("file", "Write the kubeconfig to this path below the run's output directory, e.g. admin.kubeconfig")
+            .takes::<Args>()
             .secret_output("kubeconfig", "The kubeconfig YAML")
             .output("server", "API server URL of the current context")
             .output("context", "Name of the current context")
@@ -45,13 +51,13 @@ impl Guest for AksCredentials {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
+        let args = Args::from_fields(inputs)?;
         let ctx = context();
-        let name = inputs.req("name")?;
-        let rg = inputs.req("resource-group")?;
-        let admin = inputs.opt_bool("admin")?.unwrap_or(false);
-        let format = inputs.opt("format").map(|f| f.trim().to_ascii_lowercase()).filter(|f| !f.is_empty());
-        let file = inputs.opt("file").map(str::trim).filter(|f| !f.is_empty());
+        let name = args.name.as_str();
+        let rg = args.resource_group.as_str();
+        let admin = args.admin.unwrap_or(false);
+        let format = args.format.given().map(str::to_ascii_lowercase);
+        let file = args.file.given();
 
         if let Some(f) = &format {
             if admin {
@@ -62,9 +68,7 @@ impl Guest for AksCredentials {
             }
         }
         if let Some(f) = file {
-            if f.starts_with('/') || f.split(['/', '\\']).any(|seg| seg == "..") {
-                return Err(StepError::bad_input("file", "must be a relative path below the output directory, without `..`"));
-            }
+            check_file_path("file", f)?;
         }
 
         let action = if admin { "listClusterAdminCredential" } else { "listClusterUserCredential" };
@@ -78,11 +82,7 @@ impl Guest for AksCredentials {
         if let Some(f) = &format {
             call = call.query("format", f);
         }
-        let resp = call.send()?;
-        if !resp.is_success() {
-            return Err(arm::error(&resp));
-        }
-        let results: CredentialResults = resp.json()?;
+        let results: CredentialResults = arm::send(call)?.json()?;
         let first = results
             .kubeconfigs
             .unwrap_or_default()

@@ -14,41 +14,47 @@ use serde_json::{Value, json};
 
 struct AksUpdate;
 
-fn split_ids(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
+inputs! {
+    struct Args {
+        name: String = "name" => "Cluster name",
+        resource_group: String = "resource-group" => "Resource group of the cluster",
+        enable_managed_aad: Option<bool> = "enable-managed-aad" => "Turn on AKS-managed AAD (--enable-aad); on a legacy-AAD cluster this is the migration",
+        admin_group_ids: Option<Vec<String>> = "admin-group-ids" => "Comma-separated group object ids bound to cluster-admin (managed AAD)",
+        enable_azure_rbac: Option<bool> = "enable-azure-rbac" => "true = --enable-azure-rbac, false = --disable-azure-rbac (managed AAD)",
+        tenant_id: Option<String> = "tenant-id" => "AAD tenant (--aad-tenant-id)",
+        disable_local_accounts: Option<bool> = "disable-local-accounts" => "true = --disable-local-accounts, false = --enable-local-accounts",
+        disable_managed_aad: Option<bool> = "disable-managed-aad" => "Send aadProfile.managed = false (AKS refuses: managed AAD can't be disabled)",
+        server_app_id: Option<String> = "server-app-id" => "Send a legacy aadProfile with this server app (AKS allows legacy AAD only at creation)",
+        server_app_secret: Option<Secret> = "server-app-secret" => "Legacy server app secret to send with server-app-id",
+        client_app_id: Option<String> = "client-app-id" => "Legacy client app to send with server-app-id",
+        enable_rbac: Option<bool> = "enable-rbac" => "Set enableRBAC (AKS refuses to toggle it after creation)",
+    }
 }
 
 impl Guest for AksUpdate {
     fn describe() -> StepInfo {
-        let info = StepInfo::new("aks-update", "Update an AKS cluster's AAD, RBAC or local accounts and wait for it (az aks update)")
-            .input("name", "Cluster name")
-            .input("resource-group", "Resource group of the cluster")
-            .typed("enable-managed-aad", "Turn on AKS-managed AAD (--enable-aad); on a legacy-AAD cluster this is the migration", ValueKind::Boolean, false)
-            .optional("admin-group-ids", "Comma-separated group object ids bound to cluster-admin (managed AAD)")
-            .typed("enable-azure-rbac", "true = --enable-azure-rbac, false = --disable-azure-rbac (managed AAD)", ValueKind::Boolean, false)
-            .optional("tenant-id", "AAD tenant (--aad-tenant-id)")
-            .typed("disable-local-accounts", "true = --disable-local-accounts, false = --enable-local-accounts", ValueKind::Boolean, false)
-            .typed("disable-managed-aad", "Send aadProfile.managed = false (AKS refuses: managed AAD can't be disabled)", ValueKind::Boolean, false)
-            .optional("server-app-id", "Send a legacy aadProfile with this server app (AKS allows legacy AAD only at creation)")
-            .secret_input("server-app-secret", "Legacy server app secret to send with server-app-id", false)
-            .optional("client-app-id", "Legacy client app to send with server-app-id")
-            .typed("enable-rbac", "Set enableRBAC (AKS refuses to toggle it after creation)", ValueKind::Boolean, false);
+        let info = StepInfo::new("aks-update", "Update an AKS cluster's AAD, RBAC or local accounts and wait for it (az aks update)").takes::<Args>();
         ClusterSummary::describe_outputs(info).uses(Service::Arm)
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
+        let args = Args::from_fields(inputs)?;
         let ctx = context();
-        let name = inputs.req("name")?;
-        let rg = inputs.req("resource-group")?;
-        let enable_managed = inputs.opt_bool("enable-managed-aad")?.unwrap_or(false);
-        let disable_managed = inputs.opt_bool("disable-managed-aad")?.unwrap_or(false);
-        let admin_groups = inputs.opt("admin-group-ids").map(split_ids);
-        let azure_rbac = inputs.opt_bool("enable-azure-rbac")?;
-        let tenant = inputs.opt("tenant-id").map(str::trim).filter(|s| !s.is_empty());
-        let disable_local = inputs.opt_bool("disable-local-accounts")?;
-        let enable_rbac = inputs.opt_bool("enable-rbac")?;
-        let legacy = ["server-app-id", "server-app-secret", "client-app-id"].iter().any(|k| inputs.opt(k).is_some_and(|v| !v.is_empty()));
+        let name = args.name.as_str();
+        let rg = args.resource_group.as_str();
+        let enable_managed = args.enable_managed_aad.unwrap_or(false);
+        let disable_managed = args.disable_managed_aad.unwrap_or(false);
+        let admin_groups = &args.admin_group_ids;
+        let azure_rbac = args.enable_azure_rbac;
+        let tenant = args.tenant_id.given();
+        let disable_local = args.disable_local_accounts;
+        let enable_rbac = args.enable_rbac;
+        let legacy_aad = arm::LegacyAad {
+            client_app_id: args.client_app_id.as_deref(),
+            server_app_id: args.server_app_id.as_deref(),
+            server_app_secret: args.server_app_secret.as_deref(),
+        };
+        let legacy = legacy_aad.is_given();
         let update_aad_profile = admin_groups.is_some() || azure_rbac.is_some() || tenant.is_some();
 
         if !(enable_managed || disable_managed || update_aad_profile || disable_local.is_some() || enable_rbac.is_some() || legacy) {
@@ -84,7 +90,7 @@ impl Guest for AksUpdate {
             }
             // A new profile: the legacy app ids (if any) are dropped, which is the migration.
             let mut p = json!({ "managed": true });
-            if let Some(g) = &admin_groups {
+            if let Some(g) = admin_groups {
                 p["adminGroupObjectIDs"] = json!(g);
             }
             if let Some(r) = azure_rbac {
@@ -104,7 +110,7 @@ impl Guest for AksUpdate {
                 ));
             }
             let p = props.entry("aadProfile").or_insert_with(|| json!({}));
-            if let Some(g) = &admin_groups {
+            if let Some(g) = admin_groups {
                 p["adminGroupObjectIDs"] = json!(g);
                 changes.push(format!("admin groups [{}]", g.join(", ")));
             }
@@ -123,15 +129,7 @@ impl Guest for AksUpdate {
             changes.push("setting aadProfile.managed to false".into());
         }
         if legacy {
-            props.insert(
-                "aadProfile".into(),
-                json!({
-                    "clientAppID": inputs.opt("client-app-id").unwrap_or(""),
-                    "serverAppID": inputs.opt("server-app-id").unwrap_or(""),
-                    "serverAppSecret": inputs.opt("server-app-secret").unwrap_or(""),
-                    "tenantID": tenant.unwrap_or(&ctx.tenant_id),
-                }),
-            );
+            props.insert("aadProfile".into(), legacy_aad.profile(tenant.unwrap_or(&ctx.tenant_id)));
             changes.push("setting a legacy AAD profile (server and client apps)".into());
         }
         if let Some(d) = disable_local {

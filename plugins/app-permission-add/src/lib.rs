@@ -12,12 +12,18 @@ const FORMAT: &str = "permissions are space-separated ID=Scope (delegated) or ID
 
 struct PermissionAdd;
 
+inputs! {
+    struct Args {
+        app_id: String = "app-id" => "The client application's appId (or identifier URI or object id)",
+        api: String = "api" => "The API's appId, e.g. 00000003-0000-0000-c000-000000000000 for Microsoft Graph (or an identifier URI of it)",
+        permissions: String = "permissions" => "Space-separated ID=Scope | ID=Role, e.g. e1fe6dd8-ba31-4d61-89e7-88639da4683d=Scope",
+    }
+}
+
 impl Guest for PermissionAdd {
     fn describe() -> StepInfo {
         StepInfo::new("app-permission-add", "Add API permissions an application requires (az ad app permission add)")
-            .input("app-id", "The client application's appId (or identifier URI or object id)")
-            .input("api", "The API's appId, e.g. 00000003-0000-0000-c000-000000000000 for Microsoft Graph (or an identifier URI of it)")
-            .input("permissions", "Space-separated ID=Scope | ID=Role, e.g. e1fe6dd8-ba31-4d61-89e7-88639da4683d=Scope")
+            .takes::<Args>()
             .output("app-id", "The client application's appId")
             .output("object-id", "Object id of the client application")
             .output("added", "How many of the permissions were new")
@@ -25,10 +31,10 @@ impl Guest for PermissionAdd {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let wanted = parse(inputs.req("permissions")?)?;
-        let app = graph::application(inputs.req("app-id")?.trim())?;
-        let api = resource_app_id(inputs.req("api")?.trim())?;
+        let args = Args::from_fields(inputs)?;
+        let wanted = parse(&args.permissions)?;
+        let app = graph::application(args.app_id.trim())?;
+        let api = resource_app_id(args.api.trim())?;
 
         let mut rra = app.required_resource_access.clone();
         let idx = match rra.iter().position(|r| r.resource_app_id.eq_ignore_ascii_case(&api)) {

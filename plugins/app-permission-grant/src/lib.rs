@@ -8,14 +8,20 @@ use serde_json::json;
 
 struct PermissionGrantStep;
 
+inputs! {
+    struct Args {
+        app_id: String = "app-id" => "The client application's appId",
+        api: String = "api" => "The API's appId, e.g. 00000003-0000-0000-c000-000000000000 for Microsoft Graph",
+        scope: String = "scope" => "Space-separated scope names (not ids), e.g. \"User.Read Directory.Read.All\" or user_impersonation",
+        consent_type: Option<String> = "consent-type" => "AllPrincipals (default: for every user, needs an administrator) or Principal (for one user)",
+        principal_id: Option<String> = "principal-id" => "Object id of the user the grant is for, with consent-type Principal",
+    }
+}
+
 impl Guest for PermissionGrantStep {
     fn describe() -> StepInfo {
         StepInfo::new("app-permission-grant", "Grant an application delegated permissions on an API (az ad app permission grant)")
-            .input("app-id", "The client application's appId")
-            .input("api", "The API's appId, e.g. 00000003-0000-0000-c000-000000000000 for Microsoft Graph")
-            .input("scope", "Space-separated scope names (not ids), e.g. \"User.Read Directory.Read.All\" or user_impersonation")
-            .optional("consent-type", "AllPrincipals (default: for every user, needs an administrator) or Principal (for one user)")
-            .optional("principal-id", "Object id of the user the grant is for, with consent-type Principal")
+            .takes::<Args>()
             .output("grant-id", "Id of the oauth2PermissionGrant")
             .output("client-id", "Object id of the client's service principal")
             .output("resource-id", "Object id of the API's service principal")
@@ -24,19 +30,19 @@ impl Guest for PermissionGrantStep {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let app_id = inputs.req("app-id")?.trim();
-        let api = inputs.req("api")?.trim();
-        let scope = inputs.req("scope")?.split_whitespace().collect::<Vec<_>>().join(" ");
+        let args = Args::from_fields(inputs)?;
+        let app_id = args.app_id.trim();
+        let api = args.api.trim();
+        let scope = args.scope.split_whitespace().collect::<Vec<_>>().join(" ");
         if scope.is_empty() {
             return Err(StepError::bad_input("scope", "name at least one scope, e.g. User.Read"));
         }
-        let consent_type = match inputs.opt("consent-type").map(str::trim).unwrap_or("AllPrincipals") {
+        let consent_type = match args.consent_type.as_deref().map(str::trim).unwrap_or("AllPrincipals") {
             t if t.eq_ignore_ascii_case("AllPrincipals") => "AllPrincipals",
             t if t.eq_ignore_ascii_case("Principal") => "Principal",
             other => return Err(StepError::bad_input("consent-type", format!("must be AllPrincipals or Principal, got `{other}`"))),
         };
-        let principal_id = inputs.opt("principal-id").map(str::trim).filter(|s| !s.is_empty());
+        let principal_id = args.principal_id.given();
         match (consent_type, principal_id) {
             ("Principal", None) => return Err(StepError::bad_input("principal-id", "is required with consent-type Principal")),
             ("AllPrincipals", Some(_)) => return Err(StepError::bad_input("principal-id", "is only for consent-type Principal")),

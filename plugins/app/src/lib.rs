@@ -14,17 +14,23 @@ use sha2::{Digest, Sha256};
 
 struct App;
 
+inputs! {
+    struct Args {
+        display_name: String = "display-name" => "Display name of the application",
+        identifier_uri: Option<String> = "identifier-uri" => "Application ID URI, e.g. api://myAKSServer (https:// only on a verified domain)",
+        sign_in_audience: Option<String> = "sign-in-audience" => "AzureADMyOrg (Graph's default), AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount or PersonalMicrosoftAccount",
+        group_membership_claims: Option<String> = "group-membership-claims" => "Groups to put in tokens: None, SecurityGroup, DirectoryRole, ApplicationGroup or All",
+        public_client: Option<bool> = "public-client" => "Allow public-client flows such as device code (isFallbackPublicClient)",
+        redirect_uris: Option<Vec<String>> = "redirect-uris" => "Public-client redirect URIs, comma-separated",
+        scope: Option<String> = "scope" => "A delegated permission (scope) to expose, e.g. user_impersonation; needs an identifier URI",
+        requested_token_version: Option<i64> = "requested-token-version" => "Access token version the API accepts: 1 or 2",
+    }
+}
+
 impl Guest for App {
     fn describe() -> StepInfo {
         StepInfo::new("app", "Register an Entra ID application, or update the one with that display name (az ad app create / update)")
-            .input("display-name", "Display name of the application")
-            .optional("identifier-uri", "Application ID URI, e.g. api://myAKSServer (https:// only on a verified domain)")
-            .optional("sign-in-audience", "AzureADMyOrg (Graph's default), AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount or PersonalMicrosoftAccount")
-            .optional("group-membership-claims", "Groups to put in tokens: None, SecurityGroup, DirectoryRole, ApplicationGroup or All")
-            .typed("public-client", "Allow public-client flows such as device code (isFallbackPublicClient)", ValueKind::Boolean, false)
-            .optional("redirect-uris", "Public-client redirect URIs, comma-separated")
-            .optional("scope", "A delegated permission (scope) to expose, e.g. user_impersonation; needs an identifier URI")
-            .typed("requested-token-version", "Access token version the API accepts: 1 or 2", ValueKind::Integer, false)
+            .takes::<Args>()
             .output("app-id", "Application (client) id")
             .output("object-id", "Object id of the application")
             .output("identifier-uri", "The application's first identifier URI, when it has one")
@@ -34,18 +40,17 @@ impl Guest for App {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let name = inputs.req("display-name")?.trim();
+        let args = Args::from_fields(inputs)?;
+        let name = args.display_name.trim();
         if name.is_empty() {
             return Err(StepError::bad_input("display-name", "must not be empty"));
         }
-        let text = |k: &str| inputs.opt(k).map(str::trim).filter(|s| !s.is_empty());
-        let uri = text("identifier-uri");
-        let scope = text("scope");
+        let uri = args.identifier_uri.given();
+        let scope = args.scope.given();
         if let Some(s) = scope.filter(|s| s.contains(char::is_whitespace)) {
             return Err(StepError::bad_input("scope", format!("a scope value is one word, e.g. user_impersonation; got `{s}`")));
         }
-        let version = inputs.opt_int("requested-token-version")?;
+        let version = args.requested_token_version;
         if let Some(v) = version.filter(|v| !(1..=2).contains(v)) {
             return Err(StepError::bad_input("requested-token-version", format!("must be 1 or 2, got {v}")));
         }
@@ -56,17 +61,16 @@ impl Guest for App {
         if let Some(u) = uri {
             props.insert("identifierUris".into(), json!([u]));
         }
-        if let Some(a) = text("sign-in-audience") {
+        if let Some(a) = args.sign_in_audience.given() {
             props.insert("signInAudience".into(), json!(a));
         }
-        if let Some(g) = text("group-membership-claims") {
+        if let Some(g) = args.group_membership_claims.given() {
             props.insert("groupMembershipClaims".into(), json!(g));
         }
-        if let Some(p) = inputs.opt_bool("public-client")? {
+        if let Some(p) = args.public_client {
             props.insert("isFallbackPublicClient".into(), json!(p));
         }
-        if let Some(r) = inputs.opt("redirect-uris") {
-            let uris: Vec<&str> = r.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if let Some(uris) = &args.redirect_uris {
             props.insert("publicClient".into(), json!({ "redirectUris": uris }));
         }
 

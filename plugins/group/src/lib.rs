@@ -10,6 +10,15 @@ use serde_json::json;
 
 struct Group;
 
+inputs! {
+    struct Args {
+        display_name: String = "display-name" => "Display name of the group",
+        mail_nickname: Option<String> = "mail-nickname" => "Mail nickname (default: the display name without spaces or punctuation)",
+        description: Option<String> = "description" => "Description of a new group",
+        members: Option<Vec<String>> = "members" => "Members to add, comma-separated: user principal names or object ids",
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GroupJson {
@@ -25,10 +34,7 @@ struct ObjectId {
 impl Guest for Group {
     fn describe() -> StepInfo {
         StepInfo::new("group", "Create a security group, or reuse the one with that name, and add members (az ad group create / member add)")
-            .input("display-name", "Display name of the group")
-            .optional("mail-nickname", "Mail nickname (default: the display name without spaces or punctuation)")
-            .optional("description", "Description of a new group")
-            .optional("members", "Members to add, comma-separated: user principal names or object ids")
+            .takes::<Args>()
             .output("object-id", "Object id of the group")
             .output("display-name", "Display name of the group")
             .output("created", "true if this run created the group")
@@ -37,19 +43,19 @@ impl Guest for Group {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let name = inputs.req("display-name")?.trim();
+        let args = Args::from_fields(inputs)?;
+        let name = args.display_name.trim();
         if name.is_empty() {
             return Err(StepError::bad_input("display-name", "must not be empty"));
         }
-        let nickname = match inputs.opt("mail-nickname").map(str::trim).filter(|s| !s.is_empty()) {
+        let nickname = match args.mail_nickname.given() {
             Some(n) => n.to_string(),
             None => name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect(),
         };
         if nickname.is_empty() {
             return Err(StepError::bad_input("mail-nickname", format!("cannot be derived from `{name}`: give one")));
         }
-        let members: Vec<&str> = inputs.opt("members").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let members = args.members.unwrap_or_default();
 
         let filter = format!("displayName eq {} and mailNickname eq {}", graph::quote(name), graph::quote(&nickname));
         let found: Vec<GroupJson> = graph::list("/groups", &[("$filter", &filter)])?;
@@ -61,7 +67,7 @@ impl Guest for Group {
             None => {
                 log::info(&format!("creating security group {name}"));
                 let mut body = json!({ "displayName": name, "mailNickname": nickname, "mailEnabled": false, "securityEnabled": true });
-                if let Some(d) = inputs.opt("description").map(str::trim).filter(|s| !s.is_empty()) {
+                if let Some(d) = args.description.given() {
                     body["description"] = json!(d);
                 }
                 (graph::send_json::<GroupJson>(graph::call("POST", "/groups").json(&body))?, true)
@@ -71,7 +77,7 @@ impl Guest for Group {
         let mut added = 0;
         if !members.is_empty() {
             let current: Vec<ObjectId> = if created { vec![] } else { graph::list(&format!("/groups/{}/members", group.id), &[("$select", "id")])? };
-            for m in members {
+            for m in &members {
                 let id = member_id(m)?;
                 if current.iter().any(|c| c.id.eq_ignore_ascii_case(&id)) {
                     log::info(&format!("{m} is already a member of {name}"));

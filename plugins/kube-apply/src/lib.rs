@@ -93,25 +93,31 @@ fn failed(resp: &Response, doing: &str) -> StepError {
     StepError::new(reason.clone(), kube::kubectl_message(resp.status, &reason, &format!("{doing}: {message}")))
 }
 
+inputs! {
+    struct Args {
+        kubeconfig: Secret = "kubeconfig" => "Kubeconfig of the cluster (its current context is used)",
+        manifest: String = "manifest" => "The YAML manifest; several documents separated by ---",
+        token: Option<Secret> = "token" => "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials",
+        namespace: Option<String> = "namespace" => "Namespace for namespaced objects that name none (default: the context's, else default)",
+    }
+}
+
 impl Guest for KubeApply {
     fn describe() -> StepInfo {
         StepInfo::new("kube-apply", "Create or update Kubernetes objects from YAML manifests (kubectl apply -f)")
-            .secret_input("kubeconfig", "Kubeconfig of the cluster (its current context is used)", true)
-            .input("manifest", "The YAML manifest; several documents separated by ---")
-            .secret_input("token", "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials", false)
-            .optional("namespace", "Namespace for namespaced objects that name none (default: the context's, else default)")
+            .takes::<Args>()
             .output("applied", "How many objects were applied")
             .output("summary", "What kubectl would print, one line per object")
             .uses(Service::Kube)
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let kc = Kubeconfig::parse(inputs.req("kubeconfig")?)?;
-        let client = Client::from_kubeconfig(&kc, inputs.opt("token"))?;
-        let explicit_ns = inputs.opt("namespace").map(str::trim).filter(|n| !n.is_empty());
-        let namespace = explicit_ns.map(String::from).or_else(|| kc.current().ok().and_then(|c| c.namespace().map(String::from))).unwrap_or_else(|| "default".into());
-        let objects = kube::parse_manifests(inputs.req("manifest")?)?;
+        let args = Args::from_fields(inputs)?;
+        let kc = Kubeconfig::parse(&args.kubeconfig)?;
+        let client = Client::from_kubeconfig(&kc, args.token.as_deref())?;
+        let explicit_ns = args.namespace.given();
+        let namespace = kc.working_namespace(explicit_ns);
+        let objects = kube::parse_manifests(&args.manifest)?;
         if objects.is_empty() {
             return Err(StepError::new("InvalidManifest", "no objects passed to apply"));
         }

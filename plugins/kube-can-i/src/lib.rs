@@ -10,17 +10,23 @@ use serde_json::{Value, json};
 
 struct KubeCanI;
 
+inputs! {
+    struct Args {
+        kubeconfig: Secret = "kubeconfig" => "Kubeconfig of the cluster (its current context is used)",
+        token: Option<Secret> = "token" => "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials",
+        verb: String = "verb" => "get, list, watch, create, update, patch, delete, … or * ",
+        resource: String = "resource" => "Resource (pods, deployments.apps, pods/log, …) or a non-resource URL such as /healthz",
+        name: Option<String> = "name" => "A resource name",
+        namespace: Option<String> = "namespace" => "Namespace (default: the context's, else default)",
+        all_namespaces: Option<bool> = "all-namespaces" => "Ask for all namespaces (-A)",
+        group: Option<String> = "group" => "API group (default: the resource's own; \"\" is the core group)",
+    }
+}
+
 impl Guest for KubeCanI {
     fn describe() -> StepInfo {
         StepInfo::new("kube-can-i", "Ask the API server whether the caller may do something (kubectl auth can-i)")
-            .secret_input("kubeconfig", "Kubeconfig of the cluster (its current context is used)", true)
-            .secret_input("token", "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials", false)
-            .input("verb", "get, list, watch, create, update, patch, delete, … or * ")
-            .input("resource", "Resource (pods, deployments.apps, pods/log, …) or a non-resource URL such as /healthz")
-            .optional("name", "A resource name")
-            .optional("namespace", "Namespace (default: the context's, else default)")
-            .typed("all-namespaces", "Ask for all namespaces (-A)", ValueKind::Boolean, false)
-            .optional("group", "API group (default: the resource's own; \"\" is the core group)")
+            .takes::<Args>()
             .output("allowed", "true or false")
             .output("reason", "The authorizer's reason, if it gave one")
             .output("answer", "What kubectl prints: yes, no, or no - REASON")
@@ -28,24 +34,14 @@ impl Guest for KubeCanI {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let kc = Kubeconfig::parse(inputs.req("kubeconfig")?)?;
-        let client = Client::from_kubeconfig(&kc, inputs.opt("token"))?;
-        let verb = inputs.req("verb")?.trim().to_string();
-        let resource_arg = inputs.req("resource")?.trim().to_string();
-        let name = inputs.opt("name").map(str::trim).unwrap_or("").to_string();
-        let all = inputs.opt_bool("all-namespaces")?.unwrap_or(false);
-        let namespace = if all {
-            String::new()
-        } else {
-            inputs
-                .opt("namespace")
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(String::from)
-                .or_else(|| kc.current().ok().and_then(|c| c.namespace().map(String::from)))
-                .unwrap_or_else(|| "default".into())
-        };
+        let args = Args::from_fields(inputs)?;
+        let kc = Kubeconfig::parse(&args.kubeconfig)?;
+        let client = Client::from_kubeconfig(&kc, args.token.as_deref())?;
+        let verb = args.verb.trim().to_string();
+        let resource_arg = args.resource.trim().to_string();
+        let name = args.name.as_deref().map(str::trim).unwrap_or("").to_string();
+        let all = args.all_namespaces.unwrap_or(false);
+        let namespace = if all { String::new() } else { kc.working_namespace(args.namespace.given()) };
 
         let spec = if resource_arg.starts_with('/') {
             log::info(&format!("kubectl auth can-i {verb} {resource_arg}"));
@@ -56,7 +52,7 @@ impl Guest for KubeCanI {
                 None => (resource_arg.clone(), String::new()),
             };
             let known = kube::resource_by_name(&res);
-            let group = match inputs.opt("group") {
+            let group = match args.group.as_deref() {
                 Some(g) => g.trim().to_string(),
                 None => match known {
                     Some(r) => r.group.to_string(),
@@ -93,13 +89,8 @@ impl Guest for KubeCanI {
             "spec": spec,
             "status": { "allowed": false },
         });
-        let resp = client.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").json(&review).send()?;
-        if !resp.is_success() {
-            let e = kube::kubectl_error(&resp);
-            log::warn(&e.message);
-            return Err(e);
-        }
-        let body: Value = resp.json()?;
+        let call = client.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").json(&review);
+        let body: Value = kube::send(call).inspect_err(|e| log::warn(&e.message))?.json()?;
         let status = &body["status"];
         let allowed = status["allowed"].as_bool().unwrap_or(false);
         let reason = status["reason"].as_str().unwrap_or("").to_string();

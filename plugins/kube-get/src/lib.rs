@@ -6,21 +6,29 @@
 //! Errors carry the `Status` reason as the code and kubectl's text (`Error from server
 //! (Forbidden): …`, `You must be logged in to the server (Unauthorized)`). [protocols.md §E.3, §E.6]
 
+mod table;
+
 use aksflow_sdk::kube::{self, Client, Kubeconfig};
 use aksflow_sdk::*;
 use serde_json::Value;
 
 struct KubeGet;
 
+inputs! {
+    struct Args {
+        kubeconfig: Secret = "kubeconfig" => "Kubeconfig of the cluster (its current context is used)",
+        token: Option<Secret> = "token" => "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials",
+        resource: String = "resource" => "Resource type: pods, nodes, namespaces, deployments, clusterrolebindings, … (short names work)",
+        name: Option<String> = "name" => "Get only this object",
+        namespace: Option<String> = "namespace" => "Namespace (default: the context's, else default)",
+        all_namespaces: Option<bool> = "all-namespaces" => "List across all namespaces (-A)",
+    }
+}
+
 impl Guest for KubeGet {
     fn describe() -> StepInfo {
         StepInfo::new("kube-get", "List Kubernetes resources and print them as kubectl does (kubectl get)")
-            .secret_input("kubeconfig", "Kubeconfig of the cluster (its current context is used)", true)
-            .secret_input("token", "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials", false)
-            .input("resource", "Resource type: pods, nodes, namespaces, deployments, clusterrolebindings, … (short names work)")
-            .optional("name", "Get only this object")
-            .optional("namespace", "Namespace (default: the context's, else default)")
-            .typed("all-namespaces", "List across all namespaces (-A)", ValueKind::Boolean, false)
+            .takes::<Args>()
             .output("table", "The table kubectl prints")
             .output("count", "Number of rows")
             .output("names", "Comma-separated NAME column")
@@ -28,22 +36,16 @@ impl Guest for KubeGet {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let kc = Kubeconfig::parse(inputs.req("kubeconfig")?)?;
-        let client = Client::from_kubeconfig(&kc, inputs.opt("token"))?;
-        let resource_name = inputs.req("resource")?.trim();
+        let args = Args::from_fields(inputs)?;
+        let kc = Kubeconfig::parse(&args.kubeconfig)?;
+        let client = Client::from_kubeconfig(&kc, args.token.as_deref())?;
+        let resource_name = args.resource.trim();
         let resource = kube::resource_by_name(resource_name).ok_or_else(|| {
             StepError::new("UnknownResourceType", format!("the server doesn't have a resource type \"{resource_name}\""))
         })?;
-        let name = inputs.opt("name").map(str::trim).filter(|n| !n.is_empty());
-        let all = inputs.opt_bool("all-namespaces")?.unwrap_or(false) && name.is_none();
-        let namespace = inputs
-            .opt("namespace")
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(String::from)
-            .or_else(|| kc.current().ok().and_then(|c| c.namespace().map(String::from)))
-            .unwrap_or_else(|| "default".into());
+        let name = args.name.given();
+        let all = args.all_namespaces.unwrap_or(false) && name.is_none();
+        let namespace = kc.working_namespace(args.namespace.given());
         let ns = if all || !resource.namespaced { None } else { Some(namespace.as_str()) };
         let mut path = resource.collection_path(None, ns);
         if let Some(n) = name {
@@ -56,17 +58,11 @@ impl Guest for KubeGet {
             name.map(|n| format!(" {n}")).unwrap_or_default(),
             if all { " --all-namespaces".to_string() } else if let Some(n) = ns { format!(" -n {n}") } else { String::new() }
         ));
-        let mut call = client.call("GET", &path).header("accept", kube::ACCEPT_TABLE);
+        let mut call = client.call("GET", &path).header("accept", table::ACCEPT_TABLE);
         if name.is_none() {
             call = call.query("limit", "500");
         }
-        let resp = call.send()?;
-        if !resp.is_success() {
-            let e = kube::kubectl_error(&resp);
-            log::warn(&e.message);
-            return Err(e);
-        }
-        let body: Value = resp.json()?;
+        let body: Value = kube::send(call).inspect_err(|e| log::warn(&e.message))?.json()?;
         // A single object that is not a Table prints like a one-item list.
         let body = if body.get("kind").and_then(Value::as_str) != Some("Table") && body.get("items").is_none() && body.get("metadata").is_some() {
             serde_json::json!({ "kind": "List", "items": [body] })
@@ -74,7 +70,7 @@ impl Guest for KubeGet {
             body
         };
         // kubectl prints NAMESPACE with -A only for namespaced resources.
-        let table = kube::table_from_response(&body, all && resource.namespaced, kube::now_secs())?;
+        let table = table::table_from_response(&body, all && resource.namespaced, now_secs())?;
         if table.rows.is_empty() {
             let msg = match ns {
                 Some(n) => format!("No resources found in {n} namespace."),

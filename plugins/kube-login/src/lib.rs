@@ -33,10 +33,6 @@ fn num(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 /// The token service's error body as a step error. Device-flow outcomes keep the OAuth
 /// `error` as the code (`authorization_declined`, `expired_token`, `access_denied`,
 /// `code_expired`, `bad_verification_code`); the rest carry `AADSTS<n>`.
@@ -127,7 +123,7 @@ fn read_token(resp: &Response) -> Result<Token, StepError> {
         .filter(|t| !t.is_empty())
         .ok_or_else(|| StepError::new("UnexpectedResponse", "the token service answered without an access_token"))?
         .to_string();
-    let expires_on = num(&v["expires_on"]).unwrap_or_else(|| now_secs() + num(&v["expires_in"]).unwrap_or(3599));
+    let expires_on = num(&v["expires_on"]).unwrap_or_else(|| now_secs() as u64 + num(&v["expires_in"]).unwrap_or(3599));
     Ok(Token { access_token, expires_on })
 }
 
@@ -259,18 +255,24 @@ fn password(s: &Settings, username: &str, password: &str) -> Result<Token, StepE
     read_token(&resp)
 }
 
+inputs! {
+    struct Args {
+        kubeconfig: Option<Secret> = "kubeconfig" => "A kubeconfig whose current user is a kubelogin exec or an azure auth-provider (optional with server-id and client-id)",
+        login: Option<String> = "login" => "devicecode (default), spn or ropc; default: the kubeconfig's --login",
+        server_id: Option<String> = "server-id" => "AAD server application id (the token audience); default: from the kubeconfig",
+        client_id: Option<String> = "client-id" => "AAD client application id (or the service principal's appId for spn); default: from the kubeconfig",
+        tenant_id: Option<String> = "tenant-id" => "Tenant to sign in to; default: from the kubeconfig, else the run's tenant",
+        legacy: Option<bool> = "legacy" => "Use the v1 endpoints with api-version=1.0 (kubelogin --legacy: spn: audience)",
+        client_secret: Option<Secret> = "client-secret" => "spn: the service principal's secret",
+        username: Option<String> = "username" => "ropc: the user's name",
+        password: Option<Secret> = "password" => "ropc: the user's password",
+    }
+}
+
 impl Guest for KubeLogin {
     fn describe() -> StepInfo {
         StepInfo::new("kube-login", "Get an Entra ID token for a cluster, as kubelogin does (device code, service principal or password)")
-            .secret_input("kubeconfig", "A kubeconfig whose current user is a kubelogin exec or an azure auth-provider (optional with server-id and client-id)", false)
-            .optional("login", "devicecode (default), spn or ropc; default: the kubeconfig's --login")
-            .optional("server-id", "AAD server application id (the token audience); default: from the kubeconfig")
-            .optional("client-id", "AAD client application id (or the service principal's appId for spn); default: from the kubeconfig")
-            .optional("tenant-id", "Tenant to sign in to; default: from the kubeconfig, else the run's tenant")
-            .typed("legacy", "Use the v1 endpoints with api-version=1.0 (kubelogin --legacy: spn: audience)", ValueKind::Boolean, false)
-            .secret_input("client-secret", "spn: the service principal's secret", false)
-            .optional("username", "ropc: the user's name")
-            .secret_input("password", "ropc: the user's password", false)
+            .takes::<Args>()
             .secret_output("token", "The access token")
             .output("expires-on", "When the token expires, in Unix seconds")
             .output("user", "Who the token is for: its upn, else its oid (the name Kubernetes sees)")
@@ -278,11 +280,10 @@ impl Guest for KubeLogin {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
+        let args = Args::from_fields(inputs)?;
         let ctx = context();
-        let given = |k: &str| inputs.opt(k).map(str::trim).filter(|s| !s.is_empty()).map(String::from);
 
-        let mut login = match inputs.opt("kubeconfig").filter(|k| !k.trim().is_empty()) {
+        let mut login = match args.kubeconfig.as_deref().filter(|k| !k.trim().is_empty()) {
             Some(text) => {
                 let kc = Kubeconfig::parse(text)?;
                 let cur = kc.current()?;
@@ -303,22 +304,22 @@ impl Guest for KubeLogin {
                 username: None,
             },
         };
-        if let Some(v) = given("server-id") {
-            login.server_id = v;
+        if let Some(v) = args.server_id.given() {
+            login.server_id = v.into();
         }
-        if let Some(v) = given("client-id") {
-            login.client_id = v;
+        if let Some(v) = args.client_id.given() {
+            login.client_id = v.into();
         }
-        if let Some(v) = given("tenant-id") {
-            login.tenant_id = v;
+        if let Some(v) = args.tenant_id.given() {
+            login.tenant_id = v.into();
         }
-        if let Some(v) = given("login") {
+        if let Some(v) = args.login.given() {
             login.login = v.to_ascii_lowercase();
         }
-        if let Some(v) = given("username") {
-            login.username = Some(v);
+        if let Some(v) = args.username.given() {
+            login.username = Some(v.into());
         }
-        match inputs.opt_bool("legacy")? {
+        match args.legacy {
             Some(true) => login.protocol = TokenProtocol::V1Adal,
             Some(false) if login.protocol == TokenProtocol::V1Adal => login.protocol = TokenProtocol::V2,
             _ => {}
@@ -343,7 +344,7 @@ impl Guest for KubeLogin {
                 if settings.login.client_id.is_empty() {
                     return Err(StepError::bad_input("client-id", "is required for spn"));
                 }
-                let secret = inputs.opt("client-secret").filter(|s| !s.is_empty()).ok_or_else(|| StepError::bad_input("client-secret", "is required for spn"))?;
+                let secret = args.client_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| StepError::bad_input("client-secret", "is required for spn"))?;
                 service_principal(&settings, secret)?
             }
             "ropc" => {
@@ -354,7 +355,7 @@ impl Guest for KubeLogin {
                     return Err(StepError::bad_input("client-id", "is required for ropc"));
                 }
                 let user = settings.login.username.clone().ok_or_else(|| StepError::bad_input("username", "is required for ropc"))?;
-                let pass = inputs.opt("password").ok_or_else(|| StepError::bad_input("password", "is required for ropc"))?;
+                let pass = args.password.as_deref().ok_or_else(|| StepError::bad_input("password", "is required for ropc"))?;
                 password(&settings, &user, pass)?
             }
             other @ ("azurecli" | "interactive" | "msi" | "workloadidentity" | "azd") => {

@@ -6,50 +6,58 @@
 //! `--environment` and `--legacy` (when the auth-provider's `config-mode` was "" or "0").
 //! Other users are left alone. No cloud calls.
 
-use aksflow_sdk::kube::{self, ConvertOptions, Kubeconfig};
+mod convert;
+
+use aksflow_sdk::kube::Kubeconfig;
 use aksflow_sdk::*;
+use convert::ConvertOptions;
 
 struct KubeconfigConvert;
+
+inputs! {
+    struct Args {
+        kubeconfig: Secret = "kubeconfig" => "The kubeconfig YAML to convert",
+        login: Option<String> = "login" => "Login mode: devicecode (default), spn, ropc, azurecli, interactive, msi, workloadidentity, azd",
+        server_id: Option<String> = "server-id" => "AAD server application id (--server-id); default: from the kubeconfig",
+        client_id: Option<String> = "client-id" => "AAD client application id (--client-id); default: from the kubeconfig",
+        tenant_id: Option<String> = "tenant-id" => "AAD tenant id (--tenant-id); default: from the kubeconfig",
+        environment: Option<String> = "environment" => "Azure environment (--environment); default: from the kubeconfig",
+        legacy: Option<bool> = "legacy" => "Add --legacy (v1 tokens with the spn: audience)",
+        context: Option<String> = "context" => "Convert only this context's user (--context)",
+        file: Option<String> = "file" => "Write the converted kubeconfig to this path below the run's output directory",
+    }
+}
 
 impl Guest for KubeconfigConvert {
     fn describe() -> StepInfo {
         StepInfo::new("kubeconfig-convert", "Convert a kubeconfig's Azure users to kubelogin exec users (kubelogin convert-kubeconfig)")
-            .secret_input("kubeconfig", "The kubeconfig YAML to convert", true)
-            .optional("login", "Login mode: devicecode (default), spn, ropc, azurecli, interactive, msi, workloadidentity, azd")
-            .optional("server-id", "AAD server application id (--server-id); default: from the kubeconfig")
-            .optional("client-id", "AAD client application id (--client-id); default: from the kubeconfig")
-            .optional("tenant-id", "AAD tenant id (--tenant-id); default: from the kubeconfig")
-            .optional("environment", "Azure environment (--environment); default: from the kubeconfig")
-            .typed("legacy", "Add --legacy (v1 tokens with the spn: audience)", ValueKind::Boolean, false)
-            .optional("context", "Convert only this context's user (--context)")
-            .optional("file", "Write the converted kubeconfig to this path below the run's output directory")
+            .takes::<Args>()
             .secret_output("kubeconfig", "The converted kubeconfig YAML")
             .output("converted", "Comma-separated names of the users converted")
             .output("file", "Where the kubeconfig was written below the output directory (empty when not written)")
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let mut kc = Kubeconfig::parse(inputs.req("kubeconfig")?)?;
-        let text = |k: &str| inputs.opt(k).map(|s| s.trim().to_string());
+        let args = Args::from_fields(inputs)?;
+        let mut kc = Kubeconfig::parse(&args.kubeconfig)?;
+        // A flag given empty is kept: kubelogin tells "set" from "not given" the same way.
+        let text = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_string());
         let opts = ConvertOptions {
-            login: text("login").filter(|s| !s.is_empty()),
-            server_id: text("server-id"),
-            client_id: text("client-id"),
-            tenant_id: text("tenant-id"),
-            environment: text("environment"),
-            legacy: inputs.opt_bool("legacy")?,
-            context: text("context").filter(|s| !s.is_empty()),
+            login: args.login.given().map(String::from),
+            server_id: text(&args.server_id),
+            client_id: text(&args.client_id),
+            tenant_id: text(&args.tenant_id),
+            environment: text(&args.environment),
+            legacy: args.legacy,
+            context: args.context.given().map(String::from),
             ..Default::default()
         };
-        let file = inputs.opt("file").map(str::trim).filter(|f| !f.is_empty());
+        let file = args.file.given();
         if let Some(f) = file {
-            if f.starts_with('/') || f.split(['/', '\\']).any(|seg| seg == "..") {
-                return Err(StepError::bad_input("file", "must be a relative path below the output directory, without `..`"));
-            }
+            check_file_path("file", f)?;
         }
         let login = opts.login.clone().unwrap_or_else(|| "devicecode".into());
-        let converted = kube::convert_kubeconfig(&mut kc, &opts)?;
+        let converted = convert::convert_kubeconfig(&mut kc, &opts)?;
         if converted.is_empty() {
             log::warn("no user in the kubeconfig uses the azure auth-provider or kubelogin; nothing to convert");
         }

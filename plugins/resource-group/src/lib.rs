@@ -9,6 +9,14 @@ const API_VERSION: &str = "2024-11-01";
 
 struct ResourceGroup;
 
+inputs! {
+    struct Args {
+        name: String = "name" => "Resource group name",
+        location: Option<String> = "location" => "Azure region, e.g. eastus (default: the run's default location)",
+        tags: Option<Json<serde_json::Map<String, serde_json::Value>>> = "tags" => "Tags as a JSON object of strings",
+    }
+}
+
 #[derive(Deserialize)]
 struct Group {
     id: String,
@@ -19,9 +27,7 @@ struct Group {
 impl Guest for ResourceGroup {
     fn describe() -> StepInfo {
         StepInfo::new("resource-group", "Create a resource group, or confirm it exists in that location (az group create)")
-            .input("name", "Resource group name")
-            .optional("location", "Azure region, e.g. eastus (default: the run's default location)")
-            .typed("tags", "Tags as a JSON object of strings", ValueKind::Json, false)
+            .takes::<Args>()
             .output("id", "Resource id of the group")
             .output("name", "Name as ARM stores it")
             .output("location", "Region of the group")
@@ -30,22 +36,18 @@ impl Guest for ResourceGroup {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
+        let args = Args::from_fields(inputs)?;
         let ctx = context();
-        let name = inputs.req("name")?;
-        let location = inputs.opt("location").unwrap_or(&ctx.default_location).to_string();
-        let tags: Option<serde_json::Map<String, serde_json::Value>> = inputs.opt_json("tags")?;
+        let name = &args.name;
+        let location = args.location.unwrap_or(ctx.default_location);
 
         log::info(&format!("creating resource group {name} in {location}"));
         let path = arm::resource_group_path(&ctx.subscription_id, name);
         let mut body = serde_json::json!({ "location": location });
-        if let Some(tags) = tags {
+        if let Some(Json(tags)) = args.tags {
             body["tags"] = serde_json::Value::Object(tags);
         }
-        let resp = arm::call("PUT", &path, API_VERSION).json(&body).send()?;
-        if !resp.is_success() {
-            return Err(arm::error(&resp));
-        }
+        let resp = arm::send(arm::call("PUT", &path, API_VERSION).json(&body))?;
         let group: Group = resp.json()?;
         Ok(Outputs::new()
             .text("id", group.id)

@@ -18,6 +18,12 @@ struct ErrorDetail {
     message: String,
 }
 
+/// Sends a call and turns any non-2xx answer into ARM's own error (see [`error`]).
+pub fn send(call: Call) -> Result<Response, StepError> {
+    let resp = call.send()?;
+    if resp.is_success() { Ok(resp) } else { Err(error(&resp)) }
+}
+
 /// Turns an ARM error response (`{"error":{"code","message"}}`) into a step error that
 /// carries ARM's own code, so a flow can `expect` it.
 pub fn error(resp: &Response) -> StepError {
@@ -125,13 +131,14 @@ fn sleep_secs(secs: u64) {
     std::thread::sleep(std::time::Duration::from_secs(secs));
 }
 
-fn get_url(url: &str) -> Result<Response, StepError> {
+/// A `GET` of an absolute ARM URL (an operation's status or `Location`).
+fn get_url(url: &str) -> Result<Call, StepError> {
     let (path, query) = split_url(url)?;
     let mut call = Call::get(Service::Arm, &path);
     for (k, v) in &query {
         call = call.query(k, v);
     }
-    call.send()
+    Ok(call)
 }
 
 /// Waits for the long-running operation `resp` (the answer to a PUT, POST or DELETE) started,
@@ -143,10 +150,10 @@ pub fn wait(resp: &Response, what: &str) -> Result<Option<Response>, StepError> 
         wait_async_operation(url, retry_after(resp), what)?;
         return Ok(None);
     }
-    if resp.status == 202 {
-        if let Some(url) = resp.header("location") {
-            return wait_location(url, retry_after(resp), what).map(Some);
-        }
+    if resp.status == 202
+        && let Some(url) = resp.header("location")
+    {
+        return wait_location(url, retry_after(resp), what).map(Some);
     }
     Ok(None)
 }
@@ -159,10 +166,7 @@ pub fn wait_async_operation(url: &str, first_wait_secs: u64, what: &str) -> Resu
     let mut wait = first_wait_secs;
     for poll in 1..=MAX_POLLS {
         sleep_secs(wait);
-        let resp = get_url(url)?;
-        if !resp.is_success() {
-            return Err(error(&resp));
-        }
+        let resp = send(get_url(url)?)?;
         let status: OperationStatus = resp.json()?;
         crate::log::info(&format!("{what}: {} (poll {poll})", status.status));
         if status.is_terminal() {
@@ -189,7 +193,7 @@ pub fn wait_location(url: &str, first_wait_secs: u64, what: &str) -> Result<Resp
     let mut wait = first_wait_secs;
     for poll in 1..=MAX_POLLS {
         sleep_secs(wait);
-        let resp = get_url(url)?;
+        let resp = get_url(url)?.send()?;
         match resp.status {
             202 => crate::log::info(&format!("{what}: InProgress (poll {poll})")),
             s if (200..300).contains(&s) => {
@@ -399,24 +403,43 @@ impl ClusterSummary {
     }
 }
 
+/// The applications of legacy AAD integration (az's `--aad-server-app-id`,
+/// `--aad-server-app-secret` and `--aad-client-app-id`), as a step was given them.
+#[derive(Debug, Clone, Copy)]
+pub struct LegacyAad<'a> {
+    pub client_app_id: Option<&'a str>,
+    pub server_app_id: Option<&'a str>,
+    pub server_app_secret: Option<&'a str>,
+}
+
+impl LegacyAad<'_> {
+    /// Whether any of them was given a value.
+    pub fn is_given(&self) -> bool {
+        [self.server_app_id, self.server_app_secret, self.client_app_id].iter().any(|v| v.is_some_and(|v| !v.is_empty()))
+    }
+
+    /// The `aadProfile` az sends for them.
+    pub fn profile(&self, tenant_id: &str) -> serde_json::Value {
+        serde_json::json!({
+            "clientAppID": self.client_app_id.unwrap_or(""),
+            "serverAppID": self.server_app_id.unwrap_or(""),
+            "serverAppSecret": self.server_app_secret.unwrap_or(""),
+            "tenantID": tenant_id,
+        })
+    }
+}
+
 /// Fetches a managed cluster; ARM's 404 (`ResourceNotFound`) and every other error come back
 /// as step errors with ARM's code.
 pub fn get_cluster(subscription: &str, resource_group: &str, name: &str) -> Result<serde_json::Value, StepError> {
-    let resp = call("GET", &managed_cluster_path(subscription, resource_group, name), AKS_API_VERSION).send()?;
-    if !resp.is_success() {
-        return Err(error(&resp));
-    }
-    resp.json()
+    send(call("GET", &managed_cluster_path(subscription, resource_group, name), AKS_API_VERSION))?.json()
 }
 
 /// PUTs a whole managed cluster, waits for the operation, and returns the cluster as a GET
 /// then shows it (what azure-core's poller returns).
 pub fn put_cluster(subscription: &str, resource_group: &str, name: &str, body: &serde_json::Value, what: &str) -> Result<serde_json::Value, StepError> {
     let path = managed_cluster_path(subscription, resource_group, name);
-    let resp = call("PUT", &path, AKS_API_VERSION).json(body).send()?;
-    if !resp.is_success() {
-        return Err(error(&resp));
-    }
+    let resp = send(call("PUT", &path, AKS_API_VERSION).json(body))?;
     let started: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
     let state = started.pointer("/properties/provisioningState").and_then(serde_json::Value::as_str).unwrap_or("");
     crate::log::info(&format!("{what}: ARM accepted the request ({}), provisioningState {}", resp.status, if state.is_empty() { "unknown" } else { state }));
@@ -428,10 +451,7 @@ pub fn put_cluster(subscription: &str, resource_group: &str, name: &str, body: &
         let mut pace = retry_after(&resp);
         for poll in 1..=MAX_POLLS {
             std::thread::sleep(std::time::Duration::from_secs(pace));
-            let r = call("GET", &path, AKS_API_VERSION).send()?;
-            if !r.is_success() {
-                return Err(error(&r));
-            }
+            let r = send(call("GET", &path, AKS_API_VERSION))?;
             let v: serde_json::Value = r.json()?;
             let s = v.pointer("/properties/provisioningState").and_then(serde_json::Value::as_str).unwrap_or("").to_string();
             crate::log::info(&format!("{what}: {s} (poll {poll})"));

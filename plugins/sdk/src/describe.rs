@@ -7,7 +7,7 @@ impl StepInfo {
         StepInfo { name: name.into(), summary: summary.into(), inputs: vec![], outputs: vec![], services: vec![] }
     }
 
-    fn input_with(mut self, name: &str, description: &str, kind: ValueKind, required: bool, secret: bool) -> Self {
+    pub(crate) fn input_with(mut self, name: &str, description: &str, kind: ValueKind, required: bool, secret: bool) -> Self {
         self.inputs.push(InputSpec { name: name.into(), description: description.into(), kind, required, secret });
         self
     }

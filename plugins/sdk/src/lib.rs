@@ -8,10 +8,19 @@
 //! ```ignore
 //! use aksflow_sdk::*;
 //! struct Hello;
+//! aksflow_sdk::inputs! {
+//!     struct Args {
+//!         name: Option<String> = "name" => "Who to greet (default: world)",
+//!     }
+//! }
 //! impl Guest for Hello {
-//!     fn describe() -> StepInfo { StepInfo::new("hello", "Says hello").output("greeting", "The greeting") }
+//!     fn describe() -> StepInfo {
+//!         StepInfo::new("hello", "Says hello").takes::<Args>().output("greeting", "The greeting")
+//!     }
 //!     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-//!         Ok(Outputs::new().text("greeting", "hello").into())
+//!         let args = Args::from_fields(inputs)?;
+//!         let name = args.name.given().unwrap_or("world");
+//!         Ok(Outputs::new().text("greeting", format!("hello, {name}")).into())
 //!     }
 //! }
 //! aksflow_sdk::export!(Hello with_types_in aksflow_sdk::bindings);
@@ -28,7 +37,8 @@ pub mod bindings {
 
 mod describe;
 mod http;
-mod io;
+mod inputs;
+mod outputs;
 pub mod arm;
 pub mod graph;
 pub mod kube;
@@ -42,9 +52,16 @@ pub use bindings::aksflow::step::types::{
 };
 pub use bindings::export;
 pub use http::*;
-pub use io::*;
+pub use inputs::*;
+pub use outputs::*;
 
 /// The tenant, subscription and default location of the run.
 pub fn context() -> CloudContext {
     bindings::aksflow::step::cloud::context()
+}
+
+/// Seconds since the Unix epoch by the run's clock (inside a step, the host's: virtual
+/// against the simulator).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -12,12 +12,18 @@ use serde_json::json;
 
 struct Sp;
 
+inputs! {
+    struct Args {
+        app_id: String = "app-id" => "The application's appId (or an identifier URI of it)",
+        reset_credential: Option<bool> = "reset-credential" => "Replace the service principal's secrets with a new one and output it",
+        credential_name: Option<String> = "credential-name" => "Display name of the new secret, e.g. AKSPassword",
+    }
+}
+
 impl Guest for Sp {
     fn describe() -> StepInfo {
         StepInfo::new("service-principal", "Create an application's service principal, or reuse it, and optionally reset its secret (az ad sp create / credential reset)")
-            .input("app-id", "The application's appId (or an identifier URI of it)")
-            .typed("reset-credential", "Replace the service principal's secrets with a new one and output it", ValueKind::Boolean, false)
-            .optional("credential-name", "Display name of the new secret, e.g. AKSPassword")
+            .takes::<Args>()
             .output("object-id", "Object id of the service principal")
             .output("app-id", "The application's appId")
             .output("tenant", "Tenant id the service principal lives in")
@@ -27,10 +33,10 @@ impl Guest for Sp {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let id = inputs.req("app-id")?.trim();
-        let reset = inputs.opt_bool("reset-credential")?.unwrap_or(false);
-        let credential_name = inputs.opt("credential-name").map(str::trim).filter(|s| !s.is_empty());
+        let args = Args::from_fields(inputs)?;
+        let id = args.app_id.trim();
+        let reset = args.reset_credential.unwrap_or(false);
+        let credential_name = args.credential_name.given();
 
         // As az CLI does: resolve the application; one it cannot see (another tenant's) is
         // taken by the appId given.

@@ -7,6 +7,12 @@ use serde::Deserialize;
 
 struct SignedInUser;
 
+inputs! {
+    struct Args {
+        token: Secret = "token" => "A user's access token for Microsoft Graph (delegated)",
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Me {
@@ -20,7 +26,7 @@ struct Me {
 impl Guest for SignedInUser {
     fn describe() -> StepInfo {
         StepInfo::new("signed-in-user", "Show the user a Graph access token belongs to (az ad signed-in-user show)")
-            .secret_input("token", "A user's access token for Microsoft Graph (delegated)", true)
+            .takes::<Args>()
             .output("user-principal-name", "The user's principal name, e.g. alice@contoso.onmicrosoft.com")
             .output("object-id", "The user's object id")
             .output("display-name", "The user's display name")
@@ -28,8 +34,8 @@ impl Guest for SignedInUser {
     }
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
-        let inputs = Inputs::from(inputs);
-        let token = inputs.req("token")?.trim();
+        let args = Args::from_fields(inputs)?;
+        let token = args.token.trim();
         let me: Me = graph::send_json(graph::get("/me").bearer(token))?;
         let upn = me.user_principal_name.unwrap_or_default();
         log::info(&format!("signed in as {upn} ({})", me.id));

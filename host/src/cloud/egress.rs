@@ -1,0 +1,113 @@
+//! Where a run's kube calls may go. A step names the API server it calls (from a kubeconfig),
+//! so without a rule a `kube` grant would be HTTPS egress to anywhere. The rule: only servers
+//! the run has learned from a trusted source — the kubeconfigs ARM handed out
+//! (`listCluster*Credential`), and kubeconfigs written into the flow file itself. Deny by
+//! default; compared as normalised URLs (scheme, host, port, path).
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use base64::Engine as _;
+
+#[derive(Default)]
+pub struct Egress {
+    servers: RwLock<HashSet<String>>,
+}
+
+/// `https://Host:443/k8s/x/` and `https://host/k8s/x` are one server.
+fn normalise(server: &str) -> Option<String> {
+    let u = url::Url::parse(server).ok()?;
+    if u.scheme() != "https" || u.host_str().is_none() || u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() {
+        return None;
+    }
+    Some(u.as_str().trim_end_matches('/').to_string())
+}
+
+impl Egress {
+    /// Allows one server URL (ignored if it is not an https URL).
+    pub fn allow(&self, server: &str) {
+        if let Some(s) = normalise(server) {
+            self.servers.write().unwrap_or_else(|p| p.into_inner()).insert(s);
+        }
+    }
+
+    pub fn allows(&self, server: &str) -> bool {
+        normalise(server).is_some_and(|s| self.servers.read().unwrap_or_else(|p| p.into_inner()).contains(&s))
+    }
+
+    /// Every cluster server in a kubeconfig (YAML or JSON); anything else teaches nothing.
+    pub fn learn_kubeconfig(&self, text: &str) {
+        let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else { return };
+        let Some(clusters) = doc.get("clusters").and_then(|c| c.as_sequence()) else { return };
+        for c in clusters {
+            if let Some(server) = c.get("cluster").and_then(|c| c.get("server")).and_then(|s| s.as_str()) {
+                self.allow(server);
+            }
+        }
+    }
+
+    /// The servers in an ARM answer to `listClusterAdminCredential`,
+    /// `listClusterUserCredential` or `listClusterMonitoringUserCredential`.
+    pub fn learn_from_arm(&self, path: &str, status: u16, body: &[u8]) {
+        let lower = path.to_ascii_lowercase();
+        if !(200..300).contains(&status) || !(lower.contains("/listclusteradmincredential") || lower.contains("/listclusterusercredential") || lower.contains("/listclustermonitoringusercredential")) {
+            return;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return };
+        for k in v["kubeconfigs"].as_array().into_iter().flatten() {
+            if let Some(yaml) = k["value"].as_str().and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()) {
+                self.learn_kubeconfig(&String::from_utf8_lossy(&yaml));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster:\n    server: https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443\n    certificate-authority-data: AAAA\ncontexts: []\nusers: []\n";
+
+    #[test]
+    fn nothing_is_allowed_until_learnt() {
+        let e = Egress::default();
+        assert!(!e.allows("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443"));
+        e.learn_kubeconfig(KUBECONFIG);
+        assert!(e.allows("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443"));
+        assert!(e.allows("https://MYAKS-dns-1a2b.hcp.eastus.azmk8s.io/"), "the same server, normalised");
+        assert!(!e.allows("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:8443"), "another port");
+        assert!(!e.allows("https://evil.test"));
+        assert!(!e.allows("http://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443"), "plain http never");
+    }
+
+    #[test]
+    fn a_path_prefixed_server_is_one_server() {
+        let e = Egress::default();
+        e.allow("https://127.0.0.1:8443/k8s/myaks.hcp.eastus.azmk8s.io");
+        assert!(e.allows("https://127.0.0.1:8443/k8s/myaks.hcp.eastus.azmk8s.io/"));
+        assert!(!e.allows("https://127.0.0.1:8443/k8s/other.hcp.eastus.azmk8s.io"));
+        assert!(!e.allows("https://127.0.0.1:8443"));
+    }
+
+    #[test]
+    fn arm_credentials_teach_their_servers_and_nothing_else_does() {
+        let e = Egress::default();
+        let body = serde_json::json!({"kubeconfigs":[{"name":"clusterUser","value": base64::engine::general_purpose::STANDARD.encode(KUBECONFIG)}]}).to_string();
+        e.learn_from_arm("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks/listClusterAdminCredential", 404, body.as_bytes());
+        assert!(!e.allows("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443"), "a failed answer teaches nothing");
+        e.learn_from_arm("/subscriptions/s/resourceGroups/rg", 200, body.as_bytes());
+        assert!(!e.allows("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443"), "only the credential actions teach");
+        e.learn_from_arm("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks/listClusterUserCredential", 200, body.as_bytes());
+        assert!(e.allows("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io:443"));
+    }
+
+    #[test]
+    fn garbage_teaches_nothing() {
+        let e = Egress::default();
+        e.learn_kubeconfig("not: [yaml");
+        e.learn_kubeconfig("clusters: 3");
+        e.learn_kubeconfig("clusters:\n- cluster:\n    server: ftp://x\n");
+        e.learn_from_arm("/x/listClusterUserCredential", 200, b"{\"kubeconfigs\":[{\"value\":\"!!notbase64\"}]}");
+        assert!(e.servers.read().unwrap().is_empty());
+    }
+}
