@@ -30,7 +30,7 @@ fn record(i: usize) -> Record {
         step,
         service: service.into(),
         request: RecordedRequest { method: method.into(), url, headers: BTreeMap::from([("authorization".into(), "Bearer <redacted>".into())]), body: serde_json::Value::Null },
-        response: Some(RecordedResponse { status, headers: BTreeMap::from([("content-type".into(), "application/json".into())]), body, retries: (i % 97 == 0) as u32 }),
+        response: Some(RecordedResponse { status, headers: BTreeMap::from([("content-type".into(), "application/json".into())]), body, retries: i.is_multiple_of(97) as u32 }),
         error: None,
     }
 }
