@@ -17,6 +17,7 @@ pub mod limits;
 pub mod persona;
 pub mod plugins;
 pub mod redact;
+pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod serve;

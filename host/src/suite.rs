@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use crate::cloud::Target;
 use crate::engine::StepEngine;
 use crate::flow;
+use crate::report::Capture;
 use crate::runner::{self, Live, RunOptions, RunReport, Silent, StepStatus};
 
 /// One flow's result.
@@ -23,6 +24,8 @@ pub struct FlowResult {
     /// Why it failed: the flow-file errors, the setup error, or the failing steps.
     pub failure: Option<String>,
     pub report: Option<RunReport>,
+    /// Its HTML report page (`--report DIR`), or why it could not be written.
+    pub page: Option<Result<PathBuf, String>>,
 }
 
 pub struct SuiteOptions {
@@ -33,6 +36,8 @@ pub struct SuiteOptions {
     /// Flows run at the same time.
     pub jobs: usize,
     pub cache_dir: Option<PathBuf>,
+    /// Write each flow's HTML report page here (`--report DIR`).
+    pub report_dir: Option<PathBuf>,
 }
 
 /// `--shard I/N`: this machine runs every Nth flow, starting at the Ith (1-based).
@@ -89,7 +94,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// A directory name for a flow's output, unique within the suite.
-fn out_name(path: &Path) -> String {
+pub fn out_name(path: &Path) -> String {
     path.with_extension("").to_string_lossy().replace(['/', '\\'], "_").trim_start_matches(['.', '_']).to_string()
 }
 
@@ -111,23 +116,30 @@ fn describe_failure(r: &RunReport) -> String {
 
 async fn run_one(engine: Arc<StepEngine>, path: PathBuf, opts: Arc<SuiteOptions>) -> FlowResult {
     let started = Instant::now();
-    let fail = |failure: String, started: Instant| FlowResult { path: path.clone(), passed: false, steps: 0, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0, failure: Some(failure), report: None };
+    let fail = |failure: String, started: Instant| FlowResult { path: path.clone(), passed: false, steps: 0, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0, failure: Some(failure), report: None, page: None };
     let plan = match flow::load(&path, &engine).await {
         Ok(p) => Arc::new(p),
         Err(e) => return fail(e.to_string(), started),
     };
-    let mut run = RunOptions::sim(opts.seed, opts.out_dir.join(out_name(&path)));
+    let out_dir = opts.out_dir.join(out_name(&path));
+    let mut run = RunOptions::sim(opts.seed, &out_dir);
     run.target = opts.target.clone();
     run.live = opts.live.clone();
-    run.progress = Arc::new(Silent);
+    let capture = Arc::new(Capture::new(Arc::new(Silent)));
+    run.progress = capture.clone();
     run.cache_dir = opts.cache_dir.clone();
-    match runner::run(plan, engine, run).await {
+    run.keep_tokens = opts.report_dir.is_some();
+    match runner::run(plan.clone(), engine, run).await {
         Ok(report) => FlowResult {
             path: path.clone(),
             passed: report.passed,
             steps: report.steps.len(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             failure: (!report.passed).then(|| describe_failure(&report)),
+            page: opts.report_dir.as_ref().map(|dir| {
+                let page = dir.join(format!("{}.html", out_name(&path)));
+                crate::report::keep(&plan, &report, capture.logs(), &out_dir, Some(&page)).map(|()| page)
+            }),
             report: Some(report),
         },
         Err(e) => fail(e.to_string(), started),
@@ -216,7 +228,7 @@ mod tests {
 
     #[test]
     fn junit_escapes_and_counts() {
-        let r = FlowResult { path: "flows/a<b>.toml".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), report: None };
+        let r = FlowResult { path: "flows/a<b>.toml".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), report: None, page: None };
         let x = junit(&[r], 0.5);
         assert!(x.contains("failures=\"1\"") && x.contains("a&lt;b&gt;") && x.contains("&quot;bad&quot; &amp; worse"));
     }

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::report::tokens::DecodedToken;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub seq: u64,
@@ -54,6 +56,9 @@ fn is_zero(n: &u32) -> bool {
 pub struct Transcript {
     sink: Mutex<Sink>,
     path: Option<PathBuf>,
+    /// The tokens each call carried, decoded (for the HTML report), by record number. Never
+    /// written to the transcript file; `None` when the run does not keep them.
+    tokens: Option<Mutex<BTreeMap<u64, Vec<DecodedToken>>>>,
 }
 
 struct Sink {
@@ -68,7 +73,7 @@ impl Transcript {
     /// Records kept in memory only (tests).
     #[cfg(test)]
     pub(crate) fn in_memory() -> Self {
-        Transcript { sink: Mutex::new(Sink { file: None, written: 0, kept: Vec::new() }), path: None }
+        Transcript { sink: Mutex::new(Sink { file: None, written: 0, kept: Vec::new() }), path: None, tokens: None }
     }
 
     /// Writes to `path`: a fresh file, or appended to when a run resumes (numbering goes on
@@ -87,15 +92,38 @@ impl Transcript {
                 kept: Vec::new(),
             }),
             path: Some(path.to_path_buf()),
+            tokens: None,
         })
+    }
+
+    /// Keeps the decoded tokens of each call beside the records (for the HTML report).
+    pub fn keeping_tokens(mut self) -> Self {
+        self.tokens = Some(Mutex::new(BTreeMap::new()));
+        self
+    }
+
+    pub fn keeps_tokens(&self) -> bool {
+        self.tokens.is_some()
+    }
+
+    /// Notes the tokens record `seq` carried (kept only when the transcript keeps tokens).
+    pub fn note_tokens(&self, seq: u64, found: Vec<DecodedToken>) {
+        if let (Some(tokens), false) = (&self.tokens, found.is_empty()) {
+            tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(seq, found);
+        }
+    }
+
+    /// The decoded tokens kept so far, by record number.
+    pub fn tokens(&self) -> BTreeMap<u64, Vec<DecodedToken>> {
+        self.tokens.as_ref().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone()).unwrap_or_default()
     }
 
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
-    /// Appends a record, numbering it.
-    pub fn push(&self, mut record: Record) {
+    /// Appends a record, numbering it; returns its number.
+    pub fn push(&self, mut record: Record) -> u64 {
         let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
         sink.written += 1;
         record.seq = sink.written;
@@ -105,8 +133,10 @@ impl Transcript {
                 tracing::warn!("could not write the transcript: {e}");
             }
         }
+        let seq = record.seq;
         #[cfg(test)]
         sink.kept.push(record);
+        seq
     }
 
     pub fn flush(&self) {

@@ -79,3 +79,51 @@ fn a_closed_pipe_ends_plugins_list_quietly() {
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
+
+#[test]
+fn a_run_s_report_is_one_page_and_aksflow_report_redraws_it_from_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let page = dir.path().join("run.html");
+    let out = aksflow()
+        .args(["run", flows().join("hello.toml").to_str().unwrap(), "--quiet", "--out", out_dir.to_str().unwrap(), "--report", page.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"dag\"") && html.contains("class=\"call "), "steps and calls");
+
+    // Later, from the transcript: the run record beside it gives the same page.
+    let again = dir.path().join("again.html");
+    let transcript = out_dir.join("transcript.jsonl");
+    let out = aksflow().args(["report", transcript.to_str().unwrap(), "-o", again.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), html);
+
+    // A transcript on its own: the calls only, and the page says so.
+    let alone = dir.path().join("alone.jsonl");
+    std::fs::copy(&transcript, &alone).unwrap();
+    let out = aksflow().args(["report", alone.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calls only"));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(!html.contains("id=\"dag\"") && html.contains("class=\"call "));
+
+    let out = aksflow().args(["report", dir.path().join("missing.jsonl").to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_suite_s_report_is_an_index_linking_a_page_per_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let out = aksflow()
+        .args(["test", flows().join("hello.toml").to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let index = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let pages: Vec<_> = std::fs::read_dir(&report).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "index.html").collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(index.contains(&format!("href=\"{}\"", pages[0])), "{index}");
+    assert!(std::fs::read_to_string(report.join(&pages[0])).unwrap().contains("id=\"dag\""));
+}

@@ -3,6 +3,7 @@
 mod get_token_cmd;
 mod out;
 mod plugins_cmd;
+mod report_cmd;
 mod run_cmd;
 mod sim_cmd;
 mod test_cmd;
@@ -27,7 +28,8 @@ Start here:
   aksflow run flows/hello.toml           run a flow on the built-in simulator
   aksflow plugins list                   what each built-in step takes and gives
   aksflow run flows/hello.toml --json    the result as JSON, for scripts
-  aksflow test flows/                    every flow as a test suite";
+  aksflow test flows/                    every flow as a test suite
+  aksflow report out/transcript.jsonl    a run as one HTML page";
 
 #[derive(Parser, Debug)]
 #[command(name = "aksflow", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -42,6 +44,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run flows as a test suite (one line per flow, JUnit XML, sharding)
     Test(test_cmd::TestArgs),
+    /// Draw a run's transcript as one HTML page (sequence diagram, steps, failure first)
+    Report(report_cmd::ReportArgs),
     /// List and inspect step plugins
     Plugins {
         #[command(subcommand)]
@@ -72,6 +76,7 @@ pub async fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => run_cmd::run(args).await,
         Command::Test(args) => test_cmd::run(args).await,
+        Command::Report(args) => report_cmd::run(args).await,
         Command::Plugins { command } => plugins_cmd::run(command).await,
         Command::Sim { command } => sim_cmd::run(command).await,
         Command::GetToken(args) => get_token_cmd::run(args).await,

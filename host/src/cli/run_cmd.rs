@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::cloud::Target;
 use crate::flow;
+use crate::report;
 use crate::runner::{self, Console, RunOptions, RunReport, Silent, StepStatus};
 use super::out::out;
 
@@ -45,7 +46,8 @@ Examples:
   aksflow run flows/hello.toml
   aksflow run flows/hello.toml --seed 7 --transcript golden.jsonl
   aksflow run flows/hello.toml --check golden.jsonl     # fail if any call differs
-  aksflow run flows/hello.toml --resume                 # continue after a failure";
+  aksflow run flows/hello.toml --resume                 # continue after a failure
+  aksflow run flows/hello.toml --report report.html     # the run as one HTML page";
 
 #[derive(Args, Debug)]
 #[command(after_long_help = RUN_HELP)]
@@ -70,6 +72,10 @@ pub struct RunArgs {
     /// Compare the run's transcript with this one and fail at the first difference
     #[arg(long, value_name = "TRANSCRIPT")]
     pub check: Option<PathBuf>,
+    /// Write the run as one HTML page here: a sequence diagram of its calls, its steps, and
+    /// the failing step first
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long)]
     pub json: bool,
@@ -102,7 +108,10 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let progress: Arc<dyn runner::Progress> = if args.quiet { Arc::new(Silent) } else { Arc::new(Console { verbose: args.verbose }) };
+    let shown: Arc<dyn runner::Progress> = if args.quiet { Arc::new(Silent) } else { Arc::new(Console { verbose: args.verbose }) };
+    // Log lines are kept for the run record that `aksflow report` draws from.
+    let capture = Arc::new(report::Capture::new(shown));
+    let progress: Arc<dyn runner::Progress> = capture.clone();
     let opts = RunOptions {
         seed: args.seed,
         target: args.target.clone(),
@@ -114,11 +123,12 @@ pub async fn run(args: RunArgs) -> i32 {
         progress,
         save_state: true,
         cache_dir: super::cache_dir(),
+        keep_tokens: true,
     };
     if !args.quiet {
         eprintln!("{}: {} step{} on {} (seed {})", plan.name, plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }, args.target, args.seed);
     }
-    let report = match runner::run(plan, engine, opts).await {
+    let report = match runner::run(plan.clone(), engine, opts).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -129,6 +139,13 @@ pub async fn run(args: RunArgs) -> i32 {
         out!("{}", serde_json::to_string_pretty(&report).expect("reports serialise"));
     }
     print_summary(&report);
+    if let Err(e) = report::keep(&plan, &report, capture.logs(), &args.out, args.report.as_deref()) {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    if let Some(page) = &args.report {
+        eprintln!("report: {}", page.display());
+    }
     if report.passed { 0 } else { 1 }
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::cloud::Target;
+use crate::report::{self, IndexEntry};
 use crate::suite::{self, Shard, SuiteOptions};
 use super::out::out;
 
@@ -18,7 +19,8 @@ the flow expects — including steps that are expected to fail with a given erro
 Examples:
   aksflow test flows/                       every flow under flows/
   aksflow test flows/ --junit results.xml   plus JUnit XML for the CI system
-  aksflow test flows/ --shard 2/4           the second quarter of the suite")]
+  aksflow test flows/ --shard 2/4           the second quarter of the suite
+  aksflow test flows/ --report report/      an HTML page per flow and report/index.html")]
 pub struct TestArgs {
     /// Flow files, or directories to search for *.toml flow files [default: flows]
     pub paths: Vec<PathBuf>,
@@ -37,6 +39,9 @@ pub struct TestArgs {
     /// Flows run at the same time [default: number of CPUs]
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    /// Write an HTML report page per flow here, and index.html with a line per flow
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Directory for each flow's state and transcript
     #[arg(long, value_name = "DIR", default_value = "out/test")]
     pub out: PathBuf,
@@ -66,7 +71,7 @@ pub async fn run(args: TestArgs) -> i32 {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     eprintln!("running {} flow{} (seed {}, target {}, {jobs} at a time)", flows.len(), if flows.len() == 1 { "" } else { "s" }, args.seed, args.target);
     let started = Instant::now();
-    let opts = SuiteOptions { seed: args.seed, target: args.target.clone(), live, out_dir: args.out.clone(), jobs, cache_dir: super::cache_dir() };
+    let opts = SuiteOptions { seed: args.seed, target: args.target.clone(), live, out_dir: args.out.clone(), jobs, cache_dir: super::cache_dir(), report_dir: args.report.clone() };
     let results = suite::run(engine, flows, opts, |r| {
         if r.passed {
             out!("ok     {} ({} steps, {:.1} ms)", r.path.display(), r.steps, r.elapsed_ms);
@@ -85,7 +90,46 @@ pub async fn run(args: TestArgs) -> i32 {
             return 2;
         }
     }
+    if let Some(dir) = &args.report {
+        match write_index(dir, &results, args.seed, &args.target) {
+            Ok(index) => eprintln!("report: {}", index.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
     let failed = results.iter().filter(|r| !r.passed).count();
     out!("\n{} passed, {failed} failed", results.len() - failed);
     if failed == 0 { 0 } else { 1 }
+}
+
+/// `DIR/index.html`: a line per flow, linking its page.
+fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], seed: u64, target: &Target) -> Result<PathBuf, String> {
+    let entries: Vec<IndexEntry> = results
+        .iter()
+        .map(|r| IndexEntry {
+            flow: r.report.as_ref().map_or_else(|| r.path.display().to_string(), |rep| rep.flow.clone()),
+            path: r.path.display().to_string(),
+            passed: r.passed,
+            seed,
+            target: target.to_string(),
+            elapsed_ms: r.elapsed_ms,
+            report: match &r.page {
+                Some(Ok(p)) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
+                _ => None,
+            },
+            failure: r.failure.as_deref().and_then(|f| f.lines().next()).map(str::to_string),
+        })
+        .collect();
+    for r in results {
+        if let Some(Err(e)) = &r.page {
+            eprintln!("warning: no report page for {}: {e}", r.path.display());
+        }
+    }
+    let html = report::render_index("aksflow test", &entries)?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let index = dir.join("index.html");
+    std::fs::write(&index, html).map_err(|e| format!("cannot write {}: {e}", index.display()))?;
+    Ok(index)
 }

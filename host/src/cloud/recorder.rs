@@ -12,6 +12,7 @@ use super::gateway::query_string;
 use crate::bindings::{CloudRequest, Service};
 use crate::clock::RunClock;
 use crate::redact::Redactor;
+use crate::report::tokens;
 use crate::transcript::{Record, RecordedRequest, RecordedResponse, Transcript};
 
 /// The most of one body a record keeps: a step's transcript stays bounded by its call budget
@@ -79,7 +80,10 @@ impl Recorder {
             ),
             Err(e) => (None, Some(r.text(&e.to_string()))),
         };
-        self.transcript.push(Record { seq: 0, time: self.clock.stamp(), step: step.into(), service: service.to_string(), request, response, error });
+        let seq = self.transcript.push(Record { seq: 0, time: self.clock.stamp(), step: step.into(), service: service.to_string(), request, response, error });
+        if self.transcript.keeps_tokens() {
+            self.transcript.note_tokens(seq, carried_tokens(req, result));
+        }
     }
 
     fn headers(&self, headers: &http::HeaderMap, request: bool) -> BTreeMap<String, String> {
@@ -115,6 +119,18 @@ impl Recorder {
             Err(_) => serde_json::Value::String(format!("<{} bytes of binary>", body.len())),
         }
     }
+}
+
+/// The tokens a request and its answer carried, decoded from the raw exchange (the record
+/// itself has them redacted).
+fn carried_tokens(req: &http::Request<Bytes>, result: &Result<http::Response<Bytes>, TransportError>) -> Vec<tokens::DecodedToken> {
+    let content_type = |h: &http::HeaderMap| h.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mut found = tokens::in_headers("request", req.headers());
+    found.extend(tokens::in_body("request", &content_type(req.headers()), req.body()));
+    if let Ok(resp) = result {
+        found.extend(tokens::in_body("response", &content_type(resp.headers()), resp.body()));
+    }
+    found
 }
 
 #[cfg(test)]

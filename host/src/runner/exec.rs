@@ -28,7 +28,8 @@ use crate::transcript::{self, Transcript};
 #[derive(Clone)]
 enum Slot {
     Waiting,
-    Running,
+    /// Started at this time on the run's clock.
+    Running { started_ms: i64 },
     Done { report: StepReport, outputs: Vec<Field>, passed: bool },
 }
 
@@ -62,10 +63,9 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     let mut state = saved.clone().unwrap_or_else(|| RunState::new(&plan.source_hash, opts.seed, &target_name));
 
     let transcript_path = opts.transcript_path();
-    let transcript = Arc::new(
-        Transcript::to_file(&transcript_path, opts.resume)
-            .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?,
-    );
+    let transcript = Transcript::to_file(&transcript_path, opts.resume)
+        .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?;
+    let transcript = Arc::new(if opts.keep_tokens { transcript.keeping_tokens() } else { transcript });
     let redactor = Arc::new(Redactor::new());
     for step in state.steps.values() {
         learn_secrets(&redactor, &step.outputs);
@@ -109,18 +109,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     let reusable = reusable_steps(&plan, &state);
     for s in &plan.steps {
         if let Some(saved) = state.steps.get(&s.id).filter(|_| reusable[s.index]) {
-            let report = StepReport {
-                id: s.id.clone(),
-                uses: s.uses.clone(),
-                status: StepStatus::Resumed,
-                code: None,
-                message: None,
-                hint: None,
-                elapsed_ms: 0.0,
-                fuel: None,
-                outputs: shown_outputs(&saved.outputs),
-                files: Vec::new(),
-            };
+            let report = StepReport { outputs: shown_fields(&saved.outputs), ..StepReport::new(&s.id, &s.uses, StepStatus::Resumed) };
             opts.progress.step_finished(&report);
             slots[s.index] = Slot::Done { report, outputs: saved.outputs.clone(), passed: !saved.expected_failure };
         }
@@ -159,16 +148,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         .map(|(s, slot)| match slot {
             Slot::Done { report, .. } => report,
             _ => StepReport {
-                id: s.id.clone(),
-                uses: s.uses.clone(),
-                status: StepStatus::Skipped,
-                code: None,
                 message: Some(format!("it needs {}, which did not succeed", blocked_by(&plan, s, &exec))),
-                hint: None,
-                elapsed_ms: 0.0,
-                fuel: None,
-                outputs: BTreeMap::new(),
-                files: Vec::new(),
+                ..StepReport::new(&s.id, &s.uses, StepStatus::Skipped)
             },
         })
         .collect();
@@ -195,6 +176,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         transcript: transcript.path().map(|p| p.display().to_string()),
         check_mismatch,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        tokens: transcript.tokens(),
     })
 }
 
@@ -251,7 +233,7 @@ fn learn_secrets(redactor: &Redactor, fields: &[Field]) {
     }
 }
 
-fn shown_outputs(fields: &[Field]) -> BTreeMap<String, String> {
+fn shown_fields(fields: &[Field]) -> BTreeMap<String, String> {
     fields
         .iter()
         .map(|f| (f.name.clone(), if f.value.is_secret() { REDACTED.to_string() } else { f.value.as_str().to_string() }))
@@ -272,8 +254,11 @@ impl Exec {
                 .filter(|s| s.deps.iter().all(|&d| matches!(&slots[d], Slot::Done { report, .. } if report.status.passed())))
                 .map(|s| s.index)
                 .collect();
+            // Started under the turn of the step that finished (or before any step ran), so
+            // the time is the same on every simulated run.
+            let now = self.io.gateway.clock.now_ms();
             for &i in &ready {
-                slots[i] = Slot::Running;
+                slots[i] = Slot::Running { started_ms: now };
             }
             ready
         };
@@ -299,8 +284,10 @@ impl Exec {
         let step = &self.plan.steps[i];
         self.opts.progress.step_started(&step.id, &step.uses);
         let t0 = Instant::now();
+        let mut shown_inputs = BTreeMap::new();
         let result = match self.inputs(step) {
             Ok(inputs) => {
+                shown_inputs = shown_fields(&inputs);
                 let io: Arc<dyn StepIo> = self.io.clone();
                 let caps = StepCaps::new(&step.id, step.index, Grants::of(&step.grants), step.persona.clone(), step.limits);
                 self.engine.run(&step.plugin, io, Arc::new(caps), &inputs).await
@@ -308,10 +295,16 @@ impl Exec {
             Err(failure) => Err(failure),
         };
         let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        let (report, outputs) = self.judge(step, result, elapsed_ms);
+        let (mut report, outputs) = self.judge(step, result, elapsed_ms);
+        report.inputs = shown_inputs;
 
         // The completion is an event like a call: ordered by the turnstile.
         let turn = self.turnstile.acquire(i).await;
+        report.finished_ms = Some(self.io.gateway.clock.now_ms());
+        report.started_ms = match self.slots.lock().unwrap_or_else(|p| p.into_inner())[i] {
+            Slot::Running { started_ms } => Some(started_ms),
+            _ => None,
+        };
         learn_secrets(&self.redactor, &outputs);
         self.opts.progress.step_finished(&report);
         let passed = report.status.passed();
@@ -374,25 +367,14 @@ impl Exec {
 
     /// Compares what happened with what the flow expects.
     fn judge(&self, step: &PlannedStep, result: Result<sandbox::StepOutcome, StepFailure>, elapsed_ms: f64) -> (StepReport, Vec<Field>) {
-        let mut report = StepReport {
-            id: step.id.clone(),
-            uses: step.uses.clone(),
-            status: StepStatus::Succeeded,
-            code: None,
-            message: None,
-            hint: None,
-            elapsed_ms,
-            fuel: None,
-            outputs: BTreeMap::new(),
-            files: Vec::new(),
-        };
+        let mut report = StepReport { elapsed_ms, ..StepReport::new(&step.id, &step.uses, StepStatus::Succeeded) };
         let result = result.and_then(|outcome| self.check_outputs(step, outcome));
         let r = &self.redactor;
         match (result, &step.expect) {
             (Ok((outputs, files, fuel)), Expect::Success) => match self.write_files(&step.id, &files) {
                 Ok(written) => {
                     report.fuel = Some(fuel);
-                    report.outputs = shown_outputs(&outputs);
+                    report.outputs = shown_fields(&outputs);
                     report.files = written;
                     (report, outputs)
                 }

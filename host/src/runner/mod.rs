@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub save_state: bool,
     /// Where slow-to-make, seed-determined things are kept between processes.
     pub cache_dir: Option<PathBuf>,
+    /// Keep the tokens each call carried, decoded (in [`RunReport::tokens`]), for the HTML report.
+    pub keep_tokens: bool,
 }
 
 impl RunOptions {
@@ -54,6 +56,7 @@ impl RunOptions {
             progress: Arc::new(Silent),
             save_state: true,
             cache_dir: None,
+            keep_tokens: false,
         }
     }
 
