@@ -28,7 +28,9 @@ impl Default for Limits {
             memory_bytes: 128 << 20,
             // About a second of straight-line wasm; a real step uses a few million.
             fuel: 2_000_000_000,
-            timeout: Duration::from_secs(30),
+            // Wall clock for the whole step, host calls included: long enough for a real AKS
+            // create or upgrade (minutes of polling); runaway compute is fuel's to stop.
+            timeout: Duration::from_secs(30 * 60),
             output_bytes: 1 << 20,
             // The busiest built-in step (an LRO poll loop) makes a few dozen.
             calls: 1_000,

@@ -234,14 +234,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_round_trip_through_a_file_and_compare_equal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.jsonl");
+    /// A fresh transcript file with two records in it.
+    fn two_records(dir: &Path) -> (PathBuf, Transcript) {
+        let path = dir.join("t.jsonl");
         let t = Transcript::to_file(&path, false).unwrap();
         t.push(rec("a", 200));
         t.push(rec("b", 201));
         t.flush();
+        (path, t)
+    }
+
+    #[test]
+    fn records_round_trip_through_a_file_and_compare_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, t) = two_records(dir.path());
         let back = read(&path).unwrap();
         assert_eq!(back, t.records());
         assert_eq!(back[1].seq, 2);
@@ -251,11 +257,7 @@ mod tests {
     #[test]
     fn a_resumed_transcript_numbers_on_from_the_records_already_written() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.jsonl");
-        let t = Transcript::to_file(&path, false).unwrap();
-        t.push(rec("a", 200));
-        t.push(rec("b", 201));
-        t.flush();
+        let (path, t) = two_records(dir.path());
         drop(t);
         let t = Transcript::to_file(&path, true).unwrap();
         t.push(rec("c", 202));

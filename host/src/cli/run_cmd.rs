@@ -25,7 +25,7 @@ A flow file is TOML:
                                             #   ${{ steps.ID.outputs.NAME }}
   grant = [\"arm\"]                           # services it may call: login, graph, arm, kube
   expect = \"success\"                        # or { failure = \"CODE\", message = \"text\" }
-  limits = { fuel = 2000000000, memory = \"128MiB\", timeout = \"30s\", output = \"1MiB\",
+  limits = { fuel = 2000000000, memory = \"128MiB\", timeout = \"30m\", output = \"1MiB\",
              calls = 1000, network = \"64MiB\", log = \"1MiB\" }   # the step's budget
                                             #   (timeout: wall clock, host calls included)
   needs = [\"other\"]                         # order without using outputs

@@ -113,7 +113,10 @@ pub fn simulated(seed: u64, key_cache: Option<std::path::PathBuf>, snapshot: Opt
 
 pub fn live(target: &Target, live: Live, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
     let target_host = url::Url::parse(&live.endpoints.arm).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_default();
-    let transport = Https::for_run(live.ca_pem.as_deref(), AddressPolicy::for_target_host(&target_host))?;
+    let mut policy = AddressPolicy::for_target_host(&target_host);
+    // A private AKS cluster's API server has a private address: the person says so.
+    policy.private |= var("AKSFLOW_ALLOW_PRIVATE_NETWORK").is_some_and(|v| v == "1");
+    let transport = Https::for_run(live.ca_pem.as_deref(), policy)?;
     let context = CloudContext {
         tenant_id: live.tenant_id.clone(),
         subscription_id: live.subscription_id.clone(),
