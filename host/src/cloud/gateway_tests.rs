@@ -381,3 +381,21 @@ async fn text_bodies_are_not_read_as_forms() {
     assert_eq!(rec.request.body, serde_json::json!("client_secret=plain"));
     assert_eq!(rec.response.unwrap().body, serde_json::json!("a=1&client_secret=visible-because-not-a-form"));
 }
+
+#[tokio::test]
+async fn tokens_the_token_service_issues_are_learnt_but_other_services_secrets_are_not() {
+    let r = rig();
+    let issued = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.issued-to-a-plugin.sig";
+    let echoed = "value-a-plugin-made-up-123";
+    r.fake
+        .answer(200, &[("content-type", "application/json")], &format!(r#"{{"token_type":"Bearer","access_token":"{issued}"}}"#))
+        .token("op", 3600)
+        .answer(200, &[("content-type", "application/json")], &format!(r#"{{"password":"{echoed}"}}"#))
+        .answer(200, &[("content-type", "text/plain")], &format!("{issued} {echoed}"));
+    let c = caps(&[Service::Login, Service::Graph]);
+    r.gateway.call(&c, request(Service::Login, "POST", "/t/oauth2/v2.0/token")).await.unwrap();
+    r.gateway.call(&c, request(Service::Graph, "PATCH", "/v1.0/me")).await.unwrap();
+    r.gateway.call(&c, request(Service::Graph, "GET", "/v1.0/echo")).await.unwrap();
+    let last = records(&r).pop().unwrap().response.unwrap().body;
+    assert_eq!(last, serde_json::json!(format!("<redacted> {echoed}")), "the issued token is known everywhere; a Graph field is redacted only where it stands");
+}

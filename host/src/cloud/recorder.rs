@@ -147,6 +147,16 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_inside_a_character_steps_back_to_its_start() {
+        // One ASCII byte, then two-byte characters: the cap falls inside one of them.
+        let text = format!("a{}", "é".repeat(RECORDED_BODY_CAP));
+        let cut = truncated(text.clone(), text.len());
+        let kept = cut.split('…').next().unwrap();
+        assert_eq!(kept.len(), RECORDED_BODY_CAP - 1, "the half character is dropped, nothing more");
+        assert!(text.starts_with(kept));
+    }
+
+    #[test]
     fn a_secret_across_the_cut_is_redacted_before_cutting() {
         let redactor = Arc::new(Redactor::new());
         let secret = "S".repeat(40);
