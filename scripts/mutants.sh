@@ -26,7 +26,7 @@ SCOPES=(
   "simulator/src/arm/rbac.rs|aksflow-simulator|--lib --test arm_aks|test(/^arm::/) or binary(arm_aks)"
   "host/src/cloud/gateway.rs|aksflow|--lib|test(/^cloud::/)"
   "host/src/cloud/auth.rs|aksflow|--lib|test(/^cloud::/)"
-  "host/src/cloud/recorder.rs|aksflow|--lib|test(/^cloud::/)"
+  "host/src/cloud/recorder.rs|aksflow|--lib|test(/^cloud::/) or test(/^report::/)"
   "host/src/cloud/retry.rs|aksflow|--lib|test(/^cloud::/)"
   "host/src/cloud/egress.rs|aksflow|--lib|test(/^cloud::/)"
   "host/src/cloud/resolver.rs|aksflow|--lib|test(/^cloud::resolver::/)"

@@ -109,6 +109,31 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_https_server_urls_can_be_allowed() {
+        let e = Egress::default();
+        for bad in ["https://aks.test/?x=1", "https://aks.test/#f", "https://user@aks.test/", "https://user:pw@aks.test/", "http://aks.test", "aks.test:443", "unix:///var/run/x", ""] {
+            e.allow(bad);
+            assert!(!e.allows(bad), "{bad}");
+        }
+        assert!(e.servers().is_empty(), "{:?}", e.servers());
+        assert!(!e.allows("https://aks.test"), "a refused form teaches nothing about its host either");
+    }
+
+    #[test]
+    fn the_learnt_servers_are_listed_normalised_and_sorted_for_the_saved_run() {
+        let e = Egress::default();
+        e.allow("https://B.test:443/");
+        e.allow("https://a.test:8443/k8s/x/");
+        e.allow("https://b.test");
+        assert_eq!(e.servers(), ["https://a.test:8443/k8s/x", "https://b.test"]);
+        let resumed = Egress::default();
+        for s in e.servers() {
+            resumed.allow(&s);
+        }
+        assert!(resumed.allows("https://a.test:8443/k8s/x") && resumed.allows("https://b.test:443"));
+    }
+
+    #[test]
     fn garbage_teaches_nothing() {
         let e = Egress::default();
         e.learn_kubeconfig("not: [yaml");
