@@ -94,6 +94,27 @@ mod tests {
     }
 
     #[test]
+    fn a_service_granted_twice_is_still_granted() {
+        let g = Grants::of(&[Service::Arm, Service::Arm, Service::Kube, Service::Arm]);
+        assert!(g.allows(Service::Arm) && g.allows(Service::Kube));
+    }
+
+    #[test]
+    fn a_steps_capabilities_are_what_it_was_built_with() {
+        let persona = Persona { user: "alice@contoso.onmicrosoft.com".into(), decline: false, password: None };
+        let limits = Limits { calls: 7, ..Limits::default() };
+        let caps = StepCaps::new("bind", 12, Grants::of(&[Service::Kube]), Some(persona.clone()), limits);
+        assert_eq!(caps.step(), "bind");
+        assert_eq!(caps.turn(), 12);
+        assert_eq!(caps.grants(), Grants::of(&[Service::Kube]));
+        assert_eq!(caps.persona(), Some(&persona));
+        assert_eq!(caps.limits().calls, 7);
+        let host = StepCaps::host("(persona)", Grants::of(&[Service::Login]));
+        assert_eq!((host.step(), host.turn(), host.persona()), ("(persona)", usize::MAX, None));
+        assert_eq!(*host.limits(), Limits::default());
+    }
+
+    #[test]
     fn missing_lists_the_services_not_granted_in_order() {
         let g = Grants::of(&[Service::Graph]);
         assert_eq!(g.missing(&[Service::Arm, Service::Graph, Service::Kube]), vec![Service::Arm, Service::Kube]);
