@@ -60,28 +60,8 @@ pub fn client_credentials(
     // Application permissions granted by admin consent travel as `roles`.
     let roles = dir.assigned_roles(&client.object_id, resource_sp);
     let claims = AccessClaims {
-        aud: resource.clone(),
-        iss: tokens::v1_issuer(&client.tenant_id),
-        iat: now_secs,
-        nbf: now_secs,
-        exp: now_secs + APP_TOKEN_SECONDS,
-        tid: client.tenant_id.clone(),
-        oid: client.object_id.clone(),
-        sub: client.object_id.clone(),
-        ver: "1.0".into(),
-        appid: Some(client.app_id.clone()),
-        appidacr: Some("1".into()),
-        azp: None,
-        idtyp: Some("app".into()),
-        upn: None,
-        unique_name: None,
-        name: None,
-        scp: None,
         roles: (!roles.is_empty()).then_some(roles),
-        groups: None,
-        _claim_names: None,
-        _claim_sources: None,
-        uti: ids.opaque(22),
+        ..AccessClaims::app_only(&resource, &client.tenant_id, &client.object_id, &client.app_id, now_secs, now_secs + APP_TOKEN_SECONDS, ids.opaque(22))
     };
     Ok(Issued { expires_in: APP_TOKEN_SECONDS, expires_on: claims.exp, not_before: claims.nbf, resource, claims })
 }

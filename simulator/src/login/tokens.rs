@@ -47,6 +47,37 @@ pub struct AccessClaims {
     pub uti: String,
 }
 
+impl AccessClaims {
+    /// An app-only v1 token (client credentials): the service principal `oid` of app
+    /// `appid` in `tid`, for `aud`, valid from `iat` until `exp`.
+    pub fn app_only(aud: &str, tid: &str, oid: &str, appid: &str, iat: i64, exp: i64, uti: String) -> Self {
+        AccessClaims {
+            aud: aud.into(),
+            iss: v1_issuer(tid),
+            iat,
+            nbf: iat,
+            exp,
+            tid: tid.into(),
+            oid: oid.into(),
+            sub: oid.into(),
+            ver: "1.0".into(),
+            appid: Some(appid.into()),
+            appidacr: Some("1".into()),
+            azp: None,
+            idtyp: Some("app".into()),
+            upn: None,
+            unique_name: None,
+            name: None,
+            scp: None,
+            roles: None,
+            groups: None,
+            _claim_names: None,
+            _claim_sources: None,
+            uti,
+        }
+    }
+}
+
 /// The v1 issuer, byte for byte as Entra writes it (trailing slash included).
 pub fn v1_issuer(tenant_id: &str) -> String {
     format!("https://sts.windows.net/{tenant_id}/")
@@ -138,30 +169,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn claims(aud: &str, iat: i64, lifetime: i64) -> AccessClaims {
-        AccessClaims {
-            aud: aud.into(),
-            iss: v1_issuer("t1"),
-            iat,
-            nbf: iat,
-            exp: iat + lifetime,
-            tid: "t1".into(),
-            oid: "o1".into(),
-            sub: "o1".into(),
-            ver: "1.0".into(),
-            appid: Some("a1".into()),
-            appidacr: Some("1".into()),
-            azp: None,
-            idtyp: Some("app".into()),
-            upn: None,
-            unique_name: None,
-            name: None,
-            scp: None,
-            roles: None,
-            groups: None,
-            _claim_names: None,
-            _claim_sources: None,
-            uti: "u".into(),
-        }
+        AccessClaims::app_only(aud, "t1", "o1", "a1", iat, iat + lifetime, "u".into())
     }
 
     fn trusted(c: &AccessClaims) -> bool {

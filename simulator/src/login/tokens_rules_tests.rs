@@ -16,30 +16,7 @@ fn key() -> std::sync::Arc<SigningKey> {
 }
 
 fn claims(nbf: i64, exp: i64, ver: &str) -> AccessClaims {
-    AccessClaims {
-        aud: AUD.into(),
-        iss: v1_issuer("t1"),
-        iat: nbf,
-        nbf,
-        exp,
-        tid: "t1".into(),
-        oid: "o1".into(),
-        sub: "o1".into(),
-        ver: ver.into(),
-        appid: Some("a1".into()),
-        appidacr: Some("1".into()),
-        azp: None,
-        idtyp: Some("app".into()),
-        upn: None,
-        unique_name: None,
-        name: None,
-        scp: None,
-        roles: None,
-        groups: None,
-        _claim_names: None,
-        _claim_sources: None,
-        uti: "u".into(),
-    }
+    AccessClaims { ver: ver.into(), ..AccessClaims::app_only(AUD, "t1", "o1", "a1", nbf, exp, "u".into()) }
 }
 
 fn trusted(c: &AccessClaims) -> bool {
