@@ -3,7 +3,7 @@
 
 use super::error::LoginError;
 use super::target::Target;
-use super::tokens::{self, AccessClaims};
+use super::tokens::AccessClaims;
 use crate::directory::{ClientAuthError, Directory};
 use crate::ids::IdSource;
 
