@@ -37,6 +37,16 @@ async fn a_missing_plugin_file_is_named() {
     assert!(e.contains("cannot read plugin") && e.contains("nowhere.wasm"), "{e}");
 }
 
+/// Found while writing the flow-file fuzz target: `uses = "/dev/zero"` was read to the end,
+/// which never comes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_path_that_is_not_a_file_is_refused_without_reading_it() {
+    for path in ["/dev/zero", "/tmp/"] {
+        let e = errors(&format!("[[step]]\nid = \"a\"\nuses = \"{path}\"\n")).await;
+        assert!(e.contains("cannot read plugin") && e.contains("not a regular file"), "{e}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_step_reference_lists_the_steps() {
     let e = errors(&format!("[[step]]\nid = \"a\"\n{RG}\nwith = {{ name = \"${{{{ steps.nope.outputs.name }}}}\" }}\n")).await;

@@ -137,3 +137,62 @@ async fn a_resumed_run_still_reaches_the_clusters_its_finished_steps_learned() {
     assert_eq!(step(&r, "user").status, StepStatus::Resumed);
     assert_eq!(step(&r, "pods").status, StepStatus::Succeeded, "{:?}", step(&r, "pods"));
 }
+
+/// Every file a run leaves in its output directory, by path, except the record of the last
+/// process (`run.json` describes that process: its timings, and which steps it resumed).
+fn outputs_of(out: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &std::path::Path, root: &std::path::Path, into: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, root, into);
+            } else {
+                into.insert(path.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut files = std::collections::BTreeMap::new();
+    walk(out, out, &mut files);
+    files.remove(".aksflow/run.json");
+    files
+}
+
+/// A run killed at any step boundary and resumed writes the same transcript and the same
+/// files, byte for byte, as one never interrupted: the operator is not signed in again,
+/// and steps that were in flight at the kill are told again what they were told before
+/// (legacy-aad runs up to four steps at once), not sent again.
+#[test]
+fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = flows_dir().join("legacy-aad.toml");
+    let bin = aksflow_binary();
+    let cache = dir.path().join("cache");
+    let run = |out: &std::path::Path, kill_after: Option<usize>, resume: bool| {
+        let mut c = std::process::Command::new(&bin);
+        c.args(["run", flow.to_str().unwrap(), "--seed", "7", "--quiet", "--out", out.to_str().unwrap()]).env("AKSFLOW_CACHE_DIR", &cache);
+        if resume {
+            c.arg("--resume");
+        }
+        if let Some(n) = kill_after {
+            c.env("AKSFLOW_FAULT_KILL_AFTER_SAVES", n.to_string());
+        }
+        c.output().unwrap()
+    };
+    let whole = dir.path().join("whole");
+    assert!(run(&whole, None, false).status.success());
+    let expected = outputs_of(&whole);
+    let steps = std::fs::read_to_string(&flow).unwrap().matches("[[step]]").count();
+    for n in 1..steps {
+        let out = dir.path().join(format!("killed-{n}"));
+        let killed = run(&out, Some(n), false);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(killed.status.signal(), Some(9), "the run was not killed (SIGKILL) after save {n}");
+        let resumed = run(&out, None, true);
+        assert!(resumed.status.success(), "resuming after save {n} failed: {}", String::from_utf8_lossy(&resumed.stderr));
+        let got = outputs_of(&out);
+        assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "after save {n}");
+        for (path, bytes) in &expected {
+            assert!(got[path] == *bytes, "killed after save {n}: {path} differs from the uninterrupted run's");
+        }
+    }
+}

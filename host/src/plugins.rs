@@ -47,6 +47,26 @@ pub enum ResolveError {
     Load(#[from] LoadError),
 }
 
+/// A plugin file is at most this big (today's built-in components are well under 5 MiB).
+const MAX_COMPONENT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a plugin's component: a regular file, not too big. (`uses = "/dev/zero"` would
+/// otherwise read forever.)
+fn read_component(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file; `uses` names a built-in plugin or a .wasm component file".into());
+    }
+    if meta.len() > MAX_COMPONENT_BYTES {
+        return Err(format!("it is {} MiB, over the {} MiB a plugin may be", meta.len() >> 20, MAX_COMPONENT_BYTES >> 20));
+    }
+    let mut wasm = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut wasm).map_err(|e| e.to_string())?;
+    Ok(wasm)
+}
+
 pub async fn resolve(engine: &StepEngine, r: &PluginRef) -> Result<Arc<Plugin>, ResolveError> {
     match r {
         PluginRef::Builtin(name) => {
@@ -54,7 +74,7 @@ pub async fn resolve(engine: &StepEngine, r: &PluginRef) -> Result<Arc<Plugin>, 
             Ok(engine.load(wasm, name).await?)
         }
         PluginRef::Path(path) => {
-            let wasm = std::fs::read(path).map_err(|e| ResolveError::Unreadable { path: path.display().to_string(), error: e.to_string() })?;
+            let wasm = read_component(path).map_err(|error| ResolveError::Unreadable { path: path.display().to_string(), error })?;
             Ok(engine.load(&wasm, &path.display().to_string()).await?)
         }
     }

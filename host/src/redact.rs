@@ -73,6 +73,14 @@ impl Redactor {
         }
     }
 
+    /// Every secret learnt so far, sorted (what a saved run keeps, so a resumed one hides
+    /// what this one did).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.inner.read().unwrap_or_else(|p| p.into_inner()).secrets.iter().cloned().collect();
+        all.sort();
+        all
+    }
+
     /// `s` with every known secret replaced. Where secrets overlap, the longest wins, so a
     /// secret that contains another is replaced whole.
     pub fn text(&self, s: &str) -> String {

@@ -51,6 +51,13 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// How far a transcript file had got: its length and how many records it held.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    pub bytes: u64,
+    pub records: u64,
+}
+
 /// Where records go: streamed to a file as they come, so a long run holds none of them in
 /// memory. (Unit tests also keep them, to compare.)
 pub struct Transcript {
@@ -94,6 +101,51 @@ impl Transcript {
             path: Some(path.to_path_buf()),
             tokens: None,
         })
+    }
+
+    /// Continues a transcript from where a saved run's [`Mark`] says it stood: what was
+    /// written after that (by steps the kill cut short) is cut off, because the resumed run
+    /// writes it again.
+    pub fn resume_at(path: &Path, mark: Mark) -> Result<Self, String> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the transcript {} to continue it: {e}; run without --resume to start over", path.display()))?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        if len < mark.bytes {
+            return Err(format!(
+                "the transcript {} is shorter ({len} bytes) than when the run was saved ({} bytes); restore it, or run without --resume to start over",
+                path.display(),
+                mark.bytes
+            ));
+        }
+        file.set_len(mark.bytes).map_err(|e| format!("cannot cut the transcript {} back to the saved run: {e}", path.display()))?;
+        drop(file);
+        let file = std::fs::OpenOptions::new().append(true).open(path).map_err(|e| e.to_string())?;
+        Ok(Transcript {
+            sink: Mutex::new(Sink {
+                file: Some(std::io::BufWriter::new(file)),
+                written: mark.records,
+                #[cfg(test)]
+                kept: Vec::new(),
+            }),
+            path: Some(path.to_path_buf()),
+            tokens: None,
+        })
+    }
+
+    /// Writes out what is buffered and says where the file stands (for the saved state).
+    pub fn mark(&self) -> std::io::Result<Mark> {
+        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        let records = sink.written;
+        let bytes = match sink.file.as_mut() {
+            Some(f) => {
+                f.flush()?;
+                f.get_ref().metadata()?.len()
+            }
+            None => 0,
+        };
+        Ok(Mark { bytes, records })
     }
 
     /// Keeps the decoded tokens of each call beside the records (for the HTML report).
@@ -264,6 +316,41 @@ mod tests {
         t.flush();
         let seqs: Vec<u64> = read(&path).unwrap().iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_transcript_resumed_at_a_mark_drops_what_came_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, t) = two_records(dir.path());
+        let mark = t.mark().unwrap();
+        assert_eq!(mark.records, 2);
+        assert_eq!(mark.bytes, std::fs::metadata(&path).unwrap().len(), "the mark flushes what is buffered");
+        // Written after the save, by a step the kill cut short; half a line, even.
+        t.push(rec("late", 500));
+        t.flush();
+        drop(t);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, b"{\"seq\":4,\"ti").unwrap();
+        drop(f);
+
+        let t = Transcript::resume_at(&path, mark).unwrap();
+        t.push(rec("c", 202));
+        t.flush();
+        let back = read(&path).unwrap();
+        assert_eq!(back.iter().map(|r| (r.seq, r.step.as_str())).collect::<Vec<_>>(), [(1, "a"), (2, "b"), (3, "c")]);
+    }
+
+    #[test]
+    fn a_transcript_shorter_than_its_mark_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, t) = two_records(dir.path());
+        let mark = t.mark().unwrap();
+        drop(t);
+        std::fs::write(&path, "").unwrap();
+        let e = Transcript::resume_at(&path, mark).err().unwrap();
+        assert!(e.contains("shorter") && e.contains("without --resume"), "{e}");
+        let e = Transcript::resume_at(&dir.path().join("gone.jsonl"), mark).err().unwrap();
+        assert!(e.contains("cannot open") && e.contains("without --resume"), "{e}");
     }
 
     #[test]

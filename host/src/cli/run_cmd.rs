@@ -124,6 +124,8 @@ pub async fn run(args: RunArgs) -> i32 {
         save_state: true,
         cache_dir: super::cache_dir(),
         keep_tokens: true,
+        // Fault injection for resume tests (see docs/testing.md).
+        kill_after_saves: std::env::var("AKSFLOW_FAULT_KILL_AFTER_SAVES").ok().and_then(|n| n.parse().ok()),
     };
     if !args.quiet {
         eprintln!("{}: {} step{} on {} (seed {})", plan.name, plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }, args.target, args.seed);

@@ -62,6 +62,29 @@ impl TokenCache {
     pub fn put(&self, resource: &str, token: String, expires_ms: i64) {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(resource.to_string(), (token, expires_ms));
     }
+
+    /// Every token held, by resource (what a saved run keeps, so a resumed one does not
+    /// sign in again).
+    pub fn all(&self) -> Vec<CachedToken> {
+        let t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<CachedToken> = t.iter().map(|(r, (token, exp))| CachedToken { resource: r.clone(), token: token.clone(), expires_ms: *exp }).collect();
+        all.sort_by(|a, b| a.resource.cmp(&b.resource));
+        all
+    }
+}
+
+/// An operator token as the saved run state keeps it (the state file is owner-only).
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CachedToken {
+    pub resource: String,
+    pub token: String,
+    pub expires_ms: i64,
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken").field("resource", &self.resource).field("token", &"<redacted>").field("expires_ms", &self.expires_ms).finish()
+    }
 }
 
 /// A token from the Azure CLI, with its expiry in Unix milliseconds.

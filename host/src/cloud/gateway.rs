@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 
-use super::auth::{OperatorCredential, TokenCache, azure_cli_token};
+use super::auth::{CachedToken, OperatorCredential, TokenCache, azure_cli_token};
 use super::egress::Egress;
 use super::error::{AuthError, RequestError, TransportError};
 use super::recorder::Recorder;
@@ -160,6 +160,20 @@ impl Gateway {
         let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| AuthError::BadToken)?;
         http_req.headers_mut().insert(http::header::AUTHORIZATION, value);
         Ok(http_req)
+    }
+
+    /// The operator's tokens held now (saved with the run's state).
+    pub fn operator_tokens(&self) -> Vec<CachedToken> {
+        self.tokens.all()
+    }
+
+    /// Takes back a saved run's operator tokens: a resumed run goes on with them until they
+    /// expire instead of signing in again, as the uninterrupted run would have.
+    pub fn keep_operator_tokens(&self, saved: &[CachedToken]) {
+        for t in saved {
+            self.redactor.learn(&t.token);
+            self.tokens.put(&t.resource, t.token.clone(), t.expires_ms);
+        }
     }
 
     async fn operator_token(&self, resource: &str) -> Result<String, AuthError> {

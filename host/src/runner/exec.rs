@@ -12,7 +12,8 @@ use super::backend::{self, Backend};
 use super::io::RunIo;
 use super::output_files::OutputFiles;
 use super::report::{RunReport, StepReport, StepStatus};
-use super::state::{RunState, SavedStep};
+use super::journal::Journal;
+use super::state::{ResumePoint, RunState, RunningStep, SavedStep};
 use super::turnstile::Turnstile;
 use super::{RunError, RunOptions};
 use crate::bindings::{Field, File, StepError, Value};
@@ -48,6 +49,37 @@ struct Exec {
     started_since: Mutex<usize>,
     /// Who writes what under the output directory.
     files: OutputFiles,
+    transcript: Arc<Transcript>,
+    /// Where a resumed run's first steps take up the saved one (used once, at the start).
+    resumed: Mutex<Resumed>,
+    /// State saves so far (for the fault hook that kills the process after one).
+    saves: Mutex<usize>,
+}
+
+/// What a resumed run takes over from the saved one for the steps that were running at the
+/// save: when each started, and whose turn came next.
+#[derive(Default)]
+struct Resumed {
+    started_ms: BTreeMap<usize, i64>,
+    next_turn: Option<usize>,
+}
+
+impl Resumed {
+    /// Preloads the journal of every step that was running at the save and will run again
+    /// unchanged (same definition, resting on finished steps that are kept).
+    fn new(plan: &Plan, slots: &[Slot], point: Option<&ResumePoint>, journal: &Journal) -> Self {
+        let Some(point) = point else { return Resumed::default() };
+        let mut resumed = Resumed { next_turn: point.next_turn.as_deref().and_then(|id| plan.step(id)).map(|s| s.index), ..Resumed::default() };
+        for (id, running) in &point.running {
+            let Some(s) = plan.step(id) else { continue };
+            let deps_kept = s.deps.iter().all(|&d| matches!(slots[d], Slot::Done { .. }));
+            if running.fingerprint == s.fingerprint && deps_kept && matches!(slots[s.index], Slot::Waiting) {
+                journal.preload(s.index, running.told.clone());
+                resumed.started_ms.insert(s.index, running.started_ms);
+            }
+        }
+        resumed
+    }
 }
 
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
@@ -63,12 +95,19 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     let mut state = saved.clone().unwrap_or_else(|| RunState::new(&plan.source_hash, opts.seed, &target_name));
 
     let transcript_path = opts.transcript_path();
-    let transcript = Transcript::to_file(&transcript_path, opts.resume)
-        .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?;
+    let resume_point = state.resume_point.take();
+    let transcript = match &resume_point {
+        Some(point) => Transcript::resume_at(&transcript_path, point.transcript).map_err(RunError::Resume)?,
+        None => Transcript::to_file(&transcript_path, opts.resume)
+            .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?,
+    };
     let transcript = Arc::new(if opts.keep_tokens { transcript.keeping_tokens() } else { transcript });
     let redactor = Arc::new(Redactor::new());
     for step in state.steps.values() {
         learn_secrets(&redactor, &step.outputs);
+    }
+    for secret in resume_point.iter().flat_map(|p| &p.secrets) {
+        redactor.learn(secret);
     }
     let Backend { gateway, simulator, context } = match &opts.target {
         Target::Sim => backend::simulated(opts.seed, opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
@@ -83,9 +122,13 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     for text in plan.vars.values() {
         gateway.egress.learn_kubeconfig(text);
     }
-    // A resumed run still knows the clusters its finished steps learned.
+    // A resumed run still knows the clusters its finished steps learned, and keeps the
+    // operator's tokens.
     for server in &state.egress {
         gateway.egress.allow(server);
+    }
+    if let Some(point) = &resume_point {
+        gateway.keep_operator_tokens(&point.operator_tokens);
     }
     for s in &plan.steps {
         for (_, template, _) in &s.with {
@@ -103,7 +146,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         .map(|sim| sim.personas().into_iter().map(|p| (p.user_principal_name.to_ascii_lowercase(), p.password)).collect())
         .unwrap_or_default();
     let served_seed = opts.live.as_ref().and_then(|l| l.sim_seed);
-    let io = Arc::new(RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed));
+    let mut io = RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed);
+    io.journal = Journal::new(opts.save_state);
 
     let mut slots = vec![Slot::Waiting; plan.steps.len()];
     let reusable = reusable_steps(&plan, &state);
@@ -114,6 +158,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
             slots[s.index] = Slot::Done { report, outputs: saved.outputs.clone(), passed: !saved.expected_failure };
         }
     }
+    let resumed = Resumed::new(&plan, &slots, resume_point.as_ref(), &io.journal);
+    let io = Arc::new(io);
 
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let exec = Arc::new(Exec {
@@ -129,6 +175,9 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         done_tx,
         started_since: Mutex::new(0),
         files: OutputFiles::new(&opts.out_dir, &transcript_path),
+        transcript: transcript.clone(),
+        resumed: Mutex::new(resumed),
+        saves: Mutex::new(0),
     });
 
     let first = exec.start_ready();
@@ -139,6 +188,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         running += exec.take_started();
     }
 
+    exec.save_end();
     transcript.flush();
     let slots = exec.slots.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let steps: Vec<StepReport> = plan
@@ -257,13 +307,17 @@ impl Exec {
             // Started under the turn of the step that finished (or before any step ran), so
             // the time is the same on every simulated run.
             let now = self.io.gateway.clock.now_ms();
+            let mut resumed = self.resumed.lock().unwrap_or_else(|p| p.into_inner());
             for &i in &ready {
-                slots[i] = Slot::Running { started_ms: now };
+                slots[i] = Slot::Running { started_ms: resumed.started_ms.remove(&i).unwrap_or(now) };
             }
             ready
         };
         for &i in &ready {
             self.turnstile.join(i);
+        }
+        if let Some(first) = self.resumed.lock().unwrap_or_else(|p| p.into_inner()).next_turn.take() {
+            self.turnstile.hand_to(first);
         }
         for &i in &ready {
             let me = self.clone();
@@ -308,12 +362,19 @@ impl Exec {
         learn_secrets(&self.redactor, &outputs);
         self.opts.progress.step_finished(&report);
         let passed = report.status.passed();
-        if passed {
-            self.save(step, &report, &outputs);
-        }
+        let expected_failure = report.status == StepStatus::ExpectedFailure;
+        let saved = passed.then(|| outputs.clone());
         self.slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Slot::Done { report, outputs, passed };
+        // Kept until now: a save while this step waited for its turn to finish must still
+        // hold everything it was told.
+        self.io.journal.finish(i);
         let started = self.start_ready();
         *self.started_since.lock().unwrap_or_else(|p| p.into_inner()) += started;
+        // Saved once the steps it frees have joined the rotation, so the state names them
+        // as running and says whose turn is next.
+        if let Some(outputs) = saved {
+            self.save(step, expected_failure, outputs);
+        }
         turn.leave();
         let _ = self.done_tx.send(());
     }
@@ -468,17 +529,80 @@ impl Exec {
         Ok(written)
     }
 
-    fn save(&self, step: &PlannedStep, report: &StepReport, outputs: &[Field]) {
+    /// Saves the run as it stands when `step` has finished, holding the turn: no other step
+    /// is in a host call, so the simulator, the transcript and the running steps' journals
+    /// agree with each other.
+    fn save(&self, step: &PlannedStep, expected_failure: bool, outputs: Vec<Field>) {
         if !self.opts.save_state {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.flow_hash = self.plan.source_hash.clone();
-        state.steps.insert(step.id.clone(), SavedStep { fingerprint: step.fingerprint.clone(), expected_failure: report.status == StepStatus::ExpectedFailure, outputs: outputs.to_vec() });
+        state.steps.insert(step.id.clone(), SavedStep { fingerprint: step.fingerprint.clone(), expected_failure, outputs });
         state.simulator = self.backend_sim.as_ref().map(|s| s.snapshot());
         state.egress = self.io.gateway.egress.servers();
+        state.resume_point = match self.resume_point(step) {
+            Ok(point) => Some(point),
+            Err(e) => {
+                self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not write out the transcript ({e}); a resumed run will differ from an uninterrupted one"));
+                None
+            }
+        };
         if let Err(e) = state.save(&self.opts.out_dir) {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
+            return;
+        }
+        drop(state);
+        self.fault_after_save();
+    }
+
+    /// The run ended on its own (every step finished or was skipped): a later `--resume`
+    /// keeps the whole transcript, the failed attempts included, and runs the failed steps
+    /// again against the simulator as the last finished step left it.
+    fn save_end(&self) {
+        if !self.opts.save_state {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(point) = state.resume_point.as_mut() else { return };
+        let Ok(mark) = self.transcript.mark() else { return };
+        point.transcript = mark;
+        point.secrets = self.redactor.secrets();
+        point.operator_tokens = self.io.gateway.operator_tokens();
+        point.running.clear();
+        point.next_turn = None;
+        if let Err(e) = state.save(&self.opts.out_dir) {
+            tracing::warn!("could not save the run state at its end: {e}");
+        }
+    }
+
+    fn resume_point(&self, finished: &PlannedStep) -> std::io::Result<ResumePoint> {
+        let transcript = self.transcript.mark()?;
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let running = self
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| match slots[s.index] {
+                Slot::Running { started_ms } => Some((s.id.clone(), RunningStep { fingerprint: s.fingerprint.clone(), started_ms, told: self.io.journal.told(s.index) })),
+                _ => None,
+            })
+            .collect();
+        let next_turn = self.turnstile.next_after_leaving(finished.index).map(|i| self.plan.steps[i].id.clone());
+        Ok(ResumePoint { transcript, secrets: self.redactor.secrets(), operator_tokens: self.io.gateway.operator_tokens(), running, next_turn })
+    }
+
+    /// The fault hook `--resume`'s tests use: kill the process, as `kill -9` would, right
+    /// after the Nth save (`AKSFLOW_FAULT_KILL_AFTER_SAVES=N`, read by the CLI).
+    fn fault_after_save(&self) {
+        let Some(n) = self.opts.kill_after_saves else { return };
+        let mut saves = self.saves.lock().unwrap_or_else(|p| p.into_inner());
+        *saves += 1;
+        if *saves == n {
+            // SIGKILL: no destructor runs and nothing buffered is flushed, as in a real kill.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
         }
     }
 }

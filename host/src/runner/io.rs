@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::journal::{Exchange, Journal, Replay, SavedCall, asked};
 use super::progress::Progress;
 use super::turnstile::Turnstile;
 use crate::bindings::{CallError, CloudContext, CloudRequest, CloudResponse, Header, Service};
@@ -29,6 +30,9 @@ pub struct RunIo {
     pub served_seed: Option<u64>,
     /// What a persona's sign-in may do: reach the token service's sign-in page, nothing else.
     persona_caps: StepCaps,
+    /// What each running step has been told (saved for an exact `--resume`), and what a
+    /// resumed step is told again before it goes live.
+    pub journal: Journal,
 }
 
 /// The step name a persona's sign-in is recorded under.
@@ -45,7 +49,23 @@ impl RunIo {
         served_seed: Option<u64>,
     ) -> Self {
         let persona_caps = StepCaps::host(PERSONA_STEP, Grants::of(&[Service::Login]));
-        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps }
+        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default() }
+    }
+
+    /// The saved answer to what the step asks, when it is replaying a journal.
+    fn replayed(&self, caps: &StepCaps, asked: &'static str) -> Option<Exchange> {
+        match self.journal.replay(caps.turn(), asked) {
+            Replay::Answer(a) => Some(a),
+            Replay::Live => None,
+            Replay::Diverged { saved, asked } => {
+                self.progress.step_log(
+                    caps.step(),
+                    LogLevel::Warn,
+                    &format!("resuming: the step asked for a {asked} where the saved run had a {saved}; it goes on live from here, so this run may differ from an uninterrupted one"),
+                );
+                None
+            }
+        }
     }
 
     /// The persona acts on the device-code prompt as a person would: opens the
@@ -93,8 +113,14 @@ impl RunIo {
 impl StepIo for RunIo {
     fn call<'a>(&'a self, caps: &'a StepCaps, req: CloudRequest) -> BoxFuture<'a, Result<CloudResponse, CallError>> {
         Box::pin(async move {
+            // A replayed event happened before the save: it takes no turn in the rotation.
+            if let Some(Exchange::Call(saved)) = self.replayed(caps, asked::CALL) {
+                return saved.into();
+            }
             let _turn = self.turnstile.acquire(caps.turn()).await;
-            self.gateway.call(caps, req).await
+            let result = self.gateway.call(caps, req).await;
+            self.journal.record(caps.turn(), Exchange::Call(SavedCall::from(&result)));
+            result
         })
     }
 
@@ -108,23 +134,38 @@ impl StepIo for RunIo {
 
     fn show<'a>(&'a self, caps: &'a StepCaps, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
+            if let Some(Exchange::Show(outcome)) = self.replayed(caps, asked::SHOW) {
+                return outcome;
+            }
             let _turn = self.turnstile.acquire(caps.turn()).await;
             self.progress.prompt(caps.step(), &self.gateway.redactor.text(message), device.as_ref());
-            match &device {
+            let outcome = match &device {
                 Some(d) => self.answer(caps, d).await,
                 None => Ok(()),
-            }
+            };
+            self.journal.record(caps.turn(), Exchange::Show(outcome.clone()));
+            outcome
         })
     }
 
-    fn now_ms(&self) -> i64 {
-        self.gateway.clock.now_ms()
+    fn now_ms(&self, caps: &StepCaps) -> i64 {
+        if let Some(Exchange::Now(ms)) = self.replayed(caps, asked::NOW) {
+            return ms;
+        }
+        let ms = self.gateway.clock.now_ms();
+        self.journal.record(caps.turn(), Exchange::Now(ms));
+        ms
     }
 
     fn sleep<'a>(&'a self, caps: &'a StepCaps, duration: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
+            // A replayed sleep already moved the clock the saved simulator was taken at.
+            if self.replayed(caps, asked::SLEEP).is_some() {
+                return;
+            }
             let _turn = self.turnstile.acquire(caps.turn()).await;
             self.gateway.clock.sleep(duration).await;
+            self.journal.record(caps.turn(), Exchange::Sleep);
         })
     }
 

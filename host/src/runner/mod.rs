@@ -5,6 +5,7 @@
 pub mod backend;
 mod exec;
 mod io;
+mod journal;
 mod output_files;
 pub mod progress;
 pub mod report;
@@ -40,6 +41,9 @@ pub struct RunOptions {
     pub cache_dir: Option<PathBuf>,
     /// Keep the tokens each call carried, decoded (in [`RunReport::tokens`]), for the HTML report.
     pub keep_tokens: bool,
+    /// Fault injection for tests of `--resume`: the process kills itself right after its
+    /// Nth state save.
+    pub kill_after_saves: Option<usize>,
 }
 
 impl RunOptions {
@@ -57,6 +61,7 @@ impl RunOptions {
             save_state: true,
             cache_dir: None,
             keep_tokens: false,
+            kill_after_saves: None,
         }
     }
 

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::journal::Exchange;
 use crate::bindings::Field;
+use crate::cloud::auth::CachedToken;
+use crate::transcript::Mark;
 
 pub const STATE_FILE: &str = ".aksflow/state.json";
 
@@ -33,11 +36,41 @@ pub struct RunState {
     /// The cluster API servers the run has learned (a resumed run may still call them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub egress: Vec<String>,
+    /// What a resumed run needs to go on exactly as an uninterrupted one would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_point: Option<ResumePoint>,
+}
+
+/// Everything besides finished steps and the simulator that an uninterrupted run would
+/// still have in memory at the save: with it, a resumed run writes the same transcript and
+/// outputs, byte for byte.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResumePoint {
+    /// How far the transcript had got; what was written after (by steps the kill cut
+    /// short) is cut off and written again.
+    pub transcript: Mark,
+    /// The secrets the run had learnt, so later records are redacted the same way.
+    pub secrets: Vec<String>,
+    /// The operator's tokens: a resumed run does not sign in again.
+    pub operator_tokens: Vec<CachedToken>,
+    /// Steps running at the save, with what the host had told them: a resumed run replays
+    /// that to them instead of sending it again.
+    pub running: BTreeMap<String, RunningStep>,
+    /// The step whose turn came next in the rotation of concurrent steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_turn: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunningStep {
+    pub fingerprint: String,
+    pub started_ms: i64,
+    pub told: Vec<Exchange>,
 }
 
 impl RunState {
     pub fn new(flow_hash: &str, seed: u64, target: &str) -> Self {
-        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None, egress: Vec::new() }
+        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None, egress: Vec::new(), resume_point: None }
     }
 
     pub fn path(out_dir: &Path) -> PathBuf {

@@ -84,6 +84,28 @@ impl Turnstile {
         Turn { turnstile: self, step, leaving: false }
     }
 
+    /// Who gets the turn once `step`, which holds it, leaves: what a saved run records so a
+    /// resumed one starts the rotation at the same place.
+    pub fn next_after_leaving(&self, step: usize) -> Option<usize> {
+        if !self.enabled {
+            return None;
+        }
+        let s = self.lock();
+        s.active.range(step + 1..).next().or_else(|| s.active.iter().find(|&&a| a != step)).copied()
+    }
+
+    /// Gives the turn to `step` (a resumed run, before any step has started), if it is in
+    /// the rotation.
+    pub fn hand_to(&self, step: usize) {
+        if !self.enabled {
+            return;
+        }
+        let mut s = self.lock();
+        if s.active.contains(&step) {
+            s.holder = Some(step);
+        }
+    }
+
     fn release(&self, step: usize, leaving: bool) {
         if !self.enabled {
             return;
@@ -141,6 +163,31 @@ mod tests {
 
     /// Long enough for any runnable future; a wait for a turn that never comes hits it.
     const NEVER: std::time::Duration = std::time::Duration::from_secs(2);
+
+    #[tokio::test]
+    async fn the_turn_a_leaving_step_passes_on_can_be_handed_to_a_resumed_rotation() {
+        let t = Turnstile::new(true);
+        for i in [1, 3, 4] {
+            t.join(i);
+        }
+        assert_eq!(t.next_after_leaving(3), Some(4));
+        assert_eq!(t.next_after_leaving(4), Some(1), "the rotation wraps");
+        let lone = Turnstile::new(true);
+        lone.join(2);
+        assert_eq!(lone.next_after_leaving(2), None, "nobody is left");
+
+        // A resumed run joins the same steps and starts where the saved one stopped.
+        let resumed = Turnstile::new(true);
+        for i in [1, 4] {
+            resumed.join(i);
+        }
+        resumed.hand_to(4);
+        assert!(tokio::time::timeout(NEVER, resumed.acquire(1)).await.is_err(), "step 1 went before step 4");
+        drop(resumed.acquire(4).await);
+        assert!(tokio::time::timeout(NEVER, resumed.acquire(1)).await.is_ok());
+        resumed.hand_to(9);
+        assert_eq!(resumed.lock().holder, Some(4), "a step outside the rotation is not handed the turn");
+    }
 
     #[tokio::test]
     async fn disabled_never_waits() {

@@ -15,31 +15,32 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
 
 use super::{StepIo, StepState};
+use crate::caps::StepCaps;
 
 /// The WASI clocks package whose `monotonic-clock` wasmtime-wasi links; guests importing
 /// any compatible 0.2.x version resolve to it.
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
-pub struct GuestWallClock(pub Arc<dyn StepIo>);
+pub struct GuestWallClock(pub Arc<dyn StepIo>, pub Arc<StepCaps>);
 
 impl HostWallClock for GuestWallClock {
     fn resolution(&self) -> Duration {
         Duration::from_millis(1)
     }
     fn now(&self) -> Duration {
-        Duration::from_millis(self.0.now_ms().max(0) as u64)
+        Duration::from_millis(self.0.now_ms(&self.1).max(0) as u64)
     }
 }
 
 /// Monotonic nanoseconds: the run clock's milliseconds, scaled.
-pub struct GuestMonotonicClock(pub Arc<dyn StepIo>);
+pub struct GuestMonotonicClock(pub Arc<dyn StepIo>, pub Arc<StepCaps>);
 
 impl HostMonotonicClock for GuestMonotonicClock {
     fn resolution(&self) -> u64 {
         1_000_000
     }
     fn now(&self) -> u64 {
-        (self.0.now_ms().max(0) as u64).saturating_mul(1_000_000)
+        (self.0.now_ms(&self.1).max(0) as u64).saturating_mul(1_000_000)
     }
 }
 
@@ -71,7 +72,7 @@ pub fn shadow_sleep(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
         Box::new(sleep_then_ready(store, nanos))
     })?;
     clock.func_wrap_async("subscribe-instant", |store: StoreContextMut<'_, StepState>, (when,): (u64,)| {
-        let now = (store.data().io.now_ms().max(0) as u64).saturating_mul(1_000_000);
+        let now = (store.data().io.now_ms(&store.data().caps).max(0) as u64).saturating_mul(1_000_000);
         Box::new(sleep_then_ready(store, when.saturating_sub(now)))
     })?;
     linker.allow_shadowing(false);

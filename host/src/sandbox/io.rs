@@ -34,8 +34,8 @@ pub trait StepIo: Send + Sync + 'static {
     fn context(&self) -> CloudContext;
     fn log(&self, caps: &StepCaps, level: LogLevel, message: &str);
     fn show<'a>(&'a self, caps: &'a StepCaps, message: &'a str, device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>>;
-    /// Milliseconds since the Unix epoch on the run's clock.
-    fn now_ms(&self) -> i64;
+    /// Milliseconds since the Unix epoch on the run's clock, as the step reads it.
+    fn now_ms(&self, caps: &StepCaps) -> i64;
     /// A guest sleep: advances the run's clock (virtual) or waits (live).
     fn sleep<'a>(&'a self, caps: &'a StepCaps, duration: Duration) -> BoxFuture<'a, ()>;
     /// A seed for the step's random streams, derived from the run's seed.
@@ -56,7 +56,7 @@ impl StepIo for NullIo {
     fn show<'a>(&'a self, _caps: &'a StepCaps, _message: &'a str, _device: Option<DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Err("`describe` may not prompt".to_string()) })
     }
-    fn now_ms(&self) -> i64 {
+    fn now_ms(&self, _caps: &StepCaps) -> i64 {
         crate::clock::EPOCH_MS
     }
     fn sleep<'a>(&'a self, _caps: &'a StepCaps, _duration: Duration) -> BoxFuture<'a, ()> {

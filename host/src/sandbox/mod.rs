@@ -81,8 +81,8 @@ fn new_store(engine: &Engine, io: Arc<dyn StepIo>, caps: Arc<StepCaps>) -> (Stor
     let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stderr(stderr.clone())
-        .wall_clock(clocks::GuestWallClock(io.clone()))
-        .monotonic_clock(clocks::GuestMonotonicClock(io.clone()))
+        .wall_clock(clocks::GuestWallClock(io.clone(), caps.clone()))
+        .monotonic_clock(clocks::GuestMonotonicClock(io.clone(), caps.clone()))
         .secure_random(clocks::guest_rng(io.seed_for(&caps, "secure")))
         .insecure_random(clocks::guest_rng(io.seed_for(&caps, "insecure")))
         .insecure_random_seed(u128::from(io.seed_for(&caps, "seed")))
