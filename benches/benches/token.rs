@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
             state_dir: dir.path().join("sim"),
             key_cache: Some(std::env::temp_dir().join("aksflow-bench-cache")),
             exec_command: None,
+            limits: Default::default(),
         }))
         .unwrap();
     let op = served.simulator.operator();

@@ -59,6 +59,8 @@ async fn client_credentials_tokens_verify_and_their_errors_are_entras() {
         (vec![("client_id", "11111111-1111-1111-1111-111111111111"), ("client_secret", "x"), ("scope", "https://graph.microsoft.com/.default")], 400, 700016),
         (vec![("client_id", &op.client_id), ("client_secret", &op.client_secret), ("scope", "https://nothing.example/.default")], 400, 500011),
         (vec![("client_id", &op.client_id), ("client_secret", &op.client_secret), ("scope", "https://graph.microsoft.com/User.Read")], 400, 1002012),
+        // The secret is judged before the scope.
+        (vec![("client_id", &op.client_id), ("client_secret", "wrong"), ("scope", "https://graph.microsoft.com/User.Read")], 401, 7000215),
     ];
     for (pairs, status, code) in cases {
         let mut form = vec![("grant_type", "client_credentials")];
@@ -69,6 +71,16 @@ async fn client_credentials_tokens_verify_and_their_errors_are_entras() {
         assert!(body["error_description"].as_str().unwrap().starts_with(&format!("AADSTS{code}: ")), "{body}");
         assert!(!r.text().contains(&op.client_secret), "the secret never comes back");
     }
+    // kubelogin's `spn` mode and Microsoft's Go libraries add the OpenID Connect scopes;
+    // Entra issues the app-only token all the same.
+    let r = s
+        .form(&url, &[("grant_type", "client_credentials"), ("client_id", &op.client_id), ("client_secret", &op.client_secret), ("scope", "https://graph.microsoft.com/.default openid offline_access profile")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none(), "{body}");
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["aud"], "https://graph.microsoft.com");
+
     let r = s.form(&url, &[("grant_type", "magic")]).await;
     assert_eq!((r.status, r.json()["error"].as_str().unwrap()), (400, "unsupported_grant_type"));
 }

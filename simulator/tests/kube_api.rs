@@ -193,6 +193,46 @@ async fn managed_aad_admin_group_members_are_cluster_admins() {
     assert_eq!(c.get("/api/v1/nodes", &graph).await.status, 401);
 }
 
+/// Seed 001's CI sign-in: a service principal in the cluster's admin group signs in with
+/// client credentials as kubelogin's `spn` mode does (the OpenID Connect scopes ride along),
+/// and its app-only token carries its groups, so it is a cluster admin. One outside the
+/// group is not.
+#[tokio::test]
+async fn a_service_principal_in_the_admin_group_is_a_cluster_admin() {
+    let s = Sim::new(45);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let mut ci = Vec::new();
+    for name in ["ci-in-group", "ci-outside"] {
+        let app = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": name})).await.json();
+        let app_id = app["appId"].as_str().unwrap().to_string();
+        let sp = s.json("POST", "/v1.0/servicePrincipals", &admin, json!({"appId": app_id})).await.json();
+        let secret = s.json("POST", &format!("/v1.0/servicePrincipals/{}/addPassword", sp["id"].as_str().unwrap()), &admin, json!({"passwordCredential": {"displayName": "ci"}})).await.json();
+        ci.push((app_id, sp["id"].as_str().unwrap().to_string(), secret["secretText"].as_str().unwrap().to_string()));
+    }
+    let g = s.json("POST", "/v1.0/groups", &admin, json!({"displayName": "aks-admins", "mailNickname": "aks-admins", "securityEnabled": true, "mailEnabled": false})).await.json()["id"].as_str().unwrap().to_string();
+    let added = s.json("POST", &format!("/v1.0/groups/{g}/members/$ref"), &admin, json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", ci[0].1)})).await;
+    assert_eq!(added.status, 204);
+    let c = Cluster::new(45, json!({"managed": true, "adminGroupObjectIDs": [g]}), Some(s)).await;
+    let mut tokens = Vec::new();
+    for (app_id, _, secret) in &ci {
+        let r = c
+            .s
+            .form(
+                &format!("/{}/oauth2/v2.0/token", c.s.tenant),
+                &[("grant_type", "client_credentials"), ("client_id", app_id), ("client_secret", secret), ("scope", &format!("{AKS_SERVER}/.default openid offline_access profile"))],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        tokens.push(r.json()["access_token"].as_str().unwrap().to_string());
+    }
+    assert_eq!(claims(&tokens[0])["groups"], json!([g]), "the app-only token carries its groups");
+    assert_eq!(c.get("/api/v1/nodes", &tokens[0]).await.status, 200, "admin group → cluster-admin");
+    assert_eq!(c.get("/api/v1/nodes", &tokens[1]).await.status, 403, "outside the group: authenticated, not authorised");
+    // A Graph token carries no groups: Graph's app does not ask for them.
+    let graph = c.s.form(&format!("/{}/oauth2/v2.0/token", c.s.tenant), &[("grant_type", "client_credentials"), ("client_id", &ci[0].0), ("client_secret", &ci[0].2), ("scope", "https://graph.microsoft.com/.default")]).await;
+    assert!(claims(graph.json()["access_token"].as_str().unwrap()).get("groups").is_none());
+}
+
 #[tokio::test]
 async fn the_local_account_tables_discovery_and_object_errors() {
     let c = Cluster::new(44, json!({"managed": true}), None).await;

@@ -5,6 +5,7 @@
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::directory::{Directory, ServicePrincipal};
 use crate::keys::SigningKey;
 
 /// The claims of an Entra ID access token. [protocols.md §A.6]
@@ -86,6 +87,36 @@ pub fn v1_issuer(tenant_id: &str) -> String {
 /// The v2 issuer on the simulator's own host.
 pub fn v2_issuer(base_url: &str, tenant_id: &str) -> String {
     format!("{base_url}/{tenant_id}/v2.0")
+}
+
+/// The group claims of a token for `resource`, when its app asks for them
+/// (`groupMembershipClaims`): the object's groups, or past the limit only a pointer to
+/// where they can be read (the overage claims). Users and service principals alike.
+pub struct GroupClaims {
+    pub groups: Option<Vec<String>>,
+    pub claim_names: Option<serde_json::Value>,
+    pub claim_sources: Option<serde_json::Value>,
+}
+
+impl GroupClaims {
+    /// `collection` is the object's Graph collection (`users`, `servicePrincipals`), for the
+    /// overage pointer.
+    pub fn of(dir: &Directory, tenant_id: &str, resource: &ServicePrincipal, collection: &str, object_id: &str) -> GroupClaims {
+        let none = GroupClaims { groups: None, claim_names: None, claim_sources: None };
+        match resource.group_membership_claims.as_deref() {
+            Some(g) if !g.eq_ignore_ascii_case("None") => {}
+            _ => return none,
+        }
+        let groups = dir.transitive_groups(tenant_id, object_id);
+        if groups.len() > dir.group_claim_limit {
+            return GroupClaims {
+                groups: None,
+                claim_names: Some(serde_json::json!({ "groups": "src1" })),
+                claim_sources: Some(serde_json::json!({ "src1": { "endpoint": format!("https://graph.windows.net/{tenant_id}/{collection}/{object_id}/getMemberObjects") } })),
+            };
+        }
+        GroupClaims { groups: Some(groups), ..none }
+    }
 }
 
 pub fn mint(key: &SigningKey, claims: &AccessClaims) -> String {

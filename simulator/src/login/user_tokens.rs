@@ -9,7 +9,7 @@ use serde_json::json;
 use super::error::LoginError;
 use super::model::{Ctx, RefreshGrant};
 use super::target::{self, Requested, Target};
-use super::tokens::{self, AccessClaims};
+use super::tokens::{self, AccessClaims, GroupClaims};
 use crate::directory::{Directory, ServicePrincipal, User, UserAuthError, UserType, hash};
 
 /// Lifetime of a user's access token, in seconds (Entra gives 60–90 minutes).
@@ -88,18 +88,7 @@ pub(super) fn issue(ctx: &mut Ctx<'_>, tenant_id: &str, user: &User, client: &Se
     let now = ctx.now_ms / 1000;
     let guest = user.user_type == UserType::Guest;
     let version_2 = ctx.dir.application_by_app_id(&req.resource.app_id).and_then(|a| a.requested_access_token_version) == Some(2);
-    let groups = match req.resource.group_membership_claims.as_deref() {
-        Some(g) if !g.eq_ignore_ascii_case("None") => Some(ctx.dir.transitive_groups(tenant_id, &user.id)),
-        _ => None,
-    };
-    let (groups, claim_names, claim_sources) = match groups {
-        Some(g) if g.len() > ctx.dir.group_claim_limit => (
-            None,
-            Some(json!({ "groups": "src1" })),
-            Some(json!({ "src1": { "endpoint": format!("https://graph.windows.net/{tenant_id}/users/{}/getMemberObjects", user.id) } })),
-        ),
-        other => (other, None, None),
-    };
+    let GroupClaims { groups, claim_names, claim_sources } = GroupClaims::of(ctx.dir, tenant_id, &req.resource, "users", &user.id);
     let claims = AccessClaims {
         aud: if version_2 { req.resource.app_id.clone() } else { req.audience.clone() },
         iss: if version_2 { tokens::v2_issuer(ctx.base_url, tenant_id) } else { tokens::v1_issuer(tenant_id) },

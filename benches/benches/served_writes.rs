@@ -1,0 +1,80 @@
+//! What durability costs a served simulator: Graph requests over HTTPS, 8 in flight, that
+//! only read, beside requests that change the directory and so are committed to
+//! `state.redb` (fsynced) before they are answered. Both touch one application, so the world,
+//! and with it the snapshot each commit writes, stays the same size through the run.
+
+use std::sync::Arc;
+
+use aksflow::serve::{ServeOptions, Served};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BATCH: usize = 64;
+const IN_FLIGHT: usize = 8;
+
+fn fire(rt: &tokio::runtime::Runtime, http: &reqwest::Client, method: reqwest::Method, url: &str, token: &Arc<String>, body: Option<&'static str>) {
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..IN_FLIGHT {
+            let (http, method, url, token) = (http.clone(), method.clone(), url.to_string(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..BATCH / IN_FLIGHT {
+                    let mut req = http.request(method.clone(), &url).bearer_auth(token.as_str());
+                    if let Some(b) = body {
+                        req = req.header("content-type", "application/json").body(b);
+                    }
+                    let r = req.send().await.expect("a response");
+                    assert!(r.status().is_success(), "{}", r.status());
+                    r.bytes().await.expect("a body");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let served = rt
+        .block_on(Served::start(ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            seed: 1,
+            state_dir: dir.path().join("sim"),
+            key_cache: Some(std::env::temp_dir().join("aksflow-bench-cache")),
+            exec_command: None,
+            limits: Default::default(),
+        }))
+        .unwrap();
+    let op = served.simulator.operator();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&served.ca_path).unwrap()).unwrap();
+    let http = reqwest::Client::builder().add_root_certificate(ca).pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
+    let base = served.base_url.clone();
+    let (token, app) = rt.block_on(async {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", op.client_id.as_str()),
+            ("client_secret", op.client_secret.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let t: serde_json::Value = http.post(format!("{base}/{}/oauth2/v2.0/token", op.tenant_id)).form(&form).send().await.unwrap().json().await.unwrap();
+        let token = t["access_token"].as_str().unwrap().to_string();
+        let app: serde_json::Value =
+            http.post(format!("{base}/v1.0/applications")).bearer_auth(&token).json(&serde_json::json!({"displayName": "bench"})).send().await.unwrap().json().await.unwrap();
+        (Arc::new(token), app["id"].as_str().unwrap().to_string())
+    });
+    let url = format!("{base}/v1.0/applications/{app}");
+    let mut g = c.benchmark_group("served Graph over HTTPS");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.sample_size(20);
+    g.bench_function("read (GET application)", |b| b.iter(|| fire(&rt, &http, reqwest::Method::GET, &url, &token, None)));
+    g.bench_function("write, committed before the answer (PATCH application)", |b| {
+        b.iter(|| fire(&rt, &http, reqwest::Method::PATCH, &url, &token, Some(r#"{"displayName":"bench"}"#)))
+    });
+    g.finish();
+    rt.block_on(served.stop()).unwrap();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
