@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::cloud::transport::Https;
+use crate::kubelogin::options::{self, Flags, Settings};
 use crate::kubelogin::{GetToken, Login, cache};
 use super::out::out;
 
@@ -13,6 +14,17 @@ of a kubeconfig's exec user (or symlink it as `kubelogin`). It prints an ExecCre
 (client.authentication.k8s.io/v1beta1, or v1 when KUBERNETES_EXEC_INFO asks for it) and keeps
 the token on disk until it expires, so kubectl's next calls are answered from the cache.
 
+Environment variables override the flags, as in kubelogin, and the Azure SDK's names win
+over kubelogin's own:
+  client id       AAD_SERVICE_PRINCIPAL_CLIENT_ID, then AZURE_CLIENT_ID
+  client secret   AAD_SERVICE_PRINCIPAL_CLIENT_SECRET, then AZURE_CLIENT_SECRET
+  tenant          AZURE_TENANT_ID
+  user, password  AAD_USER_PRINCIPAL_NAME / AZURE_USERNAME, AAD_USER_PRINCIPAL_PASSWORD / AZURE_PASSWORD
+  login method    AAD_LOGIN_METHOD
+  authority host  AZURE_AUTHORITY_HOST (kubelogin reads it for workload identity only)
+With --use-azurerm-env-vars, ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID are read
+instead of the client and tenant variables.
+
 Against a served simulator, load its aksflow.env (authority host and CA), and set
 AKSFLOW_PERSONA=user@domain to have that seeded user answer the device-code prompt.")]
 pub struct GetTokenArgs {
@@ -22,36 +34,56 @@ pub struct GetTokenArgs {
     /// The AAD server application id (the token's audience)
     #[arg(long)]
     pub server_id: String,
-    /// The AAD client application id
-    #[arg(long, env = "AZURE_CLIENT_ID", default_value = "80faf920-1908-4b52-b5ef-a8e7bedfc67a")]
-    pub client_id: String,
-    /// The tenant
-    #[arg(short = 't', long, env = "AZURE_TENANT_ID", default_value = "organizations")]
-    pub tenant_id: String,
-    /// devicecode, spn, ropc or azurecli
-    #[arg(short = 'l', long, env = "AAD_LOGIN_METHOD", default_value = "devicecode")]
-    pub login: Login,
+    /// The AAD client application id [default: AKS's client app, 80faf920-1908-4b52-b5ef-a8e7bedfc67a]
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The tenant [default: organizations]
+    #[arg(short = 't', long)]
+    pub tenant_id: Option<String>,
+    /// devicecode, spn, ropc or azurecli [default: devicecode]
+    #[arg(short = 'l', long)]
+    pub login: Option<String>,
     /// v1 endpoints and the `spn:` audience, as the legacy azure auth-provider did
     #[arg(long)]
     pub legacy: bool,
-    /// Entra ID authority host; must end with `/`
-    #[arg(long, env = "AZURE_AUTHORITY_HOST", default_value = "https://login.microsoftonline.com/")]
-    pub authority_host: String,
+    /// Entra ID authority host; must end with `/` [default: https://login.microsoftonline.com/]
+    #[arg(long)]
+    pub authority_host: Option<String>,
     /// Service principal secret (--login spn)
-    #[arg(long, env = "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(long)]
     pub client_secret: Option<String>,
     /// User name (--login ropc)
-    #[arg(long, env = "AAD_USER_PRINCIPAL_NAME")]
+    #[arg(long)]
     pub username: Option<String>,
     /// Password (--login ropc)
-    #[arg(long, env = "AAD_USER_PRINCIPAL_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
-    /// Where tokens are cached
     #[arg(long)]
-    pub cache_dir: Option<std::path::PathBuf>,
+    pub password: Option<String>,
+    /// Read Terraform's ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID
+    #[arg(long)]
+    pub use_azurerm_env_vars: bool,
+    /// Where tokens are cached [default: ~/.kube/cache/kubelogin]
+    #[arg(long, visible_alias = "cache-dir")]
+    pub token_cache_dir: Option<std::path::PathBuf>,
     /// Accepted for kubelogin compatibility (instance discovery is never done)
     #[arg(long)]
     pub disable_instance_discovery: bool,
+}
+
+impl GetTokenArgs {
+    /// The settings after the environment has overridden the flags, as kubelogin does.
+    pub fn settings(&self) -> Settings {
+        let flags = Flags {
+            login: self.login.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            tenant_id: self.tenant_id.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+            authority_host: self.authority_host.clone(),
+            use_azurerm_env_vars: self.use_azurerm_env_vars,
+        };
+        options::resolve(flags, |k| std::env::var(k).ok())
+    }
 }
 
 fn exec_api_version() -> Result<String, String> {
@@ -82,13 +114,14 @@ pub async fn run(args: GetTokenArgs) -> i32 {
 
 async fn get(args: GetTokenArgs) -> Result<String, String> {
     let api_version = exec_api_version()?;
-    if !args.authority_host.ends_with('/') {
-        return Err(format!("authority host {:?} should have a trailing slash", args.authority_host));
+    let settings = args.settings();
+    if !settings.authority_host.ends_with('/') {
+        return Err(format!("authority host {:?} should have a trailing slash", settings.authority_host));
     }
-    let secret = args.client_secret.clone().or_else(|| std::env::var("AZURE_CLIENT_SECRET").ok());
-    let login_name = format!("{:?}", args.login);
-    let key = cache::key(&[&args.authority_host, &args.tenant_id, &args.server_id, &args.client_id, &login_name, if args.legacy { "legacy" } else { "" }]);
-    let dir = args.cache_dir.clone().unwrap_or_else(cache::default_dir);
+    let login: Login = settings.login.parse()?;
+    let login_name = format!("{login:?}");
+    let key = cache::key(&[&settings.authority_host, &settings.tenant_id, &args.server_id, &settings.client_id, &login_name, if args.legacy { "legacy" } else { "" }]);
+    let dir = args.token_cache_dir.clone().unwrap_or_else(cache::default_dir);
     let now = crate::clock::wall_secs();
     let (token, expires_on) = match cache::read(&dir, &key, now) {
         Some(c) => (c.token, c.expires_on),
@@ -107,15 +140,15 @@ async fn get(args: GetTokenArgs) -> Result<String, String> {
                 (user, pw)
             });
             let req = GetToken {
-                authority_host: args.authority_host.clone(),
-                tenant_id: args.tenant_id.clone(),
+                authority_host: settings.authority_host.clone(),
+                tenant_id: settings.tenant_id.clone(),
                 server_id: args.server_id.clone(),
-                client_id: args.client_id.clone(),
-                login: args.login,
+                client_id: settings.client_id.clone(),
+                login,
                 legacy: args.legacy,
-                client_secret: secret,
-                username: args.username.clone(),
-                password: args.password.clone(),
+                client_secret: settings.client_secret.clone(),
+                username: settings.username.clone(),
+                password: settings.password.clone(),
                 persona,
             };
             let (token, expires_on) = req.run(&http).await.map_err(|e| e.to_string())?;

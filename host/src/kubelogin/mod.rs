@@ -6,5 +6,6 @@
 
 pub mod cache;
 pub mod flow;
+pub mod options;
 
 pub use flow::{GetToken, Login};
