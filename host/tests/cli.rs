@@ -127,3 +127,39 @@ fn a_suite_s_report_is_an_index_linking_a_page_per_flow() {
     assert!(index.contains(&format!("href=\"{}\"", pages[0])), "{index}");
     assert!(std::fs::read_to_string(report.join(&pages[0])).unwrap().contains("id=\"dag\""));
 }
+
+/// Seed 000's `kubelogin convert-kubeconfig -l azurecli`, through a `kubelogin` symlink to
+/// aksflow: the azure auth-provider user becomes a kubelogin exec user, in place, keeping
+/// the file owner-only; what cannot be converted says why and leaves the file alone.
+#[cfg(unix)]
+#[test]
+fn convert_kubeconfig_rewrites_the_file_as_kubelogin_does_even_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk/testdata/azure-user.kubeconfig")).unwrap();
+    let file = dir.path().join("config");
+    std::fs::write(&file, &original).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let kubelogin = dir.path().join("kubelogin");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_aksflow"), &kubelogin).unwrap();
+
+    let out = Command::new(&kubelogin).args(["convert-kubeconfig", "-l", "azurecli"]).env("KUBECONFIG", &file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let converted = std::fs::read_to_string(&file).unwrap();
+    assert!(!converted.contains("auth-provider"), "{converted}");
+    assert!(converted.contains("command: kubelogin"), "{converted}");
+    assert!(converted.contains("- get-token\n") && converted.contains("- --login\n      - azurecli\n") && converted.contains("- --server-id\n      - 11111111-1111-1111-1111-111111111111\n"), "{converted}");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "the file stays owner-only");
+
+    // Errors name the problem; the file is not touched.
+    std::fs::write(&file, &original).unwrap();
+    let out = aksflow().args(["convert-kubeconfig", "-l", "magic", "--kubeconfig", file.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'magic' is not a supported login method"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    let two = std::env::join_paths([&file, &dir.path().join("other")]).unwrap();
+    let out = aksflow().args(["convert-kubeconfig"]).env("KUBECONFIG", two).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kubeconfig FILE"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = aksflow().args(["convert-kubeconfig", "--kubeconfig", dir.path().join("missing").to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the kubeconfig"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,5 +1,6 @@
 //! The `aksflow` command line.
 
+mod convert_cmd;
 mod get_token_cmd;
 mod out;
 mod plugins_cmd;
@@ -53,6 +54,8 @@ pub enum Command {
     },
     /// Get a token for a cluster, as kubelogin's get-token does (a client-go credential plugin)
     GetToken(get_token_cmd::GetTokenArgs),
+    /// Rewrite a kubeconfig's Azure users as kubelogin exec users, as kubelogin's convert-kubeconfig does
+    ConvertKubeconfig(convert_cmd::ConvertArgs),
     /// The simulator on its own
     Sim {
         #[command(subcommand)]
@@ -80,6 +83,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Plugins { command } => plugins_cmd::run(command).await,
         Command::Sim { command } => sim_cmd::run(command).await,
         Command::GetToken(args) => get_token_cmd::run(args).await,
+        Command::ConvertKubeconfig(args) => convert_cmd::run(args),
     }
 }
 

@@ -6,11 +6,9 @@
 //! `--environment` and `--legacy` (when the auth-provider's `config-mode` was "" or "0").
 //! Other users are left alone. No cloud calls.
 
-mod convert;
-
 use aksflow_sdk::kube::Kubeconfig;
+use aksflow_sdk::kube::convert::{self, ConvertOptions};
 use aksflow_sdk::*;
-use convert::ConvertOptions;
 
 struct KubeconfigConvert;
 

@@ -10,12 +10,15 @@
 //! * [`resources`] and [`manifest`]: the built-in resource types, manifests and their REST
 //!   paths.
 //!
+//! * [`convert`]: `kubelogin convert-kubeconfig` (the `kubeconfig-convert` step and the
+//!   host's `aksflow convert-kubeconfig` share it).
+//!
 //! Everything except sending a call is plain data work, so it is unit-tested natively.
-//! Work only one step does lives in that step (`kubelogin convert-kubeconfig` in
-//! `kubeconfig-convert`, `kubectl get`'s tables in `kube-get`).
+//! Work only one step does lives in that step (`kubectl get`'s tables in `kube-get`).
 
 pub mod client;
 pub mod config;
+pub mod convert;
 pub mod login;
 pub mod manifest;
 pub mod resources;

@@ -1,7 +1,9 @@
 //! `kubelogin convert-kubeconfig`: Azure users rewritten as kubelogin `exec` users. [D.3]
+//! The `kubeconfig-convert` step and the host's `aksflow convert-kubeconfig` (what a
+//! `kubelogin` symlink to aksflow runs) share it.
 
-use aksflow_sdk::StepError;
-use aksflow_sdk::kube::{ExecConfig, Kubeconfig};
+use super::{ExecConfig, Kubeconfig};
+use crate::StepError;
 use serde_yaml::Mapping;
 
 /// kubelogin's install hint, used when the user had none.
@@ -161,9 +163,9 @@ mod tests {
     use super::*;
 
     // The SDK's sample kubeconfigs.
-    const AZURE_USER: &str = include_str!("../../sdk/testdata/azure-user.kubeconfig");
-    const EXEC_USER: &str = include_str!("../../sdk/testdata/exec-user.kubeconfig");
-    const ADMIN: &str = include_str!("../../sdk/testdata/admin.kubeconfig");
+    const AZURE_USER: &str = include_str!("../../testdata/azure-user.kubeconfig");
+    const EXEC_USER: &str = include_str!("../../testdata/exec-user.kubeconfig");
+    const ADMIN: &str = include_str!("../../testdata/admin.kubeconfig");
 
     #[test]
     fn converts_a_legacy_azure_user_to_kubelogin_devicecode() {
