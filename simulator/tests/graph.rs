@@ -142,6 +142,14 @@ async fn me_users_paging_and_errors() {
     assert_eq!(bad_json.status, 400);
     let unknown = s.json("POST", "/v1.0/applications", &alice, json!({"displayName": "x", "nativeApp": true})).await;
     assert_eq!(unknown.json()["error"]["message"], "Property 'nativeApp' does not exist as a declared property or extension property.");
+    // As msgraph-sdk (Kiota) sends it: the type annotation on create and on update.
+    let kiota = s.json("POST", "/v1.0/applications", &alice, json!({"@odata.type": "#microsoft.graph.application", "displayName": "kiota"})).await;
+    assert_eq!(kiota.status, 201, "{}", kiota.text());
+    let kiota_id = kiota.json()["id"].as_str().unwrap().to_string();
+    let patched = s.json("PATCH", &format!("/v1.0/applications/{kiota_id}"), &alice, json!({"@odata.type": "microsoft.graph.application", "notes": "n"})).await;
+    assert_eq!(patched.status, 204, "{}", patched.text());
+    let wrong_type = s.json("POST", "/v1.0/applications", &alice, json!({"@odata.type": "#microsoft.graph.user", "displayName": "x"})).await;
+    assert_eq!(wrong_type.status, 400, "another entity's type is not an application");
     let bad_filter = s.get("/v1.0/applications?$filter=appId%20eq", &alice).await;
     assert_eq!(bad_filter.status, 400);
     assert!(bad_filter.json()["error"]["message"].as_str().unwrap().starts_with("Invalid filter clause"));

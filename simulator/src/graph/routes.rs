@@ -181,6 +181,11 @@ const PASS_THROUGH: &[&str] = &[
 /// Properties Graph accepts but that this simulator does not store (read-only or certificates).
 const IGNORED: &[&str] = &["keyCredentials", "passwordCredentials", "id", "appId", "createdDateTime", "publisherDomain", "@odata.context", "deletedDateTime"];
 
+/// Does an `@odata.type` annotation name `microsoft.graph.<entity>` (with or without `#`)?
+fn names_type(v: &Value, entity: &str) -> bool {
+    v.as_str().is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case(&format!("microsoft.graph.{entity}")))
+}
+
 /// A JSON body of an application into the changes it asks for; unknown properties are
 /// Graph's 400.
 fn application_changes(body: &Map<String, Value>) -> Result<ApplicationChanges, GraphError> {
@@ -210,6 +215,9 @@ fn application_changes(body: &Map<String, Value>) -> Result<ApplicationChanges, 
                 c.extra.insert(p.to_string(), v.clone());
             }
             p if IGNORED.contains(&p) => {}
+            // Kiota-generated SDKs (msgraph-sdk, the Go and .NET ones) name the type of every
+            // object they send; it is an annotation, not a property.
+            "@odata.type" if names_type(v, "application") => {}
             other => return Err(GraphError::bad_request(format!("Property '{other}' does not exist as a declared property or extension property."))),
         }
     }
