@@ -28,6 +28,10 @@ async fn legacy_aad_writes_both_kubeconfigs_and_repeats_byte_for_byte() {
         let text = std::fs::read_to_string(dir.path().join("a").join(f)).unwrap();
         assert!(text.contains("certificate-authority-data"), "{f}");
     }
+    // ARM names the admin context after the cluster; az's merge appends `-admin`, so the
+    // user and admin contexts of one cluster do not collide (and never `-admin-admin`).
+    let admin = step(&a, "admin");
+    assert_eq!(admin.outputs["context"], "myakscluster-admin");
     let user = std::fs::read_to_string(dir.path().join("a/user.kubeconfig")).unwrap();
     assert!(user.contains("name: azure"), "seed 000's user kubeconfig uses the azure auth-provider");
     let pods = step(&a, "pods");

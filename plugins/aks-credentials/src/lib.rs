@@ -94,7 +94,10 @@ impl Guest for AksCredentials {
             .decode(raw.trim())
             .map_err(|e| StepError::new("UnexpectedResponse", format!("kubeconfigs[0].value is not base64: {e}")))?;
         let yaml = String::from_utf8(bytes).map_err(|_| StepError::new("UnexpectedResponse", "the kubeconfig is not UTF-8 text"))?;
-        let kc = Kubeconfig::parse(&yaml)?;
+        let mut kc = Kubeconfig::parse(&yaml)?;
+        // az's merge step renames an admin context `NAME-admin`, so that it does not
+        // overwrite the user context of the same cluster (protocols.md §D.4).
+        let yaml = if admin_contexts_renamed(&mut kc) { kc.to_yaml() } else { yaml };
         let cur = kc.current()?;
         let auth = match cur.user.credential()? {
             Credential::Static { identity: Some(_), .. } => "certificate",
@@ -127,3 +130,12 @@ impl Guest for AksCredentials {
 }
 
 export!(AksCredentials with_types_in aksflow_sdk::bindings);
+
+/// What az's `merge_kubernetes_configurations` does to an admin kubeconfig: the first context
+/// whose user is a `clusterAdmin_…` gets `-admin` appended and becomes the current context.
+fn admin_contexts_renamed(kc: &mut Kubeconfig) -> bool {
+    let Some(ctx) = kc.contexts.iter_mut().find(|c| c.context.user.starts_with("clusterAdmin")) else { return false };
+    ctx.name = format!("{}-admin", ctx.name);
+    kc.current_context = ctx.name.clone();
+    true
+}

@@ -45,7 +45,9 @@ pub fn admin(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued) ->
         "client-key-data": STANDARD.encode(&cert.key_pem),
         "token": c.admin_token,
     });
-    config(c, base_url, ca_pem, &format!("{}-admin", c.name), &format!("clusterAdmin_{}_{}", c.resource_group, c.name), user)
+    // The context is the cluster's name, as for user credentials: az appends `-admin` itself
+    // when it merges (protocols.md §D.4).
+    config(c, base_url, ca_pem, &c.name, &format!("clusterAdmin_{}_{}", c.resource_group, c.name), user)
 }
 
 /// The user kubeconfig. AAD clusters get `exec` (the default for Kubernetes ≥ 1.24) or the
