@@ -76,7 +76,7 @@ fn arm_error(r: &Resp) -> (u16, String, String) {
 #[tokio::test]
 async fn create_polls_to_succeeded_and_get_shows_the_managed_aad_profile() {
     let a = Aks::new(31).await;
-    let r = a.put("myAKSCluster", json!({"kubernetesVersion": "", "dnsPrefix": "myaks", "enableRBAC": true, "aadProfile": {"managed": true, "adminGroupObjectIDs": ["g1"], "enableAzureRBAC": false}, "agentPoolProfiles": [{"name": "nodepool1", "count": 2, "vmSize": "Standard_DS2_v2", "mode": "System"}]})).await;
+    let r = a.put("myAKSCluster", json!({"kubernetesVersion": "", "dnsPrefix": "myaks", "enableRBAC": true, "aadProfile": {"managed": true, "adminGroupObjectIDs": ["g1"], "enableAzureRBAC": false}, "agentPoolProfiles": [{"name": "nodepool1", "count": 2, "vmSize": "Standard_DS2_v2", "mode": "System", "tags": {"team": "a"}, "nodeLabels": {"tier": "system"}}]})).await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json()["properties"]["provisioningState"], "Creating");
     assert_eq!(r.headers.get("retry-after").unwrap(), "15");
@@ -86,6 +86,9 @@ async fn create_polls_to_succeeded_and_get_shows_the_managed_aad_profile() {
     assert_eq!(c["properties"]["provisioningState"], "Succeeded");
     assert_eq!(c["properties"]["aadProfile"], json!({"managed": true, "enableAzureRBAC": false, "adminGroupObjectIDs": ["g1"], "adminUsers": null, "tenantID": a.s.tenant}));
     assert!(c["properties"]["fqdn"].as_str().unwrap().ends_with(".hcp.eastus.azmk8s.io"));
+    // An agent pool's tags and node labels come back as sent.
+    let pool = &c["properties"]["agentPoolProfiles"][0];
+    assert_eq!((&pool["tags"], &pool["nodeLabels"]), (&json!({"team": "a"}), &json!({"tier": "system"})));
     assert_eq!(c["id"].as_str().unwrap().contains("/resourcegroups/myResourceGroup/"), true);
     // az aks update while an operation runs is refused.
     let r = a.put("busy", json!({"enableRBAC": true})).await;

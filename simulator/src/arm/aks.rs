@@ -42,6 +42,11 @@ pub struct AgentPool {
     pub count: u32,
     pub vm_size: String,
     pub mode: String,
+    /// `tags` and `nodeLabels` as sent on create (ARM keeps and returns them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_labels: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -264,7 +269,7 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
     let dns_prefix = spec.dns_prefix.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| format!("{name}-{rg}-{}", &sid[..6]));
     let hash = ids.hex(8);
     let pools = if spec.agent_pools.is_empty() {
-        vec![AgentPool { name: "nodepool1".into(), count: 3, vm_size: "Standard_DS2_v2".into(), mode: "System".into() }]
+        vec![AgentPool { name: "nodepool1".into(), count: 3, vm_size: "Standard_DS2_v2".into(), mode: "System".into(), tags: None, node_labels: None }]
     } else {
         spec.agent_pools.clone()
     };

@@ -62,13 +62,20 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         .agent_pools
         .iter()
         .map(|p| {
-            json!({
+            let mut pool = json!({
                 "name": p.name, "count": p.count, "vmSize": p.vm_size, "osDiskSizeGB": 128, "osDiskType": "Managed", "kubeletDiskType": "OS",
                 "workloadRuntime": "OCIContainer", "maxPods": 110, "type": "VirtualMachineScaleSets", "enableAutoScaling": false,
                 "provisioningState": c.provisioning_state, "powerState": { "code": "Running" }, "orchestratorVersion": c.kubernetes_version,
                 "currentOrchestratorVersion": c.kubernetes_version, "enableNodePublicIP": false, "mode": p.mode, "enableEncryptionAtHost": false,
                 "enableUltraSSD": false, "osType": "Linux", "osSKU": "Ubuntu", "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202510.01.0", "enableFIPS": false,
-            })
+            });
+            if let Some(t) = &p.tags {
+                pool["tags"] = Value::Object(t.clone());
+            }
+            if let Some(l) = &p.node_labels {
+                pool["nodeLabels"] = Value::Object(l.clone());
+            }
+            pool
         })
         .collect();
     let mut props = json!({
@@ -146,6 +153,8 @@ fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
                     count: p.get("count").and_then(Value::as_u64).unwrap_or(1) as u32,
                     vm_size: p.get("vmSize").and_then(Value::as_str).unwrap_or("Standard_DS2_v2").into(),
                     mode: p.get("mode").and_then(Value::as_str).unwrap_or("System").into(),
+                    tags: p.get("tags").and_then(Value::as_object).cloned(),
+                    node_labels: p.get("nodeLabels").and_then(Value::as_object).cloned(),
                 })
                 .collect()
         })
