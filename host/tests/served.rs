@@ -274,3 +274,45 @@ async fn a_silent_a_slow_and_an_idle_connection_are_each_closed_at_their_deadlin
     assert!(t < Duration::from_secs(2), "idle: {t:?}");
     served.stop().await.unwrap();
 }
+
+/// Every flow under flows/ (failures included) run over TLS against a served simulator of
+/// its own, as `aksflow run FLOW --target https://127.0.0.1:PORT` with only aksflow.env's
+/// settings: each ends as it does in process. Four at a time (they mostly wait).
+#[test]
+fn every_flow_passes_over_tls_against_a_served_simulator() {
+    let cache = cache();
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for dir in [flows(), flows().join("failures")] {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    assert!(paths.len() >= 27, "{} flows", paths.len());
+    let queue = std::sync::Mutex::new(paths.clone());
+    let failed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                while let Some(flow) = queue.lock().unwrap().pop() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let port = free_port();
+                    let _server = serve(&cache, &dir.path().join("sim"), port, |_| {});
+                    let out = aksflow(&cache)
+                        .args(["run", flow.to_str().unwrap(), "--quiet", "--target", &format!("https://127.0.0.1:{port}"), "--out", dir.path().join("out").to_str().unwrap()])
+                        .envs(settings(&dir.path().join("sim")))
+                        .output()
+                        .unwrap();
+                    if !out.status.success() {
+                        failed.lock().unwrap().push(format!("{}: {}{}", flow.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+                    }
+                }
+            });
+        }
+    });
+    let failed = failed.into_inner().unwrap();
+    assert!(failed.is_empty(), "{} of {} flows failed over TLS:\n{}", failed.len(), paths.len(), failed.join("\n"));
+}

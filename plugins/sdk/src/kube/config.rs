@@ -330,8 +330,16 @@ impl ExecConfig {
     }
 
     /// kubelogin's own test: the command contains "kubelogin", case-insensitively. [D.3]
+    /// (Its converter uses it to pick the users it rewrites.)
     pub fn is_kubelogin(&self) -> bool {
         self.command.to_ascii_lowercase().contains("kubelogin")
+    }
+
+    /// Does this exec take kubelogin's `get-token` arguments? kubelogin does, and so does any
+    /// compatible plugin under another name: `aksflow get-token`, which a served simulator's
+    /// kubeconfigs run.
+    pub fn speaks_kubelogin(&self) -> bool {
+        self.is_kubelogin() || (self.args.first().is_some_and(|a| a == "get-token") && self.arg("--server-id").is_some())
     }
 }
 
@@ -340,6 +348,16 @@ mod tests {
     use super::*;
     use crate::kube::{Client, TokenProtocol};
     use crate::kube::samples::{ADMIN, AZURE_USER, EXEC_USER};
+
+    #[test]
+    fn an_exec_with_kubelogin_s_arguments_speaks_kubelogin_whatever_its_command() {
+        let exec = |command: &str, args: &[&str]| ExecConfig { command: command.into(), args: args.iter().map(|a| a.to_string()).collect(), ..Kubeconfig::parse(EXEC_USER).unwrap().users[0].user.exec.clone().unwrap() };
+        assert!(exec("/usr/local/bin/aksflow", &["get-token", "--login", "devicecode", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]).speaks_kubelogin());
+        assert!(!exec("/usr/local/bin/aksflow", &["get-token", "--login", "devicecode", "--server-id", "x"]).is_kubelogin(), "kubelogin's converter keeps its own rule");
+        assert!(exec("kubelogin", &[]).speaks_kubelogin());
+        assert!(!exec("gke-gcloud-auth-plugin", &[]).speaks_kubelogin());
+        assert!(!exec("aws", &["eks", "get-token", "--cluster-name", "c"]).speaks_kubelogin());
+    }
 
     #[test]
     fn parses_exec_args() {

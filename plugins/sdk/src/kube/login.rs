@@ -9,7 +9,7 @@ impl User {
     /// How to get an Entra ID token for this user, if it is an Azure user (a kubelogin exec
     /// or an `azure` auth-provider).
     pub fn azure_login(&self) -> Option<AzureLogin> {
-        if let Some(exec) = self.exec.as_ref().filter(|e| e.is_kubelogin()) {
+        if let Some(exec) = self.exec.as_ref().filter(|e| e.speaks_kubelogin()) {
             return Some(AzureLogin::from_exec(exec));
         }
         self.auth_provider.as_ref().filter(|a| a.name == "azure").map(AzureLogin::from_auth_provider)
