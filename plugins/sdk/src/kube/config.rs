@@ -190,6 +190,12 @@ impl Kubeconfig {
         {
             return Err(invalid(format!("the kubeconfig has kind `{kind}`, expected `Config`")));
         }
+        // YAML allows what a kubeconfig cannot hold, such as a map key that is itself a map
+        // (client-go refuses those too). Refused here, so that what was read can always be
+        // written back. Found by the kubeconfig fuzz target.
+        if let Err(e) = serde_yaml::to_string(&kc) {
+            return Err(invalid(format!("the kubeconfig is not valid: it holds YAML that a kubeconfig cannot (a key that is a list or a map?): {e}")));
+        }
         Ok(kc)
     }
 
@@ -348,6 +354,13 @@ mod tests {
     use super::*;
     use crate::kube::{Client, TokenProtocol};
     use crate::kube::samples::{ADMIN, AZURE_USER, EXEC_USER};
+
+    #[test]
+    fn a_map_key_that_is_itself_a_map_is_refused_not_a_panic_when_written_back() {
+        let text = r#"{"apiVersig","c..lusters":[{"nameter":{"server":"https://x:443"}}:],"crre-n|ext":"x"}"#;
+        let e = Kubeconfig::parse(text).unwrap_err();
+        assert!(e.message.contains("the kubeconfig is not valid"), "{}", e.message);
+    }
 
     #[test]
     fn an_exec_with_kubelogin_s_arguments_speaks_kubelogin_whatever_its_command() {
