@@ -316,3 +316,24 @@ fn every_flow_passes_over_tls_against_a_served_simulator() {
     let failed = failed.into_inner().unwrap();
     assert!(failed.is_empty(), "{} of {} flows failed over TLS:\n{}", failed.len(), paths.len(), failed.join("\n"));
 }
+
+/// Readiness: once the port takes connections, aksflow.env and the CA are already written,
+/// so a script that waits for the port can source the file at once.
+#[test]
+fn the_settings_are_written_before_the_port_takes_connections() {
+    let cache = cache();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sim");
+    let port = free_port();
+    let mut c = aksflow(&cache);
+    c.args(["sim", "serve", "--addr", &format!("127.0.0.1:{port}"), "--seed", "3", "--state", state.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null());
+    let _server = Server { child: c.spawn().unwrap() };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the served simulator did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let env = std::fs::read_to_string(state.join("aksflow.env")).expect("aksflow.env exists as soon as the port answers");
+    assert!(env.contains("AZURE_AUTHORITY_HOST="), "{env}");
+    assert!(std::fs::read_to_string(state.join("ca.pem")).unwrap().contains("BEGIN CERTIFICATE"));
+}

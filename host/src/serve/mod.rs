@@ -19,7 +19,6 @@ use std::time::Duration;
 use aksflow_simulator::{ServedCertificates, SimConfig, Simulator, Snapshot, VirtualClock};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use connections::Limits;
@@ -48,6 +47,14 @@ pub struct Served {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// A socket bound to `addr` that does not listen yet (connections are refused until it does).
+fn bound_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
 fn wall_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -55,8 +62,11 @@ fn wall_ms() -> i64 {
 impl Served {
     pub async fn start(opts: ServeOptions) -> Result<Served, String> {
         private::create_dir(&opts.state_dir).map_err(|e| format!("cannot create {}: {e}", opts.state_dir.display()))?;
-        let listener = TcpListener::bind(opts.addr).await.map_err(|e| format!("cannot listen on {}: {e}", opts.addr))?;
-        let mut addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Bound now (the port goes into the certificate and aksflow.env) but listening only
+        // once those files are written: a script that waits for the port can source
+        // aksflow.env at once.
+        let socket = bound_socket(opts.addr).map_err(|e| format!("cannot listen on {}: {e}", opts.addr))?;
+        let mut addr = socket.local_addr().map_err(|e| e.to_string())?;
         if addr.ip().is_unspecified() {
             addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
@@ -112,6 +122,7 @@ impl Served {
         );
         private::write_file(&env_path, &env).map_err(|e| format!("cannot write {}: {e}", env_path.display()))?;
 
+        let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let router = simulator.router().layer(axum::middleware::from_fn_with_state((simulator.clone(), store.clone()), persist_before_answering));
