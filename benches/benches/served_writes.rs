@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use aksflow::serve::{ServeOptions, Served};
+#[path = "common/served.rs"]
+mod served_common;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 64;
@@ -36,20 +37,8 @@ fn fire(rt: &tokio::runtime::Runtime, http: &reqwest::Client, method: reqwest::M
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let served = rt
-        .block_on(Served::start(ServeOptions {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            seed: 1,
-            state_dir: dir.path().join("sim"),
-            key_cache: Some(std::env::temp_dir().join("aksflow-bench-cache")),
-            exec_command: None,
-            limits: Default::default(),
-        }))
-        .unwrap();
+    let served_common::Bench { served, http, dir: _dir } = served_common::start(&rt, IN_FLIGHT);
     let op = served.simulator.operator();
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(&served.ca_path).unwrap()).unwrap();
-    let http = reqwest::Client::builder().add_root_certificate(ca).pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
     let base = served.base_url.clone();
     let (token, app) = rt.block_on(async {
         let form = [
