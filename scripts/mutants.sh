@@ -34,6 +34,9 @@ SCOPES=(
   "host/src/caps.rs|aksflow|--lib|test(/^caps::/) or test(/^cloud::gateway::/)"
   "host/src/runner/output_files.rs|aksflow|--lib|test(/^runner::output_files::/)"
   "host/src/limits.rs|aksflow|--lib|test(/^limits::/)"
+  "host/src/kubelogin/options.rs|aksflow|--lib|test(/^kubelogin::options::/)"
+  "host/src/runner/journal.rs|aksflow|--lib|test(/^runner::journal::/) or test(/^runner::turnstile::/)"
+  "simulator/src/login/client_credentials.rs|aksflow-simulator|--lib --test entra --test kube_api|test(/^login::/) or binary(entra) or binary(kube_api)"
 )
 
 scope_of() {

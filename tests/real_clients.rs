@@ -71,10 +71,14 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     let plan = Arc::new(aksflow::flow::load(&flow, &engine()).await.unwrap());
     assert!(runner::run(plan, engine(), opts).await.unwrap().passed);
 
+    // aksflow.env's settings, less the operator's AZURE_CLIENT_ID / AZURE_CLIENT_SECRET: like
+    // kubelogin, get-token lets those override the kubeconfig's --client-id, and a person
+    // signing in as a user does not have the operator's service principal in their shell.
     let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path)
         .unwrap()
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter(|(k, _)| k != "AZURE_CLIENT_ID" && k != "AZURE_CLIENT_SECRET")
         .collect();
     let kubectl = |kubeconfig: &str, args: &[&str]| {
         let mut c = Command::new("kubectl");
