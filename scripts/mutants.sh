@@ -36,7 +36,7 @@ SCOPES=(
   "host/src/limits.rs|aksflow|--lib|test(/^limits::/)"
   "host/src/kubelogin/options.rs|aksflow|--lib|test(/^kubelogin::options::/)"
   "host/src/runner/journal.rs|aksflow|--lib|test(/^runner::journal::/) or test(/^runner::turnstile::/)"
-  "simulator/src/login/client_credentials.rs|aksflow-simulator|--lib --test entra --test kube_api|test(/^login::/) or binary(entra) or binary(kube_api)"
+  "simulator/src/login/client_credentials.rs|aksflow-simulator|--lib --test entra --test kube_api --test graph|test(/^login::/) or binary(entra) or binary(kube_api) or binary(graph)"
 )
 
 scope_of() {

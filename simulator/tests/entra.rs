@@ -251,6 +251,35 @@ async fn overage_starts_at_201_groups() {
     }
 }
 
+/// A service principal's app-only token follows the same rule as a user's: past 200 groups
+/// the groups give way to the overage claim, which points at the service principal.
+#[tokio::test]
+async fn a_service_principal_past_the_group_limit_gets_the_overage_claim() {
+    let s = Sim::new(11);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let app = s.json("POST", "/v1.0/applications", &admin, serde_json::json!({"displayName": "ci"})).await.json();
+    let app_id = app["appId"].as_str().unwrap().to_string();
+    let sp = s.json("POST", "/v1.0/servicePrincipals", &admin, serde_json::json!({"appId": app_id})).await.json()["id"].as_str().unwrap().to_string();
+    let secret = s.json("POST", &format!("/v1.0/servicePrincipals/{sp}/addPassword"), &admin, serde_json::json!({"passwordCredential": {}})).await.json()["secretText"].as_str().unwrap().to_string();
+    let token = |scope: String| {
+        let (app_id, secret, url) = (app_id.clone(), secret.clone(), format!("/{}/oauth2/v2.0/token", s.tenant));
+        let s = &s;
+        async move { s.form(&url, &[("grant_type", "client_credentials"), ("client_id", &app_id), ("client_secret", &secret), ("scope", &scope)]).await.json()["access_token"].as_str().unwrap().to_string() }
+    };
+    for i in 0..201 {
+        let g = s.json("POST", "/v1.0/groups", &admin, serde_json::json!({"displayName": format!("g{i}"), "mailNickname": format!("g{i}"), "mailEnabled": false, "securityEnabled": true})).await;
+        let gid = g.json()["id"].as_str().unwrap().to_string();
+        let r = s.json("POST", &format!("/v1.0/groups/{gid}/members/$ref"), &admin, serde_json::json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{sp}")})).await;
+        assert_eq!(r.status, 204);
+    }
+    let c = claims(&token(format!("{AKS_SERVER}/.default")).await);
+    assert!(c.get("groups").is_none(), "{c}");
+    assert_eq!(c["_claim_names"]["groups"], "src1");
+    assert!(c["_claim_sources"]["src1"]["endpoint"].as_str().unwrap().ends_with(&format!("/servicePrincipals/{sp}/getMemberObjects")), "{c}");
+    // No app role was granted: no roles claim at all.
+    assert!(c.get("roles").is_none(), "{c}");
+}
+
 /// PyJWT, outside our code, verifies a token with the key from discovery.
 #[tokio::test]
 async fn an_independent_verifier_accepts_our_tokens() {
