@@ -14,6 +14,7 @@ pub struct IdSource {
 }
 
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-";
+const BASE64URL_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 impl IdSource {
@@ -56,6 +57,13 @@ impl IdSource {
     pub fn hex(&mut self, len: usize) -> String {
         let mut rng = self.next_rng();
         (0..len).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap()).collect()
+    }
+
+    /// `len` characters of base64url, as Graph's oauth2PermissionGrant ids are written (no
+    /// `.` or `~`, unlike [`opaque`](Self::opaque)).
+    pub fn base64url(&mut self, len: usize) -> String {
+        let mut rng = self.next_rng();
+        (0..len).map(|_| pick(&mut rng, BASE64URL_ALPHABET)).collect()
     }
 
     /// An opaque token (refresh tokens, device codes): URL-safe, `len` characters.

@@ -81,7 +81,14 @@ async fn the_seeds_permission_grant_and_consent_steps() {
     let r = s.json("POST", "/v1.0/oAuth2PermissionGrants", &admin, grant).await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["@odata.context"], "https://graph.microsoft.com/v1.0/$metadata#oauth2PermissionGrants/$entity");
-    assert_eq!(s.json("POST", &format!("/v1.0/servicePrincipals/{graph_sp}/appRoleAssignedTo"), &admin, role).await.status, 201);
+    // Grant and assignment ids are base64url, as Graph writes them: never `.` or `~`.
+    let base64url = |id: &str| id.len() == 43 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let grant_id = r.json()["id"].as_str().unwrap().to_string();
+    assert!(base64url(&grant_id), "{grant_id}");
+    let assigned = s.json("POST", &format!("/v1.0/servicePrincipals/{graph_sp}/appRoleAssignedTo"), &admin, role).await;
+    assert_eq!(assigned.status, 201);
+    let assignment_id = assigned.json()["id"].as_str().unwrap().to_string();
+    assert!(base64url(&assignment_id), "{assignment_id}");
 
     // Now the server app's own client-credentials token carries the application permission.
     let token = s.form(&format!("/{}/oauth2/v2.0/token", s.tenant), &[("grant_type", "client_credentials"), ("client_id", &app_id), ("client_secret", &secret), ("scope", "https://graph.microsoft.com/.default")]).await;

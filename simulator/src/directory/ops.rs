@@ -401,7 +401,7 @@ impl Directory {
                 return Err(DirError::InvalidValue { property: "consentType".into(), entity: "OAuth2PermissionGrant", detail: Some(format!("'{other}' is not AllPrincipals or Principal.")) });
             }
         }
-        grant.id = ids.opaque(43);
+        grant.id = ids.base64url(43);
         self.grants.push(grant.clone());
         Ok(grant)
     }
@@ -449,7 +449,7 @@ impl Directory {
             return Err(DirError::Duplicate { property: "appRoleAssignment", message: "Permission being assigned already exists on the object".into() });
         }
         let a = AppRoleAssignment {
-            id: ids.opaque(43),
+            id: ids.base64url(43),
             principal_id: principal_id.into(),
             principal_type: ptype.into(),
             principal_display_name: pname,
@@ -492,7 +492,7 @@ impl Directory {
                         }
                     }
                     None => {
-                        let id = ids.opaque(43);
+                        let id = ids.base64url(43);
                         self.grants.push(PermissionGrant { id, client_id: client.id.clone(), consent_type: "AllPrincipals".into(), principal_id: None, resource_id: resource.id.clone(), scope: scopes.join(" ") });
                     }
                 }

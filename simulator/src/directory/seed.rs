@@ -161,7 +161,7 @@ impl Directory {
             let client_sp = self.service_principal(tenant_id, client).map(|s| s.id.clone()).unwrap_or_default();
             let resource_sp = self.service_principal(tenant_id, resource).map(|s| s.id.clone()).unwrap_or_default();
             self.grants.push(PermissionGrant {
-                id: ids.opaque(43),
+                id: ids.base64url(43),
                 client_id: client_sp,
                 consent_type: "AllPrincipals".into(),
                 principal_id: None,
