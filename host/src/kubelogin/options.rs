@@ -180,5 +180,6 @@ mod tests {
         let s = resolve(flags(), env(&[]));
         let shown = format!("{s:?}");
         assert!(!shown.contains("flag-secret") && !shown.contains("flag-password"), "{shown}");
+        assert!(shown.contains("flag-client") && shown.contains("client_secret: Some(\"<redacted>\")"), "the rest is shown: {shown}");
     }
 }
