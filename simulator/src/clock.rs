@@ -56,6 +56,11 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339 formatting of a valid time")
 }
 
+/// [`rfc3339`] of milliseconds since the Unix epoch.
+pub fn rfc3339_ms(ms: i64) -> String {
+    rfc3339(OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+}
+
 /// `2026-01-01 00:00:00Z`, as Entra ID writes the timestamp of an error.
 pub fn aad_timestamp(t: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");

@@ -92,6 +92,11 @@ impl Simulator {
             principal_type: "ServicePrincipal".into(),
             role: rbac::OWNER.into(),
             scope: format!("/subscriptions/{subscription_id}"),
+            description: None,
+            condition: None,
+            condition_version: None,
+            created_ms: clock.now_ms(),
+            created_by: String::new(),
         });
         let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
         Self::from_world(config, clock, world, secret)

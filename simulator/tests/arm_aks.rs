@@ -202,6 +202,53 @@ async fn cluster_roles_gate_credentials_and_break_glass() {
     assert_eq!(arm_error(&r), (400, "BadRequest".into(), "Getting static credential is not allowed because this cluster is set to disable local accounts.".into()));
 }
 
+/// Role assignments at resource-group and cluster scope: listed (with `atScope()` and
+/// `principalId` filters), read, deleted and made again, with the fields ARM returns.
+#[tokio::test]
+async fn role_assignments_at_every_scope_list_read_and_delete_as_arm_does() {
+    let a = Aks::new(62).await;
+    a.create("c", json!({"enableRBAC": true, "aadProfile": {"managed": true}})).await;
+    let bob = claims(&a.s.user_token("bob@contoso.onmicrosoft.com", "https://management.core.windows.net//.default").await)["oid"].as_str().unwrap().to_string();
+    let op_id = claims(&a.op)["oid"].as_str().unwrap().to_string();
+    let rg = format!("/subscriptions/{}/resourceGroups/myResourceGroup", a.sub);
+    let cluster = a.path("c");
+    let body = json!({"properties": {"roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/4abbcc35-e782-43d8-92c5-2d3f1bd2253f", a.sub), "principalId": bob, "principalType": "User", "description": "CI reads credentials"}});
+    let at = |scope: &str, name: &str| format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version=2022-04-01");
+    let list = |scope: &str, filter: &str| format!("{scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01{filter}");
+    let names = |v: Value| v["value"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+
+    let made = a.s.json("PUT", &at(&cluster, "55555555-1111-1111-1111-111111111111"), &a.op, body.clone()).await;
+    assert_eq!(made.status, 201, "{}", made.text());
+    let p = &made.json()["properties"];
+    assert_eq!((p["description"].as_str(), p["condition"].is_null(), p["createdBy"].as_str()), (Some("CI reads credentials"), true, Some(op_id.as_str())));
+    assert!(p["createdOn"].as_str().unwrap().starts_with("20"), "{p}");
+
+    // A list at the cluster holds it; at the group too (it is below), but not with atScope().
+    assert!(names(a.s.get(&list(&cluster, ""), &a.op).await.json()).contains(&"55555555-1111-1111-1111-111111111111".to_string()));
+    assert!(names(a.s.get(&list(&rg, ""), &a.op).await.json()).contains(&"55555555-1111-1111-1111-111111111111".to_string()));
+    let at_rg = names(a.s.get(&list(&rg, "&$filter=atScope()"), &a.op).await.json());
+    assert!(!at_rg.contains(&"55555555-1111-1111-1111-111111111111".to_string()) && !at_rg.is_empty(), "the operator's subscription Owner is above: {at_rg:?}");
+    assert_eq!(names(a.s.get(&list(&cluster, &format!("&$filter=principalId%20eq%20'{bob}'")), &a.op).await.json()), ["55555555-1111-1111-1111-111111111111"]);
+    let bad = a.s.get(&list(&cluster, "&$filter=roleName%20eq%20'x'"), &a.op).await;
+    assert_eq!((arm_error(&bad).0, arm_error(&bad).1.as_str()), (400, "UnsupportedQuery"));
+
+    // Read it where it is; delete it (200 with what was deleted, then 204); make it again.
+    assert_eq!(a.s.get(&at(&cluster, "55555555-1111-1111-1111-111111111111"), &a.op).await.json()["properties"]["principalId"], bob.as_str());
+    assert_eq!(arm_error(&a.s.get(&at(&rg, "55555555-1111-1111-1111-111111111111"), &a.op).await).1, "RoleAssignmentNotFound", "not at the group's scope");
+    let deleted = a.s.send("DELETE", &at(&cluster, "55555555-1111-1111-1111-111111111111"), &[("authorization", &format!("Bearer {}", a.op))], vec![]).await;
+    assert_eq!((deleted.status, deleted.json()["name"].as_str()), (200, Some("55555555-1111-1111-1111-111111111111")));
+    let again = a.s.send("DELETE", &at(&cluster, "55555555-1111-1111-1111-111111111111"), &[("authorization", &format!("Bearer {}", a.op))], vec![]).await;
+    assert_eq!(again.status, 204);
+    let gone = a.s.get(&at(&cluster, "55555555-1111-1111-1111-111111111111"), &a.op).await;
+    assert_eq!(arm_error(&gone).0, 404);
+    assert_eq!(a.s.json("PUT", &at(&cluster, "66666666-1111-1111-1111-111111111111"), &a.op, body).await.status, 201, "made again after the delete");
+    // At the resource group: put, read, delete.
+    let rg_body = json!({"properties": {"roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", a.sub), "principalId": bob}});
+    assert_eq!(a.s.json("PUT", &at(&rg, "77777777-1111-1111-1111-111111111111"), &a.op, rg_body).await.status, 201);
+    assert_eq!(a.s.get(&at(&rg, "77777777-1111-1111-1111-111111111111"), &a.op).await.status, 200);
+    assert_eq!(a.s.send("DELETE", &at(&rg, "77777777-1111-1111-1111-111111111111"), &[("authorization", &format!("Bearer {}", a.op))], vec![]).await.status, 200);
+}
+
 #[tokio::test]
 async fn a_malformed_api_version_gets_arms_invalid_api_version_error() {
     let a = Aks::new(61).await;

@@ -19,7 +19,7 @@ use super::error::ArmError;
 use super::kubeconfig::{self, Format};
 use super::model::{ArmCaller, OperationKind};
 use super::rbac::{self, RoleAssignment};
-use crate::clock::rfc3339;
+use crate::clock::rfc3339_ms;
 use crate::login::caller::Caller;
 use crate::state::Shared;
 
@@ -39,8 +39,16 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/kubernetesversions", get(versions))
         .route("/subscriptions/{sid}/providers/microsoft.authorization/roleassignments", get(list_assignments))
         .route("/subscriptions/{sid}/providers/microsoft.authorization/roleassignments/{ra}", put(put_sub_assignment).get(get_sub_assignment).delete(delete_sub_assignment))
-        .route("/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.authorization/roleassignments/{ra}", put(put_rg_assignment))
-        .route(&format!("{PROVIDER}/{{name}}/providers/microsoft.authorization/roleassignments/{{ra}}"), put(put_cluster_assignment))
+        .route("/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.authorization/roleassignments", get(list_rg_assignments))
+        .route(
+            "/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.authorization/roleassignments/{ra}",
+            put(put_rg_assignment).get(get_rg_assignment).delete(delete_rg_assignment),
+        )
+        .route(&format!("{PROVIDER}/{{name}}/providers/microsoft.authorization/roleassignments"), get(list_cluster_assignments))
+        .route(
+            &format!("{PROVIDER}/{{name}}/providers/microsoft.authorization/roleassignments/{{ra}}"),
+            put(put_cluster_assignment).get(get_cluster_assignment).delete(delete_cluster_assignment),
+        )
         .route("/subscriptions/{sid}/providers/microsoft.authorization/roledefinitions", get(list_role_definitions))
 }
 
@@ -330,7 +338,7 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
 async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operations/{op}") })?;
-    let ms = |m: i64| rfc3339(time::OffsetDateTime::from_unix_timestamp_nanos(m as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+    let ms = rfc3339_ms;
     let started = o.completes_at_ms - match o.kind {
         OperationKind::ClusterDelete { .. } => aks::DELETE_SECONDS,
         _ => aks::CREATE_SECONDS,
@@ -371,6 +379,14 @@ fn assignment_json(a: &RoleAssignment, sid: &str) -> Value {
             "principalId": a.principal_id,
             "principalType": a.principal_type,
             "scope": a.scope,
+            "condition": a.condition,
+            "conditionVersion": a.condition_version,
+            "description": a.description,
+            "createdOn": rfc3339_ms(a.created_ms),
+            "updatedOn": rfc3339_ms(a.created_ms),
+            "createdBy": (!a.created_by.is_empty()).then_some(&a.created_by),
+            "updatedBy": (!a.created_by.is_empty()).then_some(&a.created_by),
+            "delegatedManagedIdentityResourceId": null,
         }
     })
 }
@@ -390,7 +406,19 @@ fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name
     if exists {
         return Err(ArmError::RoleAssignmentExists);
     }
-    let a = RoleAssignment { name: name.into(), principal_id: principal.into(), principal_type: ptype.into(), role: role.name.into(), scope };
+    let text = |k: &str| p.get(k).and_then(Value::as_str).map(String::from);
+    let a = RoleAssignment {
+        name: name.into(),
+        principal_id: principal.into(),
+        principal_type: ptype.into(),
+        role: role.name.into(),
+        scope,
+        description: text("description"),
+        condition: text("condition"),
+        condition_version: text("conditionVersion"),
+        created_ms: s.clock.now_ms(),
+        created_by: caller.object_id.clone(),
+    };
     w.arm.role_assignments.push(a.clone());
     Ok((StatusCode::CREATED, Json(assignment_json(&a, sid))).into_response())
 }
@@ -439,19 +467,65 @@ async fn delete_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Pa
     Ok(Json(assignment_json(&a, &sid)).into_response())
 }
 
-async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+/// The list at `scope`, as `{scope}/providers/Microsoft.Authorization/roleAssignments` answers it.
+fn list_at(s: &Shared, sid: &str, scope: &str, q: &std::collections::HashMap<String, String>) -> Result<Response, ArmError> {
+    let filter = rbac::ListFilter::parse(q.get("$filter").map(String::as_str)).map_err(|message| ArmError::BadRequest { code: "UnsupportedQuery", message })?;
     let w = s.world();
-    w.arm.subscription(&sid)?;
-    let principal = q.get("$filter").and_then(|f| f.split('\'').nth(1)).map(String::from);
-    let value: Vec<Value> = w
-        .arm
-        .role_assignments
-        .iter()
-        .filter(|a| a.scope.to_ascii_lowercase().starts_with(&format!("/subscriptions/{}", sid.to_ascii_lowercase())))
-        .filter(|a| principal.as_ref().is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p)))
-        .map(|a| assignment_json(a, &sid))
-        .collect();
+    w.arm.subscription(sid)?;
+    let value: Vec<Value> = rbac::listed(&w.arm.role_assignments, scope, &filter).into_iter().map(|a| assignment_json(a, sid)).collect();
     Ok(Json(json!({ "value": value })).into_response())
+}
+
+/// One assignment at exactly `scope`.
+fn get_at(s: &Shared, sid: &str, scope: &str, ra: &str) -> Result<Response, ArmError> {
+    let w = s.world();
+    let a = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(ra) && a.scope.eq_ignore_ascii_case(scope)).ok_or_else(|| ArmError::RoleAssignmentNotFound { name: ra.into() })?;
+    Ok(Json(assignment_json(a, sid)).into_response())
+}
+
+/// Deletes one assignment at exactly `scope`: 200 with what was deleted, 204 when there was none.
+fn delete_at(s: &Shared, caller: &ArmCaller, sid: &str, scope: &str, ra: &str) -> Result<Response, ArmError> {
+    let mut w = s.world();
+    let Some(a) = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(ra) && a.scope.eq_ignore_ascii_case(scope)).cloned() else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    w.arm.authorize(caller, "Microsoft.Authorization/roleAssignments/delete", &a.scope)?;
+    w.arm.role_assignments.retain(|x| x.name != a.name);
+    Ok(Json(assignment_json(&a, sid)).into_response())
+}
+
+async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    list_at(&s, &sid, &format!("/subscriptions/{sid}"), &q)
+}
+
+async fn list_rg_assignments(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    s.world().arm.resource_group(&sid, &rg)?;
+    list_at(&s, &sid, &format!("/subscriptions/{sid}/resourceGroups/{rg}"), &q)
+}
+
+async fn get_rg_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, ra)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    get_at(&s, &sid, &format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra)
+}
+
+async fn delete_rg_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, ra)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+    delete_at(&s, &caller, &sid, &format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra)
+}
+
+async fn list_cluster_assignments(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    s.world().arm.cluster(&sid, &rg, &name)?;
+    list_at(&s, &sid, &cluster_scope(&sid, &rg, &name), &q)
+}
+
+async fn get_cluster_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, name, ra)): Path<(String, String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    get_at(&s, &sid, &cluster_scope(&sid, &rg, &name), &ra)
+}
+
+async fn delete_cluster_assignment(
+    State(s): State<Arc<Shared>>,
+    Path((sid, rg, name, ra)): Path<(String, String, String, String)>,
+    Caller(caller): Caller<ArmCaller>,
+) -> Result<Response, ArmError> {
+    delete_at(&s, &caller, &sid, &cluster_scope(&sid, &rg, &name), &ra)
 }
 
 async fn list_role_definitions(Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {

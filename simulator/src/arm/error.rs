@@ -34,6 +34,7 @@ pub enum ArmError {
     Conflict { code: &'static str, message: String },
     ResourceNotFound { kind: String, name: String, group: String },
     RoleAssignmentExists,
+    RoleAssignmentNotFound { name: String },
     RoleDefinitionNotFound { id: String },
 }
 
@@ -130,6 +131,7 @@ impl ArmError {
                 format!("The Resource '{kind}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
             ),
             RoleAssignmentExists => (StatusCode::CONFLICT, "RoleAssignmentExists", "The role assignment already exists.".into()),
+            RoleAssignmentNotFound { name } => (StatusCode::NOT_FOUND, "RoleAssignmentNotFound", format!("The role assignment '{name}' is not found.")),
             RoleDefinitionNotFound { id } => (
                 StatusCode::BAD_REQUEST,
                 "RoleDefinitionDoesNotExist",

@@ -74,6 +74,64 @@ pub struct RoleAssignment {
     pub principal_type: String,
     pub role: String,
     pub scope: String,
+    /// As sent on create (ARM returns `null` for each when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_version: Option<String>,
+    /// When it was made and by whom (object id), on the run's clock.
+    #[serde(default)]
+    pub created_ms: i64,
+    #[serde(default)]
+    pub created_by: String,
+}
+
+/// What a role-assignment list's `$filter` asks for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListFilter {
+    /// `atScope()`: only assignments at or above the scope (not below it).
+    pub at_scope: bool,
+    /// `principalId eq '…'` (or `assignedTo('…')`): one principal's.
+    pub principal: Option<String>,
+}
+
+impl ListFilter {
+    /// Parses the filters ARM supports, alone or joined with `and`. Anything else is the
+    /// message of ARM's 400.
+    pub fn parse(filter: Option<&str>) -> Result<ListFilter, String> {
+        let mut f = ListFilter::default();
+        let Some(text) = filter.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(f) };
+        let unsupported = || format!("The filter '{text}' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{{value}}' ' or 'assignedTo('{{value}}')'.");
+        for clause in text.split(" and ").map(str::trim) {
+            let quoted = |prefix: &str, suffix: &str| {
+                clause
+                    .strip_prefix(prefix)
+                    .and_then(|r| r.strip_suffix(suffix))
+                    .filter(|v| !v.is_empty() && !v.contains('\''))
+                    .map(String::from)
+            };
+            if clause.eq_ignore_ascii_case("atScope()") {
+                f.at_scope = true;
+            } else if let Some(p) = quoted("principalId eq '", "'").or_else(|| quoted("assignedTo('", "')")) {
+                f.principal = Some(p);
+            } else {
+                return Err(unsupported());
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// The assignments a list at `scope` returns: those at, above or below it (only at or above
+/// with `atScope()`), narrowed to one principal when the filter names one.
+pub fn listed<'a>(assignments: &'a [RoleAssignment], scope: &str, filter: &ListFilter) -> Vec<&'a RoleAssignment> {
+    assignments
+        .iter()
+        .filter(|a| scope_covers(&a.scope, scope) || (!filter.at_scope && scope_covers(scope, &a.scope)))
+        .filter(|a| filter.principal.as_ref().is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p)))
+        .collect()
 }
 
 /// Does the pattern (`Microsoft.Resources/*/read`, `*`) match the action? `*` matches any run
@@ -113,6 +171,45 @@ pub fn is_allowed(assignments: &[RoleAssignment], principal_id: &str, action: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assigned(name: &str, principal: &str, scope: &str) -> RoleAssignment {
+        RoleAssignment {
+            name: name.into(),
+            principal_id: principal.into(),
+            principal_type: "User".into(),
+            role: "Reader".into(),
+            scope: scope.into(),
+            description: None,
+            condition: None,
+            condition_version: None,
+            created_ms: 0,
+            created_by: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_list_at_a_scope_holds_what_is_above_at_and_below_it_and_at_scope_drops_below() {
+        let sub = "/subscriptions/s";
+        let rg = "/subscriptions/s/resourceGroups/rg";
+        let cluster = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c";
+        let all = [assigned("at-sub", "p1", sub), assigned("at-rg", "p2", rg), assigned("at-cluster", "p1", cluster), assigned("other-rg", "p1", "/subscriptions/s/resourceGroups/other")];
+        let names = |f: &ListFilter, scope: &str| listed(&all, scope, f).into_iter().map(|a| a.name.as_str()).collect::<Vec<_>>();
+        assert_eq!(names(&ListFilter::default(), rg), ["at-sub", "at-rg", "at-cluster"]);
+        assert_eq!(names(&ListFilter::parse(Some("atScope()")).unwrap(), rg), ["at-sub", "at-rg"]);
+        assert_eq!(names(&ListFilter::parse(Some("atScope()")).unwrap(), cluster), ["at-sub", "at-rg", "at-cluster"]);
+        assert_eq!(names(&ListFilter::parse(Some("principalId eq 'P1'")).unwrap(), rg), ["at-sub", "at-cluster"]);
+        assert_eq!(names(&ListFilter::parse(Some("atScope() and assignedTo('p1')")).unwrap(), rg), ["at-sub"]);
+        assert_eq!(names(&ListFilter::default(), sub).len(), 4);
+    }
+
+    #[test]
+    fn an_unsupported_filter_is_refused_with_the_ones_that_work() {
+        for bad in ["roleDefinitionId eq 'x'", "principalId eq ''", "atScope() or principalId eq 'x'", "principalId eq 'a'b'"] {
+            let e = ListFilter::parse(Some(bad)).unwrap_err();
+            assert!(e.contains("is not supported") && e.contains("atScope()"), "{bad}: {e}");
+        }
+        assert_eq!(ListFilter::parse(Some("  ")).unwrap(), ListFilter::default());
+    }
     use proptest::prelude::*;
 
     #[test]
