@@ -12,27 +12,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 const BATCH: usize = 64;
 const IN_FLIGHT: usize = 8;
 
-fn fire(rt: &tokio::runtime::Runtime, http: &reqwest::Client, method: reqwest::Method, url: &str, token: &Arc<String>, body: Option<&'static str>) {
-    rt.block_on(async {
-        let mut tasks = Vec::new();
-        for _ in 0..IN_FLIGHT {
-            let (http, method, url, token) = (http.clone(), method.clone(), url.to_string(), token.clone());
-            tasks.push(tokio::spawn(async move {
-                for _ in 0..BATCH / IN_FLIGHT {
-                    let mut req = http.request(method.clone(), &url).bearer_auth(token.as_str());
-                    if let Some(b) = body {
-                        req = req.header("content-type", "application/json").body(b);
-                    }
-                    let r = req.send().await.expect("a response");
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.expect("a body");
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    })
+/// One request to the application, with a JSON body or none.
+fn request(http: &reqwest::Client, method: &reqwest::Method, url: &str, token: &str, body: Option<&'static str>) -> reqwest::RequestBuilder {
+    let req = http.request(method.clone(), url).bearer_auth(token);
+    match body {
+        Some(b) => req.header("content-type", "application/json").body(b),
+        None => req,
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -57,9 +43,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("served Graph over HTTPS");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.sample_size(20);
-    g.bench_function("read (GET application)", |b| b.iter(|| fire(&rt, &http, reqwest::Method::GET, &url, &token, None)));
+    g.bench_function("read (GET application)", |b| b.iter(|| served_common::fire(&rt, IN_FLIGHT, BATCH, || request(&http, &reqwest::Method::GET, &url, &token, None))));
     g.bench_function("write, committed before the answer (PATCH application)", |b| {
-        b.iter(|| fire(&rt, &http, reqwest::Method::PATCH, &url, &token, Some(r#"{"displayName":"bench"}"#)))
+        b.iter(|| served_common::fire(&rt, IN_FLIGHT, BATCH, || request(&http, &reqwest::Method::PATCH, &url, &token, Some(r#"{"displayName":"bench"}"#))))
     });
     g.finish();
     rt.block_on(served.stop()).unwrap();

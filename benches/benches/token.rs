@@ -13,25 +13,6 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 const BATCH: usize = 256;
 const IN_FLIGHT: usize = 8;
 
-fn fire(rt: &tokio::runtime::Runtime, http: &reqwest::Client, url: &str, form: &Arc<Vec<(String, String)>>) {
-    rt.block_on(async {
-        let mut tasks = Vec::new();
-        for _ in 0..IN_FLIGHT {
-            let (http, url, form) = (http.clone(), url.to_string(), form.clone());
-            tasks.push(tokio::spawn(async move {
-                for _ in 0..BATCH / IN_FLIGHT {
-                    let r = http.post(&url).form(form.as_slice()).send().await.expect("a response");
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.expect("a body");
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    })
-}
-
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let served_common::Bench { served, http, dir: _dir } = served_common::start(&rt, IN_FLIGHT);
@@ -46,10 +27,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("client-credentials tokens");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.sample_size(20);
-    g.bench_function("aksflow simulator over HTTPS", |b| b.iter(|| fire(&rt, &http, &url, &form)));
+    g.bench_function("aksflow simulator over HTTPS", |b| b.iter(|| served_common::fire(&rt, IN_FLIGHT, BATCH, || http.post(&url).form(form.as_slice()))));
     if let Ok(peer) = std::env::var("AKSFLOW_BENCH_PEER") {
         let plain = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
-        g.bench_function("peer (AKSFLOW_BENCH_PEER)", |b| b.iter(|| fire(&rt, &plain, &peer, &form)));
+        g.bench_function("peer (AKSFLOW_BENCH_PEER)", |b| b.iter(|| served_common::fire(&rt, IN_FLIGHT, BATCH, || plain.post(&peer).form(form.as_slice()))));
     }
     g.finish();
     rt.block_on(served.stop()).unwrap();

@@ -26,3 +26,24 @@ pub fn start(rt: &tokio::runtime::Runtime, in_flight: usize) -> Bench {
     let http = reqwest::Client::builder().add_root_certificate(ca).pool_max_idle_per_host(in_flight).build().unwrap();
     Bench { served, http, dir }
 }
+
+/// Sends `batch` requests, `in_flight` at a time: each of `in_flight` tasks sends its share
+/// one after another, each answer read whole and required to be a success.
+pub fn fire(rt: &tokio::runtime::Runtime, in_flight: usize, batch: usize, request: impl Fn() -> reqwest::RequestBuilder) {
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..in_flight {
+            let requests: Vec<reqwest::RequestBuilder> = (0..batch / in_flight).map(|_| request()).collect();
+            tasks.push(tokio::spawn(async move {
+                for req in requests {
+                    let r = req.send().await.expect("a response");
+                    assert!(r.status().is_success(), "{}", r.status());
+                    r.bytes().await.expect("a body");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    })
+}
