@@ -71,7 +71,12 @@ async fn the_seeds_permission_grant_and_consent_steps() {
     assert_eq!(s.json("PATCH", &format!("/v1.0/applications/{obj}"), &alice, json!({"requiredResourceAccess": rra})).await.status, 204);
 
     // az ad app permission grant (AllPrincipals) and admin consent: refused to alice, done by the admin.
-    let graph_sp = s.get(&format!("/v1.0/servicePrincipals?$filter=servicePrincipalNames/any(c:c%20eq%20'{GRAPH_APP}')"), &alice).await.json()["value"][0]["id"].as_str().unwrap().to_string();
+    let graph_sp_json = s.get(&format!("/v1.0/servicePrincipals?$filter=servicePrincipalNames/any(c:c%20eq%20'{GRAPH_APP}')"), &alice).await.json()["value"][0].clone();
+    // Microsoft Graph is Microsoft's multi-tenant app; the tenant's own apps are single-tenant.
+    assert_eq!(graph_sp_json["signInAudience"], "AzureADMultipleOrgs");
+    let own_sp = s.get(&format!("/v1.0/servicePrincipals/{sp_id}"), &alice).await.json();
+    assert_eq!(own_sp["signInAudience"], "AzureADMyOrg", "{own_sp}");
+    let graph_sp = graph_sp_json["id"].as_str().unwrap().to_string();
     let grant = json!({"clientId": sp_id, "consentType": "AllPrincipals", "principalId": null, "resourceId": graph_sp, "scope": "User.Read Directory.Read.All"});
     let r = s.json("POST", "/v1.0/oauth2PermissionGrants", &alice, grant.clone()).await;
     assert_eq!((r.status, r.graph_code()), (403, "Authorization_RequestDenied".to_string()));

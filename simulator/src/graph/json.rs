@@ -107,7 +107,8 @@ pub fn service_principal(sp: &ServicePrincipal) -> Value {
         "replyUrls": [],
         "servicePrincipalNames": sp.service_principal_names,
         "servicePrincipalType": "Application",
-        "signInAudience": "AzureADMyOrg",
+        // Another tenant's app (Microsoft's first-party apps among them) is multi-tenant.
+        "signInAudience": if sp.app_owner_tenant_id == sp.tenant_id { "AzureADMyOrg" } else { "AzureADMultipleOrgs" },
         "tags": [],
         "tokenEncryptionKeyId": null,
         "info": { "logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null },
