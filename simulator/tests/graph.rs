@@ -110,6 +110,12 @@ async fn groups_members_and_membership_queries() {
     let r = s.json("POST", "/v1.0/groups", &alice, json!({"displayName": "aks-admins", "mailNickname": "aks-admins", "mailEnabled": false, "securityEnabled": true})).await;
     assert_eq!(r.status, 201);
     let gid = r.json()["id"].as_str().unwrap().to_string();
+    // Graph's default properties of a group, all present (null where unset).
+    let group = r.json();
+    for key in ["creationOptions", "expirationDateTime", "isAssignableToRole", "membershipRuleProcessingState", "onPremisesSyncEnabled", "preferredDataLocation", "proxyAddresses", "renewedDateTime", "resourceBehaviorOptions", "resourceProvisioningOptions", "theme", "uniqueName", "serviceProvisioningErrors"] {
+        assert!(group.get(key).is_some(), "{key} missing: {group}");
+    }
+    assert_eq!(group["securityIdentifier"].as_str().unwrap().split('-').count(), 8, "S-1-12-1 and four numbers: {group}");
     let member = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{bob_oid}")});
     assert_eq!(s.json("POST", &format!("/v1.0/groups/{gid}/members/$ref"), &alice, member.clone()).await.status, 204);
     let dup = s.json("POST", &format!("/v1.0/groups/{gid}/members/$ref"), &alice, member).await;

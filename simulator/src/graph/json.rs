@@ -139,22 +139,52 @@ pub fn user(u: &User) -> Value {
     })
 }
 
+/// The SID Entra gives a cloud object: `S-1-12-1-` and the object id's 16 bytes (as .NET
+/// lays out a GUID) read as four little-endian 32-bit numbers.
+fn security_identifier(object_id: &str) -> String {
+    let Ok(id) = uuid::Uuid::parse_str(object_id) else { return String::new() };
+    let b = id.to_bytes_le();
+    let part = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    format!("S-1-12-1-{}-{}-{}-{}", part(0), part(4), part(8), part(12))
+}
+
+/// A group with the properties Graph v1.0 returns by default.
 pub fn group(g: &Group) -> Value {
     json!({
         "id": g.id,
         "deletedDateTime": null,
         "classification": null,
         "createdDateTime": time(g.created_ms),
+        "creationOptions": [],
         "description": g.description,
         "displayName": g.display_name,
+        "expirationDateTime": null,
         "groupTypes": [],
+        "isAssignableToRole": null,
         "mail": null,
         "mailEnabled": g.mail_enabled,
         "mailNickname": g.mail_nickname,
         "membershipRule": null,
+        "membershipRuleProcessingState": null,
+        "onPremisesDomainName": null,
+        "onPremisesLastSyncDateTime": null,
+        "onPremisesNetBiosName": null,
+        "onPremisesSamAccountName": null,
+        "onPremisesSecurityIdentifier": null,
+        "onPremisesSyncEnabled": null,
+        "preferredDataLocation": null,
+        "preferredLanguage": null,
+        "proxyAddresses": [],
+        "renewedDateTime": time(g.created_ms),
+        "resourceBehaviorOptions": [],
+        "resourceProvisioningOptions": [],
         "securityEnabled": g.security_enabled,
-        "securityIdentifier": format!("S-1-12-1-{}", g.id.bytes().map(u32::from).sum::<u32>()),
+        "securityIdentifier": security_identifier(&g.id),
+        "theme": null,
+        "uniqueName": null,
         "visibility": null,
+        "onPremisesProvisioningErrors": [],
+        "serviceProvisioningErrors": [],
     })
 }
 
@@ -196,4 +226,17 @@ pub fn directory_object(dir: &Directory, o: DirectoryObject<'_>) -> Value {
     };
     v["@odata.type"] = json!(kind);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_security_identifier_is_the_object_id_as_four_little_endian_numbers() {
+        // Worked by hand: 00000001-0000-0000-0000-000000000000 is bytes 01 00 00 00 first.
+        assert_eq!(super::security_identifier("00000001-0000-0000-0000-000000000000"), "S-1-12-1-1-0-0-0");
+        // Data2 and Data3 are little-endian too: 0002 and 0003 land in the second number.
+        assert_eq!(super::security_identifier("00000000-0002-0003-0000-000000000000"), "S-1-12-1-0-196610-0-0");
+        assert_eq!(super::security_identifier("00000000-0000-0000-0400-000000000005"), "S-1-12-1-0-0-4-83886080");
+        assert_eq!(super::security_identifier("not-a-guid"), "");
+    }
 }
