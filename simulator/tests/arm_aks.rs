@@ -86,6 +86,12 @@ async fn create_polls_to_succeeded_and_get_shows_the_managed_aad_profile() {
     assert_eq!(c["properties"]["provisioningState"], "Succeeded");
     assert_eq!(c["properties"]["aadProfile"], json!({"managed": true, "enableAzureRBAC": false, "adminGroupObjectIDs": ["g1"], "adminUsers": null, "tenantID": a.s.tenant}));
     assert!(c["properties"]["fqdn"].as_str().unwrap().ends_with(".hcp.eastus.azmk8s.io"));
+    // The read-only profiles AKS fills in.
+    let props = &c["properties"];
+    assert_eq!(props["storageProfile"]["diskCSIDriver"]["enabled"], true);
+    assert_eq!((&props["securityProfile"], &props["workloadAutoScalerProfile"]), (&json!({}), &json!({})));
+    assert_eq!(props["networkProfile"]["ipFamilies"], json!(["IPv4"]));
+    assert_eq!(props["networkProfile"]["podCidrs"], json!([props["networkProfile"]["podCidr"]]));
     // An agent pool's tags and node labels come back as sent.
     let pool = &c["properties"]["agentPoolProfiles"][0];
     assert_eq!((&pool["tags"], &pool["nodeLabels"]), (&json!({"team": "a"}), &json!({"tier": "system"})));

@@ -104,8 +104,15 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         "identityProfile": { "kubeletidentity": {
             "resourceId": format!("/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}-agentpool", c.subscription_id, c.node_resource_group(), c.name),
             "clientId": c.kubelet_identity_id, "objectId": c.kubelet_identity_id } },
-        "networkProfile": { "networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer", "loadBalancerSku": "standard" },
+        "networkProfile": {
+            "networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer", "loadBalancerSku": "standard",
+            "podCidrs": ["10.244.0.0/16"], "serviceCidrs": ["10.0.0.0/16"], "ipFamilies": ["IPv4"],
+        },
         "oidcIssuerProfile": { "enabled": false },
+        // What AKS fills in when the request says nothing (as recorded responses show).
+        "securityProfile": {},
+        "storageProfile": { "diskCSIDriver": { "enabled": true }, "fileCSIDriver": { "enabled": true }, "snapshotController": { "enabled": true } },
+        "workloadAutoScalerProfile": {},
     });
     for (k, v) in &c.extra {
         props[k] = v.clone();
