@@ -196,3 +196,40 @@ async fn a_json_body_sent_as_text_is_refused_in_graphs_words() {
     let ok = s.send("POST", "/v1.0/applications", &[("authorization", &format!("Bearer {alice}")), ("content-type", "application/json; charset=utf-8")], body).await;
     assert_eq!(ok.status, 201, "{}", ok.text());
 }
+
+async fn owner_ids(s: &Sim, set: &str, id: &str, token: &str) -> Vec<String> {
+    s.get(&format!("/v1.0/{set}/{id}/owners"), token).await.json()["value"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect()
+}
+
+async fn remove_owner(s: &Sim, set: &str, id: &str, owner: &str, token: &str) -> u16 {
+    s.send("DELETE", &format!("/v1.0/{set}/{id}/owners/{owner}/$ref"), &[("authorization", &format!("Bearer {token}"))], vec![]).await.status
+}
+
+/// `owners` on applications and groups: listed, added by reference, removed; an owner may
+/// then change the object, and the errors are Graph's.
+#[tokio::test]
+async fn owners_of_applications_and_groups_are_listed_added_and_removed() {
+    let s = Sim::new(27);
+    let alice = s.user_token("alice@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let bob = s.user_token("bob@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let alice_oid = claims(&alice)["oid"].as_str().unwrap().to_string();
+    let bob_oid = claims(&bob)["oid"].as_str().unwrap().to_string();
+    let app = s.json("POST", "/v1.0/applications", &alice, json!({"displayName": "owned"})).await.json()["id"].as_str().unwrap().to_string();
+    let group = s.json("POST", "/v1.0/groups", &alice, json!({"displayName": "owned", "mailNickname": "owned", "mailEnabled": false, "securityEnabled": true})).await.json()["id"].as_str().unwrap().to_string();
+    let reference = |oid: &str| json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{oid}")});
+    for (set, id) in [("applications", &app), ("groups", &group)] {
+        assert_eq!(owner_ids(&s, set, id, &alice).await, [alice_oid.clone()], "{set}: the creator owns it");
+        // Bob may not change it until he is an owner.
+        assert_eq!(s.json("POST", &format!("/v1.0/{set}/{id}/owners/$ref"), &bob, reference(&bob_oid)).await.status, 403, "{set}");
+        assert_eq!(s.json("POST", &format!("/v1.0/{set}/{id}/owners/$ref"), &alice, reference(&bob_oid)).await.status, 204, "{set}");
+        let again = s.json("POST", &format!("/v1.0/{set}/{id}/owners/$ref"), &alice, reference(&bob_oid)).await;
+        assert_eq!((again.status, again.json()["error"]["message"].as_str().unwrap().to_string()), (400, "One or more added object references already exist for the following modified properties: 'owners'.".to_string()));
+        assert_eq!(owner_ids(&s, set, id, &alice).await.len(), 2);
+        // Now bob, an owner, may remove alice.
+        assert_eq!(remove_owner(&s, set, id, &alice_oid, &bob).await, 204, "{set}");
+        assert_eq!(remove_owner(&s, set, id, &alice_oid, &bob).await, 404, "{set}: not an owner any more");
+        assert_eq!(owner_ids(&s, set, id, &alice).await, [bob_oid.clone()]);
+    }
+    let missing = s.get("/v1.0/applications/5f0e1c9a-0000-0000-0000-000000000000/owners", &alice).await;
+    assert_eq!((missing.status, missing.graph_code()), (404, "Request_ResourceNotFound".to_string()));
+}

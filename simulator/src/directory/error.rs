@@ -16,6 +16,8 @@ pub enum DirError {
     Required { property: &'static str, entity: &'static str },
     /// Adding a member that is already there.
     AlreadyMember,
+    /// Adding an owner that is already there.
+    AlreadyOwner,
     /// A password credential keyId that does not exist.
     NoSuchKey { key_id: String },
     /// A service principal for an appId that has no application.

@@ -254,6 +254,13 @@ pub struct Directory {
 }
 
 /// Any object by id, as `directoryObjects` sees it.
+/// What can have owners through Graph's `owners` navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    Application,
+    Group,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum DirectoryObject<'a> {
     User(&'a User),

@@ -551,6 +551,54 @@ impl Directory {
         Ok(())
     }
 
+    /// The owners of an application or a group (by object id), for reading or changing.
+    fn owners_mut(&mut self, tenant_id: &str, kind: Owned, id: &str) -> Option<&mut Vec<String>> {
+        match kind {
+            Owned::Application => self.applications.iter_mut().find(|a| a.tenant_id == tenant_id && a.id.eq_ignore_ascii_case(id)).map(|a| &mut a.owners),
+            Owned::Group => self.groups.iter_mut().find(|g| g.tenant_id == tenant_id && g.id.eq_ignore_ascii_case(id)).map(|g| &mut g.owners),
+        }
+    }
+
+    /// The owners of an application or a group, as object ids.
+    pub fn owners(&self, tenant_id: &str, kind: Owned, id: &str) -> Result<Vec<String>, DirError> {
+        let owners = match kind {
+            Owned::Application => self.application(tenant_id, id).map(|a| &a.owners),
+            Owned::Group => self.group(tenant_id, id).map(|g| &g.owners),
+        };
+        owners.cloned().ok_or_else(|| DirError::NotFound { id: id.into() })
+    }
+
+    /// Adds a user or service principal as an owner: the object's owners and administrators may.
+    pub fn add_owner(&mut self, caller: &Caller, kind: Owned, id: &str, owner_id: &str) -> Result<(), DirError> {
+        let owners = self.owners(&caller.tenant_id, kind, id)?;
+        if !self.may_change(caller, &owners) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        match self.object(&caller.tenant_id, owner_id) {
+            Some(DirectoryObject::User(_) | DirectoryObject::ServicePrincipal(_)) => {}
+            _ => return Err(DirError::NotFound { id: owner_id.into() }),
+        }
+        if owners.iter().any(|o| o.eq_ignore_ascii_case(owner_id)) {
+            return Err(DirError::AlreadyOwner);
+        }
+        self.owners_mut(&caller.tenant_id, kind, id).expect("found above").push(owner_id.to_ascii_lowercase());
+        Ok(())
+    }
+
+    pub fn remove_owner(&mut self, caller: &Caller, kind: Owned, id: &str, owner_id: &str) -> Result<(), DirError> {
+        let owners = self.owners(&caller.tenant_id, kind, id)?;
+        if !self.may_change(caller, &owners) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        let list = self.owners_mut(&caller.tenant_id, kind, id).expect("found above");
+        let before = list.len();
+        list.retain(|o| !o.eq_ignore_ascii_case(owner_id));
+        if list.len() == before {
+            return Err(DirError::NotFound { id: owner_id.into() });
+        }
+        Ok(())
+    }
+
     pub fn remove_member(&mut self, caller: &Caller, group_id: &str, member_id: &str) -> Result<(), DirError> {
         let gi = self.groups.iter().position(|g| g.tenant_id == caller.tenant_id && g.id.eq_ignore_ascii_case(group_id)).ok_or_else(|| DirError::NotFound { id: group_id.into() })?;
         if !self.may_change(caller, &self.groups[gi].owners) {

@@ -70,6 +70,9 @@ impl From<DirError> for GraphError {
             DirError::AlreadyMember => {
                 GraphError::bad_request("One or more added object references already exist for the following modified properties: 'members'.")
             }
+            DirError::AlreadyOwner => {
+                GraphError::bad_request("One or more added object references already exist for the following modified properties: 'owners'.")
+            }
             DirError::NoSuchKey { key_id } => GraphError::bad_request(format!("No password credential with keyId '{key_id}' exists on this object.")),
             DirError::NoSuchApplication { app_id } => {
                 GraphError::bad_request(format!("The appId '{app_id}' of the service principal does not reference a valid application object."))

@@ -18,7 +18,7 @@ use super::error::{GraphError, InnerError};
 use super::model::GraphCaller;
 use super::{filter, json as gj};
 use crate::clock::rfc3339;
-use crate::directory::{ApplicationChanges, Directory, DirectoryObject, PermissionGrant};
+use crate::directory::{ApplicationChanges, Directory, DirectoryObject, Owned, PermissionGrant};
 use crate::login::caller::Caller;
 use crate::state::Shared;
 
@@ -30,6 +30,12 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1.0/applications", get(list_applications).post(create_application))
         .route("/v1.0/applications/{id}", get(get_application).patch(patch_application).delete(delete_application))
+        .route("/v1.0/applications/{id}/owners", get(|s, p, q, c| list_owners(s, p, q, c, Owned::Application)))
+        .route("/v1.0/applications/{id}/owners/$ref", post(|s, p, c, b| add_owner(s, p, c, b, Owned::Application)))
+        .route("/v1.0/applications/{id}/owners/{owner}/$ref", axum::routing::delete(|s, p, c| remove_owner(s, p, c, Owned::Application)))
+        .route("/v1.0/groups/{id}/owners", get(|s, p, q, c| list_owners(s, p, q, c, Owned::Group)))
+        .route("/v1.0/groups/{id}/owners/$ref", post(|s, p, c, b| add_owner(s, p, c, b, Owned::Group)))
+        .route("/v1.0/groups/{id}/owners/{owner}/$ref", axum::routing::delete(|s, p, c| remove_owner(s, p, c, Owned::Group)))
         .route("/v1.0/applications/{id}/addpassword", post(|s, p, c, b| add_password(s, p, c, b, false)))
         .route("/v1.0/applications/{id}/removepassword", post(|s, p, c, b| remove_password(s, p, c, b, false)))
         .route("/v1.0/serviceprincipals", get(list_service_principals).post(create_service_principal))
@@ -484,6 +490,31 @@ async fn list_members(State(s): State<Arc<Shared>>, Path(id): Path<String>, Quer
     let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
     let items = g.members.iter().filter_map(|m| w.directory.object(&caller.principal.tenant_id, m)).map(|o| gj::directory_object(&w.directory, o)).collect();
     list(&s, &format!("/v1.0/groups/{id}/members"), "directoryObjects", &q, items)
+}
+
+// ---------- owners ----------
+
+async fn list_owners(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let tenant = &caller.principal.tenant_id;
+    let items = w.directory.owners(tenant, kind, &id)?.iter().filter_map(|o| w.directory.object(tenant, o)).map(|o| gj::directory_object(&w.directory, o)).collect();
+    let set = match kind {
+        Owned::Application => "applications",
+        Owned::Group => "groups",
+    };
+    list(&s, &format!("/v1.0/{set}/{id}/owners"), "directoryObjects", &q, items)
+}
+
+async fn add_owner(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, kind: Owned) -> R {
+    let owner = reference_id(&parse_body(&body)?)?;
+    s.world().directory.add_owner(&caller.principal, kind, &id, &owner)?;
+    Ok(no_content())
+}
+
+async fn remove_owner(State(s): State<Arc<Shared>>, Path((id, owner)): Path<(String, String)>, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
+    s.world().directory.remove_owner(&caller.principal, kind, &id, &owner)?;
+    Ok(no_content())
 }
 
 /// The object id at the end of an `@odata.id` reference URL.
