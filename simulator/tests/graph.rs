@@ -233,3 +233,35 @@ async fn owners_of_applications_and_groups_are_listed_added_and_removed() {
     let missing = s.get("/v1.0/applications/5f0e1c9a-0000-0000-0000-000000000000/owners", &alice).await;
     assert_eq!((missing.status, missing.graph_code()), (404, "Request_ResourceNotFound".to_string()));
 }
+
+/// `az ad sp update --set accountEnabled=false`: a disabled service principal can no longer
+/// sign in (AADSTS7000112) until it is enabled again; the other settable properties stick.
+#[tokio::test]
+async fn a_service_principal_patched_to_disabled_cannot_sign_in() {
+    let s = Sim::new(28);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let app_id = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "ci"})).await.json()["appId"].as_str().unwrap().to_string();
+    let sp = s.json("POST", "/v1.0/servicePrincipals", &admin, json!({"appId": app_id})).await.json()["id"].as_str().unwrap().to_string();
+    let secret = s.json("POST", &format!("/v1.0/servicePrincipals/{sp}/addPassword"), &admin, json!({"passwordCredential": {}})).await.json()["secretText"].as_str().unwrap().to_string();
+    let token_url = format!("/{}/oauth2/v2.0/token", s.tenant);
+    let form = [("grant_type", "client_credentials"), ("client_id", app_id.as_str()), ("client_secret", secret.as_str()), ("scope", "https://graph.microsoft.com/.default")];
+    let sign_in = || s.form(&token_url, &form);
+    assert_eq!(sign_in().await.status, 200);
+
+    let sp_path = format!("/v1.0/servicePrincipals/{sp}");
+    let patch = |body: serde_json::Value| s.json("PATCH", &sp_path, &admin, body);
+    assert_eq!(patch(json!({"accountEnabled": false, "tags": ["ci"], "notes": "paused"})).await.status, 204);
+    let r = sign_in().await;
+    assert_eq!((r.status, r.aadsts()), (400, 7000112), "{}", r.text());
+    let got = s.get(&format!("/v1.0/servicePrincipals/{sp}"), &admin).await.json();
+    assert_eq!((&got["accountEnabled"], &got["tags"], &got["notes"]), (&json!(false), &json!(["ci"]), &json!("paused")));
+    let unknown = patch(json!({"servicePrincipalType": "Legacy"})).await;
+    assert_eq!((unknown.status, unknown.json()["error"]["message"].as_str().unwrap().to_string()), (400, "Property 'servicePrincipalType' does not exist as a declared property or extension property.".to_string()));
+    let bad = patch(json!({"accountEnabled": "no"})).await;
+    assert_eq!(bad.status, 400);
+    // Only administrators and the application's owners may change it.
+    let bob = s.user_token("bob@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    assert_eq!(s.json("PATCH", &format!("/v1.0/servicePrincipals/{sp}"), &bob, json!({"accountEnabled": true})).await.status, 403);
+    assert_eq!(patch(json!({"accountEnabled": true})).await.status, 204);
+    assert_eq!(sign_in().await.status, 200, "enabled again");
+}

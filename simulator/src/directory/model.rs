@@ -211,6 +211,17 @@ pub struct ServicePrincipal {
     /// A public client (device code, ROPC) that needs no secret.
     pub public_client: bool,
     pub created_ms: i64,
+    /// What `PATCH /servicePrincipals/{id}` may set besides `accountEnabled`.
+    #[serde(default)]
+    pub settings: ServicePrincipalSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ServicePrincipalSettings {
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub description: Option<String>,
+    pub app_role_assignment_required: bool,
 }
 
 /// Delegated consent: `clientId` (a service principal) may call `resourceId` with `scope`,

@@ -7,6 +7,15 @@ use super::seed::YEAR_MS;
 use crate::ids::IdSource;
 
 /// Why a client could not authenticate with a secret.
+/// What a `PATCH` of a service principal changes (`None`: left as it is).
+#[derive(Debug, Clone, Default)]
+pub struct ServicePrincipalChanges {
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub app_role_assignment_required: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientAuthError {
     TenantNotFound,
@@ -244,6 +253,33 @@ impl Directory {
     }
 
     /// Deletes a service principal: tenant administrators only.
+    /// `PATCH /servicePrincipals/{id}`: administrators and the application's owners.
+    pub fn update_service_principal(&mut self, caller: &Caller, id: &str, account_enabled: Option<bool>, settings: ServicePrincipalChanges) -> Result<(), DirError> {
+        let idx = self.sp_index(&caller.tenant_id, id)?;
+        let owners = self.application_by_app_id(&self.service_principals[idx].app_id).map(|a| a.owners.clone()).unwrap_or_default();
+        if !self.may_change(caller, &owners) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        let sp = &mut self.service_principals[idx];
+        if let Some(e) = account_enabled {
+            sp.account_enabled = e;
+        }
+        let s = &mut sp.settings;
+        if let Some(t) = settings.tags {
+            s.tags = t;
+        }
+        if let Some(n) = settings.notes {
+            s.notes = n;
+        }
+        if let Some(d) = settings.description {
+            s.description = d;
+        }
+        if let Some(r) = settings.app_role_assignment_required {
+            s.app_role_assignment_required = r;
+        }
+        Ok(())
+    }
+
     pub fn delete_service_principal(&mut self, caller: &Caller, id: &str) -> Result<(), DirError> {
         if !self.is_admin(caller) {
             return Err(DirError::InsufficientPrivileges);
@@ -368,6 +404,7 @@ impl Directory {
             group_membership_claims: app.group_membership_claims.clone(),
             public_client: app.is_fallback_public_client == Some(true),
             created_ms: now_ms,
+            settings: Default::default(),
         };
         self.service_principals.push(sp.clone());
         Ok(sp)

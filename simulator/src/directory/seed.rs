@@ -155,6 +155,7 @@ impl Directory {
                 group_membership_claims: fp.group_membership_claims.map(String::from),
                 public_client: fp.public_client,
                 created_ms: now_ms,
+                settings: Default::default(),
             });
         }
         for (client, resource, scope) in PRECONSENTED {
@@ -193,6 +194,7 @@ impl Directory {
             group_membership_claims: None,
             public_client: false,
             created_ms: now_ms,
+            settings: Default::default(),
         };
         self.applications.push(app.clone());
         self.service_principals.push(sp.clone());

@@ -18,7 +18,7 @@ use super::error::{GraphError, InnerError};
 use super::model::GraphCaller;
 use super::{filter, json as gj};
 use crate::clock::rfc3339;
-use crate::directory::{ApplicationChanges, Directory, DirectoryObject, Owned, PermissionGrant};
+use crate::directory::{ApplicationChanges, Directory, DirectoryObject, Owned, PermissionGrant, ServicePrincipalChanges};
 use crate::login::caller::Caller;
 use crate::state::Shared;
 
@@ -39,7 +39,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/applications/{id}/addpassword", post(|s, p, c, b| add_password(s, p, c, b, false)))
         .route("/v1.0/applications/{id}/removepassword", post(|s, p, c, b| remove_password(s, p, c, b, false)))
         .route("/v1.0/serviceprincipals", get(list_service_principals).post(create_service_principal))
-        .route("/v1.0/serviceprincipals/{id}", get(get_service_principal).delete(delete_service_principal))
+        .route("/v1.0/serviceprincipals/{id}", get(get_service_principal).patch(patch_service_principal).delete(delete_service_principal))
         .route("/v1.0/serviceprincipals/{id}/addpassword", post(|s, p, c, b| add_password(s, p, c, b, true)))
         .route("/v1.0/serviceprincipals/{id}/removepassword", post(|s, p, c, b| remove_password(s, p, c, b, true)))
         .route("/v1.0/serviceprincipals/{id}/approleassignedto", get(list_assigned_to).post(create_assigned_to))
@@ -490,6 +490,28 @@ async fn list_members(State(s): State<Arc<Shared>>, Path(id): Path<String>, Quer
     let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
     let items = g.members.iter().filter_map(|m| w.directory.object(&caller.principal.tenant_id, m)).map(|o| gj::directory_object(&w.directory, o)).collect();
     list(&s, &format!("/v1.0/groups/{id}/members"), "directoryObjects", &q, items)
+}
+
+/// `PATCH /servicePrincipals/{id}`: `accountEnabled` (a disabled one can no longer sign
+/// in), `tags`, `notes`, `description` and `appRoleAssignmentRequired`.
+async fn patch_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let invalid = |k: &str| GraphError::bad_request(format!("Invalid value specified for property '{k}' of resource 'ServicePrincipal'."));
+    let mut enabled = None;
+    let mut c = ServicePrincipalChanges::default();
+    for (k, v) in &body {
+        match k.as_str() {
+            "accountEnabled" => enabled = Some(v.as_bool().ok_or_else(|| invalid(k))?),
+            "appRoleAssignmentRequired" => c.app_role_assignment_required = Some(v.as_bool().ok_or_else(|| invalid(k))?),
+            "tags" => c.tags = Some(serde_json::from_value(v.clone()).map_err(|_| invalid(k))?),
+            "notes" => c.notes = Some(v.as_str().map(String::from)),
+            "description" => c.description = Some(v.as_str().map(String::from)),
+            "@odata.type" if names_type(v, "servicePrincipal") => {}
+            other => return Err(GraphError::bad_request(format!("Property '{other}' does not exist as a declared property or extension property."))),
+        }
+    }
+    s.world().directory.update_service_principal(&caller.principal, &id, enabled, c)?;
+    Ok(no_content())
 }
 
 // ---------- owners ----------
