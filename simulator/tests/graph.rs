@@ -265,3 +265,33 @@ async fn a_service_principal_patched_to_disabled_cannot_sign_in() {
     assert_eq!(patch(json!({"accountEnabled": true})).await.status, 204);
     assert_eq!(sign_in().await.status, 200, "enabled again");
 }
+
+/// `az ad user update`: an administrator disables a user (whose right password then gets
+/// AADSTS50057), enables them again and sets a new password (the old one then fails).
+#[tokio::test]
+async fn an_administrator_patches_a_user_and_the_token_service_follows() {
+    let s = Sim::new(29);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let alice = s.user_token("alice@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let bob = "bob@contoso.onmicrosoft.com";
+    let old_password = s.password(bob);
+    let token_url = format!("/{}/oauth2/v2.0/token", s.tenant);
+    let sign_in = |password: String| {
+        let (s, url) = (&s, token_url.clone());
+        async move { s.form(&url, &[("grant_type", "password"), ("client_id", CLI), ("username", bob), ("password", &password), ("scope", "https://graph.microsoft.com/.default")]).await }
+    };
+    let user_path = format!("/v1.0/users/{bob}");
+    assert_eq!(s.json("PATCH", &user_path, &admin, json!({"accountEnabled": false, "officeLocation": "x"})).await.status, 400, "a property the simulator does not keep is refused, and nothing changes");
+    assert_eq!(sign_in(old_password.clone()).await.status, 200);
+    assert_eq!(s.json("PATCH", &user_path, &alice, json!({"accountEnabled": false})).await.status, 403, "only administrators");
+    assert_eq!(s.json("PATCH", &user_path, &admin, json!({"accountEnabled": false, "displayName": "Bob (away)", "jobTitle": "Engineer"})).await.status, 204);
+    let r = sign_in(old_password.clone()).await;
+    assert_eq!((r.status, r.aadsts()), (400, 50057), "{}", r.text());
+    let got = s.get(&user_path, &admin).await.json();
+    // (accountEnabled is not among Graph's default user properties.)
+    assert_eq!((&got["displayName"], &got["jobTitle"]), (&json!("Bob (away)"), &json!("Engineer")), "{got}");
+    let new_password = "N3w-Passw0rd!x".to_string();
+    assert_eq!(s.json("PATCH", &user_path, &admin, json!({"accountEnabled": true, "passwordProfile": {"password": new_password, "forceChangePasswordNextSignIn": false}})).await.status, 204);
+    assert_eq!(sign_in(old_password).await.aadsts(), 50126, "the old password no longer works");
+    assert_eq!(sign_in(new_password).await.status, 200);
+}

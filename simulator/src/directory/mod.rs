@@ -11,4 +11,4 @@ pub mod well_known;
 
 pub use error::DirError;
 pub use model::*;
-pub use ops::{ApplicationChanges, ClientAuthError, ClientIdentity, ServicePrincipalChanges, UserAuthError};
+pub use ops::{ApplicationChanges, ClientAuthError, ClientIdentity, ServicePrincipalChanges, UserAuthError, UserChanges};

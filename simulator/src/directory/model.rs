@@ -68,6 +68,8 @@ pub struct User {
     pub password_sha256: String,
     /// Holds the Global Administrator directory role.
     pub tenant_admin: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

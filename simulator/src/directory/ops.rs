@@ -7,6 +7,18 @@ use super::seed::YEAR_MS;
 use crate::ids::IdSource;
 
 /// Why a client could not authenticate with a secret.
+/// What a `PATCH` of a user changes (`None`: left as it is).
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub account_enabled: Option<bool>,
+    pub display_name: Option<String>,
+    pub given_name: Option<Option<String>>,
+    pub surname: Option<Option<String>>,
+    pub job_title: Option<Option<String>>,
+    /// A new password (kept only as its hash).
+    pub password: Option<String>,
+}
+
 /// What a `PATCH` of a service principal changes (`None`: left as it is).
 #[derive(Debug, Clone, Default)]
 pub struct ServicePrincipalChanges {
@@ -650,6 +662,37 @@ impl Directory {
         Ok(())
     }
 
+    /// `PATCH /users/{id}`: administrators only.
+    pub fn update_user(&mut self, caller: &Caller, id_or_upn: &str, changes: UserChanges) -> Result<(), DirError> {
+        if !self.is_admin(caller) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        let u = self
+            .users
+            .iter_mut()
+            .find(|u| u.tenant_id == caller.tenant_id && (u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)))
+            .ok_or_else(|| DirError::NotFound { id: id_or_upn.into() })?;
+        if let Some(e) = changes.account_enabled {
+            u.account_enabled = e;
+        }
+        if let Some(n) = changes.display_name {
+            u.display_name = n;
+        }
+        if let Some(g) = changes.given_name {
+            u.given_name = g;
+        }
+        if let Some(sn) = changes.surname {
+            u.surname = sn;
+        }
+        if let Some(j) = changes.job_title {
+            u.job_title = j;
+        }
+        if let Some(p) = changes.password {
+            u.password_sha256 = hash(&p);
+        }
+        Ok(())
+    }
+
     pub fn create_user(&mut self, ids: &mut IdSource, caller: &Caller, upn: String, display_name: String, mail_nickname: String, password: &str, enabled: bool) -> Result<User, DirError> {
         if !self.is_admin(caller) {
             return Err(DirError::InsufficientPrivileges);
@@ -680,6 +723,7 @@ impl Directory {
             account_enabled: enabled,
             password_sha256: hash(password),
             tenant_admin: false,
+            job_title: None,
         };
         self.users.push(u.clone());
         Ok(u)

@@ -74,6 +74,7 @@ impl Directory {
                 account_enabled: true,
                 password_sha256: hash(&persona_password(seed, upn)),
                 tenant_admin: *admin,
+                job_title: None,
             });
         }
         // Carol is invited to Contoso: a guest object there, signing in with her Fabrikam name.
@@ -92,6 +93,7 @@ impl Directory {
             account_enabled: true,
             password_sha256: hash(&persona_password(seed, carol_home)),
             tenant_admin: false,
+            job_title: None,
         });
         let crowded = dir.users.iter().find(|u| u.user_principal_name.starts_with("crowded@")).map(|u| u.id.clone()).unwrap_or_default();
         for i in 1..=CROWDED_GROUPS {

@@ -128,7 +128,7 @@ pub fn user(u: &User) -> Value {
         "businessPhones": [],
         "displayName": u.display_name,
         "givenName": u.given_name,
-        "jobTitle": null,
+        "jobTitle": u.job_title,
         "mail": if u.user_type == UserType::Guest { Some(u.home_upn.clone()) } else { None },
         "mobilePhone": null,
         "officeLocation": null,

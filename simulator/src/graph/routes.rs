@@ -18,7 +18,7 @@ use super::error::{GraphError, InnerError};
 use super::model::GraphCaller;
 use super::{filter, json as gj};
 use crate::clock::rfc3339;
-use crate::directory::{ApplicationChanges, Directory, DirectoryObject, Owned, PermissionGrant, ServicePrincipalChanges};
+use crate::directory::{ApplicationChanges, Directory, DirectoryObject, Owned, PermissionGrant, ServicePrincipalChanges, UserChanges};
 use crate::login::caller::Caller;
 use crate::state::Shared;
 
@@ -48,7 +48,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/oauth2permissiongrants/{id}", get(get_grant).patch(patch_grant).delete(delete_grant))
         .route("/v1.0/me", get(me))
         .route("/v1.0/users", get(list_users).post(create_user))
-        .route("/v1.0/users/{id}", get(get_user))
+        .route("/v1.0/users/{id}", get(get_user).patch(patch_user))
         .route("/v1.0/users/{id}/getmembergroups", post(get_member_groups))
         .route("/v1.0/users/{id}/checkmembergroups", post(check_member_groups))
         .route("/v1.0/groups", get(list_groups).post(create_group))
@@ -432,6 +432,32 @@ async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(c
     let u = w.directory.user(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
     caller.may_read_object(&w.directory, &u.id)?;
     Ok(single("users", gj::user(u)))
+}
+
+/// `PATCH /users/{id}` (`az ad user update`): `accountEnabled` (a disabled user can no
+/// longer sign in), `displayName`, `givenName`, `surname`, `jobTitle` and
+/// `passwordProfile.password`.
+async fn patch_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+    let body = parse_body(&body)?;
+    let invalid = |k: &str| GraphError::bad_request(format!("Invalid value specified for property '{k}' of resource 'User'."));
+    let mut c = UserChanges::default();
+    for (k, v) in &body {
+        match k.as_str() {
+            "accountEnabled" => c.account_enabled = Some(v.as_bool().ok_or_else(|| invalid(k))?),
+            "displayName" => c.display_name = Some(v.as_str().filter(|n| !n.is_empty()).ok_or_else(|| invalid(k))?.to_string()),
+            "givenName" => c.given_name = Some(v.as_str().map(String::from)),
+            "surname" => c.surname = Some(v.as_str().map(String::from)),
+            "jobTitle" => c.job_title = Some(v.as_str().map(String::from)),
+            "passwordProfile" => {
+                let password = v.get("password").and_then(Value::as_str).filter(|p| !p.is_empty()).ok_or_else(|| invalid("passwordProfile"))?;
+                c.password = Some(password.to_string());
+            }
+            "@odata.type" if names_type(v, "user") => {}
+            other => return Err(GraphError::bad_request(format!("Property '{other}' does not exist as a declared property or extension property."))),
+        }
+    }
+    s.world().directory.update_user(&caller.principal, &id, c)?;
+    Ok(no_content())
 }
 
 async fn create_user(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {

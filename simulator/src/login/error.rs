@@ -31,6 +31,8 @@ pub enum LoginError {
     InvalidRefreshToken,
     ExpiredRefreshToken,
     WrongPassword,
+    /// The right password for an account an administrator disabled.
+    UserDisabled,
     NoSuchUser { tenant: String },
     ForeignUser { idp_tenant: String, tenant_name: String, app_id: String, app_name: String },
     ConsentRequired { client_id: String, client_name: String },
@@ -145,6 +147,7 @@ impl LoginError {
                 50126,
                 "Error validating credentials due to invalid username or password.".into(),
             ),
+            UserDisabled => (StatusCode::BAD_REQUEST, "invalid_grant", 50057, "The user account is disabled.".into()),
             NoSuchUser { tenant } => (
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",

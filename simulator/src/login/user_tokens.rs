@@ -179,6 +179,7 @@ pub fn password_grant(ctx: &mut Ctx<'_>, tenant: &str, client_id: Option<&str>, 
             let name = ctx.dir.tenant(&tenant_id).map(|t| t.display_name.clone()).unwrap_or_default();
             return Err(LoginError::NoSuchUser { tenant: name });
         }
+        Err(UserAuthError::Disabled) => return Err(LoginError::UserDisabled),
         Err(_) => return Err(LoginError::WrongPassword),
     };
     let req = target::resolve(ctx.dir, &tenant_id, &target)?;
