@@ -5,6 +5,7 @@
 //! [`cloud`] routes their calls (grant check, operator auth, transport, retries, transcript),
 //! [`flow`] reads and checks flow files, and [`runner`] runs them as a DAG.
 
+pub mod atomic_file;
 pub mod bindings;
 pub mod caps;
 pub mod clock;

@@ -7,6 +7,8 @@ use aksflow_sdk::kube::Kubeconfig;
 use aksflow_sdk::kube::convert::{self, ConvertOptions};
 use clap::Args;
 
+use crate::atomic_file;
+
 #[derive(Args, Debug)]
 #[command(after_long_help = "\
 Rewrites, in place, every user of the kubeconfig that is kubectl's removed `azure`
@@ -73,27 +75,14 @@ fn kubeconfig_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
 
 /// Replaces the file atomically, keeping its mode (kubeconfigs hold credentials).
 fn write_back(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600);
-        opts.mode(mode);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(atomic_file::PRIVATE)
+    };
+    #[cfg(not(unix))]
+    let mode = atomic_file::PRIVATE;
+    atomic_file::write(path, text.as_bytes(), mode)
 }
 
 pub fn run(args: ConvertArgs) -> i32 {

@@ -148,14 +148,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// A new file, owner-only, written whole or not at all.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("cache paths have a directory");
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    std::io::Write::write_all(&mut opts.open(&tmp)?, bytes)?;
-    std::fs::rename(&tmp, path)
+    crate::atomic_file::write(path, bytes, crate::atomic_file::PRIVATE)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -34,15 +34,6 @@ pub fn read(dir: &Path, key: &str, now_secs: i64) -> Option<Cached> {
 
 pub fn write(dir: &Path, key: &str, c: &Cached) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let path = dir.join(format!("{key}.json"));
-    let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    std::io::Write::write_all(&mut opts.open(&tmp)?, &serde_json::to_vec(c).expect("serialises"))?;
-    std::fs::rename(&tmp, path)
+    let bytes = serde_json::to_vec(c).expect("serialises");
+    crate::atomic_file::write(&dir.join(format!("{key}.json")), &bytes, crate::atomic_file::PRIVATE)
 }

@@ -16,6 +16,7 @@ use super::journal::Journal;
 use super::state::{ResumePoint, RunState, RunningStep, SavedStep};
 use super::turnstile::Turnstile;
 use super::{RunError, RunOptions};
+use crate::atomic_file;
 use crate::bindings::{Field, File, StepError, Value};
 use crate::cloud::Target;
 use crate::engine::{StepEngine, StepFailure};
@@ -608,16 +609,6 @@ impl Exec {
 }
 
 fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool) -> std::io::Result<()> {
-    let dir = path.parent().expect("joined below the output directory");
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if secret { 0o600 } else { 0o644 });
-    }
-    std::io::Write::write_all(&mut opts.open(&tmp)?, bytes)?;
-    std::fs::rename(&tmp, path)
+    std::fs::create_dir_all(path.parent().expect("joined below the output directory"))?;
+    atomic_file::write(path, bytes, if secret { atomic_file::PRIVATE } else { atomic_file::PUBLIC })
 }

@@ -88,25 +88,11 @@ impl RunState {
         }
     }
 
-    /// Writes to a temporary file and renames it over the old one: a kill at any moment
-    /// leaves either the old state or the new, never half of one.
+    /// Written whole or not at all (a kill at any moment leaves the old state or the new),
+    /// owner-only.
     pub fn save(&self, out_dir: &Path) -> std::io::Result<()> {
         let path = Self::path(out_dir);
-        let dir = path.parent().expect("state path has a directory");
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".state.json.{}.tmp", std::process::id()));
-        {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts.open(&tmp)?;
-            std::io::Write::write_all(&mut f, &serde_json::to_vec(self).expect("state serialises"))?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)
+        std::fs::create_dir_all(path.parent().expect("state path has a directory"))?;
+        crate::atomic_file::write(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE)
     }
 }

@@ -2,7 +2,6 @@
 //! operator's secret) and the directory that holds them.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
 fn private_options() -> OpenOptions {
@@ -24,12 +23,7 @@ pub fn open_file(path: &Path) -> std::io::Result<File> {
 
 /// Writes `text` to `path` atomically (a temporary file renamed over it), 0600.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = private_options().write(true).create(true).truncate(true).open(&tmp)?;
-    narrow(&file)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    crate::atomic_file::write(path, text.as_bytes(), crate::atomic_file::PRIVATE)
 }
 
 /// Creates `dir` (and its parents) 0700. A directory that exists already is left as it is:

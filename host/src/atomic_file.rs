@@ -1,0 +1,71 @@
+//! Writing a file whole or not at all: a temporary file beside it, flushed to disk, then
+//! renamed over it. A kill at any moment leaves the old file or the new one, never half of
+//! one. Every file the host writes goes through here (run state, step outputs, caches,
+//! settings, converted kubeconfigs), with the mode the caller asks for.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Owner-only: anything holding a secret.
+pub const PRIVATE: u32 = 0o600;
+/// Readable by everyone, written by the owner.
+pub const PUBLIC: u32 = 0o644;
+
+/// Writes `bytes` to `path` atomically with `mode` (on Unix). The directory must exist.
+/// On failure the temporary file is removed and `path` is as it was.
+pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode);
+        }
+        let mut file = opts.open(&tmp)?;
+        // The umask may have narrowed the mode, and a stale temporary file keeps its own.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_replaced_whole_with_the_mode_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write(&path, b"one", PUBLIC).unwrap();
+        write(&path, b"two", PRIVATE).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE);
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a-directory");
+        std::fs::create_dir(&target).unwrap();
+        assert!(write(&target, b"x", PRIVATE).is_err(), "a file cannot replace a directory");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temporary file was removed");
+    }
+}
