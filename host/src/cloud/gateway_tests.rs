@@ -247,6 +247,29 @@ async fn the_operator_signs_in_once_per_resource_and_the_token_is_reused() {
     assert_eq!(auth_header(&sent[4]).as_deref(), Some("Bearer graph-token"));
 }
 
+/// What `--resume` saves and takes back: the operator's tokens. A gateway given them calls
+/// with them at once, without signing in again, and redacts them.
+#[tokio::test]
+async fn the_operator_s_tokens_are_handed_to_a_resumed_gateway_which_does_not_sign_in_again() {
+    let first = rig();
+    first.fake.token("arm-token-value", 3600).answer(200, &[], "{}");
+    let c = caps(&[Service::Arm]);
+    first.gateway.call(&c, request(Service::Arm, "GET", "/subscriptions")).await.unwrap();
+    let saved = first.gateway.operator_tokens();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert_eq!((saved[0].resource.as_str(), saved[0].token.as_str()), ("https://management.azure.com", "arm-token-value"));
+
+    let resumed = rig();
+    resumed.clock.set_ms(first.clock.now_ms());
+    resumed.fake.answer(200, &[], "{}");
+    resumed.gateway.keep_operator_tokens(&saved);
+    resumed.gateway.call(&c, request(Service::Arm, "GET", "/subscriptions")).await.unwrap();
+    let sent = resumed.fake.sent();
+    assert_eq!(sent.len(), 1, "no sign-in: {:?}", resumed.fake.urls());
+    assert_eq!(auth_header(&sent[0]).as_deref(), Some("Bearer arm-token-value"));
+    assert_eq!(resumed.gateway.redactor.text("x arm-token-value y"), "x <redacted> y", "the kept token is redacted");
+}
+
 #[tokio::test]
 async fn a_cached_token_is_renewed_a_minute_before_it_expires() {
     let r = rig();
