@@ -58,6 +58,7 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
         key_cache: None,
         exec_command: Some(aksflow_binary().display().to_string()),
         limits: Default::default(),
+        era: Default::default(),
     })
     .await
     .unwrap();

@@ -26,6 +26,7 @@ async fn the_environment_overrides_the_flags_as_in_kubelogin() {
         key_cache: None,
         exec_command: None,
         limits: Default::default(),
+        era: Default::default(),
     })
     .await
     .unwrap();

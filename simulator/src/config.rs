@@ -19,11 +19,13 @@ pub struct SimConfig {
     pub served_certificates: Option<ServedCertificates>,
     /// The `command` of exec kubeconfigs (`kubelogin`, as AKS writes it).
     pub exec_command: String,
+    /// Which Azure is simulated: today's, or seed 000's with the legacy AAD integration.
+    pub era: crate::Era,
 }
 
 impl SimConfig {
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, served_certificates: None, exec_command: "kubelogin".into() }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, served_certificates: None, exec_command: "kubelogin".into(), era: crate::Era::Today }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod arm;
 pub mod clock;
 mod config;
 pub mod directory;
+pub mod era;
 pub mod graph;
 pub mod ids;
 pub mod keys;
@@ -34,4 +35,5 @@ mod state;
 
 pub use clock::VirtualClock;
 pub use config::{ServedCertificates, SimConfig};
+pub use era::Era;
 pub use simulator::{OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};

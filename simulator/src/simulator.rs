@@ -112,7 +112,13 @@ impl Simulator {
         Ok(Self::from_world(config, clock, snapshot.world, secret))
     }
 
-    fn from_world(config: SimConfig, clock: VirtualClock, world: World, operator_secret: String) -> Self {
+    fn from_world(config: SimConfig, clock: VirtualClock, mut world: World, operator_secret: String) -> Self {
+        if !config.era.creates_legacy_aad() {
+            // Saved in the seed's era, opened in today's: Azure migrated legacy clusters.
+            for c in &mut world.arm.clusters {
+                c.migrate_legacy_aad();
+            }
+        }
         let key = SigningKey::for_seed_cached(config.seed, config.key_cache.as_deref());
         // Certificates start at the fixed epoch, not the restore time: same seed, same PEM.
         let start = crate::clock::EPOCH_MS / 1000;

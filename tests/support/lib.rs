@@ -83,6 +83,7 @@ pub fn served_live(served: &aksflow::serve::Served, seed: u64) -> aksflow::runne
         endpoints: aksflow::cloud::Endpoints::single(&served.base_url),
         ca_pem: Some(std::fs::read(&served.ca_path).expect("the served CA")),
         sim_seed: Some(seed),
+        sim_era: Some(served.simulator.config().era),
     }
 }
 

@@ -20,6 +20,7 @@ pub fn start(rt: &tokio::runtime::Runtime, in_flight: usize) -> Bench {
             key_cache: Some(std::env::temp_dir().join("aksflow-bench-cache")),
             exec_command: None,
             limits: Default::default(),
+            era: Default::default(),
         }))
         .unwrap();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&served.ca_path).unwrap()).unwrap();

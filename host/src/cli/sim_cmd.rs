@@ -32,13 +32,20 @@ Example:
         /// Directory for the CA, the env file and the saved state
         #[arg(long, value_name = "DIR", default_value = ".aksflow-sim")]
         state: PathBuf,
+        /// Which Azure to simulate: `today` (no new legacy-AAD clusters) or `2019` (seed 000's, with the legacy Azure AD integration)
+        #[arg(long, default_value = "today", value_parser = parse_era)]
+        era: aksflow_simulator::Era,
     },
 }
 
+fn parse_era(s: &str) -> Result<aksflow_simulator::Era, String> {
+    aksflow_simulator::Era::parse(s)
+}
+
 pub async fn run(cmd: SimCommand) -> i32 {
-    let SimCommand::Serve { addr, seed, state } = cmd;
+    let SimCommand::Serve { addr, seed, state, era } = cmd;
     let exec_command = std::env::current_exe().ok().map(|p| p.display().to_string());
-    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command, limits: Default::default() }).await {
+    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command, limits: Default::default(), era }).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -47,7 +54,7 @@ pub async fn run(cmd: SimCommand) -> i32 {
     };
     let base = &served.base_url;
     let op = served.simulator.operator();
-    out!("aksflow simulator (seed {seed}) serving on {base}");
+    out!("aksflow simulator (seed {seed}, era {era}) serving on {base}");
     out!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
     out!("  Microsoft Graph    {base}/v1.0");
     out!("  ARM                {base}/subscriptions/{}", op.subscription_id);

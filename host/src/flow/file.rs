@@ -10,6 +10,8 @@ use toml::Spanned;
 pub struct FlowFile {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Which Azure the flow needs: `today` (the default) or `2019`, seed 000's.
+    pub era: Option<Spanned<String>>,
     #[serde(default)]
     pub vars: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default, rename = "step")]

@@ -13,12 +13,14 @@
 //! grant = ["arm"]
 //! ```
 
+mod era;
 mod error;
 mod file;
 mod plan;
 mod template;
 mod units;
 
+pub use era::{kubectl_version, refuse_era};
 pub use error::{FlowError, FlowErrors};
 pub use file::{ExpectDef, FlowFile, LimitsDef, PersonaDef, StepDef};
 pub use plan::{Expect, Persona, Plan, PlannedStep, check_kind, load, load_str};

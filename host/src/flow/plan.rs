@@ -16,6 +16,10 @@ use crate::bindings::{Service, ValueKind};
 use crate::caps::Grants;
 use crate::engine::{Limits, Plugin, StepEngine};
 use crate::plugins::{self, PluginRef, ResolveError};
+use aksflow_simulator::Era;
+
+/// The input through which kube steps learn which kubectl they act as.
+const KUBECTL_VERSION: &str = "kubectl-version";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -66,6 +70,8 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// SHA-256 of the flow file, to refuse resuming a run of a changed flow.
     pub source_hash: String,
+    /// Which Azure the flow needs (`era = "2019"` for seed 000's legacy integration).
+    pub era: Era,
 }
 
 impl Plan {
@@ -144,6 +150,13 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         }
     };
     let flow_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let era = match &file.era {
+        None => Era::Today,
+        Some(e) => Era::parse(e.get_ref()).unwrap_or_else(|msg| {
+            c.err(e.span().start, msg, Some("`era = \"2019\"` is for seed 000's legacy Azure AD integration; leave it out for today's Azure".into()));
+            Era::Today
+        }),
+    };
 
     let mut vars = BTreeMap::new();
     for (name, v) in &file.vars {
@@ -235,6 +248,10 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             }
             with.push((key.get_ref().clone(), template, spec.secret));
         }
+        // Kube steps act as the kubectl of the flow's era unless the step names another.
+        if plugin.info.inputs.iter().any(|inp| inp.name == KUBECTL_VERSION) && !s.with.keys().any(|k| k.get_ref() == KUBECTL_VERSION) {
+            with.push((KUBECTL_VERSION.into(), Template(vec![Part::Literal(super::era::kubectl_version(era).into())]), false));
+        }
         let missing: Vec<&str> = plugin
             .info
             .inputs
@@ -257,7 +274,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             for (k, v) in &s.with {
                 h.update(format!("{}={}\n", k.get_ref(), value_text(v.get_ref())));
             }
-            h.update(format!("{grants:?}{expect:?}{limits:?}{:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
+            h.update(format!("era={era}{grants:?}{expect:?}{limits:?}{:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
             hex::encode(h.finalize())
         };
         steps.push(PlannedStep {
@@ -290,6 +307,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         vars,
         steps,
         source_hash: hex::encode(Sha256::digest(source.as_bytes())),
+        era,
     })
 }
 

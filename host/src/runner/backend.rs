@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aksflow_simulator::{SimConfig, Simulator, Snapshot, VirtualClock};
+use aksflow_simulator::{Era, SimConfig, Simulator, Snapshot, VirtualClock};
 
 use crate::bindings::CloudContext;
 use crate::clock::RunClock;
@@ -27,6 +27,8 @@ pub struct Live {
     pub ca_pem: Option<Vec<u8>>,
     /// A served simulator's seed (`AKSFLOW_SIM_SEED`): its personas' passwords follow from it.
     pub sim_seed: Option<u64>,
+    /// The era a served simulator simulates (`AKSFLOW_SIM_ERA`).
+    pub sim_era: Option<Era>,
 }
 
 fn var(k: &str) -> Option<String> {
@@ -63,7 +65,11 @@ impl Live {
             None => None,
         };
         let sim_seed = var("AKSFLOW_SIM_SEED").and_then(|s| s.parse().ok());
-        Ok(Live { operator, tenant_id, subscription_id, endpoints, ca_pem, sim_seed })
+        let sim_era = match var("AKSFLOW_SIM_ERA") {
+            Some(e) => Some(Era::parse(&e).map_err(|m| format!("AKSFLOW_SIM_ERA: {m}"))?),
+            None => None,
+        };
+        Ok(Live { operator, tenant_id, subscription_id, endpoints, ca_pem, sim_seed, sim_era })
     }
 }
 
@@ -86,9 +92,9 @@ pub struct Backend {
     pub context: CloudContext,
 }
 
-pub fn simulated(seed: u64, key_cache: Option<std::path::PathBuf>, snapshot: Option<Snapshot>, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
+pub fn simulated(seed: u64, era: Era, key_cache: Option<std::path::PathBuf>, snapshot: Option<Snapshot>, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
     let clock = VirtualClock::default();
-    let config = SimConfig { key_cache, ..SimConfig::in_process(seed) };
+    let config = SimConfig { key_cache, era, ..SimConfig::in_process(seed) };
     let sim = match snapshot {
         Some(s) => Simulator::restore(config, clock.clone(), s).map_err(|e| e.to_string())?,
         None => Simulator::new(config, clock.clone()),

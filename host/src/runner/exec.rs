@@ -86,6 +86,10 @@ impl Resumed {
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let opts = Arc::new(opts);
+    let served_era = opts.live.as_ref().and_then(|l| l.sim_era);
+    if let Some(why) = crate::flow::refuse_era(&plan.name, plan.era, &opts.target, served_era) {
+        return Err(RunError::Setup(why));
+    }
     if opts.resume && opts.check.is_some() {
         return Err(RunError::Setup("--check compares a whole run; it cannot be combined with --resume".into()));
     }
@@ -111,7 +115,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         redactor.learn(secret);
     }
     let Backend { gateway, simulator, context } = match &opts.target {
-        Target::Sim => backend::simulated(opts.seed, opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
+        Target::Sim => backend::simulated(opts.seed, plan.era, opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
         target => {
             let live = opts.live.clone().ok_or_else(|| RunError::Setup(format!("target {target} needs live settings")))?;
             backend::live(target, live, transcript.clone(), redactor.clone())

@@ -31,6 +31,8 @@ pub struct ServeOptions {
     pub key_cache: Option<PathBuf>,
     /// The `command` exec kubeconfigs name (default `kubelogin`); `sim serve` puts itself.
     pub exec_command: Option<String>,
+    /// Which Azure it simulates (`--era`).
+    pub era: aksflow_simulator::Era,
     /// Connection deadlines and cap (`Limits::default()` follows RLIMIT_NOFILE).
     pub limits: Limits,
 }
@@ -83,6 +85,7 @@ impl Served {
             instant_operations: true,
             served_certificates: Some(served_certificates(&names, wall_ms())),
             exec_command,
+            era: opts.era,
         };
         let simulator = match load_state(&store, &opts.state_dir)? {
             Some(snap) => Simulator::restore(config, clock.clone(), snap).map_err(|e| format!("{e}; serve with that seed, or use another --state directory"))?,
@@ -112,12 +115,13 @@ impl Served {
         let op = simulator.operator();
         let env_path = opts.state_dir.join("aksflow.env");
         let env = format!(
-            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_AUTHORITY_HOST={base_url}/\nAZURE_SUBSCRIPTION_ID={}\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\n",
+            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_AUTHORITY_HOST={base_url}/\nAZURE_SUBSCRIPTION_ID={}\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n",
             op.tenant_id,
             op.client_id,
             op.client_secret,
             op.subscription_id,
             opts.seed,
+            opts.era,
             ca = ca_path.display()
         );
         private::write_file(&env_path, &env).map_err(|e| format!("cannot write {}: {e}", env_path.display()))?;

@@ -99,6 +99,7 @@ inputs! {
         manifest: String = "manifest" => "The YAML manifest; several documents separated by ---",
         token: Option<Secret> = "token" => "A bearer token (e.g. kube-login's) instead of the kubeconfig user's credentials",
         namespace: Option<String> = "namespace" => "Namespace for namespaced objects that name none (default: the context's, else default)",
+        kubectl_version: Option<String> = "kubectl-version" => "The kubectl this step acts as (default: the flow's era's, 1.37.0 today, 1.15.12 in 2019); from 1.26 on it refuses kubeconfigs of the removed azure auth-provider",
     }
 }
 
@@ -114,6 +115,7 @@ impl Guest for KubeApply {
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let args = Args::from_fields(inputs)?;
         let kc = Kubeconfig::parse(&args.kubeconfig)?;
+        aksflow_sdk::kube::check_kubeconfig(&kc, args.kubectl_version.as_deref())?;
         let client = Client::from_kubeconfig(&kc, args.token.as_deref())?;
         let explicit_ns = args.namespace.given();
         let namespace = kc.working_namespace(explicit_ns);

@@ -20,6 +20,7 @@ inputs! {
         namespace: Option<String> = "namespace" => "Namespace (default: the context's, else default)",
         all_namespaces: Option<bool> = "all-namespaces" => "Ask for all namespaces (-A)",
         group: Option<String> = "group" => "API group (default: the resource's own; \"\" is the core group)",
+        kubectl_version: Option<String> = "kubectl-version" => "The kubectl this step acts as (default: the flow's era's, 1.37.0 today, 1.15.12 in 2019); from 1.26 on it refuses kubeconfigs of the removed azure auth-provider",
     }
 }
 
@@ -36,6 +37,7 @@ impl Guest for KubeCanI {
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let args = Args::from_fields(inputs)?;
         let kc = Kubeconfig::parse(&args.kubeconfig)?;
+        aksflow_sdk::kube::check_kubeconfig(&kc, args.kubectl_version.as_deref())?;
         let client = Client::from_kubeconfig(&kc, args.token.as_deref())?;
         let verb = args.verb.trim().to_string();
         let resource_arg = args.resource.trim().to_string();

@@ -22,6 +22,7 @@ inputs! {
         name: Option<String> = "name" => "Get only this object",
         namespace: Option<String> = "namespace" => "Namespace (default: the context's, else default)",
         all_namespaces: Option<bool> = "all-namespaces" => "List across all namespaces (-A)",
+        kubectl_version: Option<String> = "kubectl-version" => "The kubectl this step acts as (default: the flow's era's, 1.37.0 today, 1.15.12 in 2019); from 1.26 on it refuses kubeconfigs of the removed azure auth-provider",
     }
 }
 
@@ -38,6 +39,7 @@ impl Guest for KubeGet {
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let args = Args::from_fields(inputs)?;
         let kc = Kubeconfig::parse(&args.kubeconfig)?;
+        aksflow_sdk::kube::check_kubeconfig(&kc, args.kubectl_version.as_deref())?;
         let client = Client::from_kubeconfig(&kc, args.token.as_deref())?;
         let resource_name = args.resource.trim();
         let resource = kube::resource_by_name(resource_name).ok_or_else(|| {

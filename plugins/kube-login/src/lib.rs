@@ -266,6 +266,7 @@ inputs! {
         client_secret: Option<Secret> = "client-secret" => "spn: the service principal's secret",
         username: Option<String> = "username" => "ropc: the user's name",
         password: Option<Secret> = "password" => "ropc: the user's password",
+        kubectl_version: Option<String> = "kubectl-version" => "The kubectl this step acts as (default: the flow's era's, 1.37.0 today, 1.15.12 in 2019); from 1.26 on it refuses kubeconfigs of the removed azure auth-provider",
     }
 }
 
@@ -286,6 +287,7 @@ impl Guest for KubeLogin {
         let mut login = match args.kubeconfig.as_deref().filter(|k| !k.trim().is_empty()) {
             Some(text) => {
                 let kc = Kubeconfig::parse(text)?;
+                aksflow_sdk::kube::check_kubeconfig(&kc, args.kubectl_version.as_deref())?;
                 let cur = kc.current()?;
                 cur.user.azure_login().ok_or_else(|| {
                     StepError::new(

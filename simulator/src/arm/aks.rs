@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ArmError;
 use crate::directory::hash;
+use crate::era::Era;
 use crate::ids::IdSource;
 
 /// Kubernetes versions the simulated region offers; the first is the default.
@@ -83,6 +84,21 @@ impl ManagedCluster {
 
     pub fn node_count(&self) -> u32 {
         self.agent_pools.iter().map(|p| p.count).sum()
+    }
+
+    /// What Azure did to the legacy clusters left in December 2023: the same cluster with
+    /// AKS-managed Azure AD, its server and client apps forgotten. True if it was legacy.
+    pub fn migrate_legacy_aad(&mut self) -> bool {
+        match &mut self.aad {
+            Some(a) if a.is_legacy() => {
+                a.managed = true;
+                a.client_app_id = None;
+                a.server_app_id = None;
+                a.server_app_secret_sha256 = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub fn node_resource_group(&self) -> String {
@@ -245,6 +261,15 @@ fn updated_aad(old: Option<&AadProfile>, spec: Option<&AadSpec>, tenant: &str) -
     }
 }
 
+/// Today's answer to a new cluster with the legacy integration. [docs/fidelity.md: era]
+fn legacy_aad_retired() -> ArmError {
+    bad(LEGACY_AAD_RETIRED)
+}
+
+/// No public record holds AKS's exact answer; the words are those of the AKS release notes
+/// from 2023-08-27 on (see docs/fidelity.md).
+pub const LEGACY_AAD_RETIRED: &str = "No new clusters can be created with Azure AD Integration (legacy). Use AKS-managed Azure AD integration instead: set aadProfile.managed to true (az aks create --enable-aad). See https://aka.ms/aks/managed-aad";
+
 fn check_local_accounts(disable: bool, aad: &Option<AadProfile>, version: &str) -> Result<(), ArmError> {
     if disable && aad.is_none() && minor(version) >= 25 {
         return Err(bad("Since kubernetes version 1.25, disableLocalAccounts can only be set on Azure AD integration enabled cluster. Please integrate your cluster with AAD."));
@@ -253,7 +278,7 @@ fn check_local_accounts(disable: bool, aad: &Option<AadProfile>, version: &str) 
 }
 
 /// Creates a cluster from a PUT body.
-pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: ClusterSpec, tenant: &str, now_ms: i64) -> Result<ManagedCluster, ArmError> {
+pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: ClusterSpec, tenant: &str, now_ms: i64, era: Era) -> Result<ManagedCluster, ArmError> {
     if !valid_name(name) {
         return Err(ArmError::BadRequest {
             code: "InvalidParameter",
@@ -264,6 +289,9 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
     let version = resolve_version(spec.kubernetes_version.as_deref(), &location)?;
     let enable_rbac = spec.enable_rbac.unwrap_or(true);
     let aad = new_aad(spec.aad.as_ref(), enable_rbac, tenant)?;
+    if aad.as_ref().is_some_and(AadProfile::is_legacy) && !era.creates_legacy_aad() {
+        return Err(legacy_aad_retired());
+    }
     let disable_local = spec.disable_local_accounts.unwrap_or(false);
     check_local_accounts(disable_local, &aad, &version)?;
     let dns_prefix = spec.dns_prefix.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| format!("{name}-{rg}-{}", &sid[..6]));
@@ -361,7 +389,7 @@ mod tests {
 
     fn made(aad: Option<AadSpec>) -> ManagedCluster {
         let mut ids = IdSource::new(1);
-        let mut c = create(&mut ids, "00000000-aaaa", "rg", "aks", spec(aad), "t", 0).unwrap();
+        let mut c = create(&mut ids, "00000000-aaaa", "rg", "aks", spec(aad), "t", 0, Era::Y2019).unwrap();
         c.provisioning_state = "Succeeded".into();
         c
     }
@@ -371,11 +399,26 @@ mod tests {
     }
 
     #[test]
+    fn today_refuses_a_new_legacy_cluster_and_serves_old_ones_as_managed() {
+        let mut ids = IdSource::new(1);
+        let e = create(&mut ids, "00000000-aaaa", "rg", "aks", spec(Some(legacy())), "t", 0, Era::Today).unwrap_err();
+        assert_eq!(e.parts().1, "BadRequest");
+        assert_eq!(e.parts().2, LEGACY_AAD_RETIRED);
+        assert!(create(&mut ids, "00000000-aaaa", "rg", "aks", spec(Some(AadSpec { managed: Some(true), ..Default::default() })), "t", 0, Era::Today).is_ok());
+        let mut old = made(Some(legacy()));
+        assert!(old.migrate_legacy_aad());
+        let a = old.aad.as_ref().unwrap();
+        assert!(a.managed && a.server_app_id.is_none() && a.client_app_id.is_none() && a.server_app_secret_sha256.is_none());
+        assert_eq!(a.tenant_id, "t");
+        assert!(!old.migrate_legacy_aad(), "a managed cluster stays as it is");
+    }
+
+    #[test]
     fn aad_needs_rbac() {
         let mut ids = IdSource::new(1);
         let mut s = spec(Some(managed()));
         s.enable_rbac = Some(false);
-        assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "aks", s, "t", 0).unwrap_err()), "BadRequest");
+        assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "aks", s, "t", 0, Era::Y2019).unwrap_err()), "BadRequest");
     }
 
     #[test]
@@ -419,10 +462,10 @@ mod tests {
     #[test]
     fn names_and_versions() {
         let mut ids = IdSource::new(1);
-        assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "-bad", spec(None), "t", 0).unwrap_err()), "InvalidParameter");
+        assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "-bad", spec(None), "t", 0, Era::Y2019).unwrap_err()), "InvalidParameter");
         let mut s = spec(None);
         s.kubernetes_version = Some("1.19".into());
-        assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "aks", s, "t", 0).unwrap_err()), "K8sVersionNotSupported");
+        assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "aks", s, "t", 0, Era::Y2019).unwrap_err()), "K8sVersionNotSupported");
         assert_eq!(resolve_version(Some("1.30"), "eastus").unwrap(), "1.30.6");
         assert_eq!(resolve_version(None, "eastus").unwrap(), VERSIONS[0]);
     }

@@ -220,7 +220,7 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
     let existing = w.arm.cluster(&sid, &rg, &name).ok().cloned();
     let (cluster, status, seconds) = match &existing {
-        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now)?, StatusCode::CREATED, duration(&s, aks::CREATE_SECONDS)),
+        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now, s.config.era)?, StatusCode::CREATED, duration(&s, aks::CREATE_SECONDS)),
         Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, duration(&s, aks::UPDATE_SECONDS)),
     };
     let id = cluster.id();

@@ -2,7 +2,8 @@
 //! Entra ID token checked the way the AKS AAD webhook (guard) checks it — signature,
 //! `https://sts.windows.net/{tid}/` issuer, the server app audience, expiry — with the
 //! username from `upn`, or `oid` when there is none (guests, other tenants, service
-//! principals), and groups from the token or, past the overage limit, from Graph.
+//! principals), and groups from the token or, past the overage limit, from Graph. Legacy
+//! clusters ask Graph for every sign-in instead, as their webhook did (`legacy_webhook`).
 //! [protocols.md §E.1, §E.2]
 
 use super::rbac::{SYSTEM_AUTHENTICATED, SYSTEM_MASTERS, UserInfo};
@@ -32,8 +33,9 @@ pub enum AuthnError {
     Token(String),
     #[error("service principal with group membership exceeding 200 is not supported. See https://learn.microsoft.com/en-us/azure/aks/kubelogin-authentication#kubelogin-authentication-in-aks-limitations")]
     ServicePrincipalOverage,
-    #[error("failed to get member groups from Graph: the server application's credentials are invalid")]
-    ServerAppSecret,
+    /// The legacy webhook's Graph lookup failed (guard: "failed to get groups: request …").
+    #[error("failed to get groups: request {request} failed with status code: {status}")]
+    LegacyGraph { request: String, status: u16 },
 }
 
 pub fn authenticate(dir: &Directory, key: &SigningKey, cluster: &ManagedCluster, bearer: Option<&str>, now_secs: i64) -> Result<Authenticated, AuthnError> {
@@ -55,16 +57,16 @@ pub fn authenticate(dir: &Directory, key: &SigningKey, cluster: &ManagedCluster,
     let trusted = |c: &tokens::AccessClaims| c.iss == issuer;
     let claims = tokens::validate(key, token, &audiences, &trusted, now_secs).map_err(|e| AuthnError::Token(e.to_string()))?;
     let username = claims.upn.clone().unwrap_or_else(|| claims.oid.clone());
+    if aad.is_legacy() {
+        let mut groups = super::legacy_webhook::member_groups(dir, aad, &username, now_secs * 1000)?;
+        groups.push(SYSTEM_AUTHENTICATED.into());
+        return Ok(Authenticated { user: UserInfo { name: username, groups }, object_id: Some(claims.oid) });
+    }
     let mut groups = match (&claims.groups, &claims._claim_names) {
         (Some(g), _) => g.clone(),
         (None, Some(names)) if names.get("groups").is_some() => {
             if claims.idtyp.as_deref() == Some("app") {
                 return Err(AuthnError::ServicePrincipalOverage);
-            }
-            if !aad.managed {
-                // Legacy clusters read group memberships with the server app's own secret.
-                let secret = aad.server_app_secret_sha256.as_deref().ok_or(AuthnError::ServerAppSecret)?;
-                dir.authenticate_client_by_hash(&aad.tenant_id, &server_app, secret, now_secs * 1000).map_err(|_| AuthnError::ServerAppSecret)?;
             }
             dir.transitive_groups(&aad.tenant_id, &claims.oid)
         }

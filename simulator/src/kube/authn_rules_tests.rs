@@ -22,7 +22,19 @@ struct World {
     server_app: String,
 }
 
+/// A directory with the legacy server app, its Directory.Read.All consented by an admin.
 fn world() -> World {
+    let mut w = world_without_consent();
+    let mut ids = IdSource::new(8);
+    let admin = w.dir.user(&w.tenant, "admin@contoso.onmicrosoft.com").unwrap().id.clone();
+    let admin = crate::directory::Caller { tenant_id: w.tenant.clone(), object_id: admin, is_app: false };
+    let graph = w.dir.resource(&w.tenant, crate::directory::well_known::MICROSOFT_GRAPH).unwrap().id.clone();
+    let server_sp = w.dir.service_principal(&w.tenant, &w.server_app).unwrap().id.clone();
+    w.dir.assign_app_role(&mut ids, &admin, &graph, &server_sp, crate::directory::well_known::GRAPH_DIRECTORY_READ_ALL_ROLE, 0).unwrap();
+    w
+}
+
+fn world_without_consent() -> World {
     let mut ids = IdSource::new(7);
     let mut dir = Directory::seeded(&mut ids, 0);
     let tenant = dir.home_tenant.clone();
@@ -33,7 +45,7 @@ fn world() -> World {
 
 fn cluster(w: &World, aad: AadSpec) -> ManagedCluster {
     let spec = ClusterSpec { location: Some("eastus".into()), aad: Some(aad), ..Default::default() };
-    aks::create(&mut IdSource::new(1), "00000000-aaaa", "rg", "aks", spec, &w.tenant, 0).unwrap()
+    aks::create(&mut IdSource::new(1), "00000000-aaaa", "rg", "aks", spec, &w.tenant, 0, crate::era::Era::Y2019).unwrap()
 }
 
 fn managed(w: &World) -> ManagedCluster {
@@ -133,7 +145,7 @@ fn no_or_blank_bearer_is_no_credentials() {
 fn a_token_on_a_cluster_without_aad_is_refused() {
     let w = world();
     let spec = ClusterSpec { location: Some("eastus".into()), ..Default::default() };
-    let c = aks::create(&mut IdSource::new(1), "00000000-aaaa", "rg", "aks", spec, &w.tenant, 0).unwrap();
+    let c = aks::create(&mut IdSource::new(1), "00000000-aaaa", "rg", "aks", spec, &w.tenant, 0, crate::era::Era::Y2019).unwrap();
     let t = user_claims(&w, "alice@contoso.onmicrosoft.com", AKS_AAD_SERVER);
     assert_eq!(authn(&w, &c, &t).unwrap_err(), AuthnError::NotAadCluster);
 }
@@ -220,12 +232,48 @@ fn claim_names_without_groups_is_not_a_group_overage() {
 }
 
 #[test]
-fn a_legacy_cluster_reads_overage_groups_with_its_server_apps_secret() {
+fn a_legacy_cluster_reads_every_users_groups_from_graph_and_never_the_token() {
     let w = world();
-    let token = overage(user_claims(&w, "crowded@contoso.onmicrosoft.com", &w.server_app));
-    let a = authn(&w, &legacy(&w, SERVER_SECRET), &token).unwrap();
-    assert!(a.user.groups.len() > w.dir.group_claim_limit);
-    assert_eq!(authn(&w, &legacy(&w, "not-the-secret"), &token).unwrap_err(), AuthnError::ServerAppSecret);
+    let c = legacy(&w, SERVER_SECRET);
+    let crowded = overage(user_claims(&w, "crowded@contoso.onmicrosoft.com", &w.server_app));
+    let mut want = w.dir.transitive_groups(&w.tenant, &oid_of(&w, "crowded@contoso.onmicrosoft.com"));
+    assert!(want.len() > w.dir.group_claim_limit, "guard has no group limit of its own");
+    want.push(SYSTEM_AUTHENTICATED.into());
+    assert_eq!(authn(&w, &c, &crowded).unwrap().user.groups, want);
+    let claimed = AccessClaims { groups: Some(vec!["claimed".into()]), ..user_claims(&w, "alice@contoso.onmicrosoft.com", &w.server_app) };
+    let a = authn(&w, &c, &claimed).unwrap();
+    assert_eq!(a.user.name, "alice@contoso.onmicrosoft.com");
+    assert!(!a.user.groups.contains(&"claimed".to_string()), "{:?}", a.user.groups);
+}
+
+#[test]
+fn a_wrong_server_secret_locks_every_user_out_of_a_legacy_cluster() {
+    let w = world();
+    let c = legacy(&w, "not-the-secret");
+    let tenant = &w.tenant;
+    for user in ["alice@contoso.onmicrosoft.com", "crowded@contoso.onmicrosoft.com"] {
+        let e = authn(&w, &c, &user_claims(&w, user, &w.server_app)).unwrap_err();
+        assert_eq!(e, AuthnError::LegacyGraph { request: format!("/{tenant}/oauth2/v2.0/token"), status: 401 });
+    }
+}
+
+#[test]
+fn a_server_app_without_directory_consent_locks_every_user_out_of_a_legacy_cluster() {
+    let w = world_without_consent();
+    let c = legacy(&w, SERVER_SECRET);
+    let e = authn(&w, &c, &user_claims(&w, "alice@contoso.onmicrosoft.com", &w.server_app)).unwrap_err();
+    assert_eq!(e, AuthnError::LegacyGraph { request: "/v1.0/users/alice@contoso.onmicrosoft.com/getMemberGroups".into(), status: 403 });
+    // The same token on a managed cluster needs no app of the tenant's.
+    assert!(authn(&w, &managed(&w), &user_claims(&w, "alice@contoso.onmicrosoft.com", AKS_AAD_SERVER)).is_ok());
+}
+
+#[test]
+fn a_service_principal_is_no_user_to_a_legacy_clusters_graph_lookup() {
+    let w = world();
+    let c = legacy(&w, SERVER_SECRET);
+    let app = AccessClaims { oid: "0a0a0a0a-0000-0000-0000-000000000000".into(), ..app_claims(&w, &w.server_app) };
+    let e = authn(&w, &c, &app).unwrap_err();
+    assert_eq!(e, AuthnError::LegacyGraph { request: "/v1.0/users/0a0a0a0a-0000-0000-0000-000000000000/getMemberGroups".into(), status: 404 });
 }
 
 #[test]

@@ -6,6 +6,7 @@
 pub mod authn;
 pub mod authorizer;
 pub mod error;
+pub mod legacy_webhook;
 pub mod model;
 pub mod protobuf;
 pub mod rbac;

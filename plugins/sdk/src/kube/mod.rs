@@ -10,6 +10,7 @@
 //! * [`resources`] and [`manifest`]: the built-in resource types, manifests and their REST
 //!   paths.
 //!
+//! * [`kubectl`]: the kubectl version a step acts as, and what it refuses;
 //! * [`convert`]: `kubelogin convert-kubeconfig` (the `kubeconfig-convert` step and the
 //!   host's `aksflow convert-kubeconfig` share it).
 //!
@@ -19,6 +20,7 @@
 pub mod client;
 pub mod config;
 pub mod convert;
+pub mod kubectl;
 pub mod login;
 pub mod manifest;
 pub mod resources;
@@ -26,6 +28,7 @@ pub mod status;
 
 pub use client::*;
 pub use config::*;
+pub use kubectl::check_kubeconfig;
 pub use login::*;
 pub use manifest::*;
 pub use resources::*;
