@@ -9,8 +9,9 @@ use aksflow::runner::{self, RunOptions};
 use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
 
+/// A served simulator of seed 000's era (legacy-aad needs it).
 async fn serve(dir: &std::path::Path, seed: u64) -> Served {
-    Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed, state_dir: dir.to_path_buf(), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default() }).await.expect("serving")
+    Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed, state_dir: dir.to_path_buf(), key_cache: None, exec_command: None, limits: Default::default(), era: aksflow_simulator::Era::Y2019 }).await.expect("serving")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

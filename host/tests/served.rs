@@ -141,7 +141,9 @@ async fn kill_9_during_a_flow_loses_nothing_acknowledged_and_resume_completes() 
     let mut acknowledged: Vec<String> = Vec::new();
     let (mut kills, mut interrupted) = (0, 0);
     for round in 0..4 {
-        let server = serve(&cache, &state, port, |_| {});
+        let server = serve(&cache, &state, port, |c| {
+            c.args(["--era", "2019"]);
+        });
         let writer = Writer::new(&state, &base).await;
         for id in &acknowledged {
             assert!(writer.exists(id).await, "group {id} was acknowledged before kill {kills} and is gone");
@@ -300,7 +302,11 @@ fn every_flow_passes_over_tls_against_a_served_simulator() {
                 while let Some(flow) = queue.lock().unwrap().pop() {
                     let dir = tempfile::tempdir().unwrap();
                     let port = free_port();
-                    let _server = serve(&cache, &dir.path().join("sim"), port, |_| {});
+                    // A served simulator of the flow's own era (seed 000's flows need 2019's).
+                    let era = toml::from_str::<toml::Value>(&std::fs::read_to_string(&flow).unwrap()).unwrap().get("era").and_then(|e| e.as_str().map(String::from)).unwrap_or_else(|| "today".into());
+                    let _server = serve(&cache, &dir.path().join("sim"), port, |c| {
+                        c.args(["--era", &era]);
+                    });
                     let out = aksflow(&cache)
                         .args(["run", flow.to_str().unwrap(), "--quiet", "--target", &format!("https://127.0.0.1:{port}"), "--out", dir.path().join("out").to_str().unwrap()])
                         .envs(settings(&dir.path().join("sim")))

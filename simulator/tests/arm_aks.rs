@@ -18,7 +18,15 @@ struct Aks {
 
 impl Aks {
     async fn new(seed: u64) -> Aks {
-        let s = Sim::new(seed);
+        Aks::on(Sim::new(seed)).await
+    }
+
+    /// In seed 000's Azure, where legacy-AAD clusters can be created.
+    async fn in_2019(seed: u64) -> Aks {
+        Aks::on(Sim::in_2019(seed)).await
+    }
+
+    async fn on(s: Sim) -> Aks {
         let op = s.operator_token("https://management.azure.com/.default").await;
         let sub = s.sim.operator().subscription_id;
         let r = s.json("PUT", &format!("/subscriptions/{sub}/resourcegroups/myResourceGroup?api-version=2024-11-01"), &op, json!({"location": "eastus"})).await;
@@ -136,7 +144,7 @@ async fn the_seeds_limitations_each_with_its_arm_error() {
 
 #[tokio::test]
 async fn legacy_to_managed_migration_changes_the_user_credential() {
-    let a = Aks::new(33).await;
+    let a = Aks::in_2019(33).await;
     a.create("legacy", json!({"enableRBAC": true, "aadProfile": {"clientAppID": "client-app", "serverAppID": "server-app", "serverAppSecret": "s3cret-server", "tenantID": a.s.tenant}})).await;
     let before = kubeconfig(&a.credential("legacy", "listClusterUserCredential", "&format=azure", &a.op).await);
     let cfg = &before["users"][0]["user"]["auth-provider"]["config"];

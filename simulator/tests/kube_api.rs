@@ -57,8 +57,19 @@ fn status(r: &Resp) -> (u16, String, String) {
 }
 
 /// Seed 000's apps, made through Graph as an administrator: the server app (groups claim,
-/// a user_impersonation scope, a secret), the public client app, and consent.
+/// a user_impersonation scope, a secret, Graph's Directory.Read.All consented), the public
+/// client app, and consent.
 async fn legacy_apps(s: &Sim) -> (String, String, String) {
+    let apps = legacy_apps_without_directory_consent(s).await;
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let graph_sp = s.get("/v1.0/servicePrincipals?$filter=appId%20eq%20'00000003-0000-0000-c000-000000000000'", &admin).await.json()["value"][0]["id"].as_str().unwrap().to_string();
+    let server_sp = s.get(&format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{}'", apps.0), &admin).await.json()["value"][0]["id"].as_str().unwrap().to_string();
+    let r = s.json("POST", &format!("/v1.0/servicePrincipals/{graph_sp}/appRoleAssignedTo"), &admin, json!({"principalId": server_sp, "resourceId": graph_sp, "appRoleId": "7ab1d382-f21e-4acd-a863-ba3e13f7da61"})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    apps
+}
+
+async fn legacy_apps_without_directory_consent(s: &Sim) -> (String, String, String) {
     let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
     let server = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "myAKSServer", "identifierUris": ["api://myAKSServer"], "groupMembershipClaims": "All",
         "api": {"oauth2PermissionScopes": [{"id": "0c8c5a80-1d4c-4f8e-9a5e-4b2a8f2a9d11", "value": "user_impersonation", "type": "User"}]}})).await.json();
@@ -82,7 +93,7 @@ async fn legacy_token(s: &Sim, client_app: &str, server_app: &str, upn: &str) ->
 
 #[tokio::test]
 async fn seed_000_troubleshooting_cases_on_a_legacy_cluster() {
-    let s = Sim::new(41);
+    let s = Sim::in_2019(41);
     let (server_app, client_app, secret) = legacy_apps(&s).await;
     let c = Cluster::new(41, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret, "tenantID": s.tenant}), Some(s)).await;
     let s = &c.s;
@@ -125,16 +136,59 @@ async fn seed_000_troubleshooting_cases_on_a_legacy_cluster() {
     assert_eq!(c.get("/api/v1/pods", &alice).await.status, 401, "expired by the virtual clock");
 }
 
+/// The legacy webhook asks Graph for every sign-in with the server app's secret: a wrong
+/// secret locks out every user, whether their groups fit in the token or not.
 #[tokio::test]
-async fn a_wrong_server_app_secret_means_401_for_users_past_the_group_limit() {
-    let s = Sim::new(42);
+async fn a_wrong_server_app_secret_locks_every_user_out_of_a_legacy_cluster() {
+    let s = Sim::in_2019(42);
     let (server_app, client_app, _secret) = legacy_apps(&s).await;
     let c = Cluster::new(42, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": "not-the-real-secret", "tenantID": s.tenant}), Some(s)).await;
-    let crowded = legacy_token(&c.s, &client_app, &server_app, "crowded@contoso.onmicrosoft.com").await;
-    assert_eq!(status(&c.get("/api/v1/pods", &crowded).await).0, 401);
-    // Users whose groups fit in the token do not need Graph.
+    c.bind("alice", "User", "alice@contoso.onmicrosoft.com").await;
+    for user in ["crowded@contoso.onmicrosoft.com", "alice@contoso.onmicrosoft.com"] {
+        let t = legacy_token(&c.s, &client_app, &server_app, user).await;
+        assert_eq!(status(&c.get("/api/v1/pods", &t).await), (401, "Unauthorized".into(), "Unauthorized".into()), "{user}");
+    }
+}
+
+/// Without Directory.Read.All consented to the server app, Graph refuses the webhook's
+/// lookup: every user is locked out, even one bound by name.
+#[tokio::test]
+async fn a_server_app_without_directory_consent_locks_every_user_out_of_a_legacy_cluster() {
+    let s = Sim::in_2019(43);
+    let (server_app, client_app, secret) = legacy_apps_without_directory_consent(&s).await;
+    let c = Cluster::new(43, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret, "tenantID": s.tenant}), Some(s)).await;
+    c.bind("alice", "User", "alice@contoso.onmicrosoft.com").await;
     let alice = legacy_token(&c.s, &client_app, &server_app, "alice@contoso.onmicrosoft.com").await;
-    assert_eq!(status(&c.get("/api/v1/pods", &alice).await).0, 403);
+    assert_eq!(status(&c.get("/api/v1/pods", &alice).await).0, 401);
+}
+
+/// Today's Azure refuses a new legacy cluster, and serves one saved in 2019 as managed.
+#[tokio::test]
+async fn today_refuses_new_legacy_clusters_and_serves_old_ones_as_migrated() {
+    let s = Sim::new(44);
+    let (server_app, client_app, secret) = legacy_apps(&s).await;
+    let op = s.operator_token("https://management.azure.com/.default").await;
+    let sub = s.sim.operator().subscription_id;
+    s.json("PUT", &format!("/subscriptions/{sub}/resourcegroups/rg?api-version=2024-11-01"), &op, json!({"location": "eastus"})).await;
+    let path = format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks?{API}");
+    let legacy = json!({"location": "eastus", "properties": {"enableRBAC": true, "aadProfile": {"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret}}});
+    let r = s.json("PUT", &path, &op, legacy.clone()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "BadRequest");
+    assert!(r.json()["error"]["message"].as_str().unwrap().starts_with("No new clusters can be created with Azure AD Integration (legacy)."));
+
+    let then = Sim::in_2019(44);
+    let (server_app, client_app, secret) = legacy_apps(&then).await;
+    let legacy = json!({"location": "eastus", "properties": {"enableRBAC": true, "aadProfile": {"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret}}});
+    let op = then.operator_token("https://management.azure.com/.default").await;
+    then.json("PUT", &format!("/subscriptions/{sub}/resourcegroups/rg?api-version=2024-11-01"), &op, json!({"location": "eastus"})).await;
+    assert_eq!(then.json("PUT", &path, &op, legacy).await.status, 201);
+    let now = aksflow_simulator::Simulator::restore(aksflow_simulator::SimConfig::in_process(44), then.clock.clone(), then.sim.snapshot()).unwrap();
+    let now = Sim { tenant: then.tenant.clone(), sim: now, clock: then.clock.clone() };
+    let op = now.operator_token("https://management.azure.com/.default").await;
+    let aad = now.get(&path, &op).await.json()["properties"]["aadProfile"].clone();
+    assert_eq!(aad["managed"], true, "{aad}");
+    assert!(aad.get("serverAppID").is_none_or(Value::is_null), "{aad}");
 }
 
 /// Guard trusts only `https://sts.windows.net/{tenant}/`. A server app switched to v2 tokens
@@ -142,7 +196,7 @@ async fn a_wrong_server_app_secret_means_401_for_users_past_the_group_limit() {
 /// the v2 issuer: the cluster refuses them, even for a user bound as cluster-admin.
 #[tokio::test]
 async fn a_v2_token_for_the_server_app_is_refused_for_its_issuer() {
-    let s = Sim::new(45);
+    let s = Sim::in_2019(45);
     let (server_app, client_app, secret) = legacy_apps(&s).await;
     let c = Cluster::new(45, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret, "tenantID": s.tenant}), Some(s)).await;
     let s = &c.s;
@@ -199,7 +253,7 @@ async fn managed_aad_admin_group_members_are_cluster_admins() {
 /// group is not.
 #[tokio::test]
 async fn a_service_principal_in_the_admin_group_is_a_cluster_admin() {
-    let s = Sim::new(45);
+    let s = Sim::in_2019(45);
     let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
     let mut ci = Vec::new();
     for name in ["ci-in-group", "ci-outside"] {
@@ -285,7 +339,7 @@ async fn dot_segments_as_namespace_or_name_are_a_bad_request() {
 
 #[tokio::test]
 async fn the_saved_state_keeps_no_client_secret_in_plaintext() {
-    let s = Sim::new(46);
+    let s = Sim::in_2019(46);
     let (server_app, client_app, secret) = legacy_apps(&s).await;
     let c = Cluster::new(46, json!({"clientAppID": client_app, "serverAppID": server_app, "serverAppSecret": secret, "tenantID": s.tenant}), Some(s)).await;
     let saved = serde_json::to_string(&c.s.sim.snapshot()).unwrap();

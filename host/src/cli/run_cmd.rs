@@ -104,6 +104,13 @@ pub async fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
+    // Before anything else, even reading Azure settings: a flow of the seed's era cannot run on Azure.
+    if args.target == Target::Azure {
+        if let Some(why) = flow::refuse_era(&plan.name, plan.era, &args.target, None) {
+            eprintln!("error: {why}");
+            return 2;
+        }
+    }
     let live = match super::live_settings(&args.target) {
         Ok(l) => l,
         Err(code) => return code,

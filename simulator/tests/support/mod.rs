@@ -5,7 +5,7 @@
 #[path = "../../../tests/support/outside_tools.rs"]
 pub mod outside_tools;
 
-use aksflow_simulator::{SimConfig, Simulator, VirtualClock};
+use aksflow_simulator::{Era, SimConfig, Simulator, VirtualClock};
 use axum::body::Body;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -46,8 +46,17 @@ impl Resp {
 
 impl Sim {
     pub fn new(seed: u64) -> Self {
+        Sim::in_era(seed, Era::Today)
+    }
+
+    /// Seed 000's Azure, where legacy-AAD clusters can still be created.
+    pub fn in_2019(seed: u64) -> Self {
+        Sim::in_era(seed, Era::Y2019)
+    }
+
+    pub fn in_era(seed: u64, era: Era) -> Self {
         let clock = VirtualClock::default();
-        let sim = Simulator::new(SimConfig::in_process(seed), clock.clone());
+        let sim = Simulator::new(SimConfig { era, ..SimConfig::in_process(seed) }, clock.clone());
         let tenant = sim.operator().tenant_id;
         Sim { sim, clock, tenant }
     }
