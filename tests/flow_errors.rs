@@ -168,3 +168,19 @@ async fn a_step_without_a_grant_line_is_told_which_line_to_add() {
     assert!(e.contains("step `a` uses plugin `kube-login`, which calls `login`"), "{e}");
     assert!(e.contains("hint: add `grant = [\"login\"]` to the step (line 4)"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_era_names_the_known_ones() {
+    let e = errors(&format!("era = \"2021\"\n[[step]]\nid = \"a\"\n{RG}\nwith = {{ name = \"x\" }}\n")).await;
+    assert!(e.contains("bad.toml:1: `2021` is not an era the simulator knows: use `today`"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acting_as_needs_a_user_written_out_or_a_whole_service_principal() {
+    let templated = errors(&format!("[[step]]\nid = \"a\"\n{RG}\nwith = {{ name = \"x\" }}\nas = \"${{{{ vars.who }}}}\"\n")).await;
+    assert!(templated.contains("step `a`: `as` names the user") && templated.contains("users are not templated"), "{templated}");
+    let half = errors(&format!("[[step]]\nid = \"a\"\n{RG}\nwith = {{ name = \"x\" }}\nas = {{ client-id = \"abc\" }}\n")).await;
+    assert!(half.contains("`as` must be a user") && half.contains("{ client-id, client-secret }"), "{half}");
+    let dangling = errors(&format!("[[step]]\nid = \"a\"\n{RG}\nwith = {{ name = \"x\" }}\nas = {{ client-id = \"abc\", client-secret = \"${{{{ steps.sp.outputs.password }}}}\" }}\n")).await;
+    assert!(dangling.contains("step `a`, input `as.client-secret`: there is no step `sp`"), "{dangling}");
+}

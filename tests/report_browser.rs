@@ -71,7 +71,7 @@ async fn the_legacy_aad_report_shows_every_call_and_a_sign_in_token_s_claims() {
     let seen = look_at(&page, &shot);
     assert_sound(&seen, records, &shot);
     assert!(seen["arrows"].as_u64().unwrap() < records as u64, "the operation's polls fold: {seen}");
-    assert_eq!(seen["stepsShown"], 16);
+    assert_eq!(seen["stepsShown"], 18);
     assert_eq!(seen["verdict"], "passed");
     assert!(seen["failureStep"].is_null());
     // alice's device-code sign-in: the token the cluster's webhook will judge.

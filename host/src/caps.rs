@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::bindings::Service;
+use crate::cloud::auth::Identity;
 use crate::flow::Persona;
 use crate::limits::Limits;
 
@@ -43,11 +44,18 @@ pub struct StepCaps {
     grants: Grants,
     persona: Option<Persona>,
     limits: Limits,
+    /// Whom the step's Graph and ARM calls are made as, when not the operator.
+    acting_as: Option<Identity>,
 }
 
 impl StepCaps {
     pub fn new(step: &str, turn: usize, grants: Grants, persona: Option<Persona>, limits: Limits) -> Self {
-        StepCaps { step: step.into(), turn, grants, persona, limits }
+        StepCaps { step: step.into(), turn, grants, persona, limits, acting_as: None }
+    }
+
+    /// The same step, acting as `identity` instead of the operator.
+    pub fn acting_as(self, identity: Identity) -> Self {
+        StepCaps { acting_as: Some(identity), ..self }
     }
 
     /// A caller that is not a step (the operator's or a persona's sign-in, `describe`): no
@@ -77,6 +85,11 @@ impl StepCaps {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Whom the step acts as, if not the operator.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.acting_as.as_ref()
     }
 }
 

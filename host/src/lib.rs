@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cloud;
 pub mod engine;
 pub mod flow;
+pub mod identities;
 pub mod kubelogin;
 pub mod limits;
 pub mod persona;

@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// Print the result as JSON on stdout (progress stays on stderr)
     #[arg(long)]
     pub json: bool,
+    /// Passwords of the users that steps act as (`as = "bob@…"`) against Azure: a TOML table
+    /// per user with `password = "…"`, readable by its owner only (chmod 600)
+    #[arg(long, value_name = "FILE", env = "AKSFLOW_IDENTITIES")]
+    pub identities: Option<PathBuf>,
     /// Show plugins' debug lines too
     #[arg(short, long)]
     pub verbose: bool,
@@ -111,6 +115,13 @@ pub async fn run(args: RunArgs) -> i32 {
             return 2;
         }
     }
+    let identities = match args.identities.as_deref().map(crate::identities::Identities::load).transpose() {
+        Ok(ids) => ids.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let live = match super::live_settings(&args.target) {
         Ok(l) => l,
         Err(code) => return code,
@@ -133,6 +144,7 @@ pub async fn run(args: RunArgs) -> i32 {
         keep_tokens: true,
         // Fault injection for resume tests (see docs/testing.md).
         kill_after_saves: std::env::var("AKSFLOW_FAULT_KILL_AFTER_SAVES").ok().and_then(|n| n.parse().ok()),
+        identities,
     };
     if !args.quiet {
         eprintln!("{}: {} step{} on {} (seed {})", plan.name, plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }, args.target, args.seed);

@@ -47,6 +47,47 @@ impl OperatorCredential {
     }
 }
 
+/// Whom a step acts as instead of the operator (`as = …` in the flow): a user, signed in
+/// with their password through the Azure CLI's public client as `az login -u` does, or a
+/// service principal with its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Identity {
+    User { tenant_id: String, name: String, password: String },
+    ServicePrincipal { tenant_id: String, client_id: String, client_secret: String },
+}
+
+impl Identity {
+    /// The name transcripts and errors give it: the UPN, or the client id.
+    pub fn name(&self) -> &str {
+        match self {
+            Identity::User { name, .. } => name,
+            Identity::ServicePrincipal { client_id, .. } => client_id,
+        }
+    }
+
+    /// The secret to keep out of transcripts and logs.
+    pub fn secret(&self) -> &str {
+        match self {
+            Identity::User { password, .. } => password,
+            Identity::ServicePrincipal { client_secret, .. } => client_secret,
+        }
+    }
+
+    /// Its tokens' key in the token cache, beside the operator's (keyed by resource alone).
+    pub fn cache_key(&self, resource: &str) -> String {
+        format!("as {}|{resource}", self.name().to_ascii_lowercase())
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Identity::User { tenant_id, name, .. } => write!(f, "User {{ tenant_id: {tenant_id}, name: {name}, password: <redacted> }}"),
+            Identity::ServicePrincipal { tenant_id, client_id, .. } => write!(f, "ServicePrincipal {{ tenant_id: {tenant_id}, client_id: {client_id}, client_secret: <redacted> }}"),
+        }
+    }
+}
+
 /// Tokens by resource, until a minute before they expire (run clock).
 #[derive(Default)]
 pub struct TokenCache {

@@ -28,6 +28,9 @@ pub enum AuthError {
     /// The token service refused the operator's credentials. `detail` is redacted.
     #[error("signing in as the operator ({client_id}) failed with {}: {detail}", .error.status)]
     Refused { client_id: String, error: AadError, detail: String },
+    /// The token service refused the credentials of the identity a step acts as.
+    #[error("signing in as {who} (the step's `as`) failed with {}: {detail}", .error.status)]
+    IdentityRefused { who: String, error: AadError, detail: String },
     #[error("the token endpoint returned no {0}")]
     Missing(&'static str),
     #[error("the operator token is not a valid header value")]

@@ -6,19 +6,22 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 
-use super::auth::{CachedToken, OperatorCredential, TokenCache, azure_cli_token};
+use super::auth::{CachedToken, Identity, OperatorCredential, TokenCache, azure_cli_token};
 use super::egress::Egress;
 use super::error::{AuthError, RequestError, TransportError};
 use super::recorder::Recorder;
 use super::retry::RetryPolicy;
 use super::target::Endpoints;
-use super::token_client::{Grant, TokenClient, read_token};
+use super::token_client::{Grant, TokenClient, TokenError, read_token};
 use super::transport::Transport;
 use crate::bindings::{CallError, CloudRequest, CloudResponse, Header, Service};
 use crate::caps::StepCaps;
 use crate::clock::RunClock;
 use crate::redact::Redactor;
 use crate::transcript::Transcript;
+
+/// The Azure CLI's public client: a user a step acts as signs in through it, as `az login -u`.
+const AZURE_CLI_APP_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
 /// The step name operator sign-ins are recorded under.
 pub const OPERATOR_STEP: &str = "(operator)";
@@ -84,7 +87,7 @@ impl Gateway {
                 return Err(CallError::NotGranted(msg));
             }
         }
-        let http_req = match self.authorize(&req, http_req).await {
+        let http_req = match self.authorize(caps, &req, http_req).await {
             Ok(r) => r,
             Err(e) => {
                 let msg = e.to_string();
@@ -148,15 +151,19 @@ impl Gateway {
         builder.body(Bytes::from(req.body.clone())).map_err(|e| RequestError::Build(format!("cannot build the request: {e}")))
     }
 
-    /// Attaches the operator's bearer token to Graph and ARM calls that do not bring their own.
-    async fn authorize(&self, req: &CloudRequest, mut http_req: http::Request<Bytes>) -> Result<http::Request<Bytes>, AuthError> {
+    /// Attaches a bearer token to Graph and ARM calls that do not bring their own: the
+    /// operator's, or that of the identity the step acts as.
+    async fn authorize(&self, caps: &StepCaps, req: &CloudRequest, mut http_req: http::Request<Bytes>) -> Result<http::Request<Bytes>, AuthError> {
         if req.anonymous || http_req.headers().contains_key(http::header::AUTHORIZATION) {
             return Ok(http_req);
         }
         let Some(resource) = Endpoints::resource(req.service) else {
             return Ok(http_req);
         };
-        let token = self.operator_token(resource).await?;
+        let token = match caps.identity() {
+            Some(identity) => self.identity_token(identity, resource).await?,
+            None => self.operator_token(resource).await?,
+        };
         let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| AuthError::BadToken)?;
         http_req.headers_mut().insert(http::header::AUTHORIZATION, value);
         Ok(http_req)
@@ -202,6 +209,33 @@ impl Gateway {
         self.redactor.learn(&token);
         self.tokens.put(resource, token.clone(), expires_ms);
         Ok(token)
+    }
+
+    /// A token for the identity a step acts as, signed in as `az login` would: a user with
+    /// their password through the Azure CLI's public client, a service principal with its
+    /// secret. Kept beside the operator's tokens, so a resumed run keeps them too.
+    async fn identity_token(&self, identity: &Identity, resource: &str) -> Result<String, AuthError> {
+        let key = identity.cache_key(resource);
+        if let Some(t) = self.tokens.get(&key, self.clock.now_ms()) {
+            return Ok(t);
+        }
+        self.redactor.learn(identity.secret());
+        let (tenant, client_id, grant) = match identity {
+            Identity::User { tenant_id, name, password } => (tenant_id, AZURE_CLI_APP_ID, Grant::Password { username: name, password }),
+            Identity::ServicePrincipal { tenant_id, client_id, client_secret } => (tenant_id, client_id.as_str(), Grant::ClientCredentials { client_secret }),
+        };
+        let client = TokenClient { authority: self.endpoints.login.clone(), tenant: tenant.clone(), client_id: client_id.to_string(), resource: resource.to_string(), v1: false };
+        let req = client.token_request(grant);
+        let (result, retries) = self.send_with_retries(req.clone()).await;
+        self.recorder.exchange(&format!("(as {})", identity.name()), Service::Login, &req, &result, retries);
+        let resp = result.map_err(AuthError::Transport)?;
+        let t = read_token(resp.status().as_u16(), resp.body(), self.clock.now_ms()).map_err(|e| match e {
+            TokenError::Refused(error) => AuthError::IdentityRefused { who: identity.name().to_string(), detail: self.redactor.text(&error.description), error },
+            TokenError::Missing(what) => AuthError::Missing(what),
+        })?;
+        self.redactor.learn(&t.access_token);
+        self.tokens.put(&key, t.access_token.clone(), t.expires_at_ms);
+        Ok(t.access_token)
     }
 
     /// Sends, and on a retryable answer waits as the policy says (in run time) and sends again.

@@ -422,3 +422,55 @@ async fn tokens_the_token_service_issues_are_learnt_but_other_services_secrets_a
     let last = records(&r).pop().unwrap().response.unwrap().body;
     assert_eq!(last, serde_json::json!(format!("<redacted> {echoed}")), "the issued token is known everywhere; a Graph field is redacted only where it stands");
 }
+
+fn bob() -> Identity {
+    Identity::User { tenant_id: "tenant-1".into(), name: "bob@contoso.test".into(), password: "bobs-password".into() }
+}
+
+/// A step with `as = "bob@…"` calls Graph and ARM with bob's tokens: he signs in with his
+/// password through the Azure CLI's public client, once per resource, recorded under his
+/// name, the password redacted. Other steps keep the operator's tokens.
+#[tokio::test]
+async fn a_step_acting_as_a_user_calls_with_that_users_tokens_and_others_keep_the_operators() {
+    let r = rig();
+    r.fake.token("bob-graph-token", 3600).answer(200, &[], "{}").answer(200, &[], "{}").token("operator-graph-token", 3600).answer(200, &[], "{}");
+    let as_bob = caps(&[Service::Graph]).acting_as(bob());
+    r.gateway.call(&as_bob, request(Service::Graph, "GET", "/v1.0/me")).await.unwrap();
+    r.gateway.call(&as_bob, request(Service::Graph, "GET", "/v1.0/me")).await.unwrap();
+    r.gateway.call(&caps(&[Service::Graph]), request(Service::Graph, "GET", "/v1.0/me")).await.unwrap();
+    let sent = r.fake.sent();
+    assert_eq!(sent.len(), 5, "{:?}", r.fake.urls());
+    let form = String::from_utf8(sent[0].body().to_vec()).unwrap();
+    assert_eq!(form, "grant_type=password&client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&username=bob%40contoso.test&password=bobs-password&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default");
+    assert_eq!(auth_header(&sent[1]).as_deref(), Some("Bearer bob-graph-token"));
+    assert_eq!(auth_header(&sent[2]).as_deref(), Some("Bearer bob-graph-token"), "bob's token is reused");
+    assert!(String::from_utf8(sent[3].body().to_vec()).unwrap().contains("grant_type=client_credentials"));
+    assert_eq!(auth_header(&sent[4]).as_deref(), Some("Bearer operator-graph-token"));
+    let recs = records(&r);
+    assert_eq!(recs[0].step, "(as bob@contoso.test)");
+    let text = serde_json::to_string(&recs).unwrap();
+    assert!(!text.contains("bobs-password") && !text.contains("bob-graph-token"), "{text}");
+    // A resumed run keeps bob's token with the operator's.
+    assert!(r.gateway.operator_tokens().iter().any(|t| t.token == "bob-graph-token"));
+}
+
+#[tokio::test]
+async fn a_service_principal_identity_signs_in_with_client_credentials() {
+    let r = rig();
+    r.fake.token("sp-arm-token", 3600).answer(200, &[], "{}");
+    let sp = Identity::ServicePrincipal { tenant_id: "tenant-1".into(), client_id: "ci-app".into(), client_secret: "ci-secret".into() };
+    r.gateway.call(&caps(&[Service::Arm]).acting_as(sp), request(Service::Arm, "GET", "/subscriptions")).await.unwrap();
+    let sent = r.fake.sent();
+    assert_eq!(String::from_utf8(sent[0].body().to_vec()).unwrap(), "grant_type=client_credentials&client_id=ci-app&client_secret=ci-secret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default");
+    assert_eq!(auth_header(&sent[1]).as_deref(), Some("Bearer sp-arm-token"));
+}
+
+#[tokio::test]
+async fn a_refused_identity_sign_in_names_the_identity_and_not_the_operator() {
+    let r = rig();
+    r.fake.answer(400, &[("content-type", "application/json")], r#"{"error":"invalid_grant","error_description":"AADSTS50126: Error validating credentials due to invalid username or password (bobs-password).","error_codes":[50126]}"#);
+    let err = r.gateway.call(&caps(&[Service::Arm]).acting_as(bob()), request(Service::Arm, "GET", "/x")).await.unwrap_err();
+    let CallError::Auth(msg) = &err else { panic!("{err:?}") };
+    assert!(msg.starts_with("signing in as bob@contoso.test (the step's `as`) failed with 400: AADSTS50126"), "{msg}");
+    assert!(!msg.contains("bobs-password"), "{msg}");
+}

@@ -34,6 +34,28 @@ pub struct StepDef {
     pub limits: Option<Spanned<LimitsDef>>,
     /// Who answers the step's device-code prompt in a simulation.
     pub persona: Option<Spanned<PersonaDef>>,
+    /// Whom the step acts as instead of the operator.
+    #[serde(rename = "as")]
+    pub acting_as: Option<Spanned<ActAsDef>>,
+}
+
+/// `as = "bob@contoso.onmicrosoft.com"` acts as that user (signed in with their password);
+/// `as = { user = "…", password = "…" }` with the password given; `as = { client-id = "…",
+/// client-secret = "…" }` as a service principal (both may refer to step outputs).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ActAsDef {
+    User(String),
+    Detailed {
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        password: Option<String>,
+        #[serde(default, rename = "client-id")]
+        client_id: Option<String>,
+        #[serde(default, rename = "client-secret")]
+        client_secret: Option<String>,
+    },
 }
 
 /// `persona = "alice@contoso.onmicrosoft.com"` signs in as that seeded user;

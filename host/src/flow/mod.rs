@@ -22,6 +22,6 @@ mod units;
 
 pub use era::{kubectl_version, refuse_era};
 pub use error::{FlowError, FlowErrors};
-pub use file::{ExpectDef, FlowFile, LimitsDef, PersonaDef, StepDef};
-pub use plan::{Expect, Persona, Plan, PlannedStep, check_kind, load, load_str};
+pub use file::{ActAsDef, ExpectDef, FlowFile, LimitsDef, PersonaDef, StepDef};
+pub use plan::{ActAs, Expect, Persona, Plan, PlannedStep, check_kind, load, load_str};
 pub use template::{Part, Template, TemplateError};

@@ -45,6 +45,27 @@ pub struct PlannedStep {
     /// grants, expectation or limits. `--resume` reruns a finished step whose fingerprint moved.
     pub fingerprint: String,
     pub persona: Option<Persona>,
+    /// Whom the step acts as instead of the operator (`as = …`).
+    pub acting_as: Option<ActAs>,
+}
+
+/// Whom a step acts as: a user signed in with their password, or a service principal.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ActAs {
+    /// `password`: as the flow gives it; else the seeded one (simulation) or the identities
+    /// file's (`--identities`).
+    User { name: String, password: Option<String> },
+    ServicePrincipal { client_id: Template, client_secret: Template },
+}
+
+/// Secrets stay out of debug output (the fingerprint hashes this form).
+impl std::fmt::Debug for ActAs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActAs::User { name, password } => f.debug_struct("User").field("name", name).field("password", &password.as_ref().map(|p| hex::encode(Sha256::digest(p.as_bytes())))).finish(),
+            ActAs::ServicePrincipal { client_id, client_secret } => f.debug_struct("ServicePrincipal").field("client_id", client_id).field("client_secret", &hex::encode(Sha256::digest(format!("{client_secret:?}").as_bytes()))).finish(),
+        }
+    }
 }
 
 /// Who answers a device-code prompt in a simulation, and how.
@@ -214,6 +235,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         let limits = check_limits(&mut c, s);
         let persona = check_persona(&mut c, s);
         let mut deps = Vec::new();
+        let acting_as = check_acting_as(&mut c, &file, &loaded, &index_of, &vars, i, s, &mut deps);
         for need in &s.needs {
             match index_of.get(need.get_ref().as_str()) {
                 Some(&j) => deps.push(j),
@@ -274,7 +296,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             for (k, v) in &s.with {
                 h.update(format!("{}={}\n", k.get_ref(), value_text(v.get_ref())));
             }
-            h.update(format!("era={era}{grants:?}{expect:?}{limits:?}{:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
+            h.update(format!("era={era}{grants:?}{expect:?}{limits:?}{:?}{acting_as:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
             hex::encode(h.finalize())
         };
         steps.push(PlannedStep {
@@ -290,6 +312,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             line: line_of(source, spanned.span().start),
             fingerprint,
             persona,
+            acting_as,
         });
     }
 
@@ -366,6 +389,57 @@ fn check_expect(c: &mut Checker<'_>, s: &StepDef) -> Expect {
                 c.err(at, format!("step `{}`: `expect` is matched as written; `${{{{ … }}}}` is not substituted there", s.id.get_ref()), Some("match on text that does not depend on the seed".into()));
             }
             Expect::Failure { code: failure.clone(), message: message.clone() }
+        }
+    }
+}
+
+/// `as = …`: a user written out, or a service principal whose fields may refer to outputs.
+#[allow(clippy::too_many_arguments)]
+fn check_acting_as(
+    c: &mut Checker<'_>,
+    file: &FlowFile,
+    loaded: &[Option<Arc<Plugin>>],
+    index_of: &HashMap<&str, usize>,
+    vars: &BTreeMap<String, String>,
+    i: usize,
+    s: &StepDef,
+    deps: &mut Vec<usize>,
+) -> Option<ActAs> {
+    let def = s.acting_as.as_ref()?;
+    let at = def.span().start;
+    let id = s.id.get_ref();
+    let user = |c: &mut Checker<'_>, name: &str, password: Option<String>| {
+        if !name.contains('@') || name.contains("${{") {
+            c.err(at, format!("step `{id}`: `as` names the user `{name}`, which is not a sign-in name written out"), Some("write it as as = \"bob@contoso.onmicrosoft.com\"; users are not templated".into()));
+            return None;
+        }
+        Some(ActAs::User { name: name.to_string(), password })
+    };
+    match def.get_ref() {
+        super::file::ActAsDef::User(name) => user(c, name, None),
+        super::file::ActAsDef::Detailed { user: Some(name), password, client_id: None, client_secret: None } => user(c, name, password.clone()),
+        super::file::ActAsDef::Detailed { user: None, password: None, client_id: Some(cid), client_secret: Some(secret) } => {
+            let mut template = |key: &str, text: &str| match Template::parse(text) {
+                Ok(t) => {
+                    check_references(c, file, loaded, index_of, vars, id, i, key, at, &t, deps);
+                    Some(t)
+                }
+                Err(e) => {
+                    c.err(at, format!("step `{id}`, `{key}`: {e}"), None);
+                    None
+                }
+            };
+            let client_id = template("as.client-id", cid)?;
+            let client_secret = template("as.client-secret", secret)?;
+            Some(ActAs::ServicePrincipal { client_id, client_secret })
+        }
+        _ => {
+            c.err(
+                at,
+                format!("step `{id}`: `as` must be a user (as = \"bob@contoso.onmicrosoft.com\", or {{ user, password }}) or a service principal ({{ client-id, client-secret }})"),
+                None,
+            );
+            None
         }
     }
 }

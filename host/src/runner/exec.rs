@@ -20,7 +20,8 @@ use crate::atomic_file;
 use crate::bindings::{Field, File, StepError, Value};
 use crate::cloud::Target;
 use crate::engine::{StepEngine, StepFailure};
-use crate::flow::{Expect, Part, Plan, PlannedStep};
+use crate::cloud::auth::Identity;
+use crate::flow::{ActAs, Expect, Part, Plan, PlannedStep};
 use crate::redact::{REDACTED, Redactor};
 use crate::caps::{Grants, StepCaps};
 use crate::sandbox::{self, StepIo};
@@ -349,7 +350,16 @@ impl Exec {
                 shown_inputs = shown_fields(&inputs);
                 let io: Arc<dyn StepIo> = self.io.clone();
                 let caps = StepCaps::new(&step.id, step.index, Grants::of(&step.grants), step.persona.clone(), step.limits);
-                self.engine.run(&step.plugin, io, Arc::new(caps), &inputs).await
+                match self.identity(step) {
+                    Ok(identity) => {
+                        let caps = match identity {
+                            Some(identity) => caps.acting_as(identity),
+                            None => caps,
+                        };
+                        self.engine.run(&step.plugin, io, Arc::new(caps), &inputs).await
+                    }
+                    Err(failure) => Err(failure),
+                }
             }
             Err(failure) => Err(failure),
         };
@@ -387,34 +397,9 @@ impl Exec {
     /// The step's inputs with references filled in. A value is secret when the plugin
     /// declares the input secret or when any output it uses is secret.
     fn inputs(&self, step: &PlannedStep) -> Result<Vec<Field>, StepFailure> {
-        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         let mut fields = Vec::new();
         for (name, template, secret_input) in &step.with {
-            let mut missing = None;
-            let rendered = template.render(|part| match part {
-                Part::Var(v) => self.plan.vars.get(v).map(|s| (s.clone(), false)),
-                Part::Output { step: from, name: out } => {
-                    let dep = self.plan.step(from)?;
-                    match &slots[dep.index] {
-                        Slot::Done { outputs, .. } => match outputs.iter().find(|f| f.name == *out) {
-                            Some(f) => Some((f.value.as_str().to_string(), f.value.is_secret())),
-                            None => {
-                                missing = Some(format!("step `{from}` did not return its output `{out}`, which input `{name}` uses"));
-                                None
-                            }
-                        },
-                        _ => None,
-                    }
-                }
-                Part::Literal(_) => None,
-            });
-            let Some((value, secret)) = rendered else {
-                return Err(StepFailure::Plugin(StepError {
-                    code: "MissingOutput".into(),
-                    message: missing.unwrap_or_else(|| format!("input `{name}` could not be resolved")),
-                    hint: None,
-                }));
-            };
+            let (value, secret) = self.render(template, &format!("input `{name}`"))?;
             if let Some(spec) = step.plugin.info.inputs.iter().find(|s| s.name == *name) {
                 if let Err(e) = crate::flow::check_kind(spec.kind, &value) {
                     return Err(StepFailure::Plugin(StepError { code: "InvalidInput".into(), message: format!("input `{name}` {e}"), hint: None }));
@@ -429,6 +414,65 @@ impl Exec {
             fields.push(Field { name: name.clone(), value });
         }
         Ok(fields)
+    }
+
+    /// A template with vars and finished steps' outputs filled in, and whether it holds a
+    /// secret output. `what` names it in errors ("input `token`").
+    fn render(&self, template: &crate::flow::Template, what: &str) -> Result<(String, bool), StepFailure> {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut missing = None;
+        let rendered = template.render(|part| match part {
+            Part::Var(v) => self.plan.vars.get(v).map(|s| (s.clone(), false)),
+            Part::Output { step: from, name: out } => {
+                let dep = self.plan.step(from)?;
+                match &slots[dep.index] {
+                    Slot::Done { outputs, .. } => match outputs.iter().find(|f| f.name == *out) {
+                        Some(f) => Some((f.value.as_str().to_string(), f.value.is_secret())),
+                        None => {
+                            missing = Some(format!("step `{from}` did not return its output `{out}`, which {what} uses"));
+                            None
+                        }
+                    },
+                    _ => None,
+                }
+            }
+            Part::Literal(_) => None,
+        });
+        rendered.ok_or_else(|| {
+            StepFailure::Plugin(StepError { code: "MissingOutput".into(), message: missing.unwrap_or_else(|| format!("{what} could not be resolved")), hint: None })
+        })
+    }
+
+    /// Whom the step acts as (`as = …`), with its credentials: a user's password from the
+    /// flow, the simulator's seeded users or the identities file; a service principal's
+    /// from the outputs the flow names.
+    fn identity(&self, step: &PlannedStep) -> Result<Option<Identity>, StepFailure> {
+        let Some(acting_as) = &step.acting_as else { return Ok(None) };
+        let tenant_id = self.io.context.tenant_id.clone();
+        let identity = match acting_as {
+            ActAs::User { name, password } => {
+                let password = password
+                    .clone()
+                    .or_else(|| self.io.persona_passwords.get(&name.to_ascii_lowercase()).cloned())
+                    .or_else(|| self.io.served_seed.map(|seed| aksflow_simulator::directory::seed::persona_password(seed, name)))
+                    .or_else(|| self.opts.identities.password(name));
+                let Some(password) = password else {
+                    return Err(StepFailure::Plugin(StepError {
+                        code: "NoCredentials".into(),
+                        message: format!("step `{}` acts as {name}, but no password is known for that user", step.id),
+                        hint: Some("in a simulation `as` names a seeded user (alice@, bob@, admin@contoso.onmicrosoft.com …); against Azure, give the user's password in the identities file (--identities FILE)".into()),
+                    }));
+                };
+                Identity::User { tenant_id, name: name.clone(), password }
+            }
+            ActAs::ServicePrincipal { client_id, client_secret } => {
+                let (client_id, _) = self.render(client_id, "`as.client-id`")?;
+                let (client_secret, _) = self.render(client_secret, "`as.client-secret`")?;
+                Identity::ServicePrincipal { tenant_id, client_id, client_secret }
+            }
+        };
+        self.redactor.learn(identity.secret());
+        Ok(Some(identity))
     }
 
     /// Compares what happened with what the flow expects.

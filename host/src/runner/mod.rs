@@ -44,6 +44,8 @@ pub struct RunOptions {
     /// Fault injection for tests of `--resume`: the process kills itself right after its
     /// Nth state save.
     pub kill_after_saves: Option<usize>,
+    /// Passwords of the users steps act as (`as = …`) where no seeded one exists.
+    pub identities: crate::identities::Identities,
 }
 
 impl RunOptions {
@@ -62,6 +64,7 @@ impl RunOptions {
             cache_dir: None,
             keep_tokens: false,
             kill_after_saves: None,
+            identities: Default::default(),
         }
     }
 

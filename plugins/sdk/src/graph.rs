@@ -67,7 +67,7 @@ pub fn error(resp: &Response) -> StepError {
     let e = StepError::new(b.error.code.as_str(), b.error.message);
     match b.error.code.as_str() {
         "Authorization_RequestDenied" => e.with_hint(
-            "the operator identity lacks the directory permission for this: use a tenant administrator, or give it a role such as \
+            "the identity the step acts as (the operator, unless the step has `as`) lacks the directory permission for this: use a tenant administrator, or give it a role such as \
              Application Administrator (or the Graph application permission Application.ReadWrite.All / Group.ReadWrite.All)",
         ),
         "InvalidAuthenticationToken" => e.with_hint("the token was refused by Graph: sign in again (for a user token, it may have expired)"),

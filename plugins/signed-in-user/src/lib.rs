@@ -1,5 +1,7 @@
-//! `signed-in-user`: what `az ad signed-in-user show` does (§B.9): `GET /v1.0/me` with a user's
-//! Graph token (not the operator's). An app-only token gets Graph's 400 `BadRequest`.
+//! `signed-in-user`: what `az ad signed-in-user show` does (§B.9): `GET /v1.0/me` as the
+//! signed-in user: the step's `as` user, or a user's Graph token given as `token`. As the
+//! operator (a service principal, as after `az login --service-principal`) it gets Graph's
+//! 400 `BadRequest`, as az does.
 
 use aksflow_sdk::graph;
 use aksflow_sdk::*;
@@ -9,7 +11,7 @@ struct SignedInUser;
 
 inputs! {
     struct Args {
-        token: Secret = "token" => "A user's access token for Microsoft Graph (delegated)",
+        token: Option<Secret> = "token" => "A user's access token for Microsoft Graph (delegated); default: the identity the step acts as (`as = \"alice@…\"`)",
     }
 }
 
@@ -35,8 +37,11 @@ impl Guest for SignedInUser {
 
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let args = Args::from_fields(inputs)?;
-        let token = args.token.trim();
-        let me: Me = graph::send_json(graph::get("/me").bearer(token))?;
+        let call = match args.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(token) => graph::get("/me").bearer(token),
+            None => graph::get("/me"),
+        };
+        let me: Me = graph::send_json(call)?;
         let upn = me.user_principal_name.unwrap_or_default();
         log::info(&format!("signed in as {upn} ({})", me.id));
         Ok(Outputs::new()
