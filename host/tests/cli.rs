@@ -163,3 +163,33 @@ fn convert_kubeconfig_rewrites_the_file_as_kubelogin_does_even_through_a_symlink
     let out = aksflow().args(["convert-kubeconfig", "--kubeconfig", dir.path().join("missing").to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the kubeconfig"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Seed 000's legacy integration no longer exists in Azure: a 2019-era flow aimed at Azure
+/// stops before it reads any Azure setting, writes nothing, and points at the flows that do run.
+#[test]
+fn a_2019_flow_aimed_at_azure_stops_before_doing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = aksflow()
+        .args(["run", flows().join("legacy-aad.toml").to_str().unwrap(), "--target", "azure", "--out", out_dir.to_str().unwrap()])
+        .env_remove("AZURE_TENANT_ID")
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("needs the 2019 era of Azure") && stderr.contains("flows/managed-aad.toml") && stderr.contains("Nothing was run"), "{stderr}");
+    assert!(!out_dir.exists(), "nothing was written");
+}
+
+#[test]
+fn an_identities_file_others_can_read_is_refused_naming_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = dir.path().join("ids.toml");
+    std::fs::write(&ids, "[\"bob@contoso.onmicrosoft.com\"]\npassword = \"p\"\n").unwrap();
+    std::fs::set_permissions(&ids, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = aksflow().args(["run", flows().join("hello.toml").to_str().unwrap(), "--identities", ids.to_str().unwrap(), "--out", dir.path().join("o").to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("chmod 600"));
+}

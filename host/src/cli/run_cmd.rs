@@ -15,6 +15,8 @@ const RUN_HELP: &str = "\
 A flow file is TOML:
 
   name = \"hello\"
+  era = \"today\"                             # which Azure: today's (default), or \"2019\",
+                                            #   seed 000's, with the legacy AAD integration
   [vars]
   group = \"aksflow-hello\"
 
@@ -29,6 +31,17 @@ A flow file is TOML:
              calls = 1000, network = \"64MiB\", log = \"1MiB\" }   # the step's budget
                                             #   (timeout: wall clock, host calls included)
   needs = [\"other\"]                         # order without using outputs
+  persona = \"alice@contoso.onmicrosoft.com\"  # who answers a device-code prompt (simulation)
+  as = \"bob@contoso.onmicrosoft.com\"         # act as this user instead of the operator, or
+                                            #   as = { client-id = \"…\", client-secret = \"…\" }
+
+Kube steps act as the kubectl of the flow's era (1.37 today, 1.15 in 2019) unless their
+`kubectl-version` input says otherwise; from 1.26 on, kubectl refuses azure-format
+kubeconfigs. A 2019-era flow runs on the simulator only: `--target azure` refuses it.
+
+Seeded users (passwords come from the seed): admin@ (Global Administrator), alice@, bob@
+and crowded@ (201 groups) contoso.onmicrosoft.com; the guest carol@fabrikam.onmicrosoft.com.
+Against Azure, `as = \"user@…\"` takes the password from --identities FILE.
 
 Steps run as soon as the steps they use have finished; independent steps run together.
 The whole file is checked before anything runs.
