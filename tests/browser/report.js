@@ -37,11 +37,15 @@ const { chromium } = require(path.join(process.env.AKSFLOW_NODE_MODULES, 'playwr
     }));
 
     // Click a call to the token endpoint whose token the run decoded, as a person would: a
-    // user's sign-in if there is one, else the first.
+    // user's sign-in with groups (what a cluster judges) if there is one, else any user's,
+    // else the first.
     const tokenCall = await page.evaluate(() => {
       const calls = JSON.parse(document.getElementById('calls-data').textContent);
       const isTokenCall = (c) => c.tokens.length > 0 && /oauth2\/(v2\.0\/)?token/.test(c.label);
-      const user = calls.findIndex((c) => isTokenCall(c) && c.tokens.some((t) => t.claims.some((k) => k.name === 'upn')));
+      const has = (c, names) => isTokenCall(c) && c.tokens.some((t) => names.every((n) => t.claims.some((k) => k.name === n)));
+      const grouped = calls.findIndex((c) => has(c, ['upn', 'groups']));
+      if (grouped >= 0) return grouped;
+      const user = calls.findIndex((c) => has(c, ['upn']));
       return user >= 0 ? user : calls.findIndex(isTokenCall);
     });
     seen.tokenCall = tokenCall;

@@ -122,11 +122,11 @@ pub async fn run(args: RunArgs) -> i32 {
         }
     };
     // Before anything else, even reading Azure settings: a flow of the seed's era cannot run on Azure.
-    if args.target == Target::Azure {
-        if let Some(why) = flow::refuse_era(&plan.name, plan.era, &args.target, None) {
-            eprintln!("error: {why}");
-            return 2;
-        }
+    if args.target == Target::Azure
+        && let Some(why) = flow::refuse_era(&plan.name, plan.era, &args.target, None)
+    {
+        eprintln!("error: {why}");
+        return 2;
     }
     let identities = match args.identities.as_deref().map(crate::identities::Identities::load).transpose() {
         Ok(ids) => ids.unwrap_or_default(),

@@ -278,6 +278,7 @@ fn check_local_accounts(disable: bool, aad: &Option<AadProfile>, version: &str) 
 }
 
 /// Creates a cluster from a PUT body.
+#[allow(clippy::too_many_arguments)]
 pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: ClusterSpec, tenant: &str, now_ms: i64, era: Era) -> Result<ManagedCluster, ArmError> {
     if !valid_name(name) {
         return Err(ArmError::BadRequest {

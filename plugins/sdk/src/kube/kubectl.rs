@@ -29,12 +29,13 @@ pub fn check_kubeconfig(kc: &Kubeconfig, kubectl_version: Option<&str>) -> Resul
     let Some(version) = kubectl_version.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(()) };
     let version = parse_version(version)?;
     let cur = kc.current()?;
-    if let Credential::AuthProvider(ap) = cur.user.credential()? {
-        if ap.name == "azure" && version >= AZURE_PLUGIN_GONE_IN {
-            return Err(StepError::new("AzureAuthPluginRemoved", AZURE_PLUGIN_REMOVED).with_hint(
-                "convert the kubeconfig to kubelogin's exec format: a `kubeconfig-convert` step (kubelogin convert-kubeconfig), or get it again without --format azure",
-            ));
-        }
+    if let Credential::AuthProvider(ap) = cur.user.credential()?
+        && ap.name == "azure"
+        && version >= AZURE_PLUGIN_GONE_IN
+    {
+        return Err(StepError::new("AzureAuthPluginRemoved", AZURE_PLUGIN_REMOVED).with_hint(
+            "convert the kubeconfig to kubelogin's exec format: a `kubeconfig-convert` step (kubelogin convert-kubeconfig), or get it again without --format azure",
+        ));
     }
     Ok(())
 }
