@@ -123,7 +123,7 @@ async fn a_plugin_cannot_overwrite_the_transcript_or_another_steps_file() {
 async fn the_timeout_bounds_time_spent_in_host_calls() {
     // Against a served simulator the run's clock is real: a guest sleep really waits.
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 3, state_dir: dir.path().join("sim"), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default() }).await.unwrap();
+    let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 3, state_dir: dir.path().join("sim"), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default(), faults: None }).await.unwrap();
     let text = "[[step]]\nid = \"nap\"\nuses = \"{wasm:test-napper}\"\nwith = { seconds = 20 }\nlimits = { timeout = \"1s\" }\n";
     let path = write_flow(dir.path(), "flow.toml", text);
     let mut opts = RunOptions::sim(3, dir.path().join("out"));

@@ -10,7 +10,7 @@ use aksflow_e2e::outside_tools;
 async fn a_person_signs_in_on_the_device_page_in_chromium() {
     let node_modules = outside_tools::require_node_chromium_playwright();
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 9, state_dir: dir.path().join("sim"), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default() }).await.unwrap();
+    let served = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 9, state_dir: dir.path().join("sim"), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default(), faults: None }).await.unwrap();
     let op = served.simulator.operator();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&served.ca_path).unwrap()).unwrap();
     let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();

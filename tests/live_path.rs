@@ -11,7 +11,7 @@ use aksflow_e2e::*;
 
 /// A served simulator of seed 000's era (legacy-aad needs it).
 async fn serve(dir: &std::path::Path, seed: u64) -> Served {
-    Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed, state_dir: dir.to_path_buf(), key_cache: None, exec_command: None, limits: Default::default(), era: aksflow_simulator::Era::Y2019 }).await.expect("serving")
+    Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed, state_dir: dir.to_path_buf(), key_cache: None, exec_command: None, limits: Default::default(), era: aksflow_simulator::Era::Y2019, faults: None }).await.expect("serving")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,6 +40,6 @@ async fn legacy_aad_runs_end_to_end_over_tls_and_the_state_survives_a_restart() 
     let snap = again.simulator.snapshot();
     assert!(snap.world.arm.clusters.iter().any(|c| c.name == "myakscluster"), "the cluster survived the restart");
     again.stop().await.unwrap();
-    let refused = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 6, state_dir: state.clone(), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default() }).await;
+    let refused = Served::start(ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: 6, state_dir: state.clone(), key_cache: None, exec_command: None, limits: Default::default(), era: Default::default(), faults: None }).await;
     assert!(refused.err().unwrap().contains("seed"), "another seed cannot take over the state");
 }

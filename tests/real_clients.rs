@@ -59,6 +59,7 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
         exec_command: Some(aksflow_binary().display().to_string()),
         limits: Default::default(),
         era: Default::default(),
+        faults: None,
     })
     .await
     .unwrap();

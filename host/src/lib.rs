@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cli;
 pub mod cloud;
 pub mod engine;
+pub mod faults;
 pub mod flow;
 pub mod identities;
 pub mod kubelogin;

@@ -27,6 +27,7 @@ async fn the_environment_overrides_the_flags_as_in_kubelogin() {
         exec_command: None,
         limits: Default::default(),
         era: Default::default(),
+        faults: None,
     })
     .await
     .unwrap();

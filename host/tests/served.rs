@@ -243,7 +243,7 @@ async fn a_silent_a_slow_and_an_idle_connection_are_each_closed_at_their_deadlin
     use tokio::io::AsyncWriteExt;
     let tmp = tempfile::tempdir().unwrap();
     let limits = aksflow::serve::Limits { handshake: Duration::from_millis(300), header_read: Duration::from_millis(300), request: Duration::from_millis(300), idle: Duration::from_secs(30), ..Default::default() };
-    let opts = aksflow::serve::ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: SEED, state_dir: tmp.path().join("sim"), key_cache: Some(cache()), exec_command: None, limits, era: Default::default() };
+    let opts = aksflow::serve::ServeOptions { addr: "127.0.0.1:0".parse().unwrap(), seed: SEED, state_dir: tmp.path().join("sim"), key_cache: Some(cache()), exec_command: None, limits, era: Default::default(), faults: None };
     let served = aksflow::serve::Served::start(opts).await.unwrap();
     let tls = || async {
         let mut roots = rustls::RootCertStore::empty();

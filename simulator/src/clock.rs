@@ -91,3 +91,23 @@ mod tests {
         assert_eq!(c.now_ms(), EPOCH_MS + 10);
     }
 }
+
+/// ARM's diagnostic timestamp: `20260101T000000Z`.
+pub fn arm_diagnostic_timestamp(t: OffsetDateTime) -> String {
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+}
+
+/// `500ms`, `30s`, `2m`, `1h`: a duration as a person writes it.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 30s"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("`{s}`: use a duration like 500ms, 30s, 2m or 1h")),
+    }
+}

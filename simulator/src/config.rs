@@ -11,9 +11,6 @@ pub struct SimConfig {
     pub base_url: String,
     /// Where the seed's signing key may be cached between processes (it is slow to make).
     pub key_cache: Option<std::path::PathBuf>,
-    /// Served to real clients on a real clock: long-running operations finish at once and
-    /// pollers are told to come back after a second, instead of minutes of real waiting.
-    pub instant_operations: bool,
     /// Served to real clients: how the CA is made (see [`ServedCertificates`]). `None` in
     /// process: an Ed25519 CA from the fixed epoch for ten years, so transcripts repeat.
     pub served_certificates: Option<ServedCertificates>,
@@ -21,11 +18,18 @@ pub struct SimConfig {
     pub exec_command: String,
     /// Which Azure is simulated: today's, or seed 000's with the legacy AAD integration.
     pub era: crate::Era,
+    /// Faults to inject, resolved (presets folded in); `None`: none.
+    pub faults: Option<crate::faults::FaultProfile>,
 }
 
 impl SimConfig {
+    /// Served to real clients over TLS (its certificates are made for them).
+    pub fn is_served(&self) -> bool {
+        self.served_certificates.is_some()
+    }
+
     pub fn in_process(seed: u64) -> Self {
-        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, instant_operations: false, served_certificates: None, exec_command: "kubelogin".into(), era: crate::Era::Today }
+        SimConfig { seed, base_url: IN_PROCESS_BASE_URL.into(), key_cache: None, served_certificates: None, exec_command: "kubelogin".into(), era: crate::Era::Today, faults: None }
     }
 }
 

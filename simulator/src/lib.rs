@@ -23,6 +23,7 @@ pub mod clock;
 mod config;
 pub mod directory;
 pub mod era;
+pub mod faults;
 pub mod graph;
 pub mod ids;
 pub mod keys;

@@ -98,7 +98,7 @@ impl Simulator {
             created_ms: clock.now_ms(),
             created_by: String::new(),
         });
-        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id } };
+        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id }, fault_counts: Default::default() };
         Self::from_world(config, clock, world, secret)
     }
 

@@ -25,6 +25,9 @@ pub struct World {
     #[serde(default)]
     pub kube: std::collections::BTreeMap<String, crate::kube::model::KubeCluster>,
     pub operator: Operator,
+    /// How many requests matched each fault rule so far (the schedule's input).
+    #[serde(default)]
+    pub fault_counts: std::collections::BTreeMap<String, u64>,
 }
 
 /// The seeded identity the runner acts as: a service principal that is tenant admin and

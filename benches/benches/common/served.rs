@@ -21,6 +21,7 @@ pub fn start(rt: &tokio::runtime::Runtime, in_flight: usize) -> Bench {
             exec_command: None,
             limits: Default::default(),
             era: Default::default(),
+        faults: None,
         }))
         .unwrap();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&served.ca_path).unwrap()).unwrap();

@@ -96,6 +96,11 @@ pub struct RunArgs {
     /// per user with `password = "…"`, readable by its owner only (chmod 600)
     #[arg(long, value_name = "FILE", env = "AKSFLOW_IDENTITIES")]
     pub identities: Option<PathBuf>,
+    /// Faults the simulator injects: preset names (flaky, slow, replication; comma-separated)
+    /// or a fault profile file (docs/faults.md), on top of the flow's own [faults]. The
+    /// schedule follows --seed, so a failure reproduces with the same two flags.
+    #[arg(long, value_name = "PRESETS|FILE", value_parser = crate::faults::load)]
+    pub faults: Option<aksflow_simulator::faults::FaultProfile>,
     /// Show plugins' debug lines too
     #[arg(short, long)]
     pub verbose: bool,
@@ -158,6 +163,7 @@ pub async fn run(args: RunArgs) -> i32 {
         // Fault injection for resume tests (see docs/testing.md).
         kill_after_saves: std::env::var("AKSFLOW_FAULT_KILL_AFTER_SAVES").ok().and_then(|n| n.parse().ok()),
         identities,
+        faults: args.faults.clone(),
     };
     if !args.quiet {
         eprintln!("{}: {} step{} on {} (seed {})", plan.name, plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }, args.target, args.seed);

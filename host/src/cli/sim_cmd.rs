@@ -35,6 +35,10 @@ Example:
         /// Which Azure to simulate: `today` (no new legacy-AAD clusters) or `2019` (seed 000's, with the legacy Azure AD integration)
         #[arg(long, default_value = "today", value_parser = parse_era)]
         era: aksflow_simulator::Era,
+        /// Faults to inject: preset names (flaky, slow, replication; comma-separated) or a fault
+        /// profile file (docs/faults.md). The schedule follows the seed.
+        #[arg(long, value_name = "PRESETS|FILE", value_parser = crate::faults::load)]
+        faults: Option<aksflow_simulator::faults::FaultProfile>,
     },
 }
 
@@ -43,9 +47,9 @@ fn parse_era(s: &str) -> Result<aksflow_simulator::Era, String> {
 }
 
 pub async fn run(cmd: SimCommand) -> i32 {
-    let SimCommand::Serve { addr, seed, state, era } = cmd;
+    let SimCommand::Serve { addr, seed, state, era, faults } = cmd;
     let exec_command = std::env::current_exe().ok().map(|p| p.display().to_string());
-    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command, limits: Default::default(), era }).await {
+    let served = match Served::start(ServeOptions { addr, seed, state_dir: state.clone(), key_cache: super::cache_dir(), exec_command, limits: Default::default(), era, faults: faults.clone() }).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -55,6 +59,9 @@ pub async fn run(cmd: SimCommand) -> i32 {
     let base = &served.base_url;
     let op = served.simulator.operator();
     out!("aksflow simulator (seed {seed}, era {era}) serving on {base}");
+    if let Some(f) = &faults {
+        out!("  faults             {} rule{}, replication {:?}, operations {:?} (answers carry x-aksflow-fault)", f.rules.len(), if f.rules.len() == 1 { "" } else { "s" }, f.replication, f.operations);
+    }
     out!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
     out!("  Microsoft Graph    {base}/v1.0");
     out!("  ARM                {base}/subscriptions/{}", op.subscription_id);

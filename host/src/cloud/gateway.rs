@@ -55,6 +55,12 @@ impl Gateway {
         Gateway { endpoints, transport, operator, tokens: TokenCache::default(), retry: RetryPolicy::default(), clock, recorder, redactor, egress: Egress::default() }
     }
 
+    /// The run's seed, for the jitter of retries without `Retry-After`.
+    pub fn seeded(mut self, seed: u64) -> Self {
+        self.retry.seed = seed;
+        self
+    }
+
     /// A step's call: checked against its grants before anything else happens.
     pub async fn call(&self, caps: &StepCaps, req: CloudRequest) -> Result<CloudResponse, CallError> {
         if !caps.grants().allows(req.service) {
@@ -95,9 +101,13 @@ impl Gateway {
                 return Err(CallError::Auth(msg));
             }
         };
-        let (result, retries) = self.send_with_retries(http_req.clone()).await;
+        let (result, retries) = self.send_with_retries(http_req.clone(), caps.step(), req.service).await;
         self.recorder.exchange(caps.step(), req.service, &http_req, &result, retries);
         let resp = result.map_err(|e| CallError::Transport(e.to_string()))?;
+        if retries > 0 && self.retry.retryable(&resp) {
+            // Still throttled or unavailable after every retry: the step gets why, not a 429.
+            return Err(CallError::Transport(give_up_message(req.service, &http_req, &resp, retries + 1)));
+        }
         if req.service == Service::Arm {
             self.egress.learn_from_arm(&req.path, resp.status().as_u16(), resp.body());
         }
@@ -198,7 +208,7 @@ impl Gateway {
                     v1: false,
                 };
                 let req = client.token_request(Grant::ClientCredentials { client_secret });
-                let (result, retries) = self.send_with_retries(req.clone()).await;
+                let (result, retries) = self.send_with_retries(req.clone(), OPERATOR_STEP, Service::Login).await;
                 self.recorder.exchange(OPERATOR_STEP, Service::Login, &req, &result, retries);
                 let resp = result.map_err(AuthError::Transport)?;
                 let t = read_token(resp.status().as_u16(), resp.body(), self.clock.now_ms())
@@ -226,8 +236,9 @@ impl Gateway {
         };
         let client = TokenClient { authority: self.endpoints.login.clone(), tenant: tenant.clone(), client_id: client_id.to_string(), resource: resource.to_string(), v1: false };
         let req = client.token_request(grant);
-        let (result, retries) = self.send_with_retries(req.clone()).await;
-        self.recorder.exchange(&format!("(as {})", identity.name()), Service::Login, &req, &result, retries);
+        let who = format!("(as {})", identity.name());
+        let (result, retries) = self.send_with_retries(req.clone(), &who, Service::Login).await;
+        self.recorder.exchange(&who, Service::Login, &req, &result, retries);
         let resp = result.map_err(AuthError::Transport)?;
         let t = read_token(resp.status().as_u16(), resp.body(), self.clock.now_ms()).map_err(|e| match e {
             TokenError::Refused(error) => AuthError::IdentityRefused { who: identity.name().to_string(), detail: self.redactor.text(&error.description), error },
@@ -238,17 +249,20 @@ impl Gateway {
         Ok(t.access_token)
     }
 
-    /// Sends, and on a retryable answer waits as the policy says (in run time) and sends again.
-    async fn send_with_retries(&self, req: http::Request<Bytes>) -> (Result<http::Response<Bytes>, TransportError>, u32) {
+    /// Sends, and on a retryable answer waits as the policy says (in run time) and sends
+    /// again. Each answer that is retried is recorded too, so the transcript shows it (and
+    /// the fault a simulator marked it with); the caller records the last.
+    async fn send_with_retries(&self, req: http::Request<Bytes>, step: &str, service: Service) -> (Result<http::Response<Bytes>, TransportError>, u32) {
         let mut retries = 0;
         loop {
             let result = self.transport.send(req.clone()).await;
             let wait = match &result {
-                Ok(r) => self.retry.wait_before_retry(r, retries),
+                Ok(r) => self.retry.wait_before_retry(r, retries, req.uri().path()),
                 Err(_) => None,
             };
             match wait {
                 Some(wait) => {
+                    self.recorder.exchange(step, service, &req, &result, retries);
                     self.clock.sleep(wait).await;
                     retries += 1;
                 }
@@ -256,6 +270,19 @@ impl Gateway {
             }
         }
     }
+}
+
+/// Why a call failed after every retry: the service, how many attempts, the last answer.
+fn give_up_message(service: Service, req: &http::Request<Bytes>, last: &http::Response<Bytes>, attempts: u32) -> String {
+    let body = String::from_utf8_lossy(last.body());
+    let body: String = body.chars().take(300).collect();
+    format!(
+        "{service} answered {} to {} {} {attempts} times in a row; the host gave up retrying (the last answer: {})",
+        last.status().as_u16(),
+        req.method(),
+        req.uri().path(),
+        if body.trim().is_empty() { "no body".to_string() } else { body.trim().to_string() }
+    )
 }
 
 /// Query parameters, form-encoded in the order given.

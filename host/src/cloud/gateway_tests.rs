@@ -335,23 +335,25 @@ async fn throttling_is_retried_after_retry_after_in_virtual_time() {
     assert_eq!(resp.status, 200);
     assert_eq!(r.clock.now_ms() - before, 10_000, "waited exactly 7 s + 3 s of virtual time");
     assert_eq!(r.fake.sent().len(), 4);
-    let last = records(&r).pop().unwrap();
-    assert_eq!(last.response.as_ref().map(|x| (x.status, x.retries)), Some((200, 2)));
+    let recs = records(&r);
+    let statuses: Vec<(u16, u32)> = recs[1..].iter().map(|x| x.response.as_ref().map(|x| (x.status, x.retries)).unwrap()).collect();
+    assert_eq!(statuses, [(429, 0), (503, 1), (200, 2)], "every answer retried is in the transcript, then the last");
 }
 
 #[tokio::test]
-async fn retries_give_up_after_four_and_return_the_last_answer() {
+async fn retries_give_up_after_five_with_an_error_naming_the_service_attempts_and_last_answer() {
     let r = rig();
     r.fake.token("t", 3600);
-    for _ in 0..5 {
+    for _ in 0..6 {
         r.fake.answer(503, &[], "busy");
     }
     let before = r.clock.now_ms();
-    let resp = r.gateway.call(&caps(&[Service::Arm]), request(Service::Arm, "GET", "/x")).await.unwrap();
-    assert_eq!(resp.status, 503);
-    assert_eq!(r.fake.sent().len(), 1 + 5, "one sign-in, the first attempt and four retries");
-    assert_eq!(r.clock.now_ms() - before, (1 + 2 + 4 + 8) * 1000, "the fallback wait doubles from one second");
-    assert_eq!(records(&r).pop().unwrap().response.unwrap().retries, 4);
+    let err = r.gateway.call(&caps(&[Service::Arm]), request(Service::Arm, "GET", "/x")).await.unwrap_err();
+    assert_eq!(err, CallError::Transport("arm answered 503 to GET /x 6 times in a row; the host gave up retrying (the last answer: busy)".into()));
+    assert_eq!(r.fake.sent().len(), 1 + 6, "one sign-in, the first attempt and five retries");
+    let waited = r.clock.now_ms() - before;
+    assert!((15_500..=31_000).contains(&waited), "1, 2, 4, 8, 16 s, each jittered to between half and all of it: {waited}");
+    assert_eq!(records(&r).pop().unwrap().response.unwrap().retries, 5);
 }
 
 #[tokio::test]

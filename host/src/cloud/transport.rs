@@ -32,9 +32,13 @@ impl InProcess {
 impl Transport for InProcess {
     fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
         let router = self.router.clone();
+        let url = req.uri().to_string();
         Box::pin(async move {
             let req = req.map(axum::body::Body::from);
             let Ok(resp) = router.oneshot(req).await;
+            if resp.extensions().get::<aksflow_simulator::faults::inject::Dropped>().is_some() {
+                return Err(TransportError::Send { url, detail: "connection reset by peer (a fault the simulator injected)".into() });
+            }
             let (parts, body) = resp.into_parts();
             let bytes = body.collect().await.map_err(|e| TransportError::InProcess(e.to_string()))?.to_bytes();
             Ok(http::Response::from_parts(parts, bytes))

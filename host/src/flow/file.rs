@@ -12,6 +12,8 @@ pub struct FlowFile {
     pub description: Option<String>,
     /// Which Azure the flow needs: `today` (the default) or `2019`, seed 000's.
     pub era: Option<Spanned<String>>,
+    /// Faults the simulator injects into this flow's run (docs/faults.md).
+    pub faults: Option<Spanned<aksflow_simulator::faults::FaultProfile>>,
     #[serde(default)]
     pub vars: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default, rename = "step")]
@@ -37,6 +39,9 @@ pub struct StepDef {
     /// Whom the step acts as instead of the operator.
     #[serde(rename = "as")]
     pub acting_as: Option<Spanned<ActAsDef>>,
+    /// Virtual time to let pass before the step starts ("10m"): tokens expire, device codes
+    /// lapse, replication catches up. In a simulation only; against Azure it is real waiting.
+    pub wait: Option<Spanned<String>>,
 }
 
 /// `as = "bob@contoso.onmicrosoft.com"` acts as that user (signed in with their password);

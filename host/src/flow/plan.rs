@@ -47,6 +47,8 @@ pub struct PlannedStep {
     pub persona: Option<Persona>,
     /// Whom the step acts as instead of the operator (`as = …`).
     pub acting_as: Option<ActAs>,
+    /// Time to let pass before the step starts (`wait = "10m"`).
+    pub wait: Option<std::time::Duration>,
 }
 
 /// Whom a step acts as: a user signed in with their password, or a service principal.
@@ -93,6 +95,8 @@ pub struct Plan {
     pub source_hash: String,
     /// Which Azure the flow needs (`era = "2019"` for seed 000's legacy integration).
     pub era: Era,
+    /// The flow's own `[faults]`, resolved.
+    pub faults: Option<aksflow_simulator::faults::FaultProfile>,
 }
 
 impl Plan {
@@ -171,6 +175,13 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         }
     };
     let flow_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let faults = file.faults.as_ref().and_then(|f| match f.get_ref().resolved() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            c.err(f.span().start, format!("[faults]: {e}"), Some("see docs/faults.md for the format and the presets".into()));
+            None
+        }
+    });
     let era = match &file.era {
         None => Era::Today,
         Some(e) => Era::parse(e.get_ref()).unwrap_or_else(|msg| {
@@ -236,6 +247,13 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         let persona = check_persona(&mut c, s);
         let mut deps = Vec::new();
         let acting_as = check_acting_as(&mut c, &file, &loaded, &index_of, &vars, i, s, &mut deps);
+        let wait = s.wait.as_ref().and_then(|w| match parse_duration(w.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                c.err(w.span().start, format!("step `{id}`: wait {e}"), None);
+                None
+            }
+        });
         for need in &s.needs {
             match index_of.get(need.get_ref().as_str()) {
                 Some(&j) => deps.push(j),
@@ -296,7 +314,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             for (k, v) in &s.with {
                 h.update(format!("{}={}\n", k.get_ref(), value_text(v.get_ref())));
             }
-            h.update(format!("era={era}{grants:?}{expect:?}{limits:?}{:?}{acting_as:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
+            h.update(format!("era={era}{grants:?}{expect:?}{limits:?}{:?}{acting_as:?}{wait:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
             hex::encode(h.finalize())
         };
         steps.push(PlannedStep {
@@ -313,6 +331,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
             fingerprint,
             persona,
             acting_as,
+            wait,
         });
     }
 
@@ -331,6 +350,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         steps,
         source_hash: hex::encode(Sha256::digest(source.as_bytes())),
         era,
+        faults,
     })
 }
 

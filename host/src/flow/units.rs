@@ -1,7 +1,5 @@
 //! `64MiB`, `30s`: sizes and durations as a person writes them.
 
-use std::time::Duration;
-
 pub fn parse_size(v: &toml::Value) -> Result<u64, String> {
     match v {
         toml::Value::Integer(n) if *n > 0 => Ok(*n as u64),
@@ -23,18 +21,7 @@ pub fn parse_size(v: &toml::Value) -> Result<u64, String> {
     }
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 30s"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{s}`: use a duration like 500ms, 30s or 2m")),
-    }
-}
+pub use aksflow_simulator::clock::parse_duration;
 
 #[cfg(test)]
 mod tests {
@@ -45,8 +32,8 @@ mod tests {
         assert_eq!(parse_size(&toml::Value::String("64MiB".into())).unwrap(), 64 << 20);
         assert_eq!(parse_size(&toml::Value::Integer(4096)).unwrap(), 4096);
         assert!(parse_size(&toml::Value::String("64MB".into())).unwrap_err().contains("unknown size unit"));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), std::time::Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), std::time::Duration::from_secs(120));
         assert!(parse_duration("soon").is_err());
     }
 }

@@ -92,9 +92,9 @@ pub struct Backend {
     pub context: CloudContext,
 }
 
-pub fn simulated(seed: u64, era: Era, key_cache: Option<std::path::PathBuf>, snapshot: Option<Snapshot>, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
+pub fn simulated(seed: u64, era: Era, faults: Option<aksflow_simulator::faults::FaultProfile>, key_cache: Option<std::path::PathBuf>, snapshot: Option<Snapshot>, transcript: Arc<Transcript>, redactor: Arc<Redactor>) -> Result<Backend, String> {
     let clock = VirtualClock::default();
-    let config = SimConfig { key_cache, era, ..SimConfig::in_process(seed) };
+    let config = SimConfig { key_cache, era, faults, ..SimConfig::in_process(seed) };
     let sim = match snapshot {
         Some(s) => Simulator::restore(config, clock.clone(), s).map_err(|e| e.to_string())?,
         None => Simulator::new(config, clock.clone()),
@@ -107,7 +107,8 @@ pub fn simulated(seed: u64, era: Era, key_cache: Option<std::path::PathBuf>, sna
         RunClock::Virtual(clock),
         transcript,
         redactor,
-    );
+    )
+    .seeded(seed);
     let context = CloudContext {
         tenant_id: op.tenant_id,
         subscription_id: op.subscription_id,

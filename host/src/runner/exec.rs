@@ -116,7 +116,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         redactor.learn(secret);
     }
     let Backend { gateway, simulator, context } = match &opts.target {
-        Target::Sim => backend::simulated(opts.seed, plan.era, opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
+        Target::Sim => backend::simulated(opts.seed, plan.era, crate::faults::combine(plan.faults.as_ref(), opts.faults.as_ref()), opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
         target => {
             let live = opts.live.clone().ok_or_else(|| RunError::Setup(format!("target {target} needs live settings")))?;
             backend::live(target, live, transcript.clone(), redactor.clone())
@@ -356,6 +356,10 @@ impl Exec {
                             Some(identity) => caps.acting_as(identity),
                             None => caps,
                         };
+                        if let Some(wait) = step.wait {
+                            self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Info, &format!("waiting {}s first", wait.as_secs()));
+                            io.sleep(&caps, wait).await;
+                        }
                         self.engine.run(&step.plugin, io, Arc::new(caps), &inputs).await
                     }
                     Err(failure) => Err(failure),

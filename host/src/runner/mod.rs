@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub kill_after_saves: Option<usize>,
     /// Passwords of the users steps act as (`as = …`) where no seeded one exists.
     pub identities: crate::identities::Identities,
+    /// Faults the simulator injects (`--faults`), on top of the flow's own `[faults]`.
+    pub faults: Option<aksflow_simulator::faults::FaultProfile>,
 }
 
 impl RunOptions {
@@ -65,6 +67,7 @@ impl RunOptions {
             keep_tokens: false,
             kill_after_saves: None,
             identities: Default::default(),
+            faults: None,
         }
     }
 

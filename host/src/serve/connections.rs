@@ -180,12 +180,17 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
             conn.busy.fetch_add(1, Ordering::SeqCst);
             async move {
                 let resp = match tokio::time::timeout(deadline, tower::ServiceExt::oneshot(router, req)).await {
-                    Ok(resp) => resp,
-                    Err(_) => Ok(request_timeout()),
+                    Ok(Ok(resp)) => resp,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => request_timeout(),
                 };
                 conn.idle_since_ms.store(start.elapsed().as_millis() as u64, Ordering::SeqCst);
                 conn.busy.fetch_sub(1, Ordering::SeqCst);
-                resp
+                // An injected dropped connection: hyper closes the socket without an answer.
+                if resp.extensions().get::<aksflow_simulator::faults::inject::Dropped>().is_some() {
+                    return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection dropped by an injected fault"));
+                }
+                Ok(resp)
             }
         }
     });

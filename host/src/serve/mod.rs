@@ -33,6 +33,8 @@ pub struct ServeOptions {
     pub exec_command: Option<String>,
     /// Which Azure it simulates (`--era`).
     pub era: aksflow_simulator::Era,
+    /// Faults to inject (`--faults`), resolved.
+    pub faults: Option<aksflow_simulator::faults::FaultProfile>,
     /// Connection deadlines and cap (`Limits::default()` follows RLIMIT_NOFILE).
     pub limits: Limits,
 }
@@ -82,10 +84,10 @@ impl Served {
             seed: opts.seed,
             base_url: base_url.clone(),
             key_cache: opts.key_cache.clone(),
-            instant_operations: true,
             served_certificates: Some(served_certificates(&names, wall_ms())),
             exec_command,
             era: opts.era,
+            faults: opts.faults.clone(),
         };
         let simulator = match load_state(&store, &opts.state_dir)? {
             Some(snap) => Simulator::restore(config, clock.clone(), snap).map_err(|e| format!("{e}; serve with that seed, or use another --state directory"))?,

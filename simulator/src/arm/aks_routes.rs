@@ -202,12 +202,35 @@ fn async_headers(resp: &mut Response, s: &Shared, sid: &str, location: &str, op:
 }
 
 fn retry_after(s: &Shared) -> u64 {
-    if s.config.instant_operations { 1 } else { RETRY_AFTER }
+    if s.config.is_served() { 1 } else { RETRY_AFTER }
 }
 
-/// How long an operation takes: its virtual duration, or nothing when served to real clients.
-fn duration(s: &Shared, seconds: i64) -> i64 {
-    if s.config.instant_operations { 0 } else { seconds }
+/// How long an operation takes, in seconds of the simulator's clock: its virtual duration
+/// (or the fault profile's, `[faults.operations]`). Served to real clients on the wall clock,
+/// it is scaled down to a few seconds, still long enough for a poller to see it in progress
+/// and to be told to come back.
+fn duration(s: &Shared, kind: Op) -> i64 {
+    let ops = s.config.faults.as_ref().map(|f| &f.operations);
+    let (given, default) = match kind {
+        Op::Create => (ops.and_then(|o| o.create.clone()), aks::CREATE_SECONDS),
+        Op::Update => (ops.and_then(|o| o.update.clone()), aks::UPDATE_SECONDS),
+        Op::Delete => (ops.and_then(|o| o.delete.clone()), aks::DELETE_SECONDS),
+    };
+    let seconds = match given {
+        Some(_) => crate::faults::profile::millis(&given) / 1000,
+        None => default,
+    };
+    if s.config.is_served() { (seconds / SERVED_TIME_SCALE).max(1) } else { seconds }
+}
+
+/// A served operation takes 1/150 of its virtual time (a 5-minute create: 2 s).
+const SERVED_TIME_SCALE: i64 = 150;
+
+#[derive(Clone, Copy)]
+enum Op {
+    Create,
+    Update,
+    Delete,
 }
 
 async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
@@ -220,8 +243,8 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
     let existing = w.arm.cluster(&sid, &rg, &name).ok().cloned();
     let (cluster, status, seconds) = match &existing {
-        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now, s.config.era)?, StatusCode::CREATED, duration(&s, aks::CREATE_SECONDS)),
-        Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, duration(&s, aks::UPDATE_SECONDS)),
+        None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now, s.config.era)?, StatusCode::CREATED, duration(&s, Op::Create)),
+        Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, duration(&s, Op::Update)),
     };
     let id = cluster.id();
     w.arm.clusters.retain(|c| !c.id().eq_ignore_ascii_case(&id));
@@ -265,7 +288,7 @@ async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pat
     if let Some(stored) = w.arm.clusters.iter_mut().find(|x| x.id() == c.id()) {
         stored.provisioning_state = "Deleting".into();
     }
-    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, duration(&s, aks::DELETE_SECONDS));
+    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, duration(&s, Op::Delete));
     let mut resp = StatusCode::ACCEPTED.into_response();
     let location = format!("{}/subscriptions/{sid}/providers/Microsoft.ContainerService/locations/{}/operationresults/{}?api-version=2016-03-30", s.config.base_url, c.location, op.id);
     if let Ok(v) = HeaderValue::from_str(&location) {

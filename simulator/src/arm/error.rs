@@ -2,7 +2,7 @@
 //! [protocols.md §C.0, §C.2]
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -36,6 +36,35 @@ pub enum ArmError {
     RoleAssignmentExists,
     RoleAssignmentNotFound { name: String },
     RoleDefinitionNotFound { id: String },
+    /// Injected faults (faults::inject).
+    Throttled { kind: &'static str, subscription: String, retry_after: u64 },
+    InternalServerError { diagnostics: String },
+    ServerTimeout { diagnostics: String },
+}
+
+/// ARM's answer to an injected fault, with the throttling headers it sends.
+pub(crate) fn injected(f: &crate::faults::inject::FaultContext<'_>) -> Response {
+    let subscription = f.path.split('/').nth(2).filter(|_| f.path.to_ascii_lowercase().starts_with("/subscriptions/")).unwrap_or("").to_string();
+    let diagnostics = format!("timestamp '{}', subscription id '{subscription}', tracking id '{}', request correlation id '{}'", f.timestamp, f.id, f.id);
+    let kind = match f.method {
+        "GET" | "HEAD" => "read",
+        "DELETE" => "delete",
+        _ => "write",
+    };
+    let mut resp = match f.status {
+        429 => ArmError::Throttled { kind, subscription, retry_after: f.retry_after_secs },
+        503 => ArmError::ServerTimeout { diagnostics },
+        _ => ArmError::InternalServerError { diagnostics },
+    }
+    .into_response();
+    if f.status == 429 {
+        resp.headers_mut().insert(HeaderName::from_static(match kind {
+            "read" => "x-ms-ratelimit-remaining-subscription-reads",
+            "delete" => "x-ms-ratelimit-remaining-subscription-deletes",
+            _ => "x-ms-ratelimit-remaining-subscription-writes",
+        }), HeaderValue::from_static("0"));
+    }
+    resp
 }
 
 impl ArmError {
@@ -137,6 +166,13 @@ impl ArmError {
                 "RoleDefinitionDoesNotExist",
                 format!("The specified role definition with ID '{id}' does not exist."),
             ),
+            Throttled { kind, subscription, retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "SubscriptionRequestsThrottled",
+                format!("Number of '{kind}' requests for subscription '{subscription}' exceeded. Please try again after '{retry_after}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information."),
+            ),
+            InternalServerError { diagnostics } => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("Encountered internal server error. Diagnostic information: {diagnostics}.")),
+            ServerTimeout { diagnostics } => (StatusCode::SERVICE_UNAVAILABLE, "ServerTimeout", format!("The request timed out. Diagnostic information: {diagnostics}.")),
         }
     }
 }

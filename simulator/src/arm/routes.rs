@@ -36,6 +36,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/subscriptions/{sid}/operationresults/{op}", get(operation_result))
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operationresults/{op}", get(cluster_operation_result))
         .merge(super::aks_routes::routes())
+        .layer(middleware::from_fn_with_state((shared.clone(), "arm", super::error::injected as crate::faults::inject::FaultAnswer), crate::faults::inject::inject))
         .layer(middleware::from_fn_with_state(shared, arm_headers))
 }
 

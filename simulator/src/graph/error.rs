@@ -81,6 +81,16 @@ impl From<DirError> for GraphError {
     }
 }
 
+/// Graph's answer to an injected fault.
+pub(crate) fn injected(f: &crate::faults::inject::FaultContext<'_>) -> Response {
+    match f.status {
+        429 => GraphError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Please retry again later."),
+        503 => GraphError::new(StatusCode::SERVICE_UNAVAILABLE, "serviceNotAvailable", "The service is temporarily unavailable. Please retry after the time given in Retry-After."),
+        _ => GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "General exception while processing."),
+    }
+    .into_response()
+}
+
 impl GraphError {
     /// The error's response, its body complete.
     pub fn with_inner(self, inner: InnerError) -> Response {

@@ -62,6 +62,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/directoryobjects/{id}", get(get_directory_object))
         .route("/v1.0/directoryobjects/{id}/getmembergroups", post(get_member_groups))
         .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups))
+        .layer(middleware::from_fn_with_state((shared.clone(), "graph", super::error::injected as crate::faults::inject::FaultAnswer), crate::faults::inject::inject))
         .layer(middleware::from_fn(json_writes_only))
         .layer(middleware::from_fn_with_state(shared, inner_error))
 }

@@ -78,6 +78,16 @@ impl KubeError {
     }
 }
 
+/// The API server's answer to an injected fault (faults::inject).
+pub(crate) fn injected(f: &crate::faults::inject::FaultContext<'_>) -> Response {
+    match f.status {
+        429 => KubeError { code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.".into(), details: Some(json!({ "retryAfterSeconds": f.retry_after_secs.max(1) })) },
+        503 => KubeError::unavailable("The server is currently unable to handle the request"),
+        _ => KubeError { code: 500, reason: "InternalError", message: "Internal error occurred: the server encountered an unexpected condition".into(), details: None },
+    }
+    .into_response()
+}
+
 impl IntoResponse for KubeError {
     fn into_response(self) -> Response {
         let mut body = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message, "reason": self.reason });

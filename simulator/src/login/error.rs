@@ -37,6 +37,20 @@ pub enum LoginError {
     ForeignUser { idp_tenant: String, tenant_name: String, app_id: String, app_name: String },
     ConsentRequired { client_id: String, client_name: String },
     InvalidScope { scope: String },
+    /// Injected faults (faults::inject): throttled, unavailable, failed.
+    Throttled,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+/// The token service's answer to an injected fault.
+pub(crate) fn injected(f: &crate::faults::inject::FaultContext<'_>) -> Response {
+    match f.status {
+        429 => LoginError::Throttled,
+        503 => LoginError::TemporarilyUnavailable,
+        _ => LoginError::ServerError,
+    }
+    .into_response()
 }
 
 impl LoginError {
@@ -172,6 +186,9 @@ impl LoginError {
                 70011,
                 format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
             ),
+            Throttled => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", 90055, "There are too many incoming requests. This exception is thrown for blocked tenants.".into()),
+            TemporarilyUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.".into()),
+            ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", 90033, "A transient error has occurred. Please try again.".into()),
         }
     }
 }

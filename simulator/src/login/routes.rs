@@ -37,6 +37,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/common/UserRealm/{username}", get(user_realm))
         .route("/common/discovery/instance", get(instance_discovery))
         .route("/devicelogin", get(super::device_page::form).post(super::device_page::submit))
+        .layer(middleware::from_fn_with_state((shared.clone(), "login", super::error::injected as crate::faults::inject::FaultAnswer), crate::faults::inject::inject))
         .layer(middleware::from_fn_with_state(shared, error_bodies))
 }
 

@@ -1,0 +1,84 @@
+//! The middleware that injects a rule's fault, innermost in each service's stack, so the
+//! service's own middleware writes the error body as for any of its errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::FAULT_HEADER;
+use super::schedule::decide;
+use crate::state::Shared;
+
+/// What a service's fault answer may name.
+pub struct FaultContext<'a> {
+    pub status: u16,
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The retry-after the rule sends, in seconds.
+    pub retry_after_secs: u64,
+    /// The simulator's now, as ARM's diagnostic text writes it (`20260101T000000Z`).
+    pub timestamp: String,
+    /// A fresh id from the seed (tracking id).
+    pub id: String,
+}
+
+/// The answer a service gives for an injected status (its own error body).
+pub(crate) type FaultAnswer = fn(&FaultContext<'_>) -> Response;
+
+/// Marks an answer the connection should be dropped for instead (served: the socket closes
+/// without a response; in process: a transport error).
+#[derive(Debug, Clone, Copy)]
+pub struct Dropped;
+
+/// Served simulators wait real time for latency, up to this; in process it is virtual.
+const MAX_REAL_LATENCY: Duration = Duration::from_secs(5);
+
+pub(crate) async fn inject(State((s, service, answer)): State<(Arc<Shared>, &'static str, FaultAnswer)>, req: Request, next: Next) -> Response {
+    let Some(profile) = s.config.faults.as_ref().filter(|p| !p.rules.is_empty()) else {
+        return next.run(req).await;
+    };
+    let (injection, id) = {
+        let mut w = s.world();
+        let f = decide(profile, s.config.seed, &mut w.fault_counts, service, req.method().as_str(), req.uri().path());
+        let id = if f.is_some() { w.ids.guid().to_string() } else { String::new() };
+        (f, id)
+    };
+    let Some(f) = injection else { return next.run(req).await };
+    if f.latency_ms > 0 {
+        if s.config.is_served() {
+            tokio::time::sleep(Duration::from_millis(f.latency_ms as u64).min(MAX_REAL_LATENCY)).await;
+        } else {
+            s.clock.advance(Duration::from_millis(f.latency_ms as u64));
+        }
+    }
+    let mut resp = if f.drop {
+        let mut r = Response::new(axum::body::Body::empty());
+        *r.status_mut() = axum::http::StatusCode::BAD_GATEWAY;
+        r.extensions_mut().insert(Dropped);
+        r
+    } else if let Some(status) = f.status {
+        let ctx = FaultContext {
+            status,
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            retry_after_secs: f.retry_after_secs.unwrap_or(0),
+            timestamp: crate::clock::arm_diagnostic_timestamp(s.clock.now()),
+            id,
+        };
+        let mut r = answer(&ctx);
+        if let Some(secs) = f.retry_after_secs {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
+    } else {
+        next.run(req).await
+    };
+    if let Ok(v) = HeaderValue::from_str(&f.mark) {
+        resp.headers_mut().insert(FAULT_HEADER, v);
+    }
+    resp
+}
