@@ -10,7 +10,7 @@ async fn every_flow_in_the_repository_passes() {
     let dir = tempfile::tempdir().unwrap();
     let flows = suite::collect(&[flows_dir()], None).unwrap();
     assert!(flows.len() >= 7, "{flows:?}");
-    let opts = SuiteOptions { seed: 1, target: Target::Sim, live: None, out_dir: dir.path().to_path_buf(), jobs: 2, cache_dir: None, report_dir: None };
+    let opts = SuiteOptions { seed: 1, target: Target::Sim, live: None, out_dir: dir.path().to_path_buf(), jobs: 2, cache_dir: None, report_dir: None, faults: None, seeds: None };
     let results = suite::run(engine(), flows, opts, |_| {}).await;
     let failed: Vec<String> = results.iter().filter(|r| !r.passed).map(|r| format!("{}:\n{}", r.path.display(), r.failure.as_deref().unwrap_or(""))).collect();
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));

@@ -14,10 +14,13 @@ use crate::flow;
 use crate::report::Capture;
 use crate::runner::{self, Live, RunOptions, RunReport, Silent, StepStatus};
 
-/// One flow's result.
+/// One flow's result (one seed of it, in a sweep).
 #[derive(Debug, Clone)]
 pub struct FlowResult {
     pub path: PathBuf,
+    pub seed: u64,
+    /// The command that runs this flow again as it ran here.
+    pub repro: String,
     pub passed: bool,
     pub steps: usize,
     pub elapsed_ms: f64,
@@ -38,6 +41,67 @@ pub struct SuiteOptions {
     pub cache_dir: Option<PathBuf>,
     /// Write each flow's HTML report page here (`--report DIR`).
     pub report_dir: Option<PathBuf>,
+    /// Faults injected into every flow (`--faults`), and the argument as given (for the
+    /// command that reproduces a failure).
+    pub faults: Option<(aksflow_simulator::faults::FaultProfile, String)>,
+    /// A sweep runs every flow once per seed (`--seeds 1..200`); otherwise `seed` alone.
+    pub seeds: Option<Vec<u64>>,
+}
+
+impl SuiteOptions {
+    fn seeds(&self) -> Vec<u64> {
+        self.seeds.clone().unwrap_or_else(|| vec![self.seed])
+    }
+
+    fn sweeping(&self) -> bool {
+        self.seeds.as_ref().is_some_and(|s| s.len() > 1)
+    }
+}
+
+/// The seeds of a sweep, as `--seeds` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seeds(pub Vec<u64>);
+
+impl std::str::FromStr for Seeds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_seeds(s).map(Seeds)
+    }
+}
+
+/// `--seeds 1..200` (inclusive), `7`, or `1,5,9`.
+pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
+    let num = |t: &str| t.trim().parse::<u64>().map_err(|_| format!("`{t}` in --seeds {s} is not a number"));
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match part.split_once("..") {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b.trim_start_matches('='))?);
+                if a > b {
+                    return Err(format!("--seeds {s}: the range {a}..{b} is empty; write the smaller seed first"));
+                }
+                if b - a >= 100_000 {
+                    return Err(format!("--seeds {s}: more than 100000 seeds; sweep in parts"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// `aksflow run FLOW --seed N [--faults F]`: what a person types to see a result again.
+fn repro_command(path: &Path, seed: u64, faults: Option<&str>, target: &Target) -> String {
+    let mut c = format!("aksflow run {} --seed {seed}", path.display());
+    if let Some(f) = faults {
+        c.push_str(&format!(" --faults {f}"));
+    }
+    if *target != Target::Sim {
+        c.push_str(&format!(" --target {target}"));
+    }
+    c
 }
 
 /// `--shard I/N`: this machine runs every Nth flow, starting at the Ith (1-based).
@@ -114,36 +178,57 @@ fn describe_failure(r: &RunReport) -> String {
     lines.join("\n")
 }
 
-async fn run_one(engine: Arc<StepEngine>, path: PathBuf, opts: Arc<SuiteOptions>) -> FlowResult {
+async fn run_one(engine: Arc<StepEngine>, path: PathBuf, plan: Result<Arc<flow::Plan>, String>, seed: u64, opts: Arc<SuiteOptions>) -> FlowResult {
     let started = Instant::now();
-    let fail = |failure: String, started: Instant| FlowResult { path: path.clone(), passed: false, steps: 0, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0, failure: Some(failure), report: None, page: None };
-    let plan = match flow::load(&path, &engine).await {
-        Ok(p) => Arc::new(p),
-        Err(e) => return fail(e.to_string(), started),
+    let repro = repro_command(&path, seed, opts.faults.as_ref().map(|(_, a)| a.as_str()), &opts.target);
+    let fail = |failure: String, started: Instant| FlowResult {
+        path: path.clone(),
+        seed,
+        repro: repro.clone(),
+        passed: false,
+        steps: 0,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        failure: Some(failure),
+        report: None,
+        page: None,
     };
-    let out_dir = opts.out_dir.join(out_name(&path));
-    let mut run = RunOptions::sim(opts.seed, &out_dir);
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => return fail(e, started),
+    };
+    let name = if opts.sweeping() { format!("{}-seed-{seed}", out_name(&path)) } else { out_name(&path) };
+    let out_dir = opts.out_dir.join(&name);
+    let mut run = RunOptions::sim(seed, &out_dir);
     run.target = opts.target.clone();
     run.live = opts.live.clone();
     let capture = Arc::new(Capture::new(Arc::new(Silent)));
     run.progress = capture.clone();
     run.cache_dir = opts.cache_dir.clone();
     run.keep_tokens = opts.report_dir.is_some();
-    match runner::run(plan.clone(), engine, run).await {
+    run.faults = opts.faults.as_ref().map(|(f, _)| f.clone());
+    // A sweep keeps what it needs to look at: the failures.
+    run.save_state = !opts.sweeping();
+    let result = match runner::run(plan.clone(), engine, run).await {
         Ok(report) => FlowResult {
             path: path.clone(),
+            seed,
+            repro: repro.clone(),
             passed: report.passed,
             steps: report.steps.len(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             failure: (!report.passed).then(|| describe_failure(&report)),
             page: opts.report_dir.as_ref().map(|dir| {
-                let page = dir.join(format!("{}.html", out_name(&path)));
+                let page = dir.join(format!("{name}.html"));
                 crate::report::keep(&plan, &report, capture.logs(), &out_dir, Some(&page)).map(|()| page)
             }),
             report: Some(report),
         },
         Err(e) => fail(e.to_string(), started),
+    };
+    if opts.sweeping() && result.passed {
+        let _ = std::fs::remove_dir_all(&out_dir);
     }
+    result
 }
 
 /// Runs the flows, calling `on_done` as each finishes; returns results in input order.
@@ -151,12 +236,20 @@ pub async fn run(engine: Arc<StepEngine>, flows: Vec<PathBuf>, opts: SuiteOption
     let opts = Arc::new(opts);
     let gate = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (i, path) in flows.into_iter().enumerate() {
-        let (engine, opts, gate) = (engine.clone(), opts.clone(), gate.clone());
-        set.spawn(async move {
-            let _permit = gate.acquire_owned().await.expect("the semaphore is never closed");
-            (i, run_one(engine, path, opts).await)
-        });
+    let seeds = opts.seeds();
+    let mut i = 0;
+    for path in flows {
+        // Checked once, run once per seed.
+        let plan = flow::load(&path, &engine).await.map(Arc::new).map_err(|e| e.to_string());
+        for &seed in &seeds {
+            let (engine, opts, gate, path, plan) = (engine.clone(), opts.clone(), gate.clone(), path.clone(), plan.clone());
+            let index = i;
+            i += 1;
+            set.spawn(async move {
+                let _permit = gate.acquire_owned().await.expect("the semaphore is never closed");
+                (index, run_one(engine, path, plan, seed, opts).await)
+            });
+        }
     }
     let mut results = Vec::new();
     while let Some(joined) = set.join_next().await {
@@ -190,12 +283,14 @@ pub fn junit(results: &[FlowResult], elapsed_s: f64) -> String {
         results.len(),
         results.len()
     );
+    let sweep = results.iter().any(|r| r.seed != results[0].seed);
     for r in results {
-        let name = xml_escape(&r.path.display().to_string());
+        let name = if sweep { format!("{} (seed {})", r.path.display(), r.seed) } else { r.path.display().to_string() };
+        let name = xml_escape(&name);
         x.push_str(&format!("    <testcase classname=\"aksflow.flow\" name=\"{name}\" time=\"{:.3}\">\n", r.elapsed_ms / 1000.0));
         if let Some(f) = &r.failure {
             let first = f.lines().next().unwrap_or("failed");
-            x.push_str(&format!("      <failure message=\"{}\" type=\"FlowFailed\">{}</failure>\n", xml_escape(first), xml_escape(f)));
+            x.push_str(&format!("      <failure message=\"{}\" type=\"FlowFailed\">reproduce: {}\n{}</failure>\n", xml_escape(first), xml_escape(&r.repro), xml_escape(f)));
         }
         if let Some(rep) = &r.report {
             let steps: Vec<String> = rep.steps.iter().map(|s| format!("{} {:?} {}", s.id, s.status, s.code.as_deref().unwrap_or(""))).collect();
@@ -228,8 +323,19 @@ mod tests {
 
     #[test]
     fn junit_escapes_and_counts() {
-        let r = FlowResult { path: "flows/a<b>.toml".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), report: None, page: None };
+        let r = FlowResult { path: "flows/a<b>.toml".into(), seed: 1, repro: "aksflow run flows/a<b>.toml --seed 1".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), report: None, page: None };
         let x = junit(&[r], 0.5);
         assert!(x.contains("failures=\"1\"") && x.contains("a&lt;b&gt;") && x.contains("&quot;bad&quot; &amp; worse"));
+        assert!(x.contains("reproduce: aksflow run flows/a&lt;b&gt;.toml --seed 1"));
+    }
+
+    #[test]
+    fn seeds_are_ranges_lists_or_one() {
+        assert_eq!(parse_seeds("1..5").unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(parse_seeds("7").unwrap(), vec![7]);
+        assert_eq!(parse_seeds("1,5,9..10").unwrap(), vec![1, 5, 9, 10]);
+        assert!(parse_seeds("5..1").unwrap_err().contains("write the smaller seed first"));
+        assert!(parse_seeds("a..3").unwrap_err().contains("`a`"));
+        assert_eq!(repro_command(Path::new("flows/x.toml"), 17, Some("flaky"), &Target::Sim), "aksflow run flows/x.toml --seed 17 --faults flaky");
     }
 }

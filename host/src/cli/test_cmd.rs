@@ -20,7 +20,14 @@ Examples:
   aksflow test flows/                       every flow under flows/
   aksflow test flows/ --junit results.xml   plus JUnit XML for the CI system
   aksflow test flows/ --shard 2/4           the second quarter of the suite
-  aksflow test flows/ --report report/      an HTML page per flow and report/index.html")]
+  aksflow test flows/ --report report/      an HTML page per flow and report/index.html
+  aksflow test flows/ --faults flaky --seeds 1..200
+                                            a sweep: every flow under 200 fault schedules;
+                                            each failure is printed as the one command that
+                                            reproduces it, and goes into the JUnit output
+
+A sweep shows a progress line (runs done, runs per second, failures so far), keeps the
+output directory only of the runs that failed, and ends with the failing seeds per flow.")]
 pub struct TestArgs {
     /// Flow files, or directories to search for *.toml flow files [default: flows]
     pub paths: Vec<PathBuf>,
@@ -45,6 +52,13 @@ pub struct TestArgs {
     /// Directory for each flow's state and transcript
     #[arg(long, value_name = "DIR", default_value = "out/test")]
     pub out: PathBuf,
+    /// Faults to inject into every flow: preset names (flaky, slow, replication) or a fault
+    /// profile file (docs/faults.md)
+    #[arg(long, value_name = "PRESETS|FILE")]
+    pub faults: Option<String>,
+    /// Run every flow once per seed: 1..200, 7, or 1,5,9 (a sweep; overrides --seed)
+    #[arg(long, value_name = "SEEDS")]
+    pub seeds: Option<suite::Seeds>,
 }
 
 pub async fn run(args: TestArgs) -> i32 {
@@ -68,21 +82,68 @@ pub async fn run(args: TestArgs) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let faults = match args.faults.as_deref().map(crate::faults::load).transpose() {
+        Ok(f) => f.map(|f| (f, args.faults.clone().unwrap_or_default())),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
-    eprintln!("running {} flow{} (seed {}, target {}, {jobs} at a time)", flows.len(), if flows.len() == 1 { "" } else { "s" }, args.seed, args.target);
+    let seeds = args.seeds.clone().map(|s| s.0).unwrap_or_else(|| vec![args.seed]);
+    let sweep = seeds.len() > 1;
+    let total = flows.len() * seeds.len();
+    let seeds_text = if sweep { format!("seeds {}..{}", seeds[0], seeds[seeds.len() - 1]) } else { format!("seed {}", seeds[0]) };
+    let faults_text = args.faults.as_deref().map(|f| format!(", faults {f}")).unwrap_or_default();
+    eprintln!("running {} flow{} ({seeds_text}{faults_text}, target {}, {jobs} at a time): {total} run{}", flows.len(), if flows.len() == 1 { "" } else { "s" }, args.target, if total == 1 { "" } else { "s" });
     let started = Instant::now();
-    let opts = SuiteOptions { seed: args.seed, target: args.target.clone(), live, out_dir: args.out.clone(), jobs, cache_dir: super::cache_dir(), report_dir: args.report.clone() };
+    let opts = SuiteOptions {
+        seed: args.seed,
+        target: args.target.clone(),
+        live,
+        out_dir: args.out.clone(),
+        jobs,
+        cache_dir: super::cache_dir(),
+        report_dir: args.report.clone(),
+        faults,
+        seeds: args.seeds.clone().map(|s| s.0),
+    };
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let failed_so_far = std::sync::atomic::AtomicUsize::new(0);
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let results = suite::run(engine, flows, opts, |r| {
-        if r.passed {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if !r.passed {
+            failed_so_far.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        if sweep {
+            if !r.passed {
+                if tty {
+                    eprint!("\r\x1b[K");
+                }
+                out!("FAILED {}   # {}", r.repro, r.failure.as_deref().and_then(|f| f.lines().next()).unwrap_or("failed"));
+            }
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            let failed = failed_so_far.load(std::sync::atomic::Ordering::SeqCst);
+            if tty {
+                eprint!("\r\x1b[K{n}/{total} runs, {rate:.0} runs/s, {failed} failed");
+            } else if n % 100 == 0 || n == total {
+                eprintln!("{n}/{total} runs, {rate:.0} runs/s, {failed} failed");
+            }
+        } else if r.passed {
             out!("ok     {} ({} steps, {:.1} ms)", r.path.display(), r.steps, r.elapsed_ms);
         } else {
             out!("FAILED {} ({:.1} ms)", r.path.display(), r.elapsed_ms);
             for line in r.failure.as_deref().unwrap_or("").lines() {
                 out!("       {line}");
             }
+            out!("       reproduce: {}", r.repro);
         }
     })
     .await;
+    if sweep && tty {
+        eprintln!();
+    }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(path) = &args.junit {
         if let Err(e) = std::fs::write(path, suite::junit(&results, elapsed)) {
@@ -91,7 +152,7 @@ pub async fn run(args: TestArgs) -> i32 {
         }
     }
     if let Some(dir) = &args.report {
-        match write_index(dir, &results, args.seed, &args.target) {
+        match write_index(dir, &results, &args.target) {
             Ok(index) => eprintln!("report: {}", index.display()),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -100,19 +161,30 @@ pub async fn run(args: TestArgs) -> i32 {
         }
     }
     let failed = results.iter().filter(|r| !r.passed).count();
-    out!("\n{} passed, {failed} failed", results.len() - failed);
+    if sweep && failed > 0 {
+        out!("\nfailing seeds by flow:");
+        let mut by_flow: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        for r in results.iter().filter(|r| !r.passed) {
+            by_flow.entry(r.path.display().to_string()).or_default().push(r.seed);
+        }
+        for (flow, seeds) in by_flow {
+            out!("  {flow}: {} of {} seeds ({})", seeds.len(), args.seeds.as_ref().map_or(1, |s| s.0.len()), seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "));
+        }
+    }
+    let rate = results.len() as f64 / elapsed.max(1e-3);
+    out!("\n{} passed, {failed} failed ({} runs in {elapsed:.1} s, {rate:.0} runs/s)", results.len() - failed, results.len());
     if failed == 0 { 0 } else { 1 }
 }
 
 /// `DIR/index.html`: a line per flow, linking its page.
-fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], seed: u64, target: &Target) -> Result<PathBuf, String> {
+fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], target: &Target) -> Result<PathBuf, String> {
     let entries: Vec<IndexEntry> = results
         .iter()
         .map(|r| IndexEntry {
             flow: r.report.as_ref().map_or_else(|| r.path.display().to_string(), |rep| rep.flow.clone()),
             path: r.path.display().to_string(),
             passed: r.passed,
-            seed,
+            seed: r.seed,
             target: target.to_string(),
             elapsed_ms: r.elapsed_ms,
             report: match &r.page {
