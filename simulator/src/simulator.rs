@@ -83,6 +83,7 @@ impl Simulator {
         let home = directory.home_tenant.clone();
         let secret = Self::derive_operator_secret(config.seed);
         let (app, sp) = directory.register_app(&mut ids, &home, "aksflow-operator", &secret, clock.now_ms(), true);
+        directory.mark_seeded();
         let subscription_id = ids.guid().to_string();
         let mut arm = Arm::default();
         arm.subscriptions.push(Subscription { id: subscription_id.clone(), display_name: "aksflow simulated subscription".into(), tenant_id: home });

@@ -266,6 +266,7 @@ inputs! {
         client_secret: Option<Secret> = "client-secret" => "spn: the service principal's secret",
         username: Option<String> = "username" => "ropc: the user's name",
         password: Option<Secret> = "password" => "ropc: the user's password",
+        attempts: Option<i64> = "attempts" => "spn: tries while the token service does not know the new secret or app yet (AADSTS7000215, AADSTS700016), waiting 2, 4, 6 … s between them (default 1, as kubelogin: no retry)",
         kubectl_version: Option<String> = "kubectl-version" => "The kubectl this step acts as (default: the flow's era's, 1.37.0 today, 1.15.12 in 2019); from 1.26 on it refuses kubeconfigs of the removed azure auth-provider",
     }
 }
@@ -347,7 +348,10 @@ impl Guest for KubeLogin {
                     return Err(StepError::bad_input("client-id", "is required for spn"));
                 }
                 let secret = args.client_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| StepError::bad_input("client-secret", "is required for spn"))?;
-                service_principal(&settings, secret)?
+                // A CI script that signs in right after making the secret may retry while the
+                // token service has not heard of it (AADSTS7000215) or of the app (AADSTS700016).
+                let attempts = u32::try_from(args.attempts.unwrap_or(1).clamp(1, 60)).unwrap_or(1);
+                aksflow_sdk::retry::with_retries("spn sign-in", attempts, &["AADSTS7000215", "AADSTS700016"], || service_principal(&settings, secret))?
             }
             "ropc" => {
                 if settings.login.protocol != TokenProtocol::V2 {

@@ -10,7 +10,9 @@
 //!    ?$filter=roleName eq '…'`; a GUID is taken as the role definition's name.
 //! 3. `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`. az picks a random
 //!    name; this step derives it from the assignment (a name-based UUID), so the same
-//!    assignment has the same name in every run.
+//!    assignment has the same name in every run. `principalType` is sent only when the flow
+//!    gave it; otherwise ARM looks the principal up, and a principal too new for it is
+//!    `PrincipalNotFound`, which the step retries (`attempts`), as az aks does.
 
 use aksflow_sdk::graph::{self, is_guid};
 use aksflow_sdk::*;
@@ -27,13 +29,16 @@ inputs! {
         assignee: String = "assignee" => "Who: a user's UPN, or the object id or appId of a user, group or service principal",
         role: String = "role" => "The role's name (e.g. \"Azure Kubernetes Service Cluster User Role\") or its id",
         scope: Option<String> = "scope" => "Resource id the role applies to (default: the run's subscription)",
-        principal_type: Option<String> = "assignee-principal-type" => "User, Group or ServicePrincipal: take `assignee` as an object id of that type without asking Graph",
+        principal_type: Option<String> = "assignee-principal-type" => "User, Group or ServicePrincipal: take `assignee` as an object id of that type without asking Graph, and tell ARM the type (no lookup there either)",
+        attempts: Option<i64> = "attempts" => "Tries while ARM answers PrincipalNotFound (a principal not replicated yet), waiting 2, 4, 6 … s between them (default 10, as az aks does; 1: no retry)",
     }
 }
 
 struct Principal {
     id: String,
     kind: String,
+    /// Whether the flow said the type (then ARM is told it and does not look the principal up).
+    declared: bool,
 }
 
 /// `#microsoft.graph.user` → `User`.
@@ -62,7 +67,7 @@ fn resolve(assignee: &str, principal_type: Option<&str>) -> Result<Principal, St
         if !is_guid(assignee) {
             return Err(StepError::bad_input("assignee", "must be an object id when assignee-principal-type is given"));
         }
-        return Ok(Principal { id: assignee.to_ascii_lowercase(), kind: kind.into() });
+        return Ok(Principal { id: assignee.to_ascii_lowercase(), kind: kind.into(), declared: true });
     }
     if assignee.contains('@') {
         let resp = graph::get(&format!("/users/{}", graph::segment(assignee))).send()?;
@@ -70,17 +75,17 @@ fn resolve(assignee: &str, principal_type: Option<&str>) -> Result<Principal, St
             return Err(not_found(assignee));
         }
         let user: Value = if resp.is_success() { resp.json()? } else { return Err(graph::error(&resp)) };
-        return Ok(Principal { id: user["id"].as_str().unwrap_or_default().into(), kind: "User".into() });
+        return Ok(Principal { id: user["id"].as_str().unwrap_or_default().into(), kind: "User".into(), declared: false });
     }
     if is_guid(assignee) {
         let found: Value = graph::send_json(graph::call("POST", "/directoryObjects/getByIds").json(&json!({ "ids": [assignee] })))?;
         if let Some(o) = found["value"].as_array().and_then(|v| v.first()) {
-            return Ok(Principal { id: o["id"].as_str().unwrap_or_default().into(), kind: principal_kind(o["@odata.type"].as_str().unwrap_or_default()) });
+            return Ok(Principal { id: o["id"].as_str().unwrap_or_default().into(), kind: principal_kind(o["@odata.type"].as_str().unwrap_or_default()), declared: false });
         }
     }
     let sps: Vec<Value> = graph::list("/servicePrincipals", &[("$filter", &format!("servicePrincipalNames/any(c:c eq {})", graph::quote(assignee)))])?;
     match sps.first() {
-        Some(sp) => Ok(Principal { id: sp["id"].as_str().unwrap_or_default().into(), kind: "ServicePrincipal".into() }),
+        Some(sp) => Ok(Principal { id: sp["id"].as_str().unwrap_or_default().into(), kind: "ServicePrincipal".into(), declared: false }),
         None => Err(not_found(assignee)),
     }
 }
@@ -120,8 +125,14 @@ impl Guest for RoleAssignment {
         let role_id = role_definition_id(&ctx.subscription_id, args.role.trim())?;
         let name = uuid::Uuid::new_v5(&NAME_SPACE, format!("{}|{role_id}|{}", scope.to_ascii_lowercase(), principal.id).as_bytes()).to_string();
         log::info(&format!("assigning `{}` to {} {} at {scope}", args.role.trim(), principal.kind, principal.id));
-        let body = json!({ "properties": { "roleDefinitionId": role_id, "principalId": principal.id, "principalType": principal.kind } });
-        let created: Value = arm::send(arm::call("PUT", &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"), API_VERSION).json(&body))?.json()?;
+        let mut properties = json!({ "roleDefinitionId": role_id, "principalId": principal.id });
+        if principal.declared {
+            properties["principalType"] = json!(principal.kind);
+        }
+        let body = json!({ "properties": properties });
+        let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}");
+        let attempts = u32::try_from(args.attempts.unwrap_or(10).clamp(1, 60)).unwrap_or(10);
+        let created: Value = aksflow_sdk::retry::with_retries("role assignment", attempts, &["PrincipalNotFound"], || arm::send(arm::call("PUT", &path, API_VERSION).json(&body)))?.json()?;
         Ok(Outputs::new()
             .text("id", created["id"].as_str().unwrap_or_default())
             .text("name", created["name"].as_str().unwrap_or(&name))

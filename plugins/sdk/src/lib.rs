@@ -43,6 +43,7 @@ pub mod arm;
 pub mod graph;
 pub mod kube;
 pub mod log;
+pub mod retry;
 
 pub use bindings::Guest;
 pub use bindings::aksflow::step::cloud::{CallError, Header, Request, Response};

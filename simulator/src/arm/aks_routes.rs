@@ -421,17 +421,38 @@ fn assignment_json(a: &RoleAssignment, sid: &str) -> Value {
     })
 }
 
+/// `User`, `Group` or `ServicePrincipal`, as ARM records a principal it looked up.
+fn principal_type(dir: &crate::directory::Directory, tenant: &str, id: &str) -> String {
+    match dir.object(tenant, id) {
+        Some(crate::directory::DirectoryObject::Group(_)) => "Group",
+        Some(crate::directory::DirectoryObject::ServicePrincipal(_)) => "ServicePrincipal",
+        _ => "User",
+    }
+    .into()
+}
+
 fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name: &str, body: &[u8]) -> Result<Response, ArmError> {
     let v: Value = serde_json::from_slice(body).map_err(invalid)?;
     let p = v.get("properties").ok_or_else(|| invalid("properties is required"))?;
     let role_id = p.get("roleDefinitionId").and_then(Value::as_str).ok_or_else(|| invalid("properties.roleDefinitionId is required"))?;
     let principal = p.get("principalId").and_then(Value::as_str).ok_or_else(|| invalid("properties.principalId is required"))?;
-    let ptype = p.get("principalType").and_then(Value::as_str).unwrap_or("User");
+    let given_type = p.get("principalType").and_then(Value::as_str);
     let role_guid = role_id.rsplit('/').next().unwrap_or_default();
     let role = rbac::role(role_guid).ok_or_else(|| ArmError::RoleDefinitionNotFound { id: role_guid.into() })?;
     let mut w = s.world();
     w.arm.subscription(sid)?;
     w.arm.authorize(caller, "Microsoft.Authorization/roleAssignments/write", &scope)?;
+    // ARM looks the principal up unless the request says its type (then it trusts it, which
+    // is how a principal made moments ago gets a role before it has replicated).
+    let tenant = w.arm.subscription(sid)?.tenant_id.clone();
+    let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).principal_ms;
+    let ptype = match given_type {
+        Some(t) => t.to_string(),
+        None => match w.directory.created_ms(&tenant, principal) {
+            Some(made) if !w.directory.replicating(principal, made, lag, s.clock.now_ms()) => principal_type(&w.directory, &tenant, principal),
+            _ => return Err(ArmError::PrincipalNotFound { principal: principal.into(), tenant }),
+        },
+    };
     let exists = w.arm.role_assignments.iter().any(|a| a.principal_id.eq_ignore_ascii_case(principal) && a.role == role.name && a.scope.eq_ignore_ascii_case(&scope));
     if exists {
         return Err(ArmError::RoleAssignmentExists);
@@ -440,7 +461,7 @@ fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name
     let a = RoleAssignment {
         name: name.into(),
         principal_id: principal.into(),
-        principal_type: ptype.into(),
+        principal_type: ptype,
         role: role.name.into(),
         scope,
         description: text("description"),

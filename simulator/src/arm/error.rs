@@ -36,6 +36,8 @@ pub enum ArmError {
     RoleAssignmentExists,
     RoleAssignmentNotFound { name: String },
     RoleDefinitionNotFound { id: String },
+    /// A role assignment names a principal ARM cannot find (or not yet: replication).
+    PrincipalNotFound { principal: String, tenant: String },
     /// Injected faults (faults::inject).
     Throttled { kind: &'static str, subscription: String, retry_after: u64 },
     InternalServerError { diagnostics: String },
@@ -170,6 +172,11 @@ impl ArmError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "SubscriptionRequestsThrottled",
                 format!("Number of '{kind}' requests for subscription '{subscription}' exceeded. Please try again after '{retry_after}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information."),
+            ),
+            PrincipalNotFound { principal, tenant } => (
+                StatusCode::BAD_REQUEST,
+                "PrincipalNotFound",
+                format!("Principal {principal} does not exist in the directory {tenant}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype"),
             ),
             InternalServerError { diagnostics } => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("Encountered internal server error. Diagnostic information: {diagnostics}.")),
             ServerTimeout { diagnostics } => (StatusCode::SERVICE_UNAVAILABLE, "ServerTimeout", format!("The request timed out. Diagnostic information: {diagnostics}.")),

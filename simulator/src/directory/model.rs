@@ -264,6 +264,10 @@ pub struct Directory {
     pub app_role_assignments: Vec<AppRoleAssignment>,
     /// Tokens carry `groups` up to this many; past it, the overage claim instead.
     pub group_claim_limit: usize,
+    /// The objects the simulator was seeded with (and its operator): they have replicated
+    /// everywhere long since, whatever the clock says.
+    #[serde(default)]
+    pub seeded_ids: std::collections::BTreeSet<String>,
 }
 
 /// Any object by id, as `directoryObjects` sees it.
@@ -344,6 +348,36 @@ impl Directory {
             return Some(DirectoryObject::ServicePrincipal(sp));
         }
         self.application(tenant_id, id).map(DirectoryObject::Application)
+    }
+
+    /// Whether an object made at `created_ms` is still unknown, at `now_ms`, to a reader that
+    /// lags `lag_ms` behind. Seeded objects are known everywhere.
+    pub fn replicating(&self, id: &str, created_ms: i64, lag_ms: i64, now_ms: i64) -> bool {
+        lag_ms > 0 && !self.seeded_ids.contains(&id.to_ascii_lowercase()) && crate::faults::replication::hides(lag_ms, created_ms, now_ms)
+    }
+
+    /// Marks everything in the directory now as seeded (see [`replicating`](Self::replicating)).
+    pub fn mark_seeded(&mut self) {
+        let ids = self.groups.iter().map(|g| &g.id).chain(self.service_principals.iter().map(|s| &s.id)).chain(self.applications.iter().map(|a| &a.id));
+        self.seeded_ids = ids.map(|i| i.to_ascii_lowercase()).collect();
+    }
+
+    /// When a directory object was made (seeded users: the epoch of the run, 0).
+    pub fn created_ms(&self, tenant_id: &str, id: &str) -> Option<i64> {
+        Some(match self.object(tenant_id, id)? {
+            DirectoryObject::User(_) => 0,
+            DirectoryObject::Group(g) => g.created_ms,
+            DirectoryObject::ServicePrincipal(sp) => sp.created_ms,
+            DirectoryObject::Application(a) => a.created_ms,
+        })
+    }
+
+    /// When the secret an app authenticates with was added (its credential's start).
+    pub fn secret_added_ms(&self, tenant_id: &str, client_id: &str, secret: &str) -> Option<i64> {
+        let sp = self.service_principal(tenant_id, client_id)?;
+        let app = self.application_by_app_id(client_id).map(|a| a.password_credentials.as_slice()).unwrap_or_default();
+        let h = hash(secret);
+        app.iter().chain(&sp.password_credentials).filter(|c| c.secret_sha256 == h).map(|c| c.start_ms).max()
     }
 
     /// The service principal a token `resource` names: by appId, by any of its service

@@ -53,6 +53,7 @@ impl Directory {
             grants: vec![],
             app_role_assignments: vec![],
             group_claim_limit: DEFAULT_GROUP_CLAIM_LIMIT,
+            seeded_ids: Default::default(),
         };
         for tenant in [&home, &other] {
             dir.seed_first_party(ids, &tenant.id, now_ms);

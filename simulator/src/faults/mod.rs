@@ -11,6 +11,7 @@
 
 pub mod inject;
 pub mod profile;
+pub mod replication;
 pub mod schedule;
 
 pub use profile::{FaultProfile, FaultRule, Operations, Replication};

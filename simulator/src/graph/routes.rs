@@ -255,6 +255,7 @@ async fn get_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, C
     let w = s.world();
     caller.may_read(&w.directory)?;
     let a = w.directory.application(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    from_another_replica(&s, &w.directory, &a.id, a.created_ms)?;
     Ok(single("applications", app_json(&w.directory, a)))
 }
 
@@ -327,6 +328,7 @@ async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<Stri
     let w = s.world();
     caller.may_read(&w.directory)?;
     let sp = w.directory.service_principal_by_id(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    from_another_replica(&s, &w.directory, &sp.id, sp.created_ms)?;
     Ok(single("servicePrincipals", gj::service_principal(sp)))
 }
 
@@ -503,6 +505,7 @@ async fn get_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(
     let w = s.world();
     caller.may_read(&w.directory)?;
     let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    from_another_replica(&s, &w.directory, &g.id, g.created_ms)?;
     Ok(single("groups", gj::group(g)))
 }
 
@@ -616,6 +619,12 @@ async fn check_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String
     let member_of = w.directory.transitive_groups(&caller.principal.tenant_id, &object_id);
     let value: Vec<String> = wanted.into_iter().filter(|g| member_of.iter().any(|m| m.eq_ignore_ascii_case(g))).collect();
     Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": value })).into_response())
+}
+
+/// Replication: a read by id of an object that another replica has not seen yet.
+fn from_another_replica(s: &Shared, dir: &Directory, id: &str, created_ms: i64) -> Result<(), GraphError> {
+    let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).graph_ms;
+    if dir.replicating(id, created_ms, lag, s.clock.now_ms()) { Err(GraphError::not_found(id)) } else { Ok(()) }
 }
 
 /// An object by id, or a user by UPN (`/users/{upn}/getMemberGroups`).

@@ -52,6 +52,7 @@ pub fn client_credentials(
     client_id: Option<&str>,
     secret: Option<&str>,
     target: Target,
+    token_lag_ms: i64,
 ) -> Result<Issued, LoginError> {
     let tenant_rec = dir.tenant(tenant).ok_or_else(|| LoginError::TenantNotFound { tenant: tenant.into() })?;
     let client_id = client_id.filter(|c| !c.is_empty()).ok_or(LoginError::MissingParameter { name: "client_id" })?;
@@ -67,6 +68,15 @@ pub fn client_credentials(
             name: dir.service_principal(&tenant_rec.id, client_id).map(|s| s.display_name.clone()).unwrap_or_default(),
         },
     })?;
+    // Replication: the token service has not yet heard of a new app, or of a new secret.
+    let now_ms = now_secs * 1000;
+    let (sp_id, sp_made) = dir.service_principal(&tenant_rec.id, client_id).map(|sp| (sp.id.clone(), sp.created_ms)).unwrap_or_default();
+    if dir.replicating(&sp_id, sp_made, token_lag_ms, now_ms) {
+        return Err(LoginError::UnknownClient { client_id: client_id.into(), tenant: tenant_rec.id.clone() });
+    }
+    if secret.and_then(|s| dir.secret_added_ms(&tenant_rec.id, client_id, s)).is_some_and(|added| dir.replicating(&sp_id, added, token_lag_ms, now_ms)) {
+        return Err(LoginError::InvalidSecret { client_id: client_id.into() });
+    }
     let resource = match &target {
         Target::Resource(r) => r.clone(),
         Target::Scope(s) => default_scope_resource(s).ok_or_else(|| LoginError::ClientCredentialsScope { scope: s.trim().into() })?,

@@ -201,7 +201,16 @@ fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version
         None => Err(LoginError::MissingParameter { name: "grant_type" }),
         Some("client_credentials") => {
             let target = target(f, version, adal)?;
-            client_credentials::client_credentials(ctx.dir, ctx.ids, s.clock.now_secs(), tenant, get("client_id"), get("client_secret"), target).map(Issued::App)
+            client_credentials::client_credentials(
+                ctx.dir,
+                ctx.ids,
+                s.clock.now_secs(),
+                tenant,
+                get("client_id"),
+                get("client_secret"),
+                target,
+                crate::faults::replication::Lag::of(s.config.faults.as_ref()).token_ms,
+            ).map(Issued::App)
         }
         Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
             user_tokens::user_tenant(ctx.dir, tenant)?;
