@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn a_steps_capabilities_are_what_it_was_built_with() {
-        let persona = Persona { user: "alice@contoso.onmicrosoft.com".into(), decline: false, password: None };
+        let persona = Persona { user: "alice@contoso.onmicrosoft.com".into(), decline: false, password: None, after: None };
         let limits = Limits { calls: 7, ..Limits::default() };
         let caps = StepCaps::new("bind", 12, Grants::of(&[Service::Kube]), Some(persona.clone()), limits);
         assert_eq!(caps.step(), "bind");

@@ -284,7 +284,7 @@ async fn a_silent_a_slow_and_an_idle_connection_are_each_closed_at_their_deadlin
 fn every_flow_passes_over_tls_against_a_served_simulator() {
     let cache = cache();
     let mut paths: Vec<PathBuf> = Vec::new();
-    for dir in [flows(), flows().join("failures")] {
+    for dir in [flows(), flows().join("failures"), flows().join("time")] {
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "toml") {

@@ -76,6 +76,10 @@ pub enum PersonaDef {
         action: Option<String>,
         #[serde(default)]
         password: Option<String>,
+        /// Sign in this long after the code is shown ("12s"), so the step's first polls get
+        /// `authorization_pending`.
+        #[serde(default)]
+        after: Option<String>,
     },
 }
 

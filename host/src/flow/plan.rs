@@ -76,12 +76,14 @@ pub struct Persona {
     pub user: String,
     pub decline: bool,
     pub password: Option<String>,
+    /// How long after the prompt the person answers (virtual time).
+    pub after: Option<std::time::Duration>,
 }
 
 /// The password stays out of debug output.
 impl std::fmt::Debug for Persona {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Persona").field("user", &self.user).field("decline", &self.decline).field("password", &self.password.as_ref().map(|_| "<redacted>")).finish()
+        f.debug_struct("Persona").field("user", &self.user).field("decline", &self.decline).field("password", &self.password.as_ref().map(|_| "<redacted>")).field("after", &self.after).finish()
     }
 }
 
@@ -475,8 +477,15 @@ fn check_persona(c: &mut Checker<'_>, s: &StepDef) -> Option<Persona> {
         return None;
     }
     match def.get_ref() {
-        super::file::PersonaDef::User(u) => Some(Persona { user: u.clone(), decline: false, password: None }),
-        super::file::PersonaDef::Detailed { user, action, password } => {
+        super::file::PersonaDef::User(u) => Some(Persona { user: u.clone(), decline: false, password: None, after: None }),
+        super::file::PersonaDef::Detailed { user, action, password, after } => {
+            let after = after.as_deref().and_then(|a| match parse_duration(a) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    c.err(def.span().start, format!("step `{}`: persona after {e}", s.id.get_ref()), None);
+                    None
+                }
+            });
             let decline = match action.as_deref() {
                 None | Some("signin") => false,
                 Some("decline") => true,
@@ -485,7 +494,7 @@ fn check_persona(c: &mut Checker<'_>, s: &StepDef) -> Option<Persona> {
                     false
                 }
             };
-            Some(Persona { user: user.clone(), decline, password: password.clone() })
+            Some(Persona { user: user.clone(), decline, password: password.clone(), after })
         }
     }
 }

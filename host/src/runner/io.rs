@@ -33,6 +33,9 @@ pub struct RunIo {
     /// What each running step has been told (saved for an exact `--resume`), and what a
     /// resumed step is told again before it goes live.
     pub journal: Journal,
+    /// Device codes a persona will answer later (`persona = { …, after = "12s" }`), by the
+    /// step's turn: when, and what was shown.
+    late_answers: std::sync::Mutex<HashMap<usize, (i64, DeviceLogin)>>,
 }
 
 /// The step name a persona's sign-in is recorded under.
@@ -49,7 +52,7 @@ impl RunIo {
         served_seed: Option<u64>,
     ) -> Self {
         let persona_caps = StepCaps::host(PERSONA_STEP, Grants::of(&[Service::Login]));
-        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default() }
+        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default(), late_answers: Default::default() }
     }
 
     /// The saved answer to what the step asks, when it is replaying a journal.
@@ -118,6 +121,20 @@ impl StepIo for RunIo {
                 return saved.into();
             }
             let _turn = self.turnstile.acquire(caps.turn()).await;
+            // A persona who answers late does so at the first call of the step's after the
+            // time has come (the step is polling the token endpoint by then).
+            let due = {
+                let mut late = self.late_answers.lock().unwrap_or_else(|p| p.into_inner());
+                match late.get(&caps.turn()) {
+                    Some((at, _)) if self.gateway.clock.now_ms() >= *at => late.remove(&caps.turn()).map(|(_, d)| d),
+                    _ => None,
+                }
+            };
+            if let Some(device) = due {
+                if let Err(refused) = self.answer(caps, &device).await {
+                    self.progress.step_log(caps.step(), LogLevel::Warn, &refused);
+                }
+            }
             let result = self.gateway.call(caps, req).await;
             self.journal.record(caps.turn(), Exchange::Call(SavedCall::from(&result)));
             result
@@ -139,9 +156,15 @@ impl StepIo for RunIo {
             }
             let _turn = self.turnstile.acquire(caps.turn()).await;
             self.progress.prompt(caps.step(), &self.gateway.redactor.text(message), device.as_ref());
-            let outcome = match &device {
-                Some(d) => self.answer(caps, d).await,
-                None => Ok(()),
+            let late = caps.persona().and_then(|p| p.after).filter(|_| self.gateway.clock.is_virtual());
+            let outcome = match (&device, late) {
+                (Some(d), Some(after)) => {
+                    let at = self.gateway.clock.now_ms() + after.as_millis() as i64;
+                    self.late_answers.lock().unwrap_or_else(|p| p.into_inner()).insert(caps.turn(), (at, d.clone()));
+                    Ok(())
+                }
+                (Some(d), None) => self.answer(caps, d).await,
+                (None, _) => Ok(()),
             };
             self.journal.record(caps.turn(), Exchange::Show(outcome.clone()));
             outcome

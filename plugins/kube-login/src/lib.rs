@@ -127,7 +127,7 @@ fn read_token(resp: &Response) -> Result<Token, StepError> {
     Ok(Token { access_token, expires_on })
 }
 
-fn device_code(s: &Settings) -> Result<Token, StepError> {
+fn device_code(s: &Settings, poll_every: Option<u64>) -> Result<Token, StepError> {
     let client_id = s.login.client_id.as_str();
     let start = match s.login.protocol {
         TokenProtocol::V2 => s.call(&s.devicecode_path()).form(&[("client_id", client_id), ("scope", &s.scope(true))]),
@@ -145,7 +145,8 @@ fn device_code(s: &Settings) -> Result<Token, StepError> {
     if device_code.is_empty() || user_code.is_empty() || uri.is_empty() {
         return Err(StepError::new("UnexpectedResponse", "the device-code answer lacks device_code, user_code or the verification URI"));
     }
-    let mut interval = num(&v["interval"]).filter(|i| *i > 0).unwrap_or(DEFAULT_INTERVAL_SECS);
+    // A client may poll faster than it is told (the token service answers slow_down).
+    let mut interval = poll_every.filter(|i| *i > 0).or_else(|| num(&v["interval"]).filter(|i| *i > 0)).unwrap_or(DEFAULT_INTERVAL_SECS);
     let expires_in = num(&v["expires_in"]).unwrap_or(DEFAULT_EXPIRES_IN_SECS);
     let message = v["message"]
         .as_str()
@@ -266,6 +267,7 @@ inputs! {
         client_secret: Option<Secret> = "client-secret" => "spn: the service principal's secret",
         username: Option<String> = "username" => "ropc: the user's name",
         password: Option<Secret> = "password" => "ropc: the user's password",
+        poll_interval: Option<i64> = "poll-interval" => "devicecode: seconds between polls instead of the token service's interval (polling too often gets slow_down, which adds 5 s)",
         attempts: Option<i64> = "attempts" => "spn: tries while the token service does not know the new secret or app yet (AADSTS7000215, AADSTS700016), waiting 2, 4, 6 … s between them (default 1, as kubelogin: no retry)",
         kubectl_version: Option<String> = "kubectl-version" => "The kubectl this step acts as (default: the flow's era's, 1.37.0 today, 1.15.12 in 2019); from 1.26 on it refuses kubeconfigs of the removed azure auth-provider",
     }
@@ -341,7 +343,7 @@ impl Guest for KubeLogin {
                 if settings.login.client_id.is_empty() {
                     return Err(StepError::bad_input("client-id", "is required for devicecode"));
                 }
-                device_code(&settings)?
+                device_code(&settings, args.poll_interval.and_then(|p| u64::try_from(p).ok()))?
             }
             "spn" => {
                 if settings.login.client_id.is_empty() {
