@@ -193,3 +193,44 @@ fn an_identities_file_others_can_read_is_refused_naming_the_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8(out.stderr).unwrap().contains("chmod 600"));
 }
+
+/// A sweep prints each failure as the command that reproduces it, puts it in JUnit, and
+/// that command fails the same way again.
+#[test]
+fn a_sweep_reports_each_failure_as_the_command_that_reproduces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("faults.toml");
+    std::fs::write(&profile, "[[rule]]\nname = \"rg-500\"\nservice = \"arm\"\nmethod = \"PUT\"\nstatus = 500\nrate = 0.5\n").unwrap();
+    let junit = dir.path().join("junit.xml");
+    let hello = flows().join("hello.toml");
+    let out = aksflow()
+        .args(["test", hello.to_str().unwrap(), "--faults", profile.to_str().unwrap(), "--seeds", "1..8", "--out", dir.path().join("o").to_str().unwrap(), "--junit", junit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let failing: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAILED aksflow run ")).collect();
+    assert!(!failing.is_empty() && failing.len() < 8, "{stdout}");
+    assert!(stdout.contains("failing seeds by flow:"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"8\"") && xml.contains("(seed ") && xml.contains("reproduce: aksflow run "), "{xml}");
+    // The printed command, run as printed, fails at the same step.
+    let command = failing[0].trim_start_matches("FAILED ").split("   #").next().unwrap();
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let again = aksflow().args(&args).args(["--out", dir.path().join("again").to_str().unwrap()]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1), "{command}");
+    assert!(String::from_utf8(again.stderr).unwrap().contains("InternalServerError"));
+}
+
+#[test]
+fn faults_for_a_live_target_are_refused_before_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = aksflow()
+        .args(["run", flows().join("hello.toml").to_str().unwrap(), "--faults", "flaky", "--target", "azure", "--out", dir.path().join("o").to_str().unwrap()])
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("only the in-process simulator"));
+    assert!(!dir.path().join("o").exists());
+}

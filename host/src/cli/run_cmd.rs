@@ -133,6 +133,13 @@ pub async fn run(args: RunArgs) -> i32 {
         eprintln!("error: {why}");
         return 2;
     }
+    if args.target != Target::Sim && (plan.faults.is_some() || args.faults.is_some()) {
+        eprintln!(
+            "error: flow `{}` asks for injected faults, which only the in-process simulator takes from a run. Nothing was run.\n  Run it without --target, or serve a simulator with the faults (`aksflow sim serve --faults PRESETS|FILE`) and leave them out of the run.",
+            plan.name
+        );
+        return 2;
+    }
     let identities = match args.identities.as_deref().map(crate::identities::Identities::load).transpose() {
         Ok(ids) => ids.unwrap_or_default(),
         Err(e) => {

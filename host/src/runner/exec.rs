@@ -91,6 +91,12 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     if let Some(why) = crate::flow::refuse_era(&plan.name, plan.era, &opts.target, served_era) {
         return Err(RunError::Setup(why));
     }
+    if opts.target != Target::Sim && (plan.faults.is_some() || opts.faults.is_some()) {
+        return Err(RunError::Setup(format!(
+            "flow `{}` asks for injected faults, which only the in-process simulator takes from a run. Nothing was run.\n  Run it without --target, or serve a simulator with the faults (`aksflow sim serve --faults PRESETS|FILE`) and leave them out of the run.",
+            plan.name
+        )));
+    }
     if opts.resume && opts.check.is_some() {
         return Err(RunError::Setup("--check compares a whole run; it cannot be combined with --resume".into()));
     }

@@ -82,3 +82,13 @@ pub(crate) async fn inject(State((s, service, answer)): State<(Arc<Shared>, &'st
     }
     resp
 }
+
+/// Headers an error answer had before its service wrote the body (`Retry-After`, the fault
+/// mark), carried over to the rewritten answer; not the body's own.
+pub(crate) fn keep_headers(from: &axum::http::HeaderMap, to: &mut axum::http::HeaderMap) {
+    for (k, v) in from {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH && !to.contains_key(k) {
+            to.insert(k.clone(), v.clone());
+        }
+    }
+}

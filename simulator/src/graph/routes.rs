@@ -90,7 +90,9 @@ async fn inner_error(State(s): State<Arc<Shared>>, req: Request, next: Next) -> 
     let request_id = s.world().ids.guid().to_string();
     let date = rfc3339(s.clock.now()).trim_end_matches('Z').to_string();
     let client_request_id = client_request_id.unwrap_or_else(|| request_id.clone());
-    error.with_inner(InnerError { date, request_id, client_request_id })
+    let mut out = error.with_inner(InnerError { date, request_id, client_request_id });
+    crate::faults::inject::keep_headers(resp.headers(), out.headers_mut());
+    out
 }
 
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, GraphError> {

@@ -50,7 +50,9 @@ async fn error_bodies(State(s): State<Arc<Shared>>, req: Request, next: Next) ->
     let mut w = s.world();
     let trace_id = w.ids.guid().to_string();
     let correlation_id = client_request_id.unwrap_or_else(|| w.ids.guid().to_string());
-    LoginErrorResponse { error, trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response()
+    let mut out = LoginErrorResponse { error, trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response();
+    crate::faults::inject::keep_headers(resp.headers(), out.headers_mut());
+    out
 }
 
 type R = Result<Response, LoginError>;
