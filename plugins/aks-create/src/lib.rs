@@ -42,6 +42,9 @@ inputs! {
         enable_rbac: Option<bool> = "enable-rbac" => "Kubernetes RBAC (default true; false = --disable-rbac)",
         disable_local_accounts: Option<bool> = "disable-local-accounts" => "Disable local accounts (admin kubeconfig)",
         tags: Option<Json<serde_json::Map<String, Value>>> = "tags" => "Tags as a JSON object of strings",
+        service_principal: Option<String> = "service-principal" => "Run the cluster as this service principal (its appId, --service-principal) instead of a managed identity",
+        client_secret: Option<Secret> = "client-secret" => "The service principal's secret (--client-secret)",
+        attempts: Option<i64> = "attempts" => "Tries while AKS answers ServicePrincipalNotFound (a service principal not replicated yet), waiting 2, 4, 6 … s between them (default 30; 1: no retry)",
     }
 }
 
@@ -142,6 +145,11 @@ impl Guest for AksCreate {
             properties["aadProfile"] = p;
         }
         let mut body = json!({ "location": location, "identity": { "type": "SystemAssigned" }, "properties": properties });
+        if let Some(sp) = args.service_principal.given() {
+            let secret = args.client_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| StepError::bad_input("client-secret", "is required with service-principal"))?;
+            body["properties"]["servicePrincipalProfile"] = json!({ "clientId": sp, "secret": secret });
+            body.as_object_mut().map(|b| b.remove("identity"));
+        }
         if let Some(Json(t)) = args.tags {
             body["tags"] = Value::Object(t);
         }
@@ -153,7 +161,11 @@ impl Guest for AksCreate {
             if enable_rbac { "on" } else { "off" },
             if disable_local { ", local accounts disabled" } else { "" },
         ));
-        let cluster = arm::put_cluster(&ctx.subscription_id, rg, name, &body, &format!("creating cluster {name}"))?;
+        // az aks create retries while a new service principal has not reached AKS.
+        let attempts = u32::try_from(args.attempts.unwrap_or(30).clamp(1, 60)).unwrap_or(30);
+        let cluster = aksflow_sdk::retry::with_retries("cluster create", attempts, &["ServicePrincipalNotFound"], || {
+            arm::put_cluster(&ctx.subscription_id, rg, name, &body, &format!("creating cluster {name}"))
+        })?;
         let summary = ClusterSummary::from_json(&cluster);
         log::info(&format!("cluster {} is {} (Kubernetes {}) at {}", summary.name, summary.provisioning_state, summary.kubernetes_version, summary.fqdn));
         Ok(summary.outputs().into())

@@ -72,6 +72,9 @@ pub struct ManagedCluster {
     /// Properties sent that the simulator keeps as given (linuxProfile, networkProfile, …).
     pub extra: serde_json::Map<String, serde_json::Value>,
     pub created_ms: i64,
+    /// The service principal the cluster runs as, when not a managed identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principal: Option<String>,
 }
 
 impl ManagedCluster {
@@ -109,6 +112,8 @@ impl ManagedCluster {
 /// What a PUT asks for, read from its body.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterSpec {
+    /// `servicePrincipalProfile.clientId` when it names a service principal (not `msi`).
+    pub service_principal: Option<String>,
     pub location: Option<String>,
     pub tags: Option<serde_json::Map<String, serde_json::Value>>,
     pub kubernetes_version: Option<String>,
@@ -324,6 +329,7 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
         admin_token: ids.hex(128),
         extra: spec.extra,
         created_ms: now_ms,
+        service_principal: spec.service_principal,
     })
 }
 

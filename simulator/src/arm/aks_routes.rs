@@ -95,7 +95,7 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         "fqdn": c.fqdn,
         "azurePortalFQDN": c.fqdn.replacen(".hcp.", ".portal.hcp.", 1),
         "agentPoolProfiles": pools,
-        "servicePrincipalProfile": { "clientId": "msi" },
+        "servicePrincipalProfile": { "clientId": c.service_principal.as_deref().unwrap_or("msi") },
         "nodeResourceGroup": c.node_resource_group(),
         "enableRBAC": c.enable_rbac,
         "supportPlan": "KubernetesOfficial",
@@ -188,6 +188,12 @@ fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
         enable_rbac: props.get("enableRBAC").and_then(Value::as_bool),
         aad,
         disable_local_accounts: props.get("disableLocalAccounts").and_then(Value::as_bool),
+        service_principal: props
+            .get("servicePrincipalProfile")
+            .and_then(|p| p.get("clientId"))
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("msi"))
+            .map(String::from),
         agent_pools: pools,
         extra,
     })
@@ -242,6 +248,17 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     w.arm.resource_group(&sid, &rg)?;
     w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
     let existing = w.arm.cluster(&sid, &rg, &name).ok().cloned();
+    if existing.is_none() {
+        if let Some(client_id) = &spec.service_principal {
+            // AKS looks the service principal up in the tenant's directory, which may not
+            // have it yet (replication).
+            let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).principal_ms;
+            let known = w.directory.service_principal(&sub_tenant, client_id).filter(|sp| !w.directory.replicating(&sp.id, sp.created_ms, lag, now));
+            if known.is_none() {
+                return Err(ArmError::ServicePrincipalNotFound { client_id: client_id.clone(), tenant: sub_tenant });
+            }
+        }
+    }
     let (cluster, status, seconds) = match &existing {
         None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now, s.config.era)?, StatusCode::CREATED, duration(&s, Op::Create)),
         Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, duration(&s, Op::Update)),

@@ -38,6 +38,8 @@ pub enum ArmError {
     RoleDefinitionNotFound { id: String },
     /// A role assignment names a principal ARM cannot find (or not yet: replication).
     PrincipalNotFound { principal: String, tenant: String },
+    /// A cluster's service principal that AKS cannot find in the directory (or not yet).
+    ServicePrincipalNotFound { client_id: String, tenant: String },
     /// Injected faults (faults::inject).
     Throttled { kind: &'static str, subscription: String, retry_after: u64 },
     InternalServerError { diagnostics: String },
@@ -177,6 +179,11 @@ impl ArmError {
                 StatusCode::BAD_REQUEST,
                 "PrincipalNotFound",
                 format!("Principal {principal} does not exist in the directory {tenant}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype"),
+            ),
+            ServicePrincipalNotFound { client_id, tenant } => (
+                StatusCode::BAD_REQUEST,
+                "ServicePrincipalNotFound",
+                format!("Service principal clientID: {client_id} not found in Active Directory tenant {tenant}, Please see https://aka.ms/aks-sp-help for more details."),
             ),
             InternalServerError { diagnostics } => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("Encountered internal server error. Diagnostic information: {diagnostics}.")),
             ServerTimeout { diagnostics } => (StatusCode::SERVICE_UNAVAILABLE, "ServerTimeout", format!("The request timed out. Diagnostic information: {diagnostics}.")),
