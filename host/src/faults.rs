@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use aksflow_simulator::faults::FaultProfile;
+use aksflow_simulator::faults::{FaultProfile, FaultRule};
 
 /// `--faults flaky,replication` or `--faults faults.toml`.
 pub fn load(arg: &str) -> Result<FaultProfile, String> {
@@ -21,7 +21,16 @@ pub fn load(arg: &str) -> Result<FaultProfile, String> {
 pub fn combine(flow: Option<&FaultProfile>, cli: Option<&FaultProfile>) -> Option<FaultProfile> {
     let mut out = flow.cloned().unwrap_or_default();
     if let Some(c) = cli {
-        out.rules.extend(c.rules.iter().cloned());
+        for rule in &c.rules {
+            match out.rules.iter().find(|r| r.name == rule.name) {
+                // The same preset in the flow and on the command line: once.
+                Some(same) if same == rule => {}
+                // Another rule of the same name (`rule-1` twice): the command line's is
+                // renamed, so each keeps its own counter and mark.
+                Some(_) => out.rules.push(FaultRule { name: rule.name.as_ref().map(|n| format!("cli-{n}")), ..rule.clone() }),
+                None => out.rules.push(rule.clone()),
+            }
+        }
         let r = &c.replication;
         out.replication.principal = r.principal.clone().or(out.replication.principal);
         out.replication.token = r.token.clone().or(out.replication.token);
@@ -57,6 +66,12 @@ mod tests {
         let both = combine(Some(&flow), Some(&load("flaky").unwrap())).unwrap();
         assert_eq!((both.rules.len(), both.replication.principal.as_deref()), (4, Some("30s")));
         assert_eq!(combine(None, None), None);
+        let flaky = load("flaky").unwrap();
+        assert_eq!(combine(Some(&flaky), Some(&flaky)).unwrap().rules.len(), 4, "a preset in both counts once");
+        let one = |s: &str| toml::from_str::<FaultProfile>(s).unwrap().resolved().unwrap();
+        let both = combine(Some(&one("[[rule]]\nstatus = 503\nnth = 1\n")), Some(&one("[[rule]]\nstatus = 429\nnth = 2\n"))).unwrap();
+        let names: Vec<_> = both.rules.iter().map(|r| r.name.clone().unwrap()).collect();
+        assert_eq!(names, ["rule-1", "cli-rule-1"]);
         assert_eq!(combine(Some(&FaultProfile::default()), None), None);
     }
 }

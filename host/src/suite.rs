@@ -58,14 +58,14 @@ impl SuiteOptions {
     }
 }
 
-/// The seeds of a sweep, as `--seeds` gives them.
+/// The seeds of a sweep, and `--seeds` as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seeds(pub Vec<u64>);
+pub struct Seeds(pub Vec<u64>, pub String);
 
 impl std::str::FromStr for Seeds {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_seeds(s).map(Seeds)
+        parse_seeds(s).map(|v| Seeds(v, s.to_string()))
     }
 }
 
@@ -88,7 +88,11 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
             None => out.push(num(part)?),
         }
     }
+    out.sort_unstable();
     out.dedup();
+    if out.len() > 100_000 {
+        return Err(format!("--seeds {s}: more than 100000 seeds; sweep in parts"));
+    }
     Ok(out)
 }
 
@@ -334,6 +338,7 @@ mod tests {
         assert_eq!(parse_seeds("1..5").unwrap(), vec![1, 2, 3, 4, 5]);
         assert_eq!(parse_seeds("7").unwrap(), vec![7]);
         assert_eq!(parse_seeds("1,5,9..10").unwrap(), vec![1, 5, 9, 10]);
+        assert_eq!(parse_seeds("1..5,3").unwrap(), vec![1, 2, 3, 4, 5], "each seed once");
         assert!(parse_seeds("5..1").unwrap_err().contains("write the smaller seed first"));
         assert!(parse_seeds("a..3").unwrap_err().contains("`a`"));
         assert_eq!(repro_command(Path::new("flows/x.toml"), 17, Some("flaky"), &Target::Sim), "aksflow run flows/x.toml --seed 17 --faults flaky");

@@ -234,3 +234,18 @@ fn faults_for_a_live_target_are_refused_before_anything() {
     assert!(String::from_utf8(out.stderr).unwrap().contains("only the in-process simulator"));
     assert!(!dir.path().join("o").exists());
 }
+
+/// `--resume` goes on with the saved schedule only: other faults are refused.
+#[test]
+fn resuming_with_other_faults_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let hello = flows().join("hello.toml");
+    let first = aksflow().args(["run", hello.to_str().unwrap(), "--quiet", "--faults", "slow", "--out", out.to_str().unwrap()]).output().unwrap();
+    assert!(first.status.success());
+    let again = aksflow().args(["run", hello.to_str().unwrap(), "--quiet", "--resume", "--faults", "flaky", "--out", out.to_str().unwrap()]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8(again.stderr).unwrap().contains("other injected faults"));
+    let same = aksflow().args(["run", hello.to_str().unwrap(), "--quiet", "--resume", "--faults", "slow", "--out", out.to_str().unwrap()]).output().unwrap();
+    assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
+}

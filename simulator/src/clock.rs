@@ -103,11 +103,31 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 30s"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("`{s}`: use a duration like 500ms, 30s, 2m or 1h")),
+    let d = match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => return Err(format!("`{s}`: use a duration like 500ms, 30s, 2m or 1h")),
+    };
+    match d {
+        Some(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(format!("`{s}` is longer than the longest duration a run may name, {} days", MAX_DURATION.as_secs() / 86_400)),
+    }
+}
+
+/// The longest duration a flow may name: a year.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_absurd_ones_are_refused() {
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("100000000h").unwrap_err().contains("366 days"));
+        assert!(parse_duration("18446744073709551615m").unwrap_err().contains("366 days"));
+        assert!(parse_duration("99999999999999999999s").unwrap_err().contains("not a duration"));
     }
 }

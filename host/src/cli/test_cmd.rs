@@ -93,7 +93,10 @@ pub async fn run(args: TestArgs) -> i32 {
     let seeds = args.seeds.clone().map(|s| s.0).unwrap_or_else(|| vec![args.seed]);
     let sweep = seeds.len() > 1;
     let total = flows.len() * seeds.len();
-    let seeds_text = if sweep { format!("seeds {}..{}", seeds[0], seeds[seeds.len() - 1]) } else { format!("seed {}", seeds[0]) };
+    let seeds_text = match (sweep, args.seeds.as_ref().map(|s| s.1.as_str())) {
+        (true, Some(given)) => format!("{} seeds ({given})", seeds.len()),
+        _ => format!("seed {}", seeds[0]),
+    };
     let faults_text = args.faults.as_deref().map(|f| format!(", faults {f}")).unwrap_or_default();
     eprintln!("running {} flow{} ({seeds_text}{faults_text}, target {}, {jobs} at a time): {total} run{}", flows.len(), if flows.len() == 1 { "" } else { "s" }, args.target, if total == 1 { "" } else { "s" });
     let started = Instant::now();

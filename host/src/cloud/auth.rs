@@ -73,9 +73,12 @@ impl Identity {
         }
     }
 
-    /// Its tokens' key in the token cache, beside the operator's (keyed by resource alone).
+    /// Its tokens' key in the token cache, beside the operator's (keyed by resource alone):
+    /// the same name with another secret signs in again, as `az login` would.
     pub fn cache_key(&self, resource: &str) -> String {
-        format!("as {}|{resource}", self.name().to_ascii_lowercase())
+        use sha2::Digest;
+        let secret = hex::encode(&sha2::Sha256::digest(self.secret().as_bytes())[..8]);
+        format!("as {}#{secret}|{resource}", self.name().to_ascii_lowercase())
     }
 }
 

@@ -106,7 +106,7 @@ impl Gateway {
         let resp = result.map_err(|e| CallError::Transport(e.to_string()))?;
         if retries > 0 && self.retry.retryable(&resp) {
             // Still throttled or unavailable after every retry: the step gets why, not a 429.
-            return Err(CallError::Transport(give_up_message(req.service, &http_req, &resp, retries + 1)));
+            return Err(CallError::Transport(self.redactor.text(&give_up_message(req.service, &http_req, &resp, retries + 1))));
         }
         if req.service == Service::Arm {
             self.egress.learn_from_arm(&req.path, resp.status().as_u16(), resp.body());

@@ -476,3 +476,14 @@ async fn a_refused_identity_sign_in_names_the_identity_and_not_the_operator() {
     assert!(msg.starts_with("signing in as bob@contoso.test (the step's `as`) failed with 400: AADSTS50126"), "{msg}");
     assert!(!msg.contains("bobs-password"), "{msg}");
 }
+
+/// The same user with another password signs in again (as `az login` would), and fails.
+#[tokio::test]
+async fn the_same_identity_with_another_secret_signs_in_again() {
+    let r = rig();
+    r.fake.token("bob-token", 3600).answer(200, &[], "{}").answer(400, &[("content-type", "application/json")], r#"{"error":"invalid_grant","error_description":"AADSTS50126: Error validating credentials due to invalid username or password.","error_codes":[50126]}"#);
+    r.gateway.call(&caps(&[Service::Arm]).acting_as(bob()), request(Service::Arm, "GET", "/x")).await.unwrap();
+    let wrong = Identity::User { tenant_id: "tenant-1".into(), name: "bob@contoso.test".into(), password: "not-bobs".into() };
+    let err = r.gateway.call(&caps(&[Service::Arm]).acting_as(wrong), request(Service::Arm, "GET", "/x")).await.unwrap_err();
+    assert!(matches!(err, CallError::Auth(_)), "{err:?}");
+}

@@ -60,12 +60,12 @@ pub enum ActAs {
     ServicePrincipal { client_id: Template, client_secret: Template },
 }
 
-/// Secrets stay out of debug output (the fingerprint hashes this form).
+/// Secrets stay out of debug output.
 impl std::fmt::Debug for ActAs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ActAs::User { name, password } => f.debug_struct("User").field("name", name).field("password", &password.as_ref().map(|p| hex::encode(Sha256::digest(p.as_bytes())))).finish(),
-            ActAs::ServicePrincipal { client_id, client_secret } => f.debug_struct("ServicePrincipal").field("client_id", client_id).field("client_secret", &hex::encode(Sha256::digest(format!("{client_secret:?}").as_bytes()))).finish(),
+            ActAs::User { name, password } => f.debug_struct("User").field("name", name).field("password", &password.as_ref().map(|_| "<redacted>")).finish(),
+            ActAs::ServicePrincipal { client_id, .. } => f.debug_struct("ServicePrincipal").field("client_id", client_id).field("client_secret", &"<redacted>").finish(),
         }
     }
 }
@@ -317,6 +317,12 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
                 h.update(format!("{}={}\n", k.get_ref(), value_text(v.get_ref())));
             }
             h.update(format!("era={era}{grants:?}{expect:?}{limits:?}{:?}{acting_as:?}{wait:?}", s.persona.as_ref().map(|p| format!("{:?}", p.get_ref()))));
+            // What `as` signs in with decides what the step does: hashed into the fingerprint.
+            match &acting_as {
+                Some(ActAs::User { password: Some(p), .. }) => h.update(p.as_bytes()),
+                Some(ActAs::ServicePrincipal { client_secret, .. }) => h.update(format!("{client_secret:?}").as_bytes()),
+                _ => {}
+            }
             hex::encode(h.finalize())
         };
         steps.push(PlannedStep {

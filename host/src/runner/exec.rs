@@ -13,7 +13,7 @@ use super::io::RunIo;
 use super::output_files::OutputFiles;
 use super::report::{RunReport, StepReport, StepStatus};
 use super::journal::Journal;
-use super::state::{ResumePoint, RunState, RunningStep, SavedStep};
+use super::state::{LateAnswer, ResumePoint, RunState, RunningStep, SavedStep};
 use super::turnstile::Turnstile;
 use super::{RunError, RunOptions};
 use crate::atomic_file;
@@ -84,6 +84,9 @@ impl Resumed {
     }
 }
 
+/// The longest `wait` a step may have against Azure or a served simulator (real time).
+const LONGEST_LIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let opts = Arc::new(opts);
@@ -97,6 +100,20 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
             plan.name
         )));
     }
+    // Waiting hours is virtual time in process, real time anywhere else.
+    if opts.target != Target::Sim {
+        if let Some(s) = plan.steps.iter().find(|s| s.wait.is_some_and(|w| w > LONGEST_LIVE_WAIT)) {
+            return Err(RunError::Setup(format!(
+                "step `{}` waits {} s, real time against {}; a wait longer than {} minutes runs in process only. Nothing was run.",
+                s.id,
+                s.wait.unwrap_or_default().as_secs(),
+                opts.target,
+                LONGEST_LIVE_WAIT.as_secs() / 60
+            )));
+        }
+    }
+    let faults = crate::faults::combine(plan.faults.as_ref(), opts.faults.as_ref());
+    let faults_hash = faults.as_ref().map(|f| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(serde_json::to_vec(f).unwrap_or_default())));
     if opts.resume && opts.check.is_some() {
         return Err(RunError::Setup("--check compares a whole run; it cannot be combined with --resume".into()));
     }
@@ -104,7 +121,13 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
+    if let Some(saved) = &saved {
+        if saved.faults != faults_hash {
+            return Err(RunError::Resume("the saved run had other injected faults (its flow's [faults] or --faults); resume with the same, or run without --resume to start over".into()));
+        }
+    }
     let mut state = saved.clone().unwrap_or_else(|| RunState::new(&plan.source_hash, opts.seed, &target_name));
+    state.faults = faults_hash;
 
     let transcript_path = opts.transcript_path();
     let resume_point = state.resume_point.take();
@@ -122,7 +145,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         redactor.learn(secret);
     }
     let Backend { gateway, simulator, context } = match &opts.target {
-        Target::Sim => backend::simulated(opts.seed, plan.era, crate::faults::combine(plan.faults.as_ref(), opts.faults.as_ref()), opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
+        Target::Sim => backend::simulated(opts.seed, plan.era, faults, opts.cache_dir.clone(), state.simulator.take(), transcript.clone(), redactor.clone()),
         target => {
             let live = opts.live.clone().ok_or_else(|| RunError::Setup(format!("target {target} needs live settings")))?;
             backend::live(target, live, transcript.clone(), redactor.clone())
@@ -160,6 +183,11 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     let served_seed = opts.live.as_ref().and_then(|l| l.sim_seed);
     let mut io = RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed);
     io.journal = Journal::new(opts.save_state);
+    for late in resume_point.iter().flat_map(|p| &p.late_answers) {
+        if let Some(s) = plan.step(&late.step) {
+            io.keep_late_answer(s.index, late.at_ms, crate::sandbox::DeviceLogin { verification_uri: late.verification_uri.clone(), user_code: late.user_code.clone() });
+        }
+    }
 
     let mut slots = vec![Slot::Waiting; plan.steps.len()];
     let reusable = reusable_steps(&plan, &state);
@@ -648,7 +676,13 @@ impl Exec {
             })
             .collect();
         let next_turn = self.turnstile.next_after_leaving(finished.index).map(|i| self.plan.steps[i].id.clone());
-        Ok(ResumePoint { transcript, secrets: self.redactor.secrets(), operator_tokens: self.io.gateway.operator_tokens(), running, next_turn })
+        let late_answers = self
+            .io
+            .late_answers()
+            .into_iter()
+            .map(|(turn, at_ms, d)| LateAnswer { step: self.plan.steps[turn].id.clone(), at_ms, verification_uri: d.verification_uri, user_code: d.user_code })
+            .collect();
+        Ok(ResumePoint { transcript, secrets: self.redactor.secrets(), operator_tokens: self.io.gateway.operator_tokens(), running, next_turn, late_answers })
     }
 
     /// The fault hook `--resume`'s tests use: kill the process, as `kill -9` would, right

@@ -55,6 +55,19 @@ impl RunIo {
         RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default(), late_answers: Default::default() }
     }
 
+    /// The late answers still to come, by turn (saved with the run's state).
+    pub fn late_answers(&self) -> Vec<(usize, i64, DeviceLogin)> {
+        let late = self.late_answers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<_> = late.iter().map(|(turn, (at, d))| (*turn, *at, d.clone())).collect();
+        all.sort_by_key(|(turn, _, _)| *turn);
+        all
+    }
+
+    /// Takes back a saved run's late answers.
+    pub fn keep_late_answer(&self, turn: usize, at_ms: i64, device: DeviceLogin) {
+        self.late_answers.lock().unwrap_or_else(|p| p.into_inner()).insert(turn, (at_ms, device));
+    }
+
     /// The saved answer to what the step asks, when it is replaying a journal.
     fn replayed(&self, caps: &StepCaps, asked: &'static str) -> Option<Exchange> {
         match self.journal.replay(caps.turn(), asked) {

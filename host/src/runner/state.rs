@@ -39,6 +39,9 @@ pub struct RunState {
     /// What a resumed run needs to go on exactly as an uninterrupted one would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_point: Option<ResumePoint>,
+    /// The injected faults the run had (a hash): a resume must have the same schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<String>,
 }
 
 /// Everything besides finished steps and the simulator that an uninterrupted run would
@@ -59,6 +62,18 @@ pub struct ResumePoint {
     /// The step whose turn came next in the rotation of concurrent steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_turn: Option<String>,
+    /// Device codes a persona had yet to answer (`after = …`), by step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_answers: Vec<LateAnswer>,
+}
+
+/// A device code a persona will answer at `at_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateAnswer {
+    pub step: String,
+    pub at_ms: i64,
+    pub verification_uri: String,
+    pub user_code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,7 +85,7 @@ pub struct RunningStep {
 
 impl RunState {
     pub fn new(flow_hash: &str, seed: u64, target: &str) -> Self {
-        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None, egress: Vec::new(), resume_point: None }
+        RunState { version: 1, flow_hash: flow_hash.into(), seed, target: target.into(), steps: BTreeMap::new(), simulator: None, egress: Vec::new(), resume_point: None, faults: None }
     }
 
     pub fn path(out_dir: &Path) -> PathBuf {

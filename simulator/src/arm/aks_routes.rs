@@ -386,10 +386,13 @@ async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): P
     let w = s.world();
     let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operations/{op}") })?;
     let ms = rfc3339_ms;
-    let started = o.completes_at_ms - match o.kind {
-        OperationKind::ClusterDelete { .. } => aks::DELETE_SECONDS,
-        _ => aks::CREATE_SECONDS,
-    } * 1000;
+    let started = o.started_ms.unwrap_or_else(|| {
+        o.completes_at_ms
+            - match o.kind {
+                OperationKind::ClusterDelete { .. } => aks::DELETE_SECONDS,
+                _ => aks::CREATE_SECONDS,
+            } * 1000
+    });
     let mut body = json!({ "name": o.id, "status": if o.done { "Succeeded" } else { "InProgress" }, "startTime": ms(started) });
     if o.done {
         body["endTime"] = json!(ms(o.completes_at_ms));
@@ -465,7 +468,7 @@ fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name
     let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).principal_ms;
     let ptype = match given_type {
         Some(t) => t.to_string(),
-        None => match w.directory.created_ms(&tenant, principal) {
+        None => match w.directory.created_ms(&tenant, principal).filter(|_| !matches!(w.directory.object(&tenant, principal), Some(crate::directory::DirectoryObject::Application(_)))) {
             Some(made) if !w.directory.replicating(principal, made, lag, s.clock.now_ms()) => principal_type(&w.directory, &tenant, principal),
             _ => return Err(ArmError::PrincipalNotFound { principal: principal.into(), tenant }),
         },

@@ -48,6 +48,9 @@ pub struct Operation {
     pub kind: OperationKind,
     pub completes_at_ms: i64,
     pub done: bool,
+    /// When it started (older saved states lack it).
+    #[serde(default)]
+    pub started_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -192,6 +195,7 @@ impl Arm {
             kind: OperationKind::DeleteResourceGroup { subscription_id: group.subscription_id.clone(), name: group.name.clone() },
             completes_at_ms: now_ms + DELETE_SECONDS * 1000,
             done: false,
+            started_ms: Some(now_ms),
         };
         self.operations.push(op.clone());
         Ok(op)
@@ -206,7 +210,7 @@ impl Arm {
 
     /// Starts an operation that completes `seconds` from now.
     pub fn start_operation(&mut self, ids: &mut IdSource, sid: &str, kind: OperationKind, now_ms: i64, seconds: i64) -> Operation {
-        let op = Operation { id: ids.guid().to_string(), subscription_id: sid.into(), kind, completes_at_ms: now_ms + seconds * 1000, done: false };
+        let op = Operation { id: ids.guid().to_string(), subscription_id: sid.into(), kind, completes_at_ms: now_ms + seconds * 1000, done: false, started_ms: Some(now_ms) };
         self.operations.push(op.clone());
         op
     }

@@ -164,6 +164,14 @@ impl FaultProfile {
     }
 
     fn check(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            if let Some(n) = &r.name {
+                if !names.insert(n.as_str()) {
+                    return Err(format!("two fault rules are named `{n}`: each rule needs a name of its own (its counter and the mark go by it)"));
+                }
+            }
+        }
         for r in &self.rules {
             let name = r.name.as_deref().unwrap_or("rule");
             if !["any", "login", "graph", "arm", "kube"].contains(&r.service.as_str()) {
@@ -254,5 +262,7 @@ mod tests {
         assert!(bad("[[rule]]\nstatus = 503\nnth = 1\nretry-after = \"soon\"\n").contains("`soon`"));
         assert!(bad("[[rule]]\nstatus = 503\nnth = 1\nwhen = 2\n").contains("unknown field `when`"));
         assert!(FaultProfile::presets("flakey").unwrap_err().contains("flaky, slow, replication"));
+        assert!(bad("[[rule]]\nname = \"x\"\nstatus = 503\nnth = 1\n[[rule]]\nname = \"x\"\nstatus = 429\nnth = 2\n").contains("two fault rules are named `x`"));
+        assert!(bad("presets = [\"flaky\", \"flaky\"]\n").contains("two fault rules are named `flaky-arm-429`"));
     }
 }
