@@ -10,8 +10,16 @@ use crate::directory::hash;
 use crate::era::Era;
 use crate::ids::IdSource;
 
-/// Kubernetes versions the simulated region offers; the first is the default.
-pub const VERSIONS: &[&str] = &["1.31.2", "1.30.6", "1.29.9"];
+/// Kubernetes versions the simulated region offers in each era; the first is the default.
+/// Today's follow AKS's support window of late 2026 (kubectl 1.37 is within one minor of
+/// the newest); 2019's are those of seed 000's time (heapster and tunnelfront in its pod
+/// list), all before 1.24, when `azure` was still the user kubeconfig's default format.
+pub fn versions(era: Era) -> &'static [&'static str] {
+    match era {
+        Era::Today => &["1.35.3", "1.36.1", "1.34.6"],
+        Era::Y2019 => &["1.14.8", "1.15.5", "1.13.12"],
+    }
+}
 /// Virtual seconds a create / an update takes.
 pub const CREATE_SECONDS: i64 = 300;
 pub const UPDATE_SECONDS: i64 = 120;
@@ -162,12 +170,12 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// A requested version ("" = default, "1.30" = newest patch of 1.30, or exact).
-pub fn resolve_version(v: Option<&str>, location: &str) -> Result<String, ArmError> {
+pub fn resolve_version(v: Option<&str>, location: &str, era: Era) -> Result<String, ArmError> {
     let v = v.unwrap_or("").trim();
     if v.is_empty() {
-        return Ok(VERSIONS[0].into());
+        return Ok(versions(era)[0].into());
     }
-    VERSIONS
+    versions(era)
         .iter()
         .find(|known| **known == v || known.starts_with(&format!("{v}.")))
         .map(|s| s.to_string())
@@ -292,7 +300,7 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
         });
     }
     let location = super::location::normalize_location(spec.location.as_deref().ok_or(ArmError::LocationRequired)?);
-    let version = resolve_version(spec.kubernetes_version.as_deref(), &location)?;
+    let version = resolve_version(spec.kubernetes_version.as_deref(), &location, era)?;
     let enable_rbac = spec.enable_rbac.unwrap_or(true);
     let aad = new_aad(spec.aad.as_ref(), enable_rbac, tenant)?;
     if aad.as_ref().is_some_and(AadProfile::is_legacy) && !era.creates_legacy_aad() {
@@ -334,7 +342,7 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
 }
 
 /// Applies a PUT to an existing cluster (az aks update sends the whole object back).
-pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str) -> Result<ManagedCluster, ArmError> {
+pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str, era: Era) -> Result<ManagedCluster, ArmError> {
     if c.provisioning_state != "Succeeded" && c.provisioning_state != "Failed" {
         return Err(ArmError::Conflict {
             code: "OperationNotAllowed",
@@ -357,7 +365,7 @@ pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str) -> Result<Man
         return Err(bad("Azure AD integration requires Kubernetes RBAC: clusters without Kubernetes RBAC enabled aren't supported for Microsoft Entra integration."));
     }
     if let Some(v) = spec.kubernetes_version.as_deref().filter(|v| !v.is_empty()) {
-        let v = resolve_version(Some(v), &c.location)?;
+        let v = resolve_version(Some(v), &c.location, era)?;
         if minor(&v) < minor(&c.kubernetes_version) {
             return Err(bad(format!("Downgrading Kubernetes version from {} to {v} is not allowed.", c.kubernetes_version)));
         }
@@ -394,9 +402,11 @@ mod tests {
         AadSpec { client_app_id: Some("c".into()), server_app_id: Some("s".into()), server_app_secret: Some("x".into()), ..Default::default() }
     }
 
+    /// A cluster as it stands after its create: legacy ones in the era that still made them.
     fn made(aad: Option<AadSpec>) -> ManagedCluster {
         let mut ids = IdSource::new(1);
-        let mut c = create(&mut ids, "00000000-aaaa", "rg", "aks", spec(aad), "t", 0, Era::Y2019).unwrap();
+        let era = if aad.as_ref().is_some_and(|a| a.managed != Some(true)) { Era::Y2019 } else { Era::Today };
+        let mut c = create(&mut ids, "00000000-aaaa", "rg", "aks", spec(aad), "t", 0, era).unwrap();
         c.provisioning_state = "Succeeded".into();
         c
     }
@@ -431,25 +441,25 @@ mod tests {
     #[test]
     fn managed_aad_can_be_neither_disabled_nor_made_legacy() {
         let c = made(Some(managed()));
-        assert_eq!(update(&c, spec(None), "t").unwrap_err(), change_not_allowed("aadProfile.managed"));
-        assert_eq!(update(&c, spec(Some(AadSpec { managed: Some(false), ..Default::default() })), "t").unwrap_err(), change_not_allowed("aadProfile.managed"));
-        let e = update(&c, spec(Some(AadSpec { managed: Some(true), ..legacy() })), "t").unwrap_err();
+        assert_eq!(update(&c, spec(None), "t", Era::Today).unwrap_err(), change_not_allowed("aadProfile.managed"));
+        assert_eq!(update(&c, spec(Some(AadSpec { managed: Some(false), ..Default::default() })), "t", Era::Today).unwrap_err(), change_not_allowed("aadProfile.managed"));
+        let e = update(&c, spec(Some(AadSpec { managed: Some(true), ..legacy() })), "t", Era::Today).unwrap_err();
         assert!(e.parts().2.contains("resetAADProfile"), "{e:?}");
     }
 
     #[test]
     fn legacy_only_at_creation_and_migration_to_managed_works() {
         let plain = made(None);
-        assert_eq!(update(&plain, spec(Some(legacy())), "t").unwrap_err(), change_not_allowed("aadProfile"));
-        let enabled = update(&plain, spec(Some(managed())), "t").unwrap();
+        assert_eq!(update(&plain, spec(Some(legacy())), "t", Era::Today).unwrap_err(), change_not_allowed("aadProfile"));
+        let enabled = update(&plain, spec(Some(managed())), "t", Era::Today).unwrap();
         assert!(enabled.aad.unwrap().managed, "managed AAD on an existing cluster");
 
         let old = made(Some(legacy()));
         assert!(old.aad.as_ref().unwrap().is_legacy());
-        let migrated = update(&old, spec(Some(AadSpec { managed: Some(true), admin_group_object_ids: Some(vec!["g".into()]), ..Default::default() })), "t").unwrap();
+        let migrated = update(&old, spec(Some(AadSpec { managed: Some(true), admin_group_object_ids: Some(vec!["g".into()]), ..Default::default() })), "t", Era::Today).unwrap();
         let aad = migrated.aad.unwrap();
         assert!(aad.managed && aad.server_app_id.is_none() && aad.admin_group_object_ids == vec!["g".to_string()]);
-        assert_eq!(update(&old, spec(Some(AadSpec { server_app_secret: Some("other".into()), ..legacy() })), "t").unwrap_err(), change_not_allowed("aadProfile.serverAppSecret"));
+        assert_eq!(update(&old, spec(Some(AadSpec { server_app_secret: Some("other".into()), ..legacy() })), "t", Era::Today).unwrap_err(), change_not_allowed("aadProfile.serverAppSecret"));
     }
 
     #[test]
@@ -457,13 +467,13 @@ mod tests {
         let c = made(None);
         let mut s = spec(None);
         s.enable_rbac = Some(false);
-        assert_eq!(update(&c, s, "t").unwrap_err(), change_not_allowed("enableRBAC"));
+        assert_eq!(update(&c, s, "t", Era::Today).unwrap_err(), change_not_allowed("enableRBAC"));
         let mut s = spec(None);
         s.disable_local_accounts = Some(true);
-        assert!(update(&c, s, "t").unwrap_err().parts().2.contains("disableLocalAccounts can only be set on Azure AD integration enabled cluster"));
+        assert!(update(&c, s, "t", Era::Today).unwrap_err().parts().2.contains("disableLocalAccounts can only be set on Azure AD integration enabled cluster"));
         let mut s = spec(Some(managed()));
         s.disable_local_accounts = Some(true);
-        assert!(update(&made(Some(managed())), s, "t").unwrap().disable_local_accounts);
+        assert!(update(&made(Some(managed())), s, "t", Era::Today).unwrap().disable_local_accounts);
     }
 
     #[test]
@@ -473,7 +483,9 @@ mod tests {
         let mut s = spec(None);
         s.kubernetes_version = Some("1.19".into());
         assert_eq!(code(create(&mut ids, "00000000-aaaa", "rg", "aks", s, "t", 0, Era::Y2019).unwrap_err()), "K8sVersionNotSupported");
-        assert_eq!(resolve_version(Some("1.30"), "eastus").unwrap(), "1.30.6");
-        assert_eq!(resolve_version(None, "eastus").unwrap(), VERSIONS[0]);
+        assert_eq!(resolve_version(Some("1.36"), "eastus", Era::Today).unwrap(), "1.36.1");
+        assert_eq!(resolve_version(None, "eastus", Era::Today).unwrap(), versions(Era::Today)[0]);
+        assert_eq!(resolve_version(None, "eastus", Era::Y2019).unwrap(), "1.14.8");
+        assert!(resolve_version(Some("1.14"), "eastus", Era::Today).is_err(), "2019's versions are long gone");
     }
 }

@@ -58,6 +58,14 @@ fn cluster_scope(sid: &str, rg: &str, name: &str) -> String {
 
 const ACTION: &str = "Microsoft.ContainerService/managedClusters";
 
+/// The name AKS gives the cluster's outbound IP (a GUID), derived from the cluster's id so
+/// it takes nothing from the seeded id stream.
+fn outbound_ip_name(c: &ManagedCluster) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(c.id().to_ascii_lowercase().as_bytes());
+    uuid::Builder::from_random_bytes(h[..16].try_into().expect("16 bytes")).into_uuid().to_string()
+}
+
 fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
     let aad = c.aad.as_ref().map(|a| {
         if a.managed {
@@ -76,6 +84,8 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
                 "provisioningState": c.provisioning_state, "powerState": { "code": "Running" }, "orchestratorVersion": c.kubernetes_version,
                 "currentOrchestratorVersion": c.kubernetes_version, "enableNodePublicIP": false, "mode": p.mode, "enableEncryptionAtHost": false,
                 "enableUltraSSD": false, "osType": "Linux", "osSKU": "Ubuntu", "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202510.01.0", "enableFIPS": false,
+                // AKS's default surge for a new pool.
+                "upgradeSettings": { "maxSurge": "10%" },
             });
             if let Some(t) = &p.tags {
                 pool["tags"] = Value::Object(t.clone());
@@ -107,6 +117,12 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         "networkProfile": {
             "networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer", "loadBalancerSku": "standard",
             "podCidrs": ["10.244.0.0/16"], "serviceCidrs": ["10.0.0.0/16"], "ipFamilies": ["IPv4"],
+            // A standard load balancer with one managed outbound IP, in the node resource group.
+            "loadBalancerProfile": {
+                "managedOutboundIPs": { "count": 1 },
+                "effectiveOutboundIPs": [{ "id": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/publicIPAddresses/{}", c.subscription_id, c.node_resource_group(), outbound_ip_name(c)) }],
+                "backendPoolType": "nodeIPConfiguration",
+            },
         },
         "oidcIssuerProfile": { "enabled": false },
         // What AKS fills in when the request says nothing (as recorded responses show).
@@ -261,7 +277,7 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     }
     let (cluster, status, seconds) = match &existing {
         None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now, s.config.era)?, StatusCode::CREATED, duration(&s, Op::Create)),
-        Some(c) => (aks::update(c, spec, &sub_tenant)?, StatusCode::OK, duration(&s, Op::Update)),
+        Some(c) => (aks::update(c, spec, &sub_tenant, s.config.era)?, StatusCode::OK, duration(&s, Op::Update)),
     };
     let id = cluster.id();
     w.arm.clusters.retain(|c| !c.id().eq_ignore_ascii_case(&id));
@@ -406,7 +422,7 @@ async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): P
 
 async fn versions(State(s): State<Arc<Shared>>, Path((sid, _loc)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.subscription(&sid)?;
-    let values: Vec<Value> = aks::VERSIONS
+    let values: Vec<Value> = aks::versions(s.config.era)
         .iter()
         .enumerate()
         .map(|(i, v)| {
