@@ -64,6 +64,10 @@ const GRAPH_KEYWORDS: &[&str] = &[
     "removepassword",
     "approleassignedto",
     "approleassignments",
+    "directory",
+    "deleteditems",
+    "restore",
+    "owners",
 ];
 
 fn normalize_path(mut req: Request<Body>) -> Request<Body> {

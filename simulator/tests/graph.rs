@@ -295,3 +295,49 @@ async fn an_administrator_patches_a_user_and_the_token_service_follows() {
     assert_eq!(sign_in(old_password).await.aadsts(), 50126, "the old password no longer works");
     assert_eq!(sign_in(new_password).await.status, 200);
 }
+
+/// Deleted applications, groups and users go to `/directory/deletedItems`, from where they
+/// are restored or deleted for good (the role module's cleanup calls the latter).
+#[tokio::test]
+async fn deleted_items_can_be_read_restored_and_purged() {
+    let s = Sim::new(81);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let app = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "doomed"})).await.json();
+    let id = app["id"].as_str().unwrap().to_string();
+    assert_eq!(s.send("DELETE", &format!("/v1.0/applications/{id}"), &[("authorization", &format!("Bearer {admin}"))], vec![]).await.status, 204);
+    assert_eq!(s.get(&format!("/v1.0/applications/{id}"), &admin).await.status, 404);
+    let d = s.get(&format!("/v1.0/directory/deletedItems/{id}"), &admin).await;
+    assert_eq!(d.status, 200, "{}", d.text());
+    assert_eq!(d.json()["@odata.type"], "#microsoft.graph.application");
+    assert_eq!(d.json()["displayName"], "doomed");
+    assert!(d.json()["deletedDateTime"].is_string());
+    let r = s.send("POST", &format!("/v1.0/directory/deletedItems/{id}/restore"), &[("authorization", &format!("Bearer {admin}"))], vec![]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.get(&format!("/v1.0/applications/{id}"), &admin).await.status, 200, "restored");
+    s.send("DELETE", &format!("/v1.0/applications/{id}"), &[("authorization", &format!("Bearer {admin}"))], vec![]).await;
+    assert_eq!(s.send("DELETE", &format!("/v1.0/directory/deletedItems/{id}"), &[("authorization", &format!("Bearer {admin}"))], vec![]).await.status, 204);
+    assert_eq!(s.get(&format!("/v1.0/directory/deletedItems/{id}"), &admin).await.status, 404, "gone for good");
+
+    // Users: administrators only.
+    let bob = s.user_token("bob@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let r = s.send("DELETE", "/v1.0/users/alice@contoso.onmicrosoft.com", &[("authorization", &format!("Bearer {bob}"))], vec![]).await;
+    assert_eq!((r.status, r.graph_code()), (403, "Authorization_RequestDenied".to_string()));
+    assert_eq!(s.send("DELETE", "/v1.0/users/alice@contoso.onmicrosoft.com", &[("authorization", &format!("Bearer {admin}"))], vec![]).await.status, 204);
+    assert_eq!(s.get("/v1.0/users/alice@contoso.onmicrosoft.com", &admin).await.status, 404);
+}
+
+/// Service principals have owners too: listed, added by reference, removed.
+#[tokio::test]
+async fn service_principal_owners_are_listed_added_and_removed() {
+    let s = Sim::new(82);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let app = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "owned"})).await.json();
+    let sp = s.json("POST", "/v1.0/servicePrincipals", &admin, json!({"appId": app["appId"]})).await.json()["id"].as_str().unwrap().to_string();
+    let bob = s.get("/v1.0/users/bob@contoso.onmicrosoft.com", &admin).await.json()["id"].as_str().unwrap().to_string();
+    let r = s.json("POST", &format!("/v1.0/servicePrincipals/{sp}/owners/$ref"), &admin, json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{bob}")})).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let owners = s.get(&format!("/v1.0/servicePrincipals/{sp}/owners"), &admin).await.json();
+    assert_eq!(owners["value"][0]["id"], bob.as_str());
+    assert_eq!(s.send("DELETE", &format!("/v1.0/servicePrincipals/{sp}/owners/{bob}/$ref"), &[("authorization", &format!("Bearer {admin}"))], vec![]).await.status, 204);
+    assert_eq!(s.get(&format!("/v1.0/servicePrincipals/{sp}/owners"), &admin).await.json()["value"].as_array().unwrap().len(), 0);
+}

@@ -216,6 +216,9 @@ pub struct ServicePrincipal {
     /// What `PATCH /servicePrincipals/{id}` may set besides `accountEnabled`.
     #[serde(default)]
     pub settings: ServicePrincipalSettings,
+    /// Its owners (users or service principals), as object ids.
+    #[serde(default)]
+    pub owners: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -264,6 +267,10 @@ pub struct Directory {
     pub app_role_assignments: Vec<AppRoleAssignment>,
     /// Tokens carry `groups` up to this many; past it, the overage claim instead.
     pub group_claim_limit: usize,
+    /// Deleted applications, groups and users, kept for 30 days as Entra ID keeps them
+    /// (`/directory/deletedItems`): they can be restored or deleted for good.
+    #[serde(default)]
+    pub deleted: Vec<Deleted>,
     /// The objects the simulator was seeded with (and its operator): they have replicated
     /// everywhere long since, whatever the clock says.
     #[serde(default)]
@@ -271,11 +278,44 @@ pub struct Directory {
 }
 
 /// Any object by id, as `directoryObjects` sees it.
+/// A soft-deleted object and when it was deleted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deleted {
+    pub deleted_ms: i64,
+    pub object: DeletedObject,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum DeletedObject {
+    Application(Application),
+    Group(Group),
+    User(User),
+}
+
+impl Deleted {
+    pub fn id(&self) -> &str {
+        match &self.object {
+            DeletedObject::Application(a) => &a.id,
+            DeletedObject::Group(g) => &g.id,
+            DeletedObject::User(u) => &u.id,
+        }
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        match &self.object {
+            DeletedObject::Application(a) => &a.tenant_id,
+            DeletedObject::Group(g) => &g.tenant_id,
+            DeletedObject::User(u) => &u.tenant_id,
+        }
+    }
+}
+
 /// What can have owners through Graph's `owners` navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owned {
     Application,
     Group,
+    ServicePrincipal,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -253,7 +253,7 @@ impl Directory {
         Ok(())
     }
 
-    pub fn delete_application(&mut self, caller: &Caller, id: &str) -> Result<(), DirError> {
+    pub fn delete_application(&mut self, caller: &Caller, id: &str, now_ms: i64) -> Result<(), DirError> {
         let idx = self.app_index(&caller.tenant_id, id)?;
         if !self.may_change(caller, &self.applications[idx].owners) {
             return Err(DirError::InsufficientPrivileges);
@@ -261,7 +261,60 @@ impl Directory {
         let app = self.applications.remove(idx);
         // Deleting an application deletes its service principal in the home tenant.
         self.service_principals.retain(|sp| !(sp.tenant_id == app.tenant_id && sp.app_id == app.app_id));
+        self.deleted.push(Deleted { deleted_ms: now_ms, object: DeletedObject::Application(app) });
         Ok(())
+    }
+
+    /// `DELETE /users/{id}`: administrators only; the user goes to the deleted items.
+    pub fn delete_user(&mut self, caller: &Caller, id_or_upn: &str, now_ms: i64) -> Result<(), DirError> {
+        if !self.is_admin(caller) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        let idx = self
+            .users
+            .iter()
+            .position(|u| u.tenant_id == caller.tenant_id && (u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)))
+            .ok_or_else(|| DirError::NotFound { id: id_or_upn.into() })?;
+        let user = self.users.remove(idx);
+        for g in self.groups.iter_mut() {
+            g.members.retain(|m| !m.eq_ignore_ascii_case(&user.id));
+        }
+        self.deleted.push(Deleted { deleted_ms: now_ms, object: DeletedObject::User(user) });
+        Ok(())
+    }
+
+    /// A deleted item, if the caller may see it (directory readers).
+    pub fn deleted_item(&self, tenant_id: &str, id: &str) -> Option<&Deleted> {
+        self.deleted.iter().find(|d| d.tenant_id() == tenant_id && d.id().eq_ignore_ascii_case(id))
+    }
+
+    /// `DELETE /directory/deletedItems/{id}`: gone for good. Administrators, or an owner of
+    /// a deleted application or group.
+    pub fn purge_deleted(&mut self, caller: &Caller, id: &str) -> Result<(), DirError> {
+        let d = self.deleted_item(&caller.tenant_id, id).ok_or_else(|| DirError::NotFound { id: id.into() })?;
+        let owners = match &d.object {
+            DeletedObject::Application(a) => a.owners.clone(),
+            DeletedObject::Group(g) => g.owners.clone(),
+            DeletedObject::User(_) => Vec::new(),
+        };
+        if !self.may_change(caller, &owners) {
+            return Err(DirError::InsufficientPrivileges);
+        }
+        self.deleted.retain(|x| !(x.tenant_id() == caller.tenant_id && x.id().eq_ignore_ascii_case(id)));
+        Ok(())
+    }
+
+    /// `POST /directory/deletedItems/{id}/restore`: back where it was (an application's
+    /// service principal is not restored with it, as in Entra ID).
+    pub fn restore_deleted(&mut self, caller: &Caller, id: &str) -> Result<DeletedObject, DirError> {
+        let d = self.deleted_item(&caller.tenant_id, id).ok_or_else(|| DirError::NotFound { id: id.into() })?.clone();
+        self.purge_deleted(caller, id)?;
+        match d.object.clone() {
+            DeletedObject::Application(a) => self.applications.push(a),
+            DeletedObject::Group(g) => self.groups.push(g),
+            DeletedObject::User(u) => self.users.push(u),
+        }
+        Ok(d.object)
     }
 
     /// Deletes a service principal: tenant administrators only.
@@ -305,7 +358,7 @@ impl Directory {
     }
 
     /// Deletes a group, and its membership in other groups: administrators and its owners.
-    pub fn delete_group(&mut self, caller: &Caller, id: &str) -> Result<(), DirError> {
+    pub fn delete_group(&mut self, caller: &Caller, id: &str, now_ms: i64) -> Result<(), DirError> {
         let g = self.group(&caller.tenant_id, id).ok_or_else(|| DirError::NotFound { id: id.into() })?.clone();
         if !(self.is_admin(caller) || g.owners.contains(&caller.object_id)) {
             return Err(DirError::InsufficientPrivileges);
@@ -314,6 +367,7 @@ impl Directory {
         for other in self.groups.iter_mut() {
             other.members.retain(|m| !m.eq_ignore_ascii_case(&g.id));
         }
+        self.deleted.push(Deleted { deleted_ms: now_ms, object: DeletedObject::Group(g) });
         Ok(())
     }
 
@@ -417,6 +471,7 @@ impl Directory {
             public_client: app.is_fallback_public_client == Some(true),
             created_ms: now_ms,
             settings: Default::default(),
+            owners: vec![],
         };
         self.service_principals.push(sp.clone());
         Ok(sp)
@@ -605,6 +660,7 @@ impl Directory {
         match kind {
             Owned::Application => self.applications.iter_mut().find(|a| a.tenant_id == tenant_id && a.id.eq_ignore_ascii_case(id)).map(|a| &mut a.owners),
             Owned::Group => self.groups.iter_mut().find(|g| g.tenant_id == tenant_id && g.id.eq_ignore_ascii_case(id)).map(|g| &mut g.owners),
+            Owned::ServicePrincipal => self.service_principals.iter_mut().find(|sp| sp.tenant_id == tenant_id && sp.id.eq_ignore_ascii_case(id)).map(|sp| &mut sp.owners),
         }
     }
 
@@ -613,6 +669,7 @@ impl Directory {
         let owners = match kind {
             Owned::Application => self.application(tenant_id, id).map(|a| &a.owners),
             Owned::Group => self.group(tenant_id, id).map(|g| &g.owners),
+            Owned::ServicePrincipal => self.service_principal_by_id(tenant_id, id).map(|sp| &sp.owners),
         };
         owners.cloned().ok_or_else(|| DirError::NotFound { id: id.into() })
     }

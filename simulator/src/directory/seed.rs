@@ -54,6 +54,7 @@ impl Directory {
             app_role_assignments: vec![],
             group_claim_limit: DEFAULT_GROUP_CLAIM_LIMIT,
             seeded_ids: Default::default(),
+            deleted: Vec::new(),
         };
         for tenant in [&home, &other] {
             dir.seed_first_party(ids, &tenant.id, now_ms);
@@ -159,6 +160,7 @@ impl Directory {
                 public_client: fp.public_client,
                 created_ms: now_ms,
                 settings: Default::default(),
+                owners: vec![],
             });
         }
         for (client, resource, scope) in PRECONSENTED {
@@ -198,6 +200,7 @@ impl Directory {
             public_client: false,
             created_ms: now_ms,
             settings: Default::default(),
+            owners: vec![],
         };
         self.applications.push(app.clone());
         self.service_principals.push(sp.clone());

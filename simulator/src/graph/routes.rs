@@ -33,6 +33,9 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/applications/{id}/owners", get(|s, p, q, c| list_owners(s, p, q, c, Owned::Application)))
         .route("/v1.0/applications/{id}/owners/$ref", post(|s, p, c, b| add_owner(s, p, c, b, Owned::Application)))
         .route("/v1.0/applications/{id}/owners/{owner}/$ref", axum::routing::delete(|s, p, c| remove_owner(s, p, c, Owned::Application)))
+        .route("/v1.0/serviceprincipals/{id}/owners", get(|s, p, q, c| list_owners(s, p, q, c, Owned::ServicePrincipal)))
+        .route("/v1.0/serviceprincipals/{id}/owners/$ref", post(|s, p, c, b| add_owner(s, p, c, b, Owned::ServicePrincipal)))
+        .route("/v1.0/serviceprincipals/{id}/owners/{owner}/$ref", axum::routing::delete(|s, p, c| remove_owner(s, p, c, Owned::ServicePrincipal)))
         .route("/v1.0/groups/{id}/owners", get(|s, p, q, c| list_owners(s, p, q, c, Owned::Group)))
         .route("/v1.0/groups/{id}/owners/$ref", post(|s, p, c, b| add_owner(s, p, c, b, Owned::Group)))
         .route("/v1.0/groups/{id}/owners/{owner}/$ref", axum::routing::delete(|s, p, c| remove_owner(s, p, c, Owned::Group)))
@@ -48,7 +51,9 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/oauth2permissiongrants/{id}", get(get_grant).patch(patch_grant).delete(delete_grant))
         .route("/v1.0/me", get(me))
         .route("/v1.0/users", get(list_users).post(create_user))
-        .route("/v1.0/users/{id}", get(get_user).patch(patch_user))
+        .route("/v1.0/users/{id}", get(get_user).patch(patch_user).delete(delete_user))
+        .route("/v1.0/directory/deleteditems/{id}", get(get_deleted).delete(purge_deleted))
+        .route("/v1.0/directory/deleteditems/{id}/restore", post(restore_deleted))
         .route("/v1.0/users/{id}/getmembergroups", post(get_member_groups))
         .route("/v1.0/users/{id}/checkmembergroups", post(check_member_groups))
         .route("/v1.0/groups", get(list_groups).post(create_group))
@@ -268,7 +273,8 @@ async fn patch_application(State(s): State<Arc<Shared>>, Path(id): Path<String>,
 }
 
 async fn delete_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
-    s.world().directory.delete_application(&caller.principal, &id)?;
+    let now = s.clock.now_ms();
+    s.world().directory.delete_application(&caller.principal, &id, now)?;
     Ok(no_content())
 }
 
@@ -512,7 +518,8 @@ async fn get_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(
 }
 
 async fn delete_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
-    s.world().directory.delete_group(&caller.principal, &id)?;
+    let now = s.clock.now_ms();
+    s.world().directory.delete_group(&caller.principal, &id, now)?;
     Ok(no_content())
 }
 
@@ -546,6 +553,52 @@ async fn patch_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<St
     Ok(no_content())
 }
 
+/// `DELETE /users/{id}` (`az ad user delete`): into the deleted items.
+async fn delete_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let now = s.clock.now_ms();
+    s.world().directory.delete_user(&caller.principal, &id, now)?;
+    Ok(no_content())
+}
+
+// ---------- deleted items ----------
+
+/// A deleted object as Graph shows it: its own shape, typed, with `deletedDateTime`.
+fn deleted_json(dir: &Directory, d: &crate::directory::Deleted) -> Value {
+    let (mut v, kind) = match &d.object {
+        crate::directory::DeletedObject::Application(a) => (app_json(dir, a), "application"),
+        crate::directory::DeletedObject::Group(g) => (gj::group(g), "group"),
+        crate::directory::DeletedObject::User(u) => (gj::user(u), "user"),
+    };
+    if let Some(o) = v.as_object_mut() {
+        o.insert("@odata.type".into(), json!(format!("#microsoft.graph.{kind}")));
+        o.insert("deletedDateTime".into(), json!(crate::clock::rfc3339_ms(d.deleted_ms).replace(".000Z", "Z")));
+    }
+    v
+}
+
+async fn get_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let w = s.world();
+    caller.may_read(&w.directory)?;
+    let d = w.directory.deleted_item(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
+    Ok(single("directoryObjects", deleted_json(&w.directory, d)))
+}
+
+/// `DELETE /directory/deletedItems/{id}`: deleted for good.
+async fn purge_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    s.world().directory.purge_deleted(&caller.principal, &id)?;
+    Ok(no_content())
+}
+
+/// `POST /directory/deletedItems/{id}/restore`: the object back, as it was.
+async fn restore_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+    let mut w = s.world();
+    let restored = w.directory.restore_deleted(&caller.principal, &id)?;
+    let d = crate::directory::Deleted { deleted_ms: 0, object: restored };
+    let mut v = deleted_json(&w.directory, &d);
+    v.as_object_mut().map(|o| o.insert("deletedDateTime".into(), Value::Null));
+    Ok(single("directoryObjects", v))
+}
+
 // ---------- owners ----------
 
 async fn list_owners(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
@@ -556,6 +609,7 @@ async fn list_owners(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query
     let set = match kind {
         Owned::Application => "applications",
         Owned::Group => "groups",
+        Owned::ServicePrincipal => "servicePrincipals",
     };
     list(&s, &format!("/v1.0/{set}/{id}/owners"), "directoryObjects", &q, items)
 }
