@@ -341,3 +341,24 @@ async fn service_principal_owners_are_listed_added_and_removed() {
     assert_eq!(s.send("DELETE", &format!("/v1.0/servicePrincipals/{sp}/owners/{bob}/$ref"), &[("authorization", &format!("Bearer {admin}"))], vec![]).await.status, 204);
     assert_eq!(s.get(&format!("/v1.0/servicePrincipals/{sp}/owners"), &admin).await.json()["value"].as_array().unwrap().len(), 0);
 }
+
+/// Certificates on an application (`az ad app credential reset --cert`): kept, listed with
+/// their key hidden, a key id and dates filled in; a malformed one is Graph's 400.
+#[tokio::test]
+async fn key_credentials_are_kept_and_their_key_is_write_only() {
+    let s = Sim::new(83);
+    let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+    let app = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "certified"})).await.json();
+    let id = app["id"].as_str().unwrap().to_string();
+    assert_eq!(app["keyCredentials"], json!([]));
+    let cert = json!({"type": "AsymmetricX509Cert", "usage": "Verify", "key": "MIIBszCCAVmgAwIBAgIU", "displayName": "CN=ci"});
+    let r = s.json("PATCH", &format!("/v1.0/applications/{id}"), &admin, json!({"keyCredentials": [cert]})).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let got = s.get(&format!("/v1.0/applications/{id}"), &admin).await.json();
+    let k = &got["keyCredentials"][0];
+    assert_eq!((k["type"].as_str(), k["usage"].as_str(), k["displayName"].as_str()), (Some("AsymmetricX509Cert"), Some("Verify"), Some("CN=ci")));
+    assert!(k["key"].is_null(), "the key is write-only");
+    assert!(k["keyId"].as_str().is_some_and(|v| v.len() == 36) && k["endDateTime"].is_string());
+    let bad = s.json("PATCH", &format!("/v1.0/applications/{id}"), &admin, json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": "not base64!"}]})).await;
+    assert_eq!((bad.status, bad.graph_code()), (400, "Request_BadRequest".to_string()));
+}

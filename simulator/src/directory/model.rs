@@ -143,6 +143,20 @@ pub struct RequiredResourceAccess {
     pub resource_access: Vec<ResourceAccess>,
 }
 
+/// A certificate credential as Graph shows it (the key itself is never returned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCredential {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub usage: String,
+    pub start_date_time: String,
+    pub end_date_time: String,
+    pub custom_key_identifier: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Application {
     /// The object id (Graph `id`).
@@ -162,6 +176,9 @@ pub struct Application {
     pub app_roles: Vec<AppRole>,
     pub required_resource_access: Vec<RequiredResourceAccess>,
     pub password_credentials: Vec<PasswordCredential>,
+    /// Certificates (`keyCredentials`); their key is write-only, as in Graph.
+    #[serde(default)]
+    pub key_credentials: Vec<KeyCredential>,
     pub owners: Vec<String>,
     pub created_ms: i64,
     /// Other Graph properties, kept as given (web, spa, info, optionalClaims, notes, …).
@@ -186,6 +203,7 @@ impl Application {
             app_roles: vec![],
             required_resource_access: vec![],
             password_credentials: vec![],
+            key_credentials: vec![],
             owners,
             created_ms: now_ms,
             extra: Default::default(),

@@ -67,6 +67,9 @@ pub struct ApplicationChanges {
     pub oauth2_permission_scopes: Option<Vec<PermissionScope>>,
     pub app_roles: Option<Vec<AppRole>>,
     pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
+    /// `keyCredentials`, replacing the application's (Graph has no add for them on v1.0
+    /// applications but `addKey`, which needs proof of possession).
+    pub key_credentials: Option<Vec<KeyCredential>>,
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -204,6 +207,9 @@ impl Directory {
         }
         if let Some(v) = c.required_resource_access {
             app.required_resource_access = v;
+        }
+        if let Some(v) = c.key_credentials {
+            app.key_credentials = v;
         }
         for (k, v) in c.extra {
             app.extra.insert(k, v);

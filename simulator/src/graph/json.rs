@@ -28,6 +28,13 @@ pub fn password_credential(c: &PasswordCredential, secret: Option<&str>) -> Valu
     })
 }
 
+/// A certificate credential: its `key` is write-only (null when read).
+pub fn key_credential(k: &crate::directory::KeyCredential) -> Value {
+    let mut v = serde_json::to_value(k).unwrap_or(Value::Null);
+    v.as_object_mut().map(|o| o.insert("key".into(), Value::Null));
+    v
+}
+
 pub fn application(a: &Application, publisher_domain: &str) -> Value {
     let mut v = json!({
         "id": a.id,
@@ -61,7 +68,7 @@ pub fn application(a: &Application, publisher_domain: &str) -> Value {
         },
         "appRoles": a.app_roles,
         "info": { "logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null },
-        "keyCredentials": [],
+        "keyCredentials": a.key_credentials.iter().map(key_credential).collect::<Vec<_>>(),
         "parentalControlSettings": { "countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow" },
         "passwordCredentials": a.password_credentials.iter().map(|c| password_credential(c, None)).collect::<Vec<_>>(),
         "publicClient": { "redirectUris": a.public_client_redirect_uris },

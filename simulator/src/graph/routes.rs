@@ -193,7 +193,7 @@ const PASS_THROUGH: &[&str] = &[
     "serviceManagementReference", "tokenEncryptionKeyId", "defaultRedirectUri", "addIns",
 ];
 /// Properties Graph accepts but that this simulator does not store (read-only or certificates).
-const IGNORED: &[&str] = &["keyCredentials", "passwordCredentials", "id", "appId", "createdDateTime", "publisherDomain", "@odata.context", "deletedDateTime"];
+const IGNORED: &[&str] = &["passwordCredentials", "id", "appId", "createdDateTime", "publisherDomain", "@odata.context", "deletedDateTime"];
 
 /// Does an `@odata.type` annotation name `microsoft.graph.<entity>` (with or without `#`)?
 fn names_type(v: &Value, entity: &str) -> bool {
@@ -214,6 +214,7 @@ fn application_changes(body: &Map<String, Value>) -> Result<ApplicationChanges, 
             "publicClient" => c.public_client_redirect_uris = Some(strings(v.get("redirectUris").unwrap_or(&Value::Null), "publicClient.redirectUris")?),
             "appRoles" => c.app_roles = Some(typed(v, k)?),
             "requiredResourceAccess" => c.required_resource_access = Some(typed(v, k)?),
+            "keyCredentials" => c.key_credentials = Some(key_credentials(v)?),
             "api" => {
                 let api = v.as_object().ok_or_else(|| GraphError::bad_request("Invalid value specified for property 'api' of resource 'Application'."))?;
                 for (ak, av) in api {
@@ -238,6 +239,51 @@ fn application_changes(body: &Map<String, Value>) -> Result<ApplicationChanges, 
     Ok(c)
 }
 
+/// `keyCredentials` as sent: each a certificate (`AsymmetricX509Cert`, base64 `key`) for
+/// `Verify`, or a symmetric key. Missing ids and dates are filled in when the request is
+/// applied ([`fill_key_credentials`]).
+fn key_credentials(v: &Value) -> Result<Vec<crate::directory::KeyCredential>, GraphError> {
+    let invalid = || GraphError::bad_request("Invalid value specified for property 'keyCredentials' of resource 'Application'.");
+    let items = v.as_array().ok_or_else(invalid)?;
+    let mut out = Vec::new();
+    for item in items {
+        let o = item.as_object().ok_or_else(invalid)?;
+        let text = |k: &str| o.get(k).and_then(Value::as_str).map(String::from);
+        let kind = text("type").ok_or_else(invalid)?;
+        let usage = text("usage").ok_or_else(invalid)?;
+        if !["AsymmetricX509Cert", "X509CertAndPassword", "Symmetric"].contains(&kind.as_str()) || !["Verify", "Sign"].contains(&usage.as_str()) {
+            return Err(invalid());
+        }
+        let key = text("key").filter(|k| !k.is_empty()).ok_or_else(invalid)?;
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key.trim()).map_err(|_| invalid())?;
+        out.push(crate::directory::KeyCredential {
+            key_id: text("keyId").unwrap_or_default(),
+            display_name: text("displayName"),
+            kind,
+            usage,
+            start_date_time: text("startDateTime").unwrap_or_default(),
+            end_date_time: text("endDateTime").unwrap_or_default(),
+            custom_key_identifier: text("customKeyIdentifier"),
+        });
+    }
+    Ok(out)
+}
+
+/// A key id from the seed and a year from now, where the request gave none.
+fn fill_key_credentials(changes: &mut ApplicationChanges, ids: &mut crate::ids::IdSource, now_ms: i64) {
+    for k in changes.key_credentials.iter_mut().flatten() {
+        if k.key_id.is_empty() {
+            k.key_id = ids.guid().to_string();
+        }
+        if k.start_date_time.is_empty() {
+            k.start_date_time = crate::clock::rfc3339_ms(now_ms).replace(".000Z", "Z");
+        }
+        if k.end_date_time.is_empty() {
+            k.end_date_time = crate::clock::rfc3339_ms(now_ms + crate::directory::seed::YEAR_MS).replace(".000Z", "Z");
+        }
+    }
+}
+
 fn app_json(dir: &Directory, a: &crate::directory::Application) -> Value {
     let domain = dir.tenant(&a.tenant_id).map(|t| t.default_domain.clone()).unwrap_or_default();
     gj::application(a, &domain)
@@ -251,9 +297,10 @@ async fn list_applications(State(s): State<Arc<Shared>>, Query(q): Q, Caller(cal
 }
 
 async fn create_application(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
-    let changes = application_changes(&parse_body(&body)?)?;
+    let mut changes = application_changes(&parse_body(&body)?)?;
     let mut w = s.world();
     let w = &mut *w;
+    fill_key_credentials(&mut changes, &mut w.ids, s.clock.now_ms());
     let app = w.directory.create_application(&mut w.ids, &caller.principal, changes, s.clock.now_ms())?;
     Ok(created("applications", &app.id, app_json(&w.directory, &app)))
 }
@@ -267,8 +314,11 @@ async fn get_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, C
 }
 
 async fn patch_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
-    let changes = application_changes(&parse_body(&body)?)?;
-    s.world().directory.update_application(&caller.principal, &id, changes)?;
+    let mut changes = application_changes(&parse_body(&body)?)?;
+    let mut w = s.world();
+    let w = &mut *w;
+    fill_key_credentials(&mut changes, &mut w.ids, s.clock.now_ms());
+    w.directory.update_application(&caller.principal, &id, changes)?;
     Ok(no_content())
 }
 
