@@ -116,6 +116,8 @@ mod tests {
 
     use super::*;
 
+    const PINNED: &[u64] = &[14, 15, 16, 43, 56, 78, 84, 93, 99, 103, 110, 131, 176, 187, 243, 247, 272, 288, 304, 322, 324, 346, 370, 373];
+
     fn profile(rule: &str) -> FaultProfile {
         toml::from_str::<FaultProfile>(rule).unwrap().resolved().unwrap()
     }
@@ -145,6 +147,38 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, 1);
         assert_eq!(hits[0].1, Injection { mark: "rule-1 #2".into(), status: Some(503), retry_after_secs: Some(7), latency_ms: 0, drop: false });
+    }
+
+    /// The schedule is part of what a seed means: the same seed must give the same faults in
+    /// every version, so the hash is pinned by its output.
+    #[test]
+    fn the_schedule_of_a_seed_is_pinned() {
+        let hits = |seed, rule| (1..=400u64).filter(|n| fires(seed, rule, *n, 0.05)).collect::<Vec<_>>();
+        let a = hits(1, "flaky-arm-429");
+        assert_eq!(a, PINNED, "the fault schedule of seed 1 changed: every recorded sweep result would move");
+        assert_ne!(a, hits(2, "flaky-arm-429"), "another seed, another schedule");
+        assert_ne!(a, hits(1, "flaky-graph-429"), "another rule, another schedule");
+        assert!(!fires(1, "r", 1, 0.0) && fires(1, "r", 1, 1.0), "rate 0 never fires, rate 1 always");
+    }
+
+    #[test]
+    fn a_rate_rule_hits_some_requests_and_not_others() {
+        let p = FaultProfile::presets("flaky").unwrap();
+        let mut counts = BTreeMap::new();
+        let hits = (0..400).filter(|_| decide(&p, 1, &mut counts, "arm", "GET", "/subscriptions/s").is_some()).count();
+        assert!(hits > 0 && hits < 100, "{hits} of 400 at 5% + 2%");
+    }
+
+    #[test]
+    fn wildcards_within_a_segment_match_only_what_they_should() {
+        assert!(!glob_matches("/v1.0/service*/*", "/v1.0/users/123"));
+        assert!(glob_matches("/a*b*c", "/axbyc"));
+        assert!(glob_matches("/a*b*c", "/abc"));
+        assert!(!glob_matches("/a*b*c", "/axc"));
+        assert!(!glob_matches("/a*b*c", "/ab"));
+        assert!(!glob_matches("/ab*ba", "/aba"), "the two ends may not overlap");
+        assert!(!glob_matches("/x*", "/y"));
+        assert!(glob_matches("/*x", "/yx") && !glob_matches("/*x", "/xy"));
     }
 
     #[test]
