@@ -98,6 +98,16 @@ mod tests {
         assert!(p.wait_before_retry(&answer(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")), 1, "/a").unwrap() <= Duration::from_secs(2));
     }
 
+    /// The jitter is part of what a seed means (the waits show in transcripts' times): pinned.
+    #[test]
+    fn the_jitter_of_a_seed_is_pinned() {
+        let p = RetryPolicy { max_retries: 10, seed: 7, ..RetryPolicy::default() };
+        let waits: Vec<u128> = (0..6).map(|i| p.wait_before_retry(&answer(503, None), i, "/subscriptions/s").unwrap().as_millis()).collect();
+        assert_eq!(waits, [965, 1921, 2774, 6391, 14288, 17780]);
+        let other_path: Vec<u128> = (0..6).map(|i| p.wait_before_retry(&answer(503, None), i, "/subscriptions/t").unwrap().as_millis()).collect();
+        assert_ne!(waits, other_path, "another request, another jitter");
+    }
+
     #[test]
     fn a_huge_retry_after_is_capped() {
         let p = RetryPolicy::default();
