@@ -47,8 +47,7 @@ impl RetryPolicy {
             Some(s) => Duration::from_secs(s),
             None => {
                 let full = Duration::from_secs(1 << attempt.min(6));
-                let h = path.bytes().fold(self.seed ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15), |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-                full / 2 + full.mul_f64((h >> 11) as f64 / (1u64 << 53) as f64 / 2.0)
+                full / 2 + full.mul_f64(aksflow_simulator::faults::unit(self.seed, path, u64::from(attempt)) / 2.0)
             }
         };
         wait.min(self.max_wait)
@@ -103,10 +102,12 @@ mod tests {
     fn the_jitter_of_a_seed_is_pinned() {
         let p = RetryPolicy { max_retries: 10, seed: 7, ..RetryPolicy::default() };
         let waits: Vec<u128> = (0..6).map(|i| p.wait_before_retry(&answer(503, None), i, "/subscriptions/s").unwrap().as_millis()).collect();
-        assert_eq!(waits, [965, 1921, 2774, 6391, 14288, 17780]);
+        assert_eq!(waits, PINNED_WAITS_MS);
         let other_path: Vec<u128> = (0..6).map(|i| p.wait_before_retry(&answer(503, None), i, "/subscriptions/t").unwrap().as_millis()).collect();
         assert_ne!(waits, other_path, "another request, another jitter");
     }
+
+    const PINNED_WAITS_MS: [u128; 6] = [580, 1287, 2498, 4438, 15395, 27837];
 
     #[test]
     fn a_huge_retry_after_is_capped() {

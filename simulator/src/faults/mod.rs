@@ -15,7 +15,7 @@ pub mod replication;
 pub mod schedule;
 
 pub use profile::{FaultProfile, FaultRule, Operations, Replication};
-pub use schedule::{Injection, fires};
+pub use schedule::{Injection, fires, unit};
 
 /// The header that marks an injected answer.
 pub const FAULT_HEADER: &str = "x-aksflow-fault";

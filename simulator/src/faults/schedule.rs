@@ -32,8 +32,14 @@ fn name_hash(name: &str) -> u64 {
 
 /// Whether the `n`th request matching rule `rule` is hit at `rate`, for `seed`.
 pub fn fires(seed: u64, rule: &str, n: u64, rate: f64) -> bool {
-    let h = mix(mix(seed ^ name_hash(rule)) ^ n);
-    ((h >> 11) as f64 / (1u64 << 53) as f64) < rate
+    unit(seed, rule, n) < rate
+}
+
+/// A number in [0, 1) that is a function of `seed`, a name and a count, well mixed: the
+/// run's stand-in for a roll of the dice.
+pub fn unit(seed: u64, name: &str, n: u64) -> f64 {
+    let h = mix(mix(seed ^ name_hash(name)) ^ n);
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// `*` matches within one segment, `**` any number of segments; ASCII case is ignored.
