@@ -67,7 +67,8 @@ fn segment_matches(pat: &str, seg: &str) -> bool {
         return pat == seg;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !seg.starts_with(first) || !seg[first.len()..].ends_with(last) || seg.len() < first.len() + last.len() {
+    // Both ends must fit without overlapping: the end is looked for after the start.
+    if !seg.starts_with(first) || !seg[first.len()..].ends_with(last) {
         return false;
     }
     let mut rest = &seg[first.len()..seg.len() - last.len()];
@@ -185,6 +186,8 @@ mod tests {
         assert!(!glob_matches("/ab*ba", "/aba"), "the two ends may not overlap");
         assert!(!glob_matches("/x*", "/y"));
         assert!(glob_matches("/*x", "/yx") && !glob_matches("/*x", "/xy"));
+        assert!(!glob_matches("/x*ab*ab*y", "/xaby"), "each middle part is found after the last");
+        assert!(glob_matches("/x*ab*ab*y", "/xabab_y"));
     }
 
     #[test]
