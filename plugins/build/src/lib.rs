@@ -55,10 +55,26 @@ pub fn build_components(workspace_root: &Path, packages: &[&str]) -> Vec<Built> 
         .collect()
 }
 
-/// Tells cargo to rerun the build script when anything under these paths changes.
+/// Tells cargo to rerun the build script when anything under these paths changes: each
+/// directory (for files added) and each file in it, named one by one, because a directory
+/// alone was seen to miss edits to files deep below it.
 pub fn rerun_if_changed(paths: &[&Path]) {
     for p in paths {
-        println!("cargo:rerun-if-changed={}", p.display());
+        watch(p);
+    }
+}
+
+fn watch(path: &Path) {
+    println!("cargo:rerun-if-changed={}", path.display());
+    let Ok(entries) = std::fs::read_dir(path) else { return };
+    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    children.sort();
+    for child in children {
+        let name = child.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "target" || name.starts_with('.') {
+            continue;
+        }
+        if child.is_dir() { watch(&child) } else { println!("cargo:rerun-if-changed={}", child.display()) }
     }
 }
 
