@@ -200,20 +200,8 @@ impl Gateway {
         let (token, expires_ms) = match &self.operator {
             OperatorCredential::AzureCli => azure_cli_token(resource).await?,
             OperatorCredential::ClientSecret { tenant_id, client_id, client_secret } => {
-                let client = TokenClient {
-                    authority: self.endpoints.login.clone(),
-                    tenant: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    resource: resource.to_string(),
-                    v1: false,
-                };
-                let req = client.token_request(Grant::ClientCredentials { client_secret });
-                let (result, retries) = self.send_with_retries(req.clone(), OPERATOR_STEP, Service::Login).await;
-                self.recorder.exchange(OPERATOR_STEP, Service::Login, &req, &result, retries);
-                let resp = result.map_err(AuthError::Transport)?;
-                let t = read_token(resp.status().as_u16(), resp.body(), self.clock.now_ms())
-                    .map_err(|e| AuthError::from_token(client_id, e, |s| self.redactor.text(s)))?;
-                (t.access_token, t.expires_at_ms)
+                let refused = |e| AuthError::from_token(client_id, e, |s| self.redactor.text(s));
+                self.sign_in(OPERATOR_STEP, tenant_id, client_id, Grant::ClientCredentials { client_secret }, resource, refused).await?
             }
         };
         self.redactor.learn(&token);
@@ -234,19 +222,34 @@ impl Gateway {
             Identity::User { tenant_id, name, password } => (tenant_id, AZURE_CLI_APP_ID, Grant::Password { username: name, password }),
             Identity::ServicePrincipal { tenant_id, client_id, client_secret } => (tenant_id, client_id.as_str(), Grant::ClientCredentials { client_secret }),
         };
-        let client = TokenClient { authority: self.endpoints.login.clone(), tenant: tenant.clone(), client_id: client_id.to_string(), resource: resource.to_string(), v1: false };
-        let req = client.token_request(grant);
-        let who = format!("(as {})", identity.name());
-        let (result, retries) = self.send_with_retries(req.clone(), &who, Service::Login).await;
-        self.recorder.exchange(&who, Service::Login, &req, &result, retries);
-        let resp = result.map_err(AuthError::Transport)?;
-        let t = read_token(resp.status().as_u16(), resp.body(), self.clock.now_ms()).map_err(|e| match e {
+        let refused = |e| match e {
             TokenError::Refused(error) => AuthError::IdentityRefused { who: identity.name().to_string(), detail: self.redactor.text(&error.description), error },
             TokenError::Missing(what) => AuthError::Missing(what),
-        })?;
-        self.redactor.learn(&t.access_token);
-        self.tokens.put(&key, t.access_token.clone(), t.expires_at_ms);
-        Ok(t.access_token)
+        };
+        let (token, expires_ms) = self.sign_in(&format!("(as {})", identity.name()), tenant, client_id, grant, resource, refused).await?;
+        self.redactor.learn(&token);
+        self.tokens.put(&key, token.clone(), expires_ms);
+        Ok(token)
+    }
+
+    /// One sign-in at the token endpoint (v2, `RESOURCE/.default`), retried like any call
+    /// and recorded under `who`: the token and when it expires, or `refused`'s error.
+    async fn sign_in(
+        &self,
+        who: &str,
+        tenant: &str,
+        client_id: &str,
+        grant: Grant<'_>,
+        resource: &str,
+        refused: impl FnOnce(TokenError) -> AuthError,
+    ) -> Result<(String, i64), AuthError> {
+        let client = TokenClient { authority: self.endpoints.login.clone(), tenant: tenant.to_string(), client_id: client_id.to_string(), resource: resource.to_string(), v1: false };
+        let req = client.token_request(grant);
+        let (result, retries) = self.send_with_retries(req.clone(), who, Service::Login).await;
+        self.recorder.exchange(who, Service::Login, &req, &result, retries);
+        let resp = result.map_err(AuthError::Transport)?;
+        let t = read_token(resp.status().as_u16(), resp.body(), self.clock.now_ms()).map_err(refused)?;
+        Ok((t.access_token, t.expires_at_ms))
     }
 
     /// Sends, and on a retryable answer waits as the policy says (in run time) and sends
