@@ -31,14 +31,7 @@ pub fn combine(flow: Option<&FaultProfile>, cli: Option<&FaultProfile>) -> Optio
                 None => out.rules.push(rule.clone()),
             }
         }
-        let r = &c.replication;
-        out.replication.principal = r.principal.clone().or(out.replication.principal);
-        out.replication.token = r.token.clone().or(out.replication.token);
-        out.replication.graph = r.graph.clone().or(out.replication.graph);
-        let o = &c.operations;
-        out.operations.create = o.create.clone().or(out.operations.create);
-        out.operations.update = o.update.clone().or(out.operations.update);
-        out.operations.delete = o.delete.clone().or(out.operations.delete);
+        out.take_settings_of(c);
     }
     (!out.is_empty()).then_some(out)
 }

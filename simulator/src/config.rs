@@ -23,6 +23,11 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// How far each reader lags behind the directory (`[faults.replication]`).
+    pub fn replication_lag(&self) -> crate::faults::replication::Lag {
+        crate::faults::replication::Lag::of(self.faults.as_ref())
+    }
+
     /// Served to real clients over TLS (its certificates are made for them).
     pub fn is_served(&self) -> bool {
         self.served_certificates.is_some()

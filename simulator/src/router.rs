@@ -15,10 +15,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let services = Router::new()
         .merge(login::routes::routes(shared.clone()))
         .merge(graph::routes::routes(shared.clone()))
-        .merge(kube::routes::routes().layer(axum::middleware::from_fn_with_state(
-            (shared.clone(), "kube", kube::error::injected as crate::faults::inject::FaultAnswer),
-            crate::faults::inject::inject,
-        )))
+        .merge(crate::faults::inject::injecting(kube::routes::routes(), &shared, "kube", kube::error::injected))
         .merge(arm::routes::routes(shared.clone()))
         .fallback(arm::routes::not_found)
         .with_state(shared);

@@ -268,7 +268,7 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
         if let Some(client_id) = &spec.service_principal {
             // AKS looks the service principal up in the tenant's directory, which may not
             // have it yet (replication).
-            let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).principal_ms;
+            let lag = s.config.replication_lag().principal_ms;
             let known = w.directory.service_principal(&sub_tenant, client_id).filter(|sp| !w.directory.replicating(&sp.id, sp.created_ms, lag, now));
             if known.is_none() {
                 return Err(ArmError::ServicePrincipalNotFound { client_id: client_id.clone(), tenant: sub_tenant });
@@ -481,7 +481,7 @@ fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name
     // ARM looks the principal up unless the request says its type (then it trusts it, which
     // is how a principal made moments ago gets a role before it has replicated).
     let tenant = w.arm.subscription(sid)?.tenant_id.clone();
-    let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).principal_ms;
+    let lag = s.config.replication_lag().principal_ms;
     let ptype = match given_type {
         Some(t) => t.to_string(),
         None => match w.directory.created_ms(&tenant, principal).filter(|_| !matches!(w.directory.object(&tenant, principal), Some(crate::directory::DirectoryObject::Application(_)))) {

@@ -24,7 +24,7 @@ use crate::state::Shared;
 const RETRY_AFTER_SECONDS: u64 = 15;
 
 pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    Router::new()
+    let routes = Router::new()
         .route("/subscriptions", get(list_subscriptions))
         .route("/tenants", get(list_tenants))
         .route("/subscriptions/{sid}", get(get_subscription))
@@ -35,8 +35,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         )
         .route("/subscriptions/{sid}/operationresults/{op}", get(operation_result))
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operationresults/{op}", get(cluster_operation_result))
-        .merge(super::aks_routes::routes())
-        .layer(middleware::from_fn_with_state((shared.clone(), "arm", super::error::injected as crate::faults::inject::FaultAnswer), crate::faults::inject::inject))
+        .merge(super::aks_routes::routes());
+    crate::faults::inject::injecting(routes, &shared, "arm", super::error::injected)
         .layer(middleware::from_fn_with_state(shared, arm_headers))
 }
 

@@ -29,6 +29,12 @@ pub struct FaultContext<'a> {
 /// The answer a service gives for an injected status (its own error body).
 pub(crate) type FaultAnswer = fn(&FaultContext<'_>) -> Response;
 
+/// A service's routes with faults injected innermost: the layers the service adds after
+/// this write the injected answer's body as they write any of its errors.
+pub(crate) fn injecting(routes: axum::Router<Arc<Shared>>, shared: &Arc<Shared>, service: &'static str, answer: FaultAnswer) -> axum::Router<Arc<Shared>> {
+    routes.layer(axum::middleware::from_fn_with_state((shared.clone(), service, answer), inject))
+}
+
 /// Marks an answer the connection should be dropped for instead (served: the socket closes
 /// without a response; in process: a transport error).
 #[derive(Debug, Clone, Copy)]

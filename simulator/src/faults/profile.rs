@@ -147,13 +147,11 @@ impl FaultProfile {
         let mut out = FaultProfile::default();
         for name in &self.presets {
             let p = FaultProfile::preset(name)?;
-            out.rules.extend(p.rules);
-            out.replication = merge_replication(&out.replication, &p.replication);
-            out.operations = merge_operations(&out.operations, &p.operations);
+            out.rules.extend(p.rules.iter().cloned());
+            out.take_settings_of(&p);
         }
         out.rules.extend(self.rules.iter().cloned());
-        out.replication = merge_replication(&out.replication, &self.replication);
-        out.operations = merge_operations(&out.operations, &self.operations);
+        out.take_settings_of(self);
         for (i, r) in out.rules.iter_mut().enumerate() {
             if r.name.is_none() {
                 r.name = Some(format!("rule-{}", i + 1));
@@ -214,19 +212,22 @@ impl FaultProfile {
     }
 }
 
-fn merge_replication(base: &Replication, over: &Replication) -> Replication {
-    Replication {
-        principal: over.principal.clone().or_else(|| base.principal.clone()),
-        token: over.token.clone().or_else(|| base.token.clone()),
-        graph: over.graph.clone().or_else(|| base.graph.clone()),
-    }
-}
-
-fn merge_operations(base: &Operations, over: &Operations) -> Operations {
-    Operations {
-        create: over.create.clone().or_else(|| base.create.clone()),
-        update: over.update.clone().or_else(|| base.update.clone()),
-        delete: over.delete.clone().or_else(|| base.delete.clone()),
+impl FaultProfile {
+    /// The replication and operation settings `over` gives replace these; what it leaves
+    /// out stays.
+    pub fn take_settings_of(&mut self, over: &FaultProfile) {
+        let (r, o) = (&over.replication, &over.operations);
+        let keep = |mine: &mut Option<String>, theirs: &Option<String>| {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        };
+        keep(&mut self.replication.principal, &r.principal);
+        keep(&mut self.replication.token, &r.token);
+        keep(&mut self.replication.graph, &r.graph);
+        keep(&mut self.operations.create, &o.create);
+        keep(&mut self.operations.update, &o.update);
+        keep(&mut self.operations.delete, &o.delete);
     }
 }
 

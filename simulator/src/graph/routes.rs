@@ -27,7 +27,7 @@ const PAGE: usize = 100;
 const MAX_PAGE: usize = 999;
 
 pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    Router::new()
+    let routes = Router::new()
         .route("/v1.0/applications", get(list_applications).post(create_application))
         .route("/v1.0/applications/{id}", get(get_application).patch(patch_application).delete(delete_application))
         .route("/v1.0/applications/{id}/owners", get(|s, p, q, c| list_owners(s, p, q, c, Owned::Application)))
@@ -66,8 +66,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/directoryobjects/getbyids", post(get_by_ids))
         .route("/v1.0/directoryobjects/{id}", get(get_directory_object))
         .route("/v1.0/directoryobjects/{id}/getmembergroups", post(get_member_groups))
-        .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups))
-        .layer(middleware::from_fn_with_state((shared.clone(), "graph", super::error::injected as crate::faults::inject::FaultAnswer), crate::faults::inject::inject))
+        .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups));
+    crate::faults::inject::injecting(routes, &shared, "graph", super::error::injected)
         .layer(middleware::from_fn(json_writes_only))
         .layer(middleware::from_fn_with_state(shared, inner_error))
 }
@@ -729,7 +729,7 @@ async fn check_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String
 
 /// Replication: a read by id of an object that another replica has not seen yet.
 fn from_another_replica(s: &Shared, dir: &Directory, id: &str, created_ms: i64) -> Result<(), GraphError> {
-    let lag = crate::faults::replication::Lag::of(s.config.faults.as_ref()).graph_ms;
+    let lag = s.config.replication_lag().graph_ms;
     if dir.replicating(id, created_ms, lag, s.clock.now_ms()) { Err(GraphError::not_found(id)) } else { Ok(()) }
 }
 

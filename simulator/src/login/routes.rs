@@ -24,7 +24,7 @@ use crate::clock::aad_timestamp;
 use crate::state::Shared;
 
 pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    Router::new()
+    let routes = Router::new()
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery_v2))
         .route("/{tenant}/.well-known/openid-configuration", get(discovery_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(keys_v2))
@@ -36,8 +36,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/common/userrealm/{username}", get(user_realm))
         .route("/common/UserRealm/{username}", get(user_realm))
         .route("/common/discovery/instance", get(instance_discovery))
-        .route("/devicelogin", get(super::device_page::form).post(super::device_page::submit))
-        .layer(middleware::from_fn_with_state((shared.clone(), "login", super::error::injected as crate::faults::inject::FaultAnswer), crate::faults::inject::inject))
+        .route("/devicelogin", get(super::device_page::form).post(super::device_page::submit));
+    crate::faults::inject::injecting(routes, &shared, "login", super::error::injected)
         .layer(middleware::from_fn_with_state(shared, error_bodies))
 }
 
@@ -211,7 +211,7 @@ fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version
                 get("client_id"),
                 get("client_secret"),
                 target,
-                crate::faults::replication::Lag::of(s.config.faults.as_ref()).token_ms,
+                s.config.replication_lag().token_ms,
             ).map(Issued::App)
         }
         Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
