@@ -274,6 +274,15 @@ fn updated_aad(old: Option<&AadProfile>, spec: Option<&AadSpec>, tenant: &str) -
     }
 }
 
+/// A new cluster's service principal must be one AKS finds in the tenant's directory, which
+/// may not have it yet (replication).
+pub fn check_service_principal(dir: &crate::directory::Directory, tenant: &str, client_id: &str, lag_ms: i64, now_ms: i64) -> Result<(), ArmError> {
+    match dir.service_principal(tenant, client_id) {
+        Some(sp) if !dir.replicating(&sp.id, sp.created_ms, lag_ms, now_ms) => Ok(()),
+        _ => Err(ArmError::ServicePrincipalNotFound { client_id: client_id.into(), tenant: tenant.into() }),
+    }
+}
+
 /// Today's answer to a new cluster with the legacy integration. [docs/fidelity.md: era]
 fn legacy_aad_retired() -> ArmError {
     bad(LEGACY_AAD_RETIRED)

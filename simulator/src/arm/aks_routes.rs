@@ -264,16 +264,8 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     w.arm.resource_group(&sid, &rg)?;
     w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
     let existing = w.arm.cluster(&sid, &rg, &name).ok().cloned();
-    if existing.is_none() {
-        if let Some(client_id) = &spec.service_principal {
-            // AKS looks the service principal up in the tenant's directory, which may not
-            // have it yet (replication).
-            let lag = s.config.replication_lag().principal_ms;
-            let known = w.directory.service_principal(&sub_tenant, client_id).filter(|sp| !w.directory.replicating(&sp.id, sp.created_ms, lag, now));
-            if known.is_none() {
-                return Err(ArmError::ServicePrincipalNotFound { client_id: client_id.clone(), tenant: sub_tenant });
-            }
-        }
+    if let (None, Some(client_id)) = (&existing, &spec.service_principal) {
+        aks::check_service_principal(&w.directory, &sub_tenant, client_id, s.config.replication_lag().principal_ms, now)?;
     }
     let (cluster, status, seconds) = match &existing {
         None => (aks::create(&mut w.ids, &sid, &rg, &name, spec, &sub_tenant, now, s.config.era)?, StatusCode::CREATED, duration(&s, Op::Create)),
@@ -457,16 +449,6 @@ fn assignment_json(a: &RoleAssignment, sid: &str) -> Value {
     })
 }
 
-/// `User`, `Group` or `ServicePrincipal`, as ARM records a principal it looked up.
-fn principal_type(dir: &crate::directory::Directory, tenant: &str, id: &str) -> String {
-    match dir.object(tenant, id) {
-        Some(crate::directory::DirectoryObject::Group(_)) => "Group",
-        Some(crate::directory::DirectoryObject::ServicePrincipal(_)) => "ServicePrincipal",
-        _ => "User",
-    }
-    .into()
-}
-
 fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name: &str, body: &[u8]) -> Result<Response, ArmError> {
     let v: Value = serde_json::from_slice(body).map_err(invalid)?;
     let p = v.get("properties").ok_or_else(|| invalid("properties is required"))?;
@@ -478,17 +460,8 @@ fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name
     let mut w = s.world();
     w.arm.subscription(sid)?;
     w.arm.authorize(caller, "Microsoft.Authorization/roleAssignments/write", &scope)?;
-    // ARM looks the principal up unless the request says its type (then it trusts it, which
-    // is how a principal made moments ago gets a role before it has replicated).
     let tenant = w.arm.subscription(sid)?.tenant_id.clone();
-    let lag = s.config.replication_lag().principal_ms;
-    let ptype = match given_type {
-        Some(t) => t.to_string(),
-        None => match w.directory.created_ms(&tenant, principal).filter(|_| !matches!(w.directory.object(&tenant, principal), Some(crate::directory::DirectoryObject::Application(_)))) {
-            Some(made) if !w.directory.replicating(principal, made, lag, s.clock.now_ms()) => principal_type(&w.directory, &tenant, principal),
-            _ => return Err(ArmError::PrincipalNotFound { principal: principal.into(), tenant }),
-        },
-    };
+    let ptype = rbac::assignment_principal_type(&w.directory, &tenant, principal, given_type, s.config.replication_lag().principal_ms, s.clock.now_ms())?;
     let exists = w.arm.role_assignments.iter().any(|a| a.principal_id.eq_ignore_ascii_case(principal) && a.role == role.name && a.scope.eq_ignore_ascii_case(&scope));
     if exists {
         return Err(ArmError::RoleAssignmentExists);

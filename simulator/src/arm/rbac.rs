@@ -4,6 +4,30 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::ArmError;
+use crate::directory::{Directory, DirectoryObject};
+
+/// The type ARM records for a role assignment's principal. A request that says the type is
+/// trusted as it is: that is how a principal made moments ago gets a role before it has
+/// replicated. Otherwise ARM looks the principal up, and a user, group or service principal
+/// its replica does not know yet (or an application's object id, which is no principal) is
+/// `PrincipalNotFound`.
+pub fn assignment_principal_type(dir: &Directory, tenant: &str, principal: &str, given: Option<&str>, lag_ms: i64, now_ms: i64) -> Result<String, ArmError> {
+    if let Some(t) = given {
+        return Ok(t.to_string());
+    }
+    let (kind, made) = match dir.object(tenant, principal) {
+        Some(DirectoryObject::User(_)) => ("User", 0),
+        Some(DirectoryObject::Group(g)) => ("Group", g.created_ms),
+        Some(DirectoryObject::ServicePrincipal(sp)) => ("ServicePrincipal", sp.created_ms),
+        Some(DirectoryObject::Application(_)) | None => ("", 0),
+    };
+    if kind.is_empty() || dir.replicating(principal, made, lag_ms, now_ms) {
+        return Err(ArmError::PrincipalNotFound { principal: principal.into(), tenant: tenant.into() });
+    }
+    Ok(kind.into())
+}
+
 #[derive(Debug)]
 pub struct RoleDefinition {
     /// The GUID that names the role in `roleDefinitionId`.
@@ -171,6 +195,23 @@ pub fn is_allowed(assignments: &[RoleAssignment], principal_id: &str, action: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assignments_principal_is_looked_up_unless_its_type_is_given() {
+        let mut ids = crate::ids::IdSource::new(3);
+        let mut dir = Directory::seeded(&mut ids, 0);
+        let tenant = dir.home_tenant.clone();
+        let (app, sp) = dir.register_app(&mut ids, &tenant, "new", "secret", 1_000, false);
+        let alice = dir.user(&tenant, "alice@contoso.onmicrosoft.com").unwrap().id.clone();
+        let lookup = |id: &str, given, now| assignment_principal_type(&dir, &tenant, id, given, 30_000, now);
+        assert_eq!(lookup(&alice, None, 31_000).unwrap(), "User");
+        assert_eq!(lookup(&sp.id, None, 31_000).unwrap(), "ServicePrincipal");
+        let not_found = |r: Result<String, ArmError>| matches!(r, Err(ArmError::PrincipalNotFound { .. }));
+        assert!(not_found(lookup(&sp.id, None, 30_999)), "not replicated yet");
+        assert_eq!(lookup(&sp.id, Some("ServicePrincipal"), 1_000).unwrap(), "ServicePrincipal", "a given type is trusted");
+        assert!(not_found(lookup(&app.id, None, 99_000)), "an application's object id is no principal");
+        assert!(not_found(lookup("00000000-0000-0000-0000-000000000000", None, 99_000)));
+    }
 
     fn assigned(name: &str, principal: &str, scope: &str) -> RoleAssignment {
         RoleAssignment {

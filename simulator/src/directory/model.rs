@@ -420,16 +420,6 @@ impl Directory {
         self.seeded_ids = ids.map(|i| i.to_ascii_lowercase()).collect();
     }
 
-    /// When a directory object was made (seeded users: the epoch of the run, 0).
-    pub fn created_ms(&self, tenant_id: &str, id: &str) -> Option<i64> {
-        Some(match self.object(tenant_id, id)? {
-            DirectoryObject::User(_) => 0,
-            DirectoryObject::Group(g) => g.created_ms,
-            DirectoryObject::ServicePrincipal(sp) => sp.created_ms,
-            DirectoryObject::Application(a) => a.created_ms,
-        })
-    }
-
     /// When the secret an app authenticates with was added (its credential's start).
     pub fn secret_added_ms(&self, tenant_id: &str, client_id: &str, secret: &str) -> Option<i64> {
         let sp = self.service_principal(tenant_id, client_id)?;
