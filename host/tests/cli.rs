@@ -249,3 +249,15 @@ fn resuming_with_other_faults_is_refused() {
     let same = aksflow().args(["run", hello.to_str().unwrap(), "--quiet", "--resume", "--faults", "slow", "--out", out.to_str().unwrap()]).output().unwrap();
     assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
 }
+
+/// Hours of `wait` are virtual in process and real anywhere else: refused before anything.
+#[test]
+fn a_long_wait_against_a_live_target_is_refused_before_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = flows().join("time").join("group-change-needs-new-token.toml");
+    let out = aksflow().args(["run", flow.to_str().unwrap(), "--target", "azure", "--out", dir.path().join("o").to_str().unwrap()]).env("PATH", "").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("step `expired` waits 7200 s") && stderr.contains("runs in process only"), "{stderr}");
+    assert!(!dir.path().join("o").exists());
+}

@@ -126,18 +126,10 @@ pub async fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
-    // Before anything else, even reading Azure settings: a flow of the seed's era cannot run on Azure.
-    if args.target == Target::Azure
-        && let Some(why) = flow::refuse_era(&plan.name, plan.era, &args.target, None)
-    {
+    // Before anything else, even reading Azure settings (a served simulator's era is
+    // checked once its settings are read).
+    if let Some(why) = runner::preflight::refusal(&plan, &args.target, args.faults.is_some(), None) {
         eprintln!("error: {why}");
-        return 2;
-    }
-    if args.target != Target::Sim && (plan.faults.is_some() || args.faults.is_some()) {
-        eprintln!(
-            "error: flow `{}` asks for injected faults, which only the in-process simulator takes from a run. Nothing was run.\n  Run it without --target, or serve a simulator with the faults (`aksflow sim serve --faults PRESETS|FILE`) and leave them out of the run.",
-            plan.name
-        );
         return 2;
     }
     let identities = match args.identities.as_deref().map(crate::identities::Identities::load).transpose() {

@@ -84,33 +84,12 @@ impl Resumed {
     }
 }
 
-/// The longest `wait` a step may have against Azure or a served simulator (real time).
-const LONGEST_LIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let opts = Arc::new(opts);
-    let served_era = opts.live.as_ref().and_then(|l| l.sim_era);
-    if let Some(why) = crate::flow::refuse_era(&plan.name, plan.era, &opts.target, served_era) {
+    let served_era = opts.live.as_ref().map(|l| l.sim_era);
+    if let Some(why) = super::preflight::refusal(&plan, &opts.target, opts.faults.is_some(), served_era) {
         return Err(RunError::Setup(why));
-    }
-    if opts.target != Target::Sim && (plan.faults.is_some() || opts.faults.is_some()) {
-        return Err(RunError::Setup(format!(
-            "flow `{}` asks for injected faults, which only the in-process simulator takes from a run. Nothing was run.\n  Run it without --target, or serve a simulator with the faults (`aksflow sim serve --faults PRESETS|FILE`) and leave them out of the run.",
-            plan.name
-        )));
-    }
-    // Waiting hours is virtual time in process, real time anywhere else.
-    if opts.target != Target::Sim {
-        if let Some(s) = plan.steps.iter().find(|s| s.wait.is_some_and(|w| w > LONGEST_LIVE_WAIT)) {
-            return Err(RunError::Setup(format!(
-                "step `{}` waits {} s, real time against {}; a wait longer than {} minutes runs in process only. Nothing was run.",
-                s.id,
-                s.wait.unwrap_or_default().as_secs(),
-                opts.target,
-                LONGEST_LIVE_WAIT.as_secs() / 60
-            )));
-        }
     }
     let faults = crate::faults::combine(plan.faults.as_ref(), opts.faults.as_ref());
     let faults_hash = faults.as_ref().map(|f| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(serde_json::to_vec(f).unwrap_or_default())));

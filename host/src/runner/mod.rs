@@ -7,6 +7,7 @@ mod exec;
 mod io;
 mod journal;
 mod output_files;
+pub mod preflight;
 pub mod progress;
 pub mod report;
 pub mod state;
