@@ -104,7 +104,7 @@ impl Gateway {
         let (result, retries) = self.send_with_retries(http_req.clone(), caps.step(), req.service).await;
         self.recorder.exchange(caps.step(), req.service, &http_req, &result, retries);
         let resp = result.map_err(|e| CallError::Transport(e.to_string()))?;
-        if retries > 0 && self.retry.retryable(&resp) {
+        if self.retry.retryable(&resp) {
             // Still throttled or unavailable after every retry: the step gets why, not a 429.
             return Err(CallError::Transport(self.redactor.text(&give_up_message(req.service, &http_req, &resp, retries + 1))));
         }

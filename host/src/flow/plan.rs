@@ -129,6 +129,11 @@ impl Checker<'_> {
     fn err(&mut self, offset: usize, message: impl Into<String>, hint: Option<String>) {
         self.errors.push(FlowError { file: self.file.to_path_buf(), line: line_of(self.source, offset), message: message.into(), hint });
     }
+
+    /// A duration field (`wait`, a persona's `after`), or an error naming `what`.
+    fn duration(&mut self, offset: usize, what: &str, text: &str) -> Option<std::time::Duration> {
+        parse_duration(text).map_err(|e| self.err(offset, format!("{what} {e}"), None)).ok()
+    }
 }
 
 fn valid_id(id: &str) -> bool {
@@ -249,13 +254,7 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         let persona = check_persona(&mut c, s);
         let mut deps = Vec::new();
         let acting_as = check_acting_as(&mut c, &file, &loaded, &index_of, &vars, i, s, &mut deps);
-        let wait = s.wait.as_ref().and_then(|w| match parse_duration(w.get_ref()) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                c.err(w.span().start, format!("step `{id}`: wait {e}"), None);
-                None
-            }
-        });
+        let wait = s.wait.as_ref().and_then(|w| c.duration(w.span().start, &format!("step `{id}`: wait"), w.get_ref()));
         for need in &s.needs {
             match index_of.get(need.get_ref().as_str()) {
                 Some(&j) => deps.push(j),
@@ -485,13 +484,7 @@ fn check_persona(c: &mut Checker<'_>, s: &StepDef) -> Option<Persona> {
     match def.get_ref() {
         super::file::PersonaDef::User(u) => Some(Persona { user: u.clone(), decline: false, password: None, after: None }),
         super::file::PersonaDef::Detailed { user, action, password, after } => {
-            let after = after.as_deref().and_then(|a| match parse_duration(a) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    c.err(def.span().start, format!("step `{}`: persona after {e}", s.id.get_ref()), None);
-                    None
-                }
-            });
+            let after = after.as_deref().and_then(|a| c.duration(def.span().start, &format!("step `{}`: persona after", s.id.get_ref()), a));
             let decline = match action.as_deref() {
                 None | Some("signin") => false,
                 Some("decline") => true,

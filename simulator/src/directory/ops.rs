@@ -271,16 +271,20 @@ impl Directory {
         Ok(())
     }
 
+    /// A user of the tenant by object id or UPN.
+    fn user_index(&self, tenant_id: &str, id_or_upn: &str) -> Result<usize, DirError> {
+        self.users
+            .iter()
+            .position(|u| u.tenant_id == tenant_id && (u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)))
+            .ok_or_else(|| DirError::NotFound { id: id_or_upn.into() })
+    }
+
     /// `DELETE /users/{id}`: administrators only; the user goes to the deleted items.
     pub fn delete_user(&mut self, caller: &Caller, id_or_upn: &str, now_ms: i64) -> Result<(), DirError> {
         if !self.is_admin(caller) {
             return Err(DirError::InsufficientPrivileges);
         }
-        let idx = self
-            .users
-            .iter()
-            .position(|u| u.tenant_id == caller.tenant_id && (u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)))
-            .ok_or_else(|| DirError::NotFound { id: id_or_upn.into() })?;
+        let idx = self.user_index(&caller.tenant_id, id_or_upn)?;
         let user = self.users.remove(idx);
         for g in self.groups.iter_mut() {
             g.members.retain(|m| !m.eq_ignore_ascii_case(&user.id));
@@ -730,11 +734,8 @@ impl Directory {
         if !self.is_admin(caller) {
             return Err(DirError::InsufficientPrivileges);
         }
-        let u = self
-            .users
-            .iter_mut()
-            .find(|u| u.tenant_id == caller.tenant_id && (u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)))
-            .ok_or_else(|| DirError::NotFound { id: id_or_upn.into() })?;
+        let idx = self.user_index(&caller.tenant_id, id_or_upn)?;
+        let u = &mut self.users[idx];
         if let Some(e) = changes.account_enabled {
             u.account_enabled = e;
         }

@@ -612,16 +612,17 @@ async fn delete_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Calle
 
 // ---------- deleted items ----------
 
-/// A deleted object as Graph shows it: its own shape, typed, with `deletedDateTime`.
-fn deleted_json(dir: &Directory, d: &crate::directory::Deleted) -> Value {
-    let (mut v, kind) = match &d.object {
+/// A deleted (or just restored: `deleted_ms` None) object as Graph shows it: its own shape,
+/// typed, with `deletedDateTime`.
+fn deleted_json(dir: &Directory, object: &crate::directory::DeletedObject, deleted_ms: Option<i64>) -> Value {
+    let (mut v, kind) = match object {
         crate::directory::DeletedObject::Application(a) => (app_json(dir, a), "application"),
         crate::directory::DeletedObject::Group(g) => (gj::group(g), "group"),
         crate::directory::DeletedObject::User(u) => (gj::user(u), "user"),
     };
     if let Some(o) = v.as_object_mut() {
         o.insert("@odata.type".into(), json!(format!("#microsoft.graph.{kind}")));
-        o.insert("deletedDateTime".into(), json!(crate::clock::rfc3339_ms(d.deleted_ms).replace(".000Z", "Z")));
+        o.insert("deletedDateTime".into(), json!(deleted_ms.map(|ms| crate::clock::rfc3339_ms(ms).replace(".000Z", "Z"))));
     }
     v
 }
@@ -630,7 +631,7 @@ async fn get_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Calle
     let w = s.world();
     caller.may_read(&w.directory)?;
     let d = w.directory.deleted_item(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
-    Ok(single("directoryObjects", deleted_json(&w.directory, d)))
+    Ok(single("directoryObjects", deleted_json(&w.directory, &d.object, Some(d.deleted_ms))))
 }
 
 /// `DELETE /directory/deletedItems/{id}`: deleted for good.
@@ -643,10 +644,7 @@ async fn purge_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Cal
 async fn restore_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let mut w = s.world();
     let restored = w.directory.restore_deleted(&caller.principal, &id)?;
-    let d = crate::directory::Deleted { deleted_ms: 0, object: restored };
-    let mut v = deleted_json(&w.directory, &d);
-    v.as_object_mut().map(|o| o.insert("deletedDateTime".into(), Value::Null));
-    Ok(single("directoryObjects", v))
+    Ok(single("directoryObjects", deleted_json(&w.directory, &restored, None)))
 }
 
 // ---------- owners ----------
