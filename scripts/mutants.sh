@@ -37,7 +37,7 @@ SCOPES=(
   "host/src/kubelogin/options.rs|aksflow|--lib|test(/^kubelogin::options::/)"
   "host/src/runner/journal.rs|aksflow|--lib|test(/^runner::journal::/) or test(/^runner::turnstile::/)"
   "host/src/faults.rs|aksflow|--lib|test(/^faults::/)"
-  "simulator/src/faults/inject.rs|aksflow-simulator|--test faults|binary(faults)"
+  "simulator/src/faults/inject.rs|aksflow-simulator|--lib --test faults|binary(faults) or test(/^faults::inject::/)"
   "simulator/src/faults/schedule.rs|aksflow-simulator|--lib|test(/^faults::/)"
   "simulator/src/kube/legacy_webhook.rs|aksflow-simulator|--lib|test(/^kube::/)"
   "simulator/src/login/client_credentials.rs|aksflow-simulator|--lib --test entra --test kube_api --test graph|test(/^login::/) or binary(entra) or binary(kube_api) or binary(graph)"

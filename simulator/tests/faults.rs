@@ -90,3 +90,18 @@ async fn a_new_secret_is_unknown_to_the_token_service_and_a_new_app_to_graphs_ot
     assert_eq!(s.form(&url, &form).await.status, 200);
     assert_eq!(s.get(&format!("/v1.0/applications/{object_id}"), &graph).await.status, 200);
 }
+
+/// Latency passes in virtual time in process, and the answer itself is the service's own.
+#[tokio::test]
+async fn latency_passes_in_virtual_time_and_the_answer_is_unchanged() {
+    let s = sim_with(8, "[[rule]]\nservice = \"arm\"\nlatency = \"30s\"\nnth = 1\n");
+    let arm = s.operator_token("https://management.azure.com/.default").await;
+    let sub = s.sim.operator().subscription_id;
+    let before = s.clock.now_ms();
+    let r = s.get(&format!("/subscriptions/{sub}?api-version=2022-12-01"), &arm).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-aksflow-fault"], "rule-1 #1");
+    assert_eq!(s.clock.now_ms() - before, 30_000);
+    s.get(&format!("/subscriptions/{sub}?api-version=2022-12-01"), &arm).await;
+    assert_eq!(s.clock.now_ms() - before, 30_000, "only the first");
+}

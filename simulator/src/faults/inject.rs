@@ -98,3 +98,27 @@ pub(crate) fn keep_headers(from: &axum::http::HeaderMap, to: &mut axum::http::He
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn a_rewritten_error_keeps_the_headers_it_had_but_not_the_bodys_own() {
+        let mut from = HeaderMap::new();
+        from.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        from.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        from.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        from.insert("x-ms-request-id", HeaderValue::from_static("old"));
+        let mut to = HeaderMap::new();
+        to.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        to.insert("x-ms-request-id", HeaderValue::from_static("new"));
+        keep_headers(&from, &mut to);
+        assert_eq!(to[header::CONTENT_TYPE], "application/json");
+        assert!(!to.contains_key(header::CONTENT_LENGTH));
+        assert_eq!(to[header::RETRY_AFTER], "3");
+        assert_eq!(to["x-ms-request-id"], "new", "what the writer set stays");
+    }
+}
