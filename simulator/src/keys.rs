@@ -28,6 +28,8 @@ pub struct SigningKey {
     /// Base64url modulus and exponent, as a JWK carries them.
     pub n: String,
     pub e: String,
+    /// Tokens this key's signature was already checked on.
+    pub verified: crate::login::verified::VerifiedTokens,
 }
 
 /// One key of a JWKS document (`/discovery/keys`).
@@ -90,6 +92,7 @@ impl SigningKey {
             decoding: DecodingKey::from_rsa_components(&n, &e).expect("a fresh key's own components"),
             n,
             e,
+            verified: Default::default(),
         }
     }
 

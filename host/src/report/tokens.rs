@@ -28,14 +28,7 @@ pub fn looks_like_jwt(s: &str) -> bool {
 /// The header and claims of a token, without checking its signature (the report only shows
 /// what the token says; the service that received it did the checking).
 pub fn decode(place: &str, token: &str) -> Option<DecodedToken> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.insecure_disable_signature_validation();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<Value>(token, &jsonwebtoken::DecodingKey::from_secret(&[]), &validation).ok()?;
+    let data = jsonwebtoken::dangerous::insecure_decode::<Value>(token).ok()?;
     Some(DecodedToken { place: place.to_string(), header: serde_json::to_value(&data.header).ok()?, claims: data.claims })
 }
 

@@ -12,3 +12,4 @@ pub mod routes;
 pub mod target;
 pub mod tokens;
 pub mod user_tokens;
+pub mod verified;

@@ -149,15 +149,8 @@ pub enum TokenError {
     NotYetValid { nbf: i64, now: i64 },
 }
 
-/// Checks a bearer token: RS256, our key, signature, one of `audiences`, an issuer in
-/// `issuers`, and `nbf <= now < exp` by the virtual clock (with Entra's 5-minute skew on nbf).
-pub fn validate(
-    key: &SigningKey,
-    token: &str,
-    audiences: &[&str],
-    issuers: &dyn Fn(&AccessClaims) -> bool,
-    now_secs: i64,
-) -> Result<AccessClaims, TokenError> {
+/// RS256, our key, and a signature that verifies: the claims of a token signed by `key`.
+fn verify_signature(key: &SigningKey, token: &str) -> Result<AccessClaims, TokenError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
     if header.alg != Algorithm::RS256 {
         return Err(TokenError::WrongAlgorithm);
@@ -167,7 +160,8 @@ pub fn validate(
         other => return Err(TokenError::UnknownKey(other.unwrap_or_default())),
     }
     let mut v = Validation::new(Algorithm::RS256);
-    // Time and audience are checked below, against the virtual clock and with our errors.
+    // Time and audience are checked by `validate` on every use, against the virtual clock
+    // and with our errors.
     v.validate_exp = false;
     v.validate_nbf = false;
     v.validate_aud = false;
@@ -176,7 +170,26 @@ pub fn validate(
         jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
         _ => TokenError::Malformed,
     })?;
-    let c = data.claims;
+    Ok(data.claims)
+}
+
+/// Checks a bearer token: RS256, our key, signature, one of `audiences`, an issuer in
+/// `issuers`, and `nbf <= now < exp` by the virtual clock (with Entra's 5-minute skew on nbf).
+pub fn validate(
+    key: &SigningKey,
+    token: &str,
+    audiences: &[&str],
+    issuers: &dyn Fn(&AccessClaims) -> bool,
+    now_secs: i64,
+) -> Result<AccessClaims, TokenError> {
+    let c = match key.verified.get(token) {
+        Some(c) => c,
+        None => {
+            let c = verify_signature(key, token)?;
+            key.verified.insert(token, &c, now_secs);
+            c
+        }
+    };
     if !audiences.iter().any(|a| *a == c.aud) {
         return Err(TokenError::WrongAudience(c.aud));
     }
@@ -198,6 +211,18 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_token_verified_before_is_still_checked_for_audience_and_time() {
+        let k = SigningKey::for_seed(42);
+        let trusted = |_: &AccessClaims| true;
+        let t = mint(&k, &claims("https://management.azure.com/", 1_800_000_000, 3600));
+        assert!(validate(&k, &t, &["https://management.azure.com/"], &trusted, 1_800_000_001).is_ok());
+        assert!(k.verified.get(&t).is_some(), "the signature is remembered");
+        assert!(matches!(validate(&k, &t, &["https://graph.microsoft.com"], &trusted, 1_800_000_001), Err(TokenError::WrongAudience(_))));
+        assert!(matches!(validate(&k, &t, &["https://management.azure.com/"], &trusted, 1_800_003_600), Err(TokenError::Expired { .. })));
+        assert!(matches!(validate(&k, &t, &["https://management.azure.com/"], &|_: &AccessClaims| false, 1_800_000_001), Err(TokenError::WrongIssuer(_))));
+    }
 
     fn claims(aud: &str, iat: i64, lifetime: i64) -> AccessClaims {
         AccessClaims::app_only(aud, "t1", "o1", "a1", iat, iat + lifetime, "u".into())
