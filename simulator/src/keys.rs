@@ -78,6 +78,7 @@ impl SigningKey {
     }
 
     fn from_key(key: RsaPrivateKey) -> Self {
+        crate::signing::install();
         let der = key.to_pkcs1_der().expect("PKCS#1 encoding of a valid key");
         let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
         let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod kube;
 pub mod login;
 pub mod pki;
+mod signing;
 mod router;
 mod simulator;
 mod state;
