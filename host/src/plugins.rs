@@ -71,7 +71,7 @@ pub async fn resolve(engine: &StepEngine, r: &PluginRef) -> Result<Arc<Plugin>, 
     match r {
         PluginRef::Builtin(name) => {
             let wasm = builtin(name).ok_or_else(|| ResolveError::UnknownBuiltin(name.clone()))?;
-            Ok(engine.load(wasm, name).await?)
+            Ok(engine.load_embedded(wasm, name).await?)
         }
         PluginRef::Path(path) => {
             let wasm = read_component(path).map_err(|error| ResolveError::Unreadable { path: path.display().to_string(), error })?;

@@ -26,9 +26,24 @@ pub struct FlowResult {
     pub elapsed_ms: f64,
     /// Why it failed: the flow-file errors, the setup error, or the failing steps.
     pub failure: Option<String>,
-    pub report: Option<RunReport>,
+    /// What the JUnit output and the index keep of its report. Not the report itself: a
+    /// suite of thousands of flows holds every result until the end, and memory stays flat.
+    pub summary: Option<FlowSummary>,
     /// Its HTML report page (`--report DIR`), or why it could not be written.
     pub page: Option<Result<PathBuf, String>>,
+}
+
+/// The flow's name and a line per step (`id status code`).
+#[derive(Debug, Clone)]
+pub struct FlowSummary {
+    pub flow: String,
+    pub steps: Vec<String>,
+}
+
+impl FlowSummary {
+    fn of(report: &RunReport) -> Self {
+        FlowSummary { flow: report.flow.clone(), steps: report.steps.iter().map(|s| format!("{} {:?} {}", s.id, s.status, s.code.as_deref().unwrap_or(""))).collect() }
+    }
 }
 
 pub struct SuiteOptions {
@@ -193,7 +208,7 @@ async fn run_one(engine: Arc<StepEngine>, path: PathBuf, plan: Result<Arc<flow::
         steps: 0,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         failure: Some(failure),
-        report: None,
+        summary: None,
         page: None,
     };
     let plan = match plan {
@@ -225,7 +240,7 @@ async fn run_one(engine: Arc<StepEngine>, path: PathBuf, plan: Result<Arc<flow::
                 let page = dir.join(format!("{name}.html"));
                 crate::report::keep(&plan, &report, capture.logs(), &out_dir, Some(&page)).map(|()| page)
             }),
-            report: Some(report),
+            summary: Some(FlowSummary::of(&report)),
         },
         Err(e) => fail(e.to_string(), started),
     };
@@ -241,30 +256,38 @@ pub async fn run(engine: Arc<StepEngine>, flows: Vec<PathBuf>, opts: SuiteOption
     let gate = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let seeds = opts.seeds();
+    let mut results = Vec::new();
+    let mut finished = |joined: Result<(usize, FlowResult), tokio::task::JoinError>| match joined {
+        Ok((i, r)) => {
+            on_done(&r);
+            results.push((i, r));
+        }
+        Err(e) => tracing::error!("a flow task panicked: {e}"),
+    };
     let mut i = 0;
     for path in flows {
-        // Checked once, run once per seed.
+        // Checked once, run once per seed. The next flow is loaded while the others run, and
+        // waits for a free slot: a suite of thousands holds the plans of the flows running,
+        // not of all of them.
         let plan = flow::load(&path, &engine).await.map(Arc::new).map_err(|e| e.to_string());
         for &seed in &seeds {
-            let (engine, opts, gate, path, plan) = (engine.clone(), opts.clone(), gate.clone(), path.clone(), plan.clone());
+            let permit = gate.clone().acquire_owned().await.expect("the semaphore is never closed");
+            while let Some(joined) = set.try_join_next() {
+                finished(joined);
+            }
+            let (engine, opts, path, plan) = (engine.clone(), opts.clone(), path.clone(), plan.clone());
             let index = i;
             i += 1;
             set.spawn(async move {
-                let _permit = gate.acquire_owned().await.expect("the semaphore is never closed");
+                let _permit = permit;
                 (index, run_one(engine, path, plan, seed, opts).await)
             });
         }
     }
-    let mut results = Vec::new();
     while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((i, r)) => {
-                on_done(&r);
-                results.push((i, r));
-            }
-            Err(e) => tracing::error!("a flow task panicked: {e}"),
-        }
+        finished(joined);
     }
+    drop(finished);
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
@@ -296,9 +319,8 @@ pub fn junit(results: &[FlowResult], elapsed_s: f64) -> String {
             let first = f.lines().next().unwrap_or("failed");
             x.push_str(&format!("      <failure message=\"{}\" type=\"FlowFailed\">reproduce: {}\n{}</failure>\n", xml_escape(first), xml_escape(&r.repro), xml_escape(f)));
         }
-        if let Some(rep) = &r.report {
-            let steps: Vec<String> = rep.steps.iter().map(|s| format!("{} {:?} {}", s.id, s.status, s.code.as_deref().unwrap_or(""))).collect();
-            x.push_str(&format!("      <system-out>{}</system-out>\n", xml_escape(&steps.join("\n"))));
+        if let Some(summary) = &r.summary {
+            x.push_str(&format!("      <system-out>{}</system-out>\n", xml_escape(&summary.steps.join("\n"))));
         }
         x.push_str("    </testcase>\n");
     }
@@ -327,7 +349,7 @@ mod tests {
 
     #[test]
     fn junit_escapes_and_counts() {
-        let r = FlowResult { path: "flows/a<b>.toml".into(), seed: 1, repro: "aksflow run flows/a<b>.toml --seed 1".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), report: None, page: None };
+        let r = FlowResult { path: "flows/a<b>.toml".into(), seed: 1, repro: "aksflow run flows/a<b>.toml --seed 1".into(), passed: false, steps: 1, elapsed_ms: 12.0, failure: Some("step `x`: \"bad\" & worse".into()), summary: None, page: None };
         let x = junit(&[r], 0.5);
         assert!(x.contains("failures=\"1\"") && x.contains("a&lt;b&gt;") && x.contains("&quot;bad&quot; &amp; worse"));
         assert!(x.contains("reproduce: aksflow run flows/a&lt;b&gt;.toml --seed 1"));

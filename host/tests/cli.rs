@@ -128,6 +128,25 @@ fn a_suite_s_report_is_an_index_linking_a_page_per_flow() {
     assert!(std::fs::read_to_string(report.join(&pages[0])).unwrap().contains("id=\"dag\""));
 }
 
+/// A suite of many flows (generated, as scripts/generate-suite.sh does) shows a progress
+/// line with flows per second and closes with the count in flows.
+#[test]
+fn a_large_suite_shows_flows_per_second_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    let hello = std::fs::read_to_string(flows().join("hello.toml")).unwrap();
+    for i in 0..100 {
+        std::fs::write(suite.join(format!("hello-{i:03}.toml")), hello.replacen("name = \"hello\"", &format!("name = \"hello-{i:03}\""), 1)).unwrap();
+    }
+    let out = aksflow().args(["test", suite.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("100/100 flows, ") && stderr.contains(" flows/s, 0 failed"), "{stderr}");
+    assert!(stdout.contains("100 passed, 0 failed (100 flows in "), "{stdout}");
+    assert_eq!(stdout.matches("ok     ").count(), 100);
+}
+
 /// Seed 000's `kubelogin convert-kubeconfig -l azurecli`, through a `kubelogin` symlink to
 /// aksflow: the azure auth-provider user becomes a kubelogin exec user, in place, keeping
 /// the file owner-only; what cannot be converted says why and leaves the file alone.

@@ -26,8 +26,13 @@ Examples:
                                             each failure is printed as the one command that
                                             reproduces it, and goes into the JUnit output
 
-A sweep shows a progress line (runs done, runs per second, failures so far), keeps the
-output directory only of the runs that failed, and ends with the failing seeds per flow.")]
+A progress line on stderr shows flows done, flows per second and failures so far (on a
+terminal it is redrawn in place; otherwise a line every 100 flows). A sweep counts runs
+instead, keeps the output directory only of the runs that failed, and ends with the failing
+seeds per flow.
+
+A suite at scale: scripts/generate-suite.sh 1000 /tmp/suite writes 1,000 flows (the seed
+flows, each renamed), and `aksflow test /tmp/suite` runs them.")]
 pub struct TestArgs {
     /// Flow files, or directories to search for *.toml flow files [default: flows]
     pub paths: Vec<PathBuf>,
@@ -60,6 +65,10 @@ pub struct TestArgs {
     #[arg(long, value_name = "SEEDS")]
     pub seeds: Option<suite::Seeds>,
 }
+
+/// Without a terminal, a progress line goes to stderr every this many runs (and none for a
+/// suite smaller than that: its closing line says as much).
+const PROGRESS_EVERY: usize = 100;
 
 pub async fn run(args: TestArgs) -> i32 {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("flows")] } else { args.paths.clone() };
@@ -114,24 +123,20 @@ pub async fn run(args: TestArgs) -> i32 {
     let done = std::sync::atomic::AtomicUsize::new(0);
     let failed_so_far = std::sync::atomic::AtomicUsize::new(0);
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // What one finished run counts as on the progress line.
+    let unit = if sweep { "runs" } else { "flows" };
     let results = suite::run(engine, flows, opts, |r| {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         if !r.passed {
             failed_so_far.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
+        // The progress line is redrawn under the lines above it.
+        if tty {
+            eprint!("\r\x1b[K");
+        }
         if sweep {
             if !r.passed {
-                if tty {
-                    eprint!("\r\x1b[K");
-                }
                 out!("FAILED {}   # {}", r.repro, r.failure.as_deref().and_then(|f| f.lines().next()).unwrap_or("failed"));
-            }
-            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            let failed = failed_so_far.load(std::sync::atomic::Ordering::SeqCst);
-            if tty {
-                eprint!("\r\x1b[K{n}/{total} runs, {rate:.0} runs/s, {failed} failed");
-            } else if n % 100 == 0 || n == total {
-                eprintln!("{n}/{total} runs, {rate:.0} runs/s, {failed} failed");
             }
         } else if r.passed {
             out!("ok     {} ({} steps, {:.1} ms)", r.path.display(), r.steps, r.elapsed_ms);
@@ -142,10 +147,17 @@ pub async fn run(args: TestArgs) -> i32 {
             }
             out!("       reproduce: {}", r.repro);
         }
+        let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        let failed = failed_so_far.load(std::sync::atomic::Ordering::SeqCst);
+        if tty {
+            eprint!("{n}/{total} {unit}, {rate:.0} {unit}/s, {failed} failed");
+        } else if total >= PROGRESS_EVERY && (n % PROGRESS_EVERY == 0 || n == total) {
+            eprintln!("{n}/{total} {unit}, {rate:.0} {unit}/s, {failed} failed");
+        }
     })
     .await;
-    if sweep && tty {
-        eprintln!();
+    if tty {
+        eprint!("\r\x1b[K");
     }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(path) = &args.junit {
@@ -175,7 +187,7 @@ pub async fn run(args: TestArgs) -> i32 {
         }
     }
     let rate = results.len() as f64 / elapsed.max(1e-3);
-    out!("\n{} passed, {failed} failed ({} runs in {elapsed:.1} s, {rate:.0} runs/s)", results.len() - failed, results.len());
+    out!("\n{} passed, {failed} failed ({} {unit} in {elapsed:.1} s, {rate:.0} {unit}/s)", results.len() - failed, results.len());
     if failed == 0 { 0 } else { 1 }
 }
 
@@ -184,7 +196,7 @@ fn write_index(dir: &std::path::Path, results: &[suite::FlowResult], target: &Ta
     let entries: Vec<IndexEntry> = results
         .iter()
         .map(|r| IndexEntry {
-            flow: r.report.as_ref().map_or_else(|| r.path.display().to_string(), |rep| rep.flow.clone()),
+            flow: r.summary.as_ref().map_or_else(|| r.path.display().to_string(), |s| s.flow.clone()),
             path: r.path.display().to_string(),
             passed: r.passed,
             seed: r.seed,

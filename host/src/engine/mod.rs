@@ -56,6 +56,9 @@ pub struct StepEngine {
     linker: Linker<StepState>,
     cache: cache::DiskCache,
     loaded: Mutex<HashMap<[u8; 32], Arc<Plugin>>>,
+    /// Components embedded in this binary, by address and length: their bytes never change,
+    /// so each is hashed once per process rather than at every flow that names it.
+    embedded: Mutex<HashMap<(usize, usize), Arc<Plugin>>>,
 }
 
 impl StepEngine {
@@ -64,7 +67,7 @@ impl StepEngine {
         let engine = Engine::new(&Self::config())?;
         let mut linker = Linker::new(&engine);
         sandbox::add_to_linker(&mut linker)?;
-        let this = Arc::new(StepEngine { engine, linker, cache: cache::DiskCache::new(cache_dir), loaded: Mutex::new(HashMap::new()) });
+        let this = Arc::new(StepEngine { engine, linker, cache: cache::DiskCache::new(cache_dir), loaded: Mutex::new(HashMap::new()), embedded: Mutex::new(HashMap::new()) });
         start_epoch_ticker(Arc::downgrade(&this));
         Ok(this)
     }
@@ -120,6 +123,17 @@ impl StepEngine {
         Ok(plugin)
     }
 
+    /// [`load`](Self::load) for a component embedded in this binary.
+    pub async fn load_embedded(&self, wasm: &'static [u8], origin: &str) -> Result<Arc<Plugin>, LoadError> {
+        let key = (wasm.as_ptr() as usize, wasm.len());
+        if let Some(p) = self.embedded.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(p.clone());
+        }
+        let plugin = self.load(wasm, origin).await?;
+        self.embedded.lock().unwrap_or_else(|p| p.into_inner()).insert(key, plugin.clone());
+        Ok(plugin)
+    }
+
     /// Runs a loaded plugin once in a fresh sandbox, with the step's capabilities.
     pub async fn run(&self, plugin: &Plugin, io: Arc<dyn StepIo>, caps: Arc<StepCaps>, inputs: &[Field]) -> Result<StepOutcome, StepFailure> {
         sandbox::run_step(&self.engine, &plugin.pre, io, caps, inputs).await
@@ -140,4 +154,21 @@ fn start_epoch_ticker(engine: Weak<StepEngine>) {
             }
         })
         .expect("spawning the epoch thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_embedded_component_is_loaded_once_per_process() {
+        let engine = StepEngine::new(None).unwrap();
+        let wasm = crate::plugins::builtin("resource-group").expect("a built-in plugin");
+        let a = engine.load_embedded(wasm, "resource-group").await.unwrap();
+        let b = engine.load_embedded(wasm, "resource-group").await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(engine.embedded.lock().unwrap().len(), 1);
+        // The same bytes by value are the same plugin.
+        assert!(Arc::ptr_eq(&a, &engine.load(&wasm.to_vec(), "copy").await.unwrap()));
+    }
 }
