@@ -1,13 +1,18 @@
 //! The token endpoint over HTTPS: client-credentials tokens from a served simulator, 8
-//! requests in flight over kept-alive connections. Set AKSFLOW_BENCH_PEER to another
-//! token endpoint (e.g. oauth2-mock-server's http://127.0.0.1:8080/token) to measure it
-//! the same way in the same run. Compare with `openssl speed -multi 2 rsa2048`: each token
-//! is one RSA-2048 signature.
+//! requests in flight over kept-alive connections; and the simulator's RS256 signer alone,
+//! on every core. Both are printed beside `openssl speed -multi N rsa2048`, measured in the
+//! same run: each token is one RSA-2048 signature, so that is the floor. Set
+//! AKSFLOW_BENCH_PEER to another token endpoint (e.g. oauth2-mock-server's
+//! http://127.0.0.1:8080/token) to measure it the same way in the same run.
 
 use std::sync::Arc;
 
 #[path = "common/served.rs"]
 mod served_common;
+#[path = "common/floor.rs"]
+mod floor;
+use aksflow_simulator::keys::SigningKey;
+use aksflow_simulator::login::tokens::{AccessClaims, mint};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 256;
@@ -32,7 +37,42 @@ fn bench(c: &mut Criterion) {
         let plain = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
         g.bench_function("peer (AKSFLOW_BENCH_PEER)", |b| b.iter(|| served_common::fire(&rt, IN_FLIGHT, BATCH, || plain.post(&peer).form(form.as_slice()))));
     }
+    let key = SigningKey::for_seed(1);
+    let claims = AccessClaims::app_only("https://management.azure.com/", &op.tenant_id, &op.client_id, &op.client_id, 1_767_225_600, 1_767_229_200, "bench".into());
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("RS256 signer alone", |b| b.iter(|| mint(&key, &claims)));
     g.finish();
+
+    // The ratios, measured one after the other now: the floor, the signer on every core,
+    // the endpoint.
+    let floor = floor::openssl_rsa2048_signs_per_sec();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let window = std::time::Duration::from_secs(3);
+    let signed: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..cores)
+            .map(|_| {
+                s.spawn(|| {
+                    let (start, mut n) = (std::time::Instant::now(), 0);
+                    while start.elapsed() < window {
+                        std::hint::black_box(mint(&key, &claims));
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    let start = std::time::Instant::now();
+    let mut tokens = 0;
+    while start.elapsed() < window {
+        served_common::fire(&rt, IN_FLIGHT, BATCH, || http.post(&url).form(form.as_slice()));
+        tokens += BATCH;
+    }
+    let endpoint = tokens as f64 / start.elapsed().as_secs_f64();
+    println!();
+    floor::against(&format!("RS256 signer alone, {cores} threads"), signed as f64 / window.as_secs_f64(), floor);
+    floor::against(&format!("token endpoint over HTTPS, {IN_FLIGHT} in flight"), endpoint, floor);
     rt.block_on(served.stop()).unwrap();
 }
 
