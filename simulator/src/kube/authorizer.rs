@@ -36,7 +36,7 @@ fn azure_decision(assignments: &[RoleAssignment], c: &ManagedCluster, who: &Auth
 
 /// The Kubernetes RBAC policy in force: the cluster's RBAC objects, and AKS's binding of a
 /// managed-AAD cluster's admin groups to cluster-admin.
-pub fn kubernetes_rbac(c: &ManagedCluster, kc: &KubeCluster) -> RbacStore {
+pub fn kubernetes_rbac(c: &ManagedCluster, kc: &KubeCluster) -> std::sync::Arc<RbacStore> {
     let admin_groups = c.aad.as_ref().filter(|a| a.managed).map(|a| a.admin_group_object_ids.clone()).unwrap_or_default();
     kc.rbac(&admin_groups)
 }

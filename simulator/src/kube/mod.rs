@@ -10,5 +10,6 @@ pub mod legacy_webhook;
 pub mod model;
 pub mod protobuf;
 pub mod rbac;
+mod rbac_cache;
 pub mod routes;
 pub mod table;

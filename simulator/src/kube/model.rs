@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::KubeError;
+use std::sync::Arc;
+
 use super::rbac::{self, RbacStore};
+use super::rbac_cache::RbacCache;
 use crate::clock::rfc3339;
 use crate::ids::IdSource;
 
@@ -61,6 +64,9 @@ pub struct KubeCluster {
     pub resource_version: u64,
     pub created_ms: i64,
     pub kubernetes_version: String,
+    /// The RBAC policy built from `objects`; every change to them clears it.
+    #[serde(skip)]
+    rbac_cache: RbacCache,
 }
 
 fn ts(ms: i64) -> String {
@@ -83,7 +89,7 @@ const SYSTEM_PODS: &[(&str, bool, u32, u32, &str)] = &[
 impl KubeCluster {
     /// A fresh AKS cluster with `nodes` nodes.
     pub fn new(ids: &mut IdSource, nodes: u32, kubernetes_version: &str, created_ms: i64) -> Self {
-        let mut c = KubeCluster { objects: vec![], resource_version: 1000, created_ms, kubernetes_version: kubernetes_version.into() };
+        let mut c = KubeCluster { objects: vec![], resource_version: 1000, created_ms, kubernetes_version: kubernetes_version.into(), rbac_cache: RbacCache::default() };
         for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
             c.seed(ids, "", "namespaces", "", ns, json!({ "spec": { "finalizers": ["kubernetes"] }, "status": { "phase": "Active" } }));
             c.seed(ids, "", "serviceaccounts", ns, "default", json!({}));
@@ -155,6 +161,7 @@ impl KubeCluster {
 
     /// Fills in apiVersion, kind and the server-set metadata.
     fn stamp(&mut self, ids: &mut IdSource, k: &Kind, namespace: &str, name: &str, mut body: Value, now_ms: i64) -> Value {
+        self.rbac_cache.clear();
         self.resource_version += 1;
         let api_version = if k.group.is_empty() { k.version.to_string() } else { format!("{}/{}", k.group, k.version) };
         let mut meta = body.get("metadata").cloned().unwrap_or(json!({}));
@@ -224,6 +231,7 @@ impl KubeCluster {
             }
         }
         validate(k, name, &body)?;
+        self.rbac_cache.clear();
         self.resource_version += 1;
         let mut meta = existing["metadata"].clone();
         if let Some(labels) = body["metadata"].get("labels") {
@@ -243,6 +251,7 @@ impl KubeCluster {
 
     pub fn delete(&mut self, k: &Kind, namespace: &str, name: &str) -> Result<Value, KubeError> {
         let o = self.get(k, namespace, name)?.body.clone();
+        self.rbac_cache.clear();
         self.objects.retain(|o| !(o.group == k.group && o.resource == k.resource && o.namespace == namespace && o.name == name));
         if k.resource == "namespaces" {
             self.objects.retain(|o| o.namespace != name);
@@ -252,7 +261,11 @@ impl KubeCluster {
 
     /// The RBAC policy in force: the stored RBAC objects, plus AKS's binding of the managed
     /// AAD admin groups to cluster-admin.
-    pub fn rbac(&self, admin_groups: &[String]) -> RbacStore {
+    pub fn rbac(&self, admin_groups: &[String]) -> Arc<RbacStore> {
+        self.rbac_cache.get_or_build(admin_groups, || self.build_rbac(admin_groups))
+    }
+
+    fn build_rbac(&self, admin_groups: &[String]) -> RbacStore {
         let mut store = RbacStore::default();
         for o in &self.objects {
             let b = &o.body;
@@ -317,5 +330,34 @@ fn validate(k: &Kind, name: &str, body: &Value) -> Result<(), KubeError> {
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod rbac_cache_tests {
+    use super::*;
+
+    /// A binding made, changed or deleted shows in the very next decision: the kept policy
+    /// never outlives a change.
+    #[test]
+    fn the_policy_follows_every_change_to_the_bindings() {
+        let mut ids = IdSource::new(1);
+        let mut c = KubeCluster::new(&mut ids, 1, "1.35.3", 0);
+        let alice = rbac::UserInfo::new("alice@contoso.com", &[]);
+        let can_list = |c: &KubeCluster| !c.rbac(&[]).rules_for(&alice, "default").0.is_empty();
+        assert!(!can_list(&c));
+        let crb = kind("rbac.authorization.k8s.io", "clusterrolebindings").unwrap();
+        let binding = |user: &str| json!({ "metadata": { "name": "b" }, "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view" }, "subjects": [{ "apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user }] });
+        c.create(&mut ids, crb, "", binding("alice@contoso.com"), 0).unwrap();
+        assert!(can_list(&c), "created");
+        c.update(crb, "", "b", binding("bob@contoso.com")).unwrap();
+        assert!(!can_list(&c), "changed to bob");
+        c.update(crb, "", "b", binding("alice@contoso.com")).unwrap();
+        assert!(can_list(&c));
+        c.delete(crb, "", "b").unwrap();
+        assert!(!can_list(&c), "deleted");
+        // Admin groups are part of what the policy was built with.
+        let admins = rbac::UserInfo::new("x", &["g1"]);
+        assert!(c.rbac(&["g1".to_string()]).rules_for(&admins, "default").0.len() > c.rbac(&[]).rules_for(&admins, "default").0.len());
     }
 }
