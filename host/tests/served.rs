@@ -347,3 +347,82 @@ fn the_settings_are_written_before_the_port_takes_connections() {
     assert!(env.contains("AZURE_AUTHORITY_HOST="), "{env}");
     assert!(std::fs::read_to_string(state.join("ca.pem")).unwrap().contains("BEGIN CERTIFICATE"));
 }
+
+/// A client that only sets HTTPS_PROXY to the simulator and trusts its CA reaches the token
+/// service, ARM and a cluster's API server at their real host names; a CONNECT to any other
+/// host is refused with an answer that names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
+    let (cache, dir) = (cache(), tempfile::tempdir().unwrap());
+    let port = free_port();
+    let _server = serve(&cache, dir.path(), port, |_| {});
+    let s: std::collections::HashMap<String, String> = settings(dir.path()).into_iter().collect();
+    assert_eq!(s["HTTPS_PROXY"], format!("http://127.0.0.1:{port}"));
+    let pem = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .proxy(reqwest::Proxy::https(&s["HTTPS_PROXY"]).unwrap())
+        .build()
+        .unwrap();
+    let tenant = &s["AZURE_TENANT_ID"];
+    let discovery = client.get(format!("https://login.microsoftonline.com/common/discovery/instance?api-version=1.1&authorization_endpoint=https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize")).send().await.unwrap();
+    assert_eq!(discovery.status(), 200);
+    let form = [("grant_type", "client_credentials"), ("client_id", &s["AZURE_CLIENT_ID"]), ("client_secret", &s["AZURE_CLIENT_SECRET"]), ("scope", "https://management.azure.com/.default")];
+    let token: serde_json::Value = client.post(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")).form(&form).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+    let token = token["access_token"].as_str().expect("a token through the proxy").to_string();
+
+    // ARM at management.azure.com: a resource group and a cluster.
+    let sub = &s["AZURE_SUBSCRIPTION_ID"];
+    let arm = |method: reqwest::Method, path: String| client.request(method, format!("https://management.azure.com{path}")).bearer_auth(&token);
+    let rg = arm(reqwest::Method::PUT, format!("/subscriptions/{sub}/resourcegroups/proxied?api-version=2024-11-01")).header("content-type", "application/json").body(serde_json::json!({"location": "eastus"}).to_string()).send().await.unwrap();
+    assert_eq!(rg.status(), 201);
+    let cluster = format!("/subscriptions/{sub}/resourceGroups/proxied/providers/Microsoft.ContainerService/managedClusters/viaproxy");
+    let body = serde_json::json!({"location": "eastus", "properties": {"dnsPrefix": "viaproxy", "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_DS2_v2", "mode": "System"}]}});
+    let put = arm(reqwest::Method::PUT, format!("{cluster}?api-version=2025-07-01")).header("content-type", "application/json").body(body.to_string()).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    let mut fqdn = String::new();
+    for _ in 0..200 {
+        let c: serde_json::Value = arm(reqwest::Method::GET, format!("{cluster}?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        if c["properties"]["provisioningState"] == "Succeeded" {
+            fqdn = c["properties"]["fqdn"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(fqdn.ends_with(".azmk8s.io"), "the cluster was created: {fqdn}");
+    let creds: serde_json::Value = arm(reqwest::Method::POST, format!("{cluster}/listClusterAdminCredential?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+    let kubeconfig = base64_decode(creds["kubeconfigs"][0]["value"].as_str().unwrap());
+    let kubeconfig: serde_yaml::Value = serde_yaml::from_slice(&kubeconfig).unwrap();
+    let admin_token = kubeconfig["users"][0]["user"]["token"].as_str().expect("the admin kubeconfig's token").to_string();
+
+    // The cluster's own API server, at its FQDN, with a certificate for that name.
+    let pods = client.get(format!("https://{fqdn}/api/v1/namespaces/kube-system/pods")).bearer_auth(&admin_token).send().await.unwrap();
+    assert_eq!(pods.status(), 200);
+    let pods: serde_json::Value = serde_json::from_slice(&pods.bytes().await.unwrap()).unwrap();
+    assert_eq!(pods["kind"], "PodList");
+
+    // Any other host is refused by the proxy itself, naming it; nothing is tunnelled.
+    for other in ["example.com:443", "169.254.169.254:443", "management.azure.com:80"] {
+        let answer = raw_connect(port, other);
+        assert!(answer.starts_with("HTTP/1.1 403"), "{other}: {answer}");
+        assert!(answer.contains(other) && answer.contains("offline"), "{answer}");
+    }
+    let refused = reqwest::Client::builder().proxy(reqwest::Proxy::https(&s["HTTPS_PROXY"]).unwrap()).build().unwrap().get("https://example.com/").send().await;
+    assert!(refused.is_err(), "a client sees the tunnel refused");
+}
+
+/// Sends `CONNECT target` to the proxy and returns what it answered.
+fn raw_connect(port: u16, target: &str) -> String {
+    use std::io::Read;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}

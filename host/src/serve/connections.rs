@@ -109,7 +109,7 @@ impl Registry {
 }
 
 /// Serves `router` on `listener` over TLS until `stop` changes.
-pub async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, router: axum::Router, limits: Limits, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, certificates: Arc<super::proxy::Certificates>, router: axum::Router, limits: Limits, mut stop: watch::Receiver<bool>) {
     let registry = Arc::new(Registry { start: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::new(BTreeMap::new()) });
     let mut backoff = Duration::ZERO;
     loop {
@@ -143,12 +143,12 @@ pub async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, r
             registry.remove(id);
             continue;
         }
-        let (acceptor, router, registry) = (acceptor.clone(), router.clone(), registry.clone());
+        let (acceptor, certificates, router, registry) = (acceptor.clone(), certificates.clone(), router.clone(), registry.clone());
         tokio::spawn(async move {
             tokio::select! {
                 _ = conn.close.notified() => {}
                 _ = idle_watch(&registry, &conn, limits.idle) => {}
-                _ = serve_one(tcp, acceptor, router, &registry, &conn, limits) => {}
+                _ = serve_one(tcp, acceptor, &certificates, router, &registry, &conn, limits) => {}
             }
             registry.remove(id);
         });
@@ -168,15 +168,53 @@ async fn idle_watch(registry: &Registry, conn: &Conn, idle: Duration) {
     }
 }
 
-async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor, router: axum::Router, registry: &Registry, conn: &Arc<Conn>, limits: Limits) {
-    let Ok(Ok(tls)) = tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await else {
+async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor, certificates: &super::proxy::Certificates, router: axum::Router, registry: &Registry, conn: &Arc<Conn>, limits: Limits) {
+    // A TLS client starts with a handshake record (0x16); anything else is a proxy client's
+    // plain CONNECT.
+    let mut first = [0u8; 1];
+    if !matches!(tokio::time::timeout(limits.handshake, tcp.peek(&mut first)).await, Ok(Ok(1))) {
+        return;
+    }
+    if first[0] == 0x16 {
+        let Ok(Ok(tls)) = tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await else {
+            return;
+        };
+        serve_http(tls, None, router, registry, conn, limits).await;
+        return;
+    }
+    let Some((tunnel, target)) = super::proxy::accept_connect(tcp, limits.header_read).await else {
         return;
     };
+    let acceptor = match certificates.acceptor(target.host()) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!("no certificate for {}: {e}", target.host());
+            return;
+        }
+    };
+    let Ok(Ok(tls)) = tokio::time::timeout(limits.handshake, acceptor.accept(tunnel)).await else {
+        return;
+    };
+    serve_http(tls, Some(target), router, registry, conn, limits).await;
+}
+
+/// Serves `router` on an established TLS stream; through the proxy, `target` says which
+/// host the client believes it reached.
+async fn serve_http<S>(tls: S, target: Option<super::proxy::Intercepted>, router: axum::Router, registry: &Registry, conn: &Arc<Conn>, limits: Limits)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let tracked = tower::service_fn({
         let conn = conn.clone();
         let (start, deadline) = (registry.start, limits.request);
-        move |req: hyper::Request<hyper::body::Incoming>| {
+        move |mut req: hyper::Request<hyper::body::Incoming>| {
             let (conn, router) = (conn.clone(), router.clone());
+            if let Some(target) = &target {
+                let routed = target.route(req.uri().path_and_query().map_or("/", |p| p.as_str()));
+                if let Ok(uri) = routed.parse() {
+                    *req.uri_mut() = uri;
+                }
+            }
             conn.busy.fetch_add(1, Ordering::SeqCst);
             async move {
                 let resp = match tokio::time::timeout(deadline, tower::ServiceExt::oneshot(router, req)).await {

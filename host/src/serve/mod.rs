@@ -9,6 +9,7 @@
 
 mod connections;
 mod private;
+pub mod proxy;
 mod store;
 
 use std::net::SocketAddr;
@@ -80,11 +81,13 @@ impl Served {
         // Exec kubeconfigs run this binary's `get-token`, which takes kubelogin's arguments.
         let exec_command = opts.exec_command.clone().unwrap_or_else(|| "kubelogin".into());
         let names: Vec<String> = vec!["localhost".into(), addr.ip().to_string()];
+        // The CA may also certify the Azure hosts the proxy answers for, and nothing else.
+        let ca_names: Vec<String> = names.iter().cloned().chain(proxy::HOSTS.iter().map(|h| h.to_string())).chain([proxy::CLUSTER_DOMAIN.to_string()]).collect();
         let config = SimConfig {
             seed: opts.seed,
             base_url: base_url.clone(),
             key_cache: opts.key_cache.clone(),
-            served_certificates: Some(served_certificates(&names, wall_ms())),
+            served_certificates: Some(served_certificates(&ca_names, wall_ms())),
             exec_command,
             era: opts.era,
             faults: opts.faults.clone(),
@@ -102,22 +105,13 @@ impl Served {
         let (cert_pem, key_pem) = simulator.server_certificate(&names);
         let ca_path = opts.state_dir.join("ca.pem");
         std::fs::write(&ca_path, simulator.ca_pem()).map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
-        let certs = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| e.to_string())?];
-        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| e.to_string())?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| format!("the simulator's TLS certificate: {e}"))?;
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let acceptor = tls_acceptor(&cert_pem, &key_pem)?;
+        let certificates = Arc::new(proxy::Certificates::new(simulator.clone()));
 
         let op = simulator.operator();
         let env_path = opts.state_dir.join("aksflow.env");
         let env = format!(
-            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_AUTHORITY_HOST={base_url}/\nAZURE_SUBSCRIPTION_ID={}\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n",
+            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_AUTHORITY_HOST={base_url}/\nAZURE_SUBSCRIPTION_ID={}\nHTTPS_PROXY=http://{addr}\nNO_PROXY=127.0.0.1,localhost\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nNODE_EXTRA_CA_CERTS={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n",
             op.tenant_id,
             op.client_id,
             op.client_secret,
@@ -132,7 +126,7 @@ impl Served {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let router = simulator.router().layer(axum::middleware::from_fn_with_state((simulator.clone(), store.clone()), persist_before_answering));
-        tasks.push(tokio::spawn(connections::serve(listener, acceptor, router, opts.limits, stopped.clone())));
+        tasks.push(tokio::spawn(connections::serve(listener, acceptor, certificates, router, opts.limits, stopped.clone())));
         // Follow the wall clock.
         let (c, mut rx) = (clock.clone(), stopped);
         tasks.push(tokio::spawn(async move {
@@ -156,6 +150,21 @@ impl Served {
         self.store.close();
         saved
     }
+}
+
+/// TLS with this certificate (PEM) and key, HTTP/1.1.
+fn tls_acceptor(cert_pem: &str, key_pem: &str) -> Result<tokio_rustls::TlsAcceptor, String> {
+    let certs = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| e.to_string())?];
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("the simulator's TLS certificate: {e}"))?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(tls)))
 }
 
 /// How long the served CA is valid. A restart makes it again (from the seed: the same key),

@@ -1,0 +1,167 @@
+//! The served simulator as an HTTPS proxy at Azure's own host names, as LocalStack does for
+//! AWS: a client that sets `HTTPS_PROXY=http://127.0.0.1:PORT` (the same port as the direct
+//! endpoint) and trusts the simulator's CA reaches it as `login.microsoftonline.com`,
+//! `graph.microsoft.com`, `management.azure.com` and each cluster's
+//! `*.azmk8s.io` API server, with no other setting. A `CONNECT` to any other host is refused
+//! with an answer naming it: nothing is ever tunnelled out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aksflow_simulator::Simulator;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+
+/// The Azure hosts answered here, each with its own certificate from the simulator's CA.
+pub const HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com"];
+
+/// AKS API servers: `<name>-<rg>-<sub>-<hash>.hcp.<region>.azmk8s.io`.
+pub const CLUSTER_DOMAIN: &str = "azmk8s.io";
+
+/// What a host is, to the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intercepted {
+    /// One of [`HOSTS`]: the simulator's routes as they are.
+    Service(String),
+    /// A cluster's API server: its routes live under `/k8s/<fqdn>`.
+    Cluster(String),
+}
+
+impl Intercepted {
+    /// `authority` is a CONNECT target, `host:port`. Only port 443 is answered.
+    pub fn of(authority: &str) -> Option<Intercepted> {
+        let (host, port) = authority.rsplit_once(':')?;
+        if port != "443" {
+            return None;
+        }
+        let host = host.to_ascii_lowercase();
+        if HOSTS.contains(&host.as_str()) {
+            return Some(Intercepted::Service(host));
+        }
+        let in_domain = host.strip_suffix(CLUSTER_DOMAIN).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1);
+        let well_formed = host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        (in_domain && well_formed).then_some(Intercepted::Cluster(host))
+    }
+
+    pub fn host(&self) -> &str {
+        match self {
+            Intercepted::Service(h) | Intercepted::Cluster(h) => h,
+        }
+    }
+
+    /// The path the simulator serves `path` of this host at.
+    pub fn route(&self, path_and_query: &str) -> String {
+        match self {
+            Intercepted::Service(_) => path_and_query.to_string(),
+            Intercepted::Cluster(fqdn) => format!("/k8s/{fqdn}{path_and_query}"),
+        }
+    }
+}
+
+/// The refusal of a CONNECT the simulator does not answer: 403, naming the host.
+pub fn refusal(authority: &str) -> hyper::Response<Full<Bytes>> {
+    let text = format!(
+        "aksflow sim serve is offline: it answers only {}, and AKS API servers (*.{CLUSTER_DOMAIN}), on port 443. \
+         {authority} is none of them, and nothing is sent to the internet. Add the host to NO_PROXY if it should be reached directly.\n",
+        HOSTS.join(", ")
+    );
+    hyper::Response::builder()
+        .status(http::StatusCode::FORBIDDEN)
+        .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(text)))
+        .expect("a valid response")
+}
+
+/// TLS settings per intercepted host: a certificate for that name alone, issued by the
+/// simulator's CA on first use and kept.
+pub struct Certificates {
+    simulator: Simulator,
+    by_host: Mutex<HashMap<String, tokio_rustls::TlsAcceptor>>,
+}
+
+impl Certificates {
+    pub fn new(simulator: Simulator) -> Self {
+        Certificates { simulator, by_host: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn acceptor(&self, host: &str) -> Result<tokio_rustls::TlsAcceptor, String> {
+        if let Some(a) = self.by_host.lock().unwrap_or_else(|p| p.into_inner()).get(host) {
+            return Ok(a.clone());
+        }
+        let (cert_pem, key_pem) = self.simulator.server_certificate(&[host.to_string()]);
+        let acceptor = super::tls_acceptor(&cert_pem, &key_pem)?;
+        self.by_host.lock().unwrap_or_else(|p| p.into_inner()).insert(host.to_string(), acceptor.clone());
+        Ok(acceptor)
+    }
+}
+
+/// Reads one request from a client that opened a plain (not TLS) connection: a CONNECT to
+/// an intercepted host is answered `200` and the tunnel comes back, with the host; anything
+/// else is answered (403 for another host, 405 for another method) and `None` comes back.
+pub async fn accept_connect(tcp: tokio::net::TcpStream, header_read: std::time::Duration) -> Option<(TokioIo<hyper::upgrade::Upgraded>, Intercepted)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let tx = tx.clone();
+        async move {
+            if req.method() != http::Method::CONNECT {
+                let text = "this is aksflow's simulator: send HTTPS here, or use it as an HTTPS proxy (CONNECT)\n";
+                return Ok::<_, std::convert::Infallible>(hyper::Response::builder().status(http::StatusCode::METHOD_NOT_ALLOWED).header(http::header::ALLOW, "CONNECT").body(Full::new(Bytes::from(text))).expect("a valid response"));
+            }
+            let authority = req.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+            let Some(target) = Intercepted::of(&authority) else {
+                return Ok(refusal(&authority));
+            };
+            tokio::spawn(async move {
+                if let Ok(upgraded) = hyper::upgrade::on(req).await {
+                    if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        let _ = tx.send((TokioIo::new(upgraded), target));
+                    }
+                }
+            });
+            Ok(hyper::Response::new(Full::new(Bytes::new())))
+        }
+    });
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_read).keep_alive(false);
+    let _ = http1.serve_connection(TokioIo::new(tcp), service).with_upgrades().await;
+    rx.await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_azure_hosts_on_443_are_answered() {
+        assert_eq!(Intercepted::of("login.microsoftonline.com:443"), Some(Intercepted::Service("login.microsoftonline.com".into())));
+        assert_eq!(Intercepted::of("Management.Azure.com:443"), Some(Intercepted::Service("management.azure.com".into())));
+        let fqdn = "myaks-rg-ded95f-3c7e39a7.hcp.eastus.azmk8s.io";
+        assert_eq!(Intercepted::of(&format!("{fqdn}:443")), Some(Intercepted::Cluster(fqdn.into())));
+        for refused in ["graph.microsoft.com:80", "example.com:443", "azmk8s.io:443", "evilazmk8s.io:443", "login.microsoftonline.com.evil.example:443", "a/b.azmk8s.io:443", "127.0.0.1:443", "169.254.169.254:443", "nohost"] {
+            assert_eq!(Intercepted::of(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_s_paths_are_under_its_fqdn() {
+        let c = Intercepted::Cluster("x.hcp.eastus.azmk8s.io".into());
+        assert_eq!(c.route("/api/v1/pods?limit=1"), "/k8s/x.hcp.eastus.azmk8s.io/api/v1/pods?limit=1");
+        assert_eq!(Intercepted::Service("graph.microsoft.com".into()).route("/v1.0/me"), "/v1.0/me");
+    }
+
+    #[test]
+    fn a_refusal_names_the_host_and_says_nothing_leaves() {
+        let r = refusal("example.com:443");
+        assert_eq!(r.status(), 403);
+        let body = futures_body(r);
+        assert!(body.contains("example.com:443") && body.contains("offline") && body.contains("NO_PROXY"), "{body}");
+    }
+
+    fn futures_body(r: hyper::Response<Full<Bytes>>) -> String {
+        use http_body_util::BodyExt;
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        String::from_utf8(rt.block_on(r.into_body().collect()).unwrap().to_bytes().to_vec()).unwrap()
+    }
+}
