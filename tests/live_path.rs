@@ -20,9 +20,11 @@ async fn legacy_aad_runs_end_to_end_over_tls_and_the_state_survives_a_restart() 
     let state = dir.path().join("sim");
     let served = serve(&state, 5).await;
     let env = std::fs::read_to_string(&served.env_path).unwrap();
-    for key in ["AZURE_TENANT_ID=", "AZURE_CLIENT_ID=", "AZURE_CLIENT_SECRET=", "AZURE_AUTHORITY_HOST=https://127.0.0.1:", "AZURE_SUBSCRIPTION_ID=", "REQUESTS_CA_BUNDLE=", "SSL_CERT_FILE=", "AKSFLOW_GRAPH_URL=", "AKSFLOW_ARM_URL="] {
+    for key in ["AZURE_TENANT_ID=", "AZURE_CLIENT_ID=", "AZURE_CLIENT_SECRET=", "AZURE_SUBSCRIPTION_ID=", "HTTPS_PROXY=http://127.0.0.1:", "NO_PROXY=127.0.0.1,localhost", "REQUESTS_CA_BUNDLE=", "SSL_CERT_FILE=", "NODE_EXTRA_CA_CERTS=", "AKSFLOW_GRAPH_URL=", "AKSFLOW_ARM_URL="] {
         assert!(env.contains(key), "aksflow.env lacks {key}:\n{env}");
     }
+    // Clients keep their default authority and reach it through the proxy.
+    assert!(!env.contains("AZURE_AUTHORITY_HOST"), "{env}");
     let live = served_live(&served, 5);
     let mut opts = RunOptions::sim(5, dir.path().join("out"));
     opts.target = Target::Url(served.base_url.clone());

@@ -344,7 +344,7 @@ fn the_settings_are_written_before_the_port_takes_connections() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let env = std::fs::read_to_string(state.join("aksflow.env")).expect("aksflow.env exists as soon as the port answers");
-    assert!(env.contains("AZURE_AUTHORITY_HOST="), "{env}");
+    assert!(env.contains("HTTPS_PROXY=") && env.contains("REQUESTS_CA_BUNDLE="), "{env}");
     assert!(std::fs::read_to_string(state.join("ca.pem")).unwrap().contains("BEGIN CERTIFICATE"));
 }
 
@@ -367,6 +367,11 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     let tenant = &s["AZURE_TENANT_ID"];
     let discovery = client.get(format!("https://login.microsoftonline.com/common/discovery/instance?api-version=1.1&authorization_endpoint=https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize")).send().await.unwrap();
     assert_eq!(discovery.status(), 200);
+    let discovery: serde_json::Value = serde_json::from_slice(&discovery.bytes().await.unwrap()).unwrap();
+    assert_eq!(discovery["tenant_discovery_endpoint"], format!("https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"), "the documents name the host the client addressed");
+    let oidc: serde_json::Value = client.get(discovery["tenant_discovery_endpoint"].as_str().unwrap()).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+    assert_eq!(oidc["token_endpoint"], format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"));
+    assert_eq!(oidc["issuer"], format!("https://login.microsoftonline.com/{tenant}/v2.0"));
     let form = [("grant_type", "client_credentials"), ("client_id", &s["AZURE_CLIENT_ID"]), ("client_secret", &s["AZURE_CLIENT_SECRET"]), ("scope", "https://management.azure.com/.default")];
     let token: serde_json::Value = client.post(format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")).form(&form).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
     let token = token["access_token"].as_str().expect("a token through the proxy").to_string();
@@ -380,6 +385,10 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     let body = serde_json::json!({"location": "eastus", "properties": {"dnsPrefix": "viaproxy", "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_DS2_v2", "mode": "System"}]}});
     let put = arm(reqwest::Method::PUT, format!("{cluster}?api-version=2025-07-01")).header("content-type", "application/json").body(body.to_string()).send().await.unwrap();
     assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    let operation = put.headers()["azure-asyncoperation"].to_str().unwrap().to_string();
+    assert!(operation.starts_with("https://management.azure.com/subscriptions/"), "the operation is polled where the client asked: {operation}");
+    let status = client.get(&operation).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(status.status(), 200);
     let mut fqdn = String::new();
     for _ in 0..200 {
         let c: serde_json::Value = arm(reqwest::Method::GET, format!("{cluster}?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
@@ -393,6 +402,7 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     let creds: serde_json::Value = arm(reqwest::Method::POST, format!("{cluster}/listClusterAdminCredential?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
     let kubeconfig = base64_decode(creds["kubeconfigs"][0]["value"].as_str().unwrap());
     let kubeconfig: serde_yaml::Value = serde_yaml::from_slice(&kubeconfig).unwrap();
+    assert_eq!(kubeconfig["clusters"][0]["cluster"]["server"], format!("https://{fqdn}:443"), "asked of management.azure.com, the kubeconfig names the cluster's own API server");
     let admin_token = kubeconfig["users"][0]["user"]["token"].as_str().expect("the admin kubeconfig's token").to_string();
 
     // The cluster's own API server, at its FQDN, with a certificate for that name.

@@ -28,6 +28,7 @@ pub mod graph;
 pub mod ids;
 pub mod keys;
 pub mod kube;
+pub mod origin;
 pub mod login;
 pub mod pki;
 mod signing;

@@ -12,15 +12,22 @@ use super::out::out;
 pub enum SimCommand {
     /// Serve the simulator over HTTPS for real clients (az, MSAL, kubectl, …) and `--target https://…`
     #[command(after_long_help = "\
-Serves Entra ID, Microsoft Graph, ARM and every cluster's Kubernetes API on one HTTPS address,
-with a certificate from the simulator's CA (DIR/ca.pem). DIR/aksflow.env holds the settings
-azure-identity and aksflow read (the operator service principal, the authority host, the CA
-bundle, the service URLs). The state is kept in DIR/state.redb, each change committed before
-its answer, and restored on the next start.
+Serves Entra ID, Microsoft Graph, ARM and every cluster's Kubernetes API on one address, two
+ways:
+  - as an HTTPS proxy (HTTPS_PROXY=http://ADDR): a CONNECT to login.microsoftonline.com,
+    graph.microsoft.com, management.azure.com or a cluster's *.azmk8s.io API server is
+    answered by the simulator, with a certificate for that name from its CA (DIR/ca.pem).
+    Any other host is refused, naming it: nothing leaves the machine. Clients keep their
+    default settings (az, MSAL, azure-identity, the Azure SDKs, kubectl).
+  - directly at https://ADDR, for tools that take an endpoint (aksflow run --target).
+DIR/aksflow.env holds what a shell needs: the operator service principal (AZURE_*),
+HTTPS_PROXY / NO_PROXY, and the CA bundle for Python, OpenSSL and Node. The state is kept in
+DIR/state.redb, each change committed before its answer, and restored on the next start.
 
 Example:
   aksflow sim serve --addr 127.0.0.1:8443 --state .sim
   set -a; . .sim/aksflow.env; set +a
+  az login --service-principal -u $AZURE_CLIENT_ID -p $AZURE_CLIENT_SECRET --tenant $AZURE_TENANT_ID
   aksflow run flows/legacy-aad.toml --target https://127.0.0.1:8443")]
     Serve {
         /// Address to listen on (port 0 picks a free port)
@@ -62,6 +69,7 @@ pub async fn run(cmd: SimCommand) -> i32 {
     if let Some(f) = &faults {
         out!("  faults             {} rule{}, replication {:?}, operations {:?} (answers carry x-aksflow-fault)", f.rules.len(), if f.rules.len() == 1 { "" } else { "s" }, f.replication, f.operations);
     }
+    out!("  HTTPS proxy        http://{}   (login.microsoftonline.com, graph.microsoft.com, management.azure.com, *.azmk8s.io; nothing else)", served.addr);
     out!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
     out!("  Microsoft Graph    {base}/v1.0");
     out!("  ARM                {base}/subscriptions/{}", op.subscription_id);
@@ -70,7 +78,8 @@ pub async fn run(cmd: SimCommand) -> i32 {
     out!("  CA certificate     {}", served.ca_path.display());
     out!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());
     out!();
-    out!("az CLI:  az cloud register -n aksflow-sim --endpoint-active-directory {base}/ --endpoint-resource-manager {base}/ --endpoint-active-directory-resource-id https://management.core.windows.net/ --endpoint-microsoft-graph-resource-id {base}/ --skip-endpoint-discovery");
+    out!("az CLI:  with the settings loaded (HTTPS_PROXY, REQUESTS_CA_BUNDLE), az needs no cloud or config change:");
+    out!("         az login --service-principal -u \"$AZURE_CLIENT_ID\" -p \"$AZURE_CLIENT_SECRET\" --tenant \"$AZURE_TENANT_ID\"");
     out!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
     out!("\nCtrl-C stops it and saves the state.");
     wait_for_signal().await;

@@ -111,7 +111,9 @@ impl Served {
         let op = simulator.operator();
         let env_path = opts.state_dir.join("aksflow.env");
         let env = format!(
-            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_AUTHORITY_HOST={base_url}/\nAZURE_SUBSCRIPTION_ID={}\nHTTPS_PROXY=http://{addr}\nNO_PROXY=127.0.0.1,localhost\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nNODE_EXTRA_CA_CERTS={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n",
+            // No AZURE_AUTHORITY_HOST: through HTTPS_PROXY, clients reach the simulator at
+            // Azure's own login host, their default.
+            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_SUBSCRIPTION_ID={}\nHTTPS_PROXY=http://{addr}\nNO_PROXY=127.0.0.1,localhost\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nNODE_EXTRA_CA_CERTS={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n",
             op.tenant_id,
             op.client_id,
             op.client_secret,

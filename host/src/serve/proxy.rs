@@ -13,8 +13,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 
-/// The Azure hosts answered here, each with its own certificate from the simulator's CA.
-pub const HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com"];
+/// The Azure hosts answered here (the simulator's own list: it names them in the links it
+/// hands back), each with its own certificate from the simulator's CA.
+pub use aksflow_simulator::origin::AZURE_HOSTS as HOSTS;
 
 /// AKS API servers: `<name>-<rg>-<sub>-<hash>.hcp.<region>.azmk8s.io`.
 pub const CLUSTER_DOMAIN: &str = "azmk8s.io";

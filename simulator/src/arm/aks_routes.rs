@@ -356,7 +356,7 @@ fn kubeconfigs(name: &str, yaml: &str) -> Response {
     Json(json!({ "kubeconfigs": [{ "name": name, "value": base64::engine::general_purpose::STANDARD.encode(yaml) }] })).into_response()
 }
 
-async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.resource_group(&sid, &rg)?;
@@ -366,10 +366,10 @@ async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): P
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
     let cert = s.pki.client(&format!("admin:{}", c.id()), "masterclient", "system:masters");
-    Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert)))
+    Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &crate::origin::of(&headers, &s.config.base_url), &s.pki.ca.cert_pem, &cert)))
 }
 
-async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let format = match q.get("format").map(|f| f.to_ascii_lowercase()) {
         None => None,
         Some(f) if f == "exec" => Some(Format::Exec),
@@ -387,7 +387,7 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
     let cert = s.pki.client(&format!("user:{}", c.id()), "masterclient", "system:masters");
-    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &s.config.base_url, &s.pki.ca.cert_pem, &cert, format, &s.config.exec_command)))
+    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &crate::origin::of(&headers, &s.config.base_url), &s.pki.ca.cert_pem, &cert, format, &s.config.exec_command)))
 }
 
 async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {

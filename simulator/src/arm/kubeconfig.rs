@@ -22,6 +22,11 @@ const INSTALL_HINT: &str = "\nkubelogin is not installed which is required to co
 
 /// The API server URL of a cluster, as served by the simulator.
 pub fn server_url(base_url: &str, c: &ManagedCluster) -> String {
+    // Asked of `management.azure.com` (through the proxy), the cluster's own API server, as
+    // AKS writes it; otherwise its routes on the simulator's address.
+    if crate::origin::is_azure(base_url) {
+        return format!("https://{}:443", c.fqdn);
+    }
     format!("{base_url}/k8s/{}", c.fqdn)
 }
 

@@ -37,7 +37,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operationresults/{op}", get(cluster_operation_result))
         .merge(super::aks_routes::routes());
     crate::faults::inject::injecting(routes, &shared, "arm", super::error::injected)
-        .layer(middleware::from_fn_with_state(shared, arm_headers))
+        .layer(middleware::from_fn_with_state(shared.clone(), arm_headers))
+        .layer(middleware::from_fn_with_state(shared, crate::origin::links_at_origin))
 }
 
 /// ARM's response headers: request and correlation ids, no caching, JSON with charset.

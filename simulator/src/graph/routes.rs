@@ -69,7 +69,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups));
     crate::faults::inject::injecting(routes, &shared, "graph", super::error::injected)
         .layer(middleware::from_fn(json_writes_only))
-        .layer(middleware::from_fn_with_state(shared, inner_error))
+        .layer(middleware::from_fn_with_state(shared.clone(), inner_error))
+        .layer(middleware::from_fn_with_state(shared, crate::origin::links_at_origin))
 }
 
 /// Graph reads a write's body only when it is declared JSON: a body sent as `text/plain` (or

@@ -64,7 +64,7 @@ impl<C: FromToken> FromRequestParts<Arc<Shared>> for Caller<C> {
 fn check(s: &Shared, headers: &HeaderMap, audiences: &[&str]) -> Result<AccessClaims, BearerError> {
     let token = bearer(headers)?;
     let tenants: Vec<String> = s.world().directory.tenants.iter().map(|t| t.id.clone()).collect();
-    let trusted = |c: &AccessClaims| tenants.contains(&c.tid) && (c.iss == tokens::v1_issuer(&c.tid) || c.iss == tokens::v2_issuer(&s.config.base_url, &c.tid));
+    let trusted = |c: &AccessClaims| tenants.contains(&c.tid) && (c.iss == tokens::v1_issuer(&c.tid) || c.iss == tokens::v2_issuer(&s.config.base_url, &c.tid) || c.iss == tokens::v2_issuer(crate::origin::LOGIN, &c.tid));
     tokens::validate(&s.key, token, audiences, &trusted, s.clock.now_secs()).map_err(BearerError::Token)
 }
 

@@ -68,9 +68,9 @@ fn tenant_for_document(s: &Shared, tenant: &str) -> Result<(String, String), Log
     Ok((tid.clone(), tid))
 }
 
-async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) -> R {
+async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap) -> R {
     let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
-    let base = &s.config.base_url;
+    let base = &crate::origin::of(&headers, &s.config.base_url);
     Ok(Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -99,9 +99,9 @@ async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) 
     .into_response())
 }
 
-async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) -> R {
+async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap) -> R {
     let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
-    let base = &s.config.base_url;
+    let base = &crate::origin::of(&headers, &s.config.base_url);
     Ok(Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -131,8 +131,8 @@ async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>) 
     .into_response())
 }
 
-async fn keys_v2(State(s): State<Arc<Shared>>) -> Response {
-    let issuer = tokens::v2_issuer(&s.config.base_url, "{tenantid}");
+async fn keys_v2(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let issuer = tokens::v2_issuer(&crate::origin::of(&headers, &s.config.base_url), "{tenantid}");
     Json(json!({ "keys": [s.key.jwk(&issuer)] })).into_response()
 }
 
@@ -194,11 +194,12 @@ enum Issued {
 }
 
 /// The grant a token request names, run against the state.
-fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version, adal: bool) -> Result<Issued, LoginError> {
+/// `base_url` is the origin the client addressed (v2 tokens name it in `iss`).
+fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version, adal: bool, base_url: &str) -> Result<Issued, LoginError> {
     let get = |k: &str| f.get(k).map(String::as_str);
     let mut guard = s.world();
     let w = &mut *guard;
-    let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
+    let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url };
     match get("grant_type") {
         None => Err(LoginError::MissingParameter { name: "grant_type" }),
         Some("client_credentials") => {
@@ -233,7 +234,7 @@ fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version
 fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> R {
     let f = form(headers, body);
     // The state is let go before signing: concurrent token requests then sign in parallel.
-    let issued = grant(s, tenant, &f, version, adal)?;
+    let issued = grant(s, tenant, &f, version, adal, &crate::origin::of(headers, &s.config.base_url))?;
     let client_info = f.get("client_info").is_some_and(|v| v == "1");
     Ok(match issued {
         Issued::App(t) => match version {
@@ -300,13 +301,16 @@ async fn devicecode_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>,
 /// Starts a device-code sign-in. v1 (ADAL) wants numbers as strings and `verification_url`.
 fn devicecode(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version, adal: bool) -> R {
     let f = form(headers, body);
+    let base = crate::origin::of(headers, &s.config.base_url);
     let (code, device_code) = {
         let mut w = s.world();
         let w = &mut *w;
-        let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &s.config.base_url };
+        let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url: &base };
         device_code::start(&mut ctx, tenant, f.get("client_id").map(String::as_str), target(&f, version, adal)?)?
     };
-    let uri = format!("{}/devicelogin", s.config.base_url);
+    // Through the proxy, Azure's own page: `https://microsoft.com/devicelogin` is not one of
+    // the hosts the simulator answers, so the sign-in page stays on the login host.
+    let uri = format!("{base}/devicelogin");
     let message = format!("To sign in, use a web browser to open the page {uri} and enter the code {} to authenticate.", code.user_code);
     let expires_in = DEVICE_CODE_SECONDS;
     let interval = code.interval_s;
@@ -349,16 +353,23 @@ async fn user_realm(State(s): State<Arc<Shared>>, Path(username): Path<String>) 
 }
 
 /// Instance discovery, for clients that validate the authority against this host.
-async fn instance_discovery(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let host = s.config.base_url.trim_start_matches("https://").trim_start_matches("http://").to_string();
+async fn instance_discovery(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    let base = crate::origin::of(&headers, &s.config.base_url);
     let tenant = q
         .get("authorization_endpoint")
         .and_then(|e| url_path_first_segment(e))
         .unwrap_or_else(|| "common".into());
+    let metadata = if base == crate::origin::LOGIN {
+        // The public cloud's aliases, as Azure lists them (recorded in kubelogin's cassettes).
+        json!([{ "preferred_network": "login.microsoftonline.com", "preferred_cache": "login.windows.net", "aliases": ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"] }])
+    } else {
+        let host = base.trim_start_matches("https://").trim_start_matches("http://");
+        json!([{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }])
+    };
     Json(json!({
-        "tenant_discovery_endpoint": format!("{}/{tenant}/v2.0/.well-known/openid-configuration", s.config.base_url),
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
         "api-version": "1.1",
-        "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }],
+        "metadata": metadata,
     }))
     .into_response()
 }

@@ -1,0 +1,91 @@
+//! The origin a client addressed. Through `sim serve`'s proxy a client reaches the simulator
+//! as `login.microsoftonline.com`, `graph.microsoft.com` or `management.azure.com`, and its
+//! `Host` header says so: the URLs the simulator hands back (discovery documents, issuers,
+//! operation and next-page links) then name that host, as Azure's do. Any other `Host`
+//! (the direct endpoint, in process) gets the simulator's own base URL. Only these names
+//! are taken from a client: a `Host` header cannot make the simulator name another site.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderMap;
+
+use crate::state::Shared;
+
+/// The Azure hosts the simulator answers as.
+pub const AZURE_HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com"];
+
+/// The token service's own origin: v2 tokens it issues there name it in `iss`.
+pub const LOGIN: &str = "https://login.microsoftonline.com";
+
+/// `https://<host>` when the request addressed one of [`AZURE_HOSTS`] (on port 443), else
+/// `base_url`.
+pub fn of(headers: &HeaderMap, base_url: &str) -> String {
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    match host {
+        Some(h) => {
+            let name = h.strip_suffix(":443").unwrap_or(&h);
+            if AZURE_HOSTS.contains(&name) { format!("https://{name}") } else { base_url.to_string() }
+        }
+        None => base_url.to_string(),
+    }
+}
+
+/// Whether `origin` is Azure's own (the client came through the proxy).
+pub fn is_azure(origin: &str) -> bool {
+    origin.strip_prefix("https://").is_some_and(|h| AZURE_HOSTS.contains(&h))
+}
+
+/// Links the services hand back (operation and `Location` headers, `@odata.nextLink`) name
+/// the origin the client addressed: a request that came as `management.azure.com` is told
+/// to poll `management.azure.com`, not the simulator's own address.
+pub(crate) async fn links_at_origin(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let origin = of(req.headers(), &s.config.base_url);
+    let resp = next.run(req).await;
+    if origin == s.config.base_url {
+        return resp;
+    }
+    let base = s.config.base_url.as_str();
+    let (mut parts, body) = resp.into_parts();
+    for name in [http::header::LOCATION, http::HeaderName::from_static("azure-asyncoperation")] {
+        let moved = parts.headers.get(&name).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix(base)).map(|rest| format!("{origin}{rest}"));
+        if let Some(v) = moved.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+            parts.headers.insert(name, v);
+        }
+    }
+    let is_json = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
+    if !is_json {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let text = String::from_utf8_lossy(&bytes).replace(&format!("\"{base}/"), &format!("\"{origin}/"));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_host(h: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(http::header::HOST, h.parse().unwrap());
+        m
+    }
+
+    #[test]
+    fn only_azure_hosts_are_taken_from_the_client() {
+        let base = "https://127.0.0.1:8443";
+        assert_eq!(of(&with_host("login.microsoftonline.com"), base), "https://login.microsoftonline.com");
+        assert_eq!(of(&with_host("Management.Azure.com:443"), base), "https://management.azure.com");
+        assert_eq!(of(&with_host("127.0.0.1:8443"), base), base);
+        assert_eq!(of(&with_host("evil.example"), base), base);
+        assert_eq!(of(&with_host("graph.microsoft.com:8080"), base), base);
+        assert_eq!(of(&HeaderMap::new(), base), base);
+    }
+}
