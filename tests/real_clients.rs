@@ -168,3 +168,74 @@ print(claims["appid"])
     assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), op.client_id);
     served.stop().await.unwrap();
 }
+
+/// With aksflow.env loaded and nothing else, clients keep their default settings: MSAL and
+/// azure-identity sign in at login.microsoftonline.com (instance discovery and all), requests
+/// reach management.azure.com and graph.microsoft.com, and kubectl uses a kubeconfig that ARM
+/// wrote with the cluster's own `https://<fqdn>:443`, all through the simulator's proxy. A
+/// request to any other site fails at the proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_client_settings_reach_the_simulator_through_its_proxy() {
+    outside_tools::require_kubectl();
+    outside_tools::require_python_modules(&["msal", "requests", "azure.identity"]);
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        seed: 4,
+        state_dir: dir.path().join("sim"),
+        key_cache: None,
+        exec_command: Some(aksflow_binary().display().to_string()),
+        limits: Default::default(),
+        era: Default::default(),
+        faults: None,
+    })
+    .await
+    .unwrap();
+    let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
+    let script = r#"
+import base64, os, sys, time, msal, requests
+from azure.identity import EnvironmentCredential
+tenant, cid, secret, sub = (os.environ[k] for k in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID"])
+# MSAL as its documentation shows it: the public cloud's authority, instance discovery on.
+app = msal.ConfidentialClientApplication(cid, client_credential=secret, authority=f"https://login.microsoftonline.com/{tenant}")
+r = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+assert "access_token" in r, r
+sps = requests.get("https://graph.microsoft.com/v1.0/servicePrincipals?$top=1", headers={"Authorization": "Bearer " + r["access_token"]})
+assert sps.status_code == 200, sps.text
+# azure-identity from the environment alone.
+arm = EnvironmentCredential().get_token("https://management.azure.com/.default").token
+h = {"Authorization": "Bearer " + arm}
+subs = requests.get("https://management.azure.com/subscriptions?api-version=2022-12-01", headers=h).json()
+assert [s["subscriptionId"] for s in subs["value"]] == [sub], subs
+base = f"https://management.azure.com/subscriptions/{sub}/resourceGroups/proxied"
+assert requests.put(base + "?api-version=2024-11-01", json={"location": "eastus"}, headers=h).status_code == 201
+cluster = base + "/providers/Microsoft.ContainerService/managedClusters/byproxy?api-version=2025-07-01"
+put = requests.put(cluster, json={"location": "eastus", "properties": {"dnsPrefix": "byproxy", "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_DS2_v2", "mode": "System"}]}}, headers=h)
+assert put.status_code in (200, 201), put.text
+op = put.headers["Azure-AsyncOperation"]
+assert op.startswith("https://management.azure.com/"), op
+for _ in range(200):
+    if requests.get(op, headers=h).json()["status"] == "Succeeded":
+        break
+    time.sleep(0.05)
+creds = requests.post(base + "/providers/Microsoft.ContainerService/managedClusters/byproxy/listClusterAdminCredential?api-version=2025-07-01", headers=h).json()
+open(sys.argv[1], "wb").write(base64.b64decode(creds["kubeconfigs"][0]["value"]))
+# Anything else stops at the proxy.
+try:
+    requests.get("https://example.com/", timeout=10)
+    raise SystemExit("example.com was reached")
+except requests.exceptions.ProxyError:
+    pass
+print("ok")
+"#;
+    let kubeconfig = dir.path().join("admin.kubeconfig");
+    let r = Command::new("python3").args(["-c", script, kubeconfig.to_str().unwrap()]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", dir.path()).envs(env.iter().cloned()).output().expect("python3 runs");
+    assert!(r.status.success(), "{}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    let server = text.lines().find(|l| l.trim_start().starts_with("server:")).unwrap().trim().to_string();
+    assert!(server.starts_with("server: https://byproxy-") && server.ends_with(".azmk8s.io:443"), "{server}");
+    let r = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).args(["get", "pods", "-n", "kube-system"]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", dir.path()).envs(env.iter().cloned()).output().expect("kubectl runs");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("coredns-"), "{}", String::from_utf8_lossy(&r.stdout));
+    served.stop().await.unwrap();
+}
