@@ -282,6 +282,17 @@ async fn a_silent_a_slow_and_an_idle_connection_are_each_closed_at_their_deadlin
 /// settings: each ends as it does in process. Four at a time (they mostly wait).
 #[test]
 fn every_flow_passes_over_tls_against_a_served_simulator() {
+    every_flow_passes_against_a_served_simulator("over TLS", |port| format!("https://127.0.0.1:{port}"));
+}
+
+/// The same flows at Azure's own host names, through the served simulator's proxy
+/// (`--target proxy` with its aksflow.env): kubeconfigs then name each cluster's FQDN.
+#[test]
+fn every_flow_passes_through_the_proxy_at_azure_s_host_names() {
+    every_flow_passes_against_a_served_simulator("through the proxy", |_| "proxy".to_string());
+}
+
+fn every_flow_passes_against_a_served_simulator(how: &str, target: impl Fn(u16) -> String + Sync) {
     let cache = cache();
     let mut paths: Vec<PathBuf> = Vec::new();
     for dir in [flows(), flows().join("failures"), flows().join("time")] {
@@ -312,7 +323,7 @@ fn every_flow_passes_over_tls_against_a_served_simulator() {
                         c.args(["--era", &era]);
                     });
                     let out = aksflow(&cache)
-                        .args(["run", flow.to_str().unwrap(), "--quiet", "--target", &format!("https://127.0.0.1:{port}"), "--out", dir.path().join("out").to_str().unwrap()])
+                        .args(["run", flow.to_str().unwrap(), "--quiet", "--target", &target(port), "--out", dir.path().join("out").to_str().unwrap()])
                         .envs(settings(&dir.path().join("sim")))
                         .output()
                         .unwrap();
@@ -324,7 +335,7 @@ fn every_flow_passes_over_tls_against_a_served_simulator() {
         }
     });
     let failed = failed.into_inner().unwrap();
-    assert!(failed.is_empty(), "{} of {} flows failed over TLS:\n{}", failed.len(), paths.len(), failed.join("\n"));
+    assert!(failed.is_empty(), "{} of {} flows failed {how}:\n{}", failed.len(), paths.len(), failed.join("\n"));
 }
 
 /// Readiness: once the port takes connections, aksflow.env and the CA are already written,

@@ -70,7 +70,8 @@ pub struct RunArgs {
     /// Seed for everything the simulator invents (ids, secrets, codes)
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Where to run: sim, azure, or https://HOST:PORT of a served simulator
+    /// Where to run: sim, azure, https://HOST:PORT of a served simulator, or proxy (a served
+    /// simulator at Azure's host names, through HTTPS_PROXY from its aksflow.env)
     #[arg(long, default_value = "sim", value_parser = parse_target)]
     pub target: Target,
     /// Write the transcript (one JSON line per cloud call) here [default: OUT/transcript.jsonl]

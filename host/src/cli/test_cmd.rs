@@ -39,7 +39,7 @@ pub struct TestArgs {
     /// Seed for every flow
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Where to run: sim, azure, or https://HOST:PORT
+    /// Where to run: sim, azure, https://HOST:PORT, or proxy (a served simulator through HTTPS_PROXY)
     #[arg(long, default_value = "sim", value_parser = |s: &str| s.parse::<Target>())]
     pub target: Target,
     /// Write JUnit XML results here

@@ -4,13 +4,15 @@ use std::str::FromStr;
 
 use crate::bindings::Service;
 
-/// `--target`: the built-in simulator in process, Azure, or a served simulator (or any
-/// endpoint set that speaks Azure's protocols) at an HTTPS URL.
+/// `--target`: the built-in simulator in process, Azure, a served simulator (or any
+/// endpoint set that speaks Azure's protocols) at an HTTPS URL, or a served simulator at
+/// Azure's own host names through its proxy (`HTTPS_PROXY` from its aksflow.env).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Sim,
     Azure,
     Url(String),
+    Proxy,
 }
 
 impl FromStr for Target {
@@ -20,6 +22,7 @@ impl FromStr for Target {
         match s {
             "sim" => Ok(Target::Sim),
             "azure" => Ok(Target::Azure),
+            "proxy" => Ok(Target::Proxy),
             url if url.starts_with("https://") => {
                 let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
                 if parsed.host_str().is_none() {
@@ -30,7 +33,7 @@ impl FromStr for Target {
             url if url.starts_with("http://") => Err(format!(
                 "`{url}`: only https targets work (Entra ID clients refuse plain-HTTP authorities); `aksflow sim serve` serves HTTPS"
             )),
-            other => Err(format!("unknown target `{other}`: use `sim`, `azure`, or https://HOST:PORT of a served simulator")),
+            other => Err(format!("unknown target `{other}`: use `sim`, `azure`, https://HOST:PORT of a served simulator, or `proxy` (a served simulator through HTTPS_PROXY)")),
         }
     }
 }
@@ -41,6 +44,7 @@ impl std::fmt::Display for Target {
             Target::Sim => f.write_str("sim"),
             Target::Azure => f.write_str("azure"),
             Target::Url(u) => f.write_str(u),
+            Target::Proxy => f.write_str("proxy"),
         }
     }
 }

@@ -41,14 +41,23 @@ impl Live {
             Target::Url(u) => Endpoints::single(u),
             _ => Endpoints::azure(),
         };
-        if let Some(h) = var("AZURE_AUTHORITY_HOST") {
-            endpoints.login = h.trim_end_matches('/').to_string();
+        // Azure's host names, reached through the served simulator's proxy: the HTTPS client
+        // takes HTTPS_PROXY from the environment, as every client of the proxy does.
+        if *target == Target::Proxy && var("HTTPS_PROXY").or_else(|| var("https_proxy")).is_none() {
+            return Err("--target proxy reaches a served simulator through HTTPS_PROXY, which is not set.\n  Load the aksflow.env that `aksflow sim serve` wrote (set -a; . DIR/aksflow.env; set +a), or use --target https://HOST:PORT.".into());
         }
-        if let Some(g) = var("AKSFLOW_GRAPH_URL") {
-            endpoints.graph = g.trim_end_matches('/').to_string();
-        }
-        if let Some(a) = var("AKSFLOW_ARM_URL") {
-            endpoints.arm = a.trim_end_matches('/').to_string();
+        // Through the proxy, the services are Azure's own names whatever else the
+        // environment names.
+        if *target != Target::Proxy {
+            if let Some(h) = var("AZURE_AUTHORITY_HOST") {
+                endpoints.login = h.trim_end_matches('/').to_string();
+            }
+            if let Some(g) = var("AKSFLOW_GRAPH_URL") {
+                endpoints.graph = g.trim_end_matches('/').to_string();
+            }
+            if let Some(a) = var("AKSFLOW_ARM_URL") {
+                endpoints.arm = a.trim_end_matches('/').to_string();
+            }
         }
         let operator = OperatorCredential::from_env();
         let (tenant_id, subscription_id) = match (var("AZURE_TENANT_ID"), var("AZURE_SUBSCRIPTION_ID")) {

@@ -16,7 +16,7 @@ pub const LONGEST_LIVE_WAIT: Duration = Duration::from_secs(15 * 60);
 /// cannot. `served_era` is what a served simulator says it simulates (`Some(None)`: it says
 /// nothing, so today's); `None` when that is not known yet, and its check waits.
 pub fn refusal(plan: &Plan, target: &Target, cli_faults: bool, served_era: Option<Option<Era>>) -> Option<String> {
-    let era_known = served_era.is_some() || !matches!(target, Target::Url(_));
+    let era_known = served_era.is_some() || !matches!(target, Target::Url(_) | Target::Proxy);
     if era_known {
         if let Some(why) = crate::flow::refuse_era(&plan.name, plan.era, target, served_era.flatten()) {
             return Some(why);
