@@ -16,7 +16,7 @@ use http::HeaderMap;
 use crate::state::Shared;
 
 /// The Azure hosts the simulator answers as.
-pub const AZURE_HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com"];
+pub const AZURE_HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com", "main.iam.ad.ext.azure.com"];
 
 /// The token service's own origin: v2 tokens it issues there name it in `iss`.
 pub const LOGIN: &str = "https://login.microsoftonline.com";

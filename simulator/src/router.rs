@@ -15,6 +15,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let services = Router::new()
         .merge(login::routes::routes(shared.clone()))
         .merge(graph::routes::routes(shared.clone()))
+        .merge(graph::portal::routes())
         .merge(crate::faults::inject::injecting(kube::routes::routes(), &shared, "kube", kube::error::injected))
         .merge(arm::routes::routes(shared.clone()))
         .fallback(arm::routes::not_found)

@@ -7,4 +7,5 @@ pub mod error;
 pub mod filter;
 pub mod json;
 pub mod model;
+pub mod portal;
 pub mod routes;
