@@ -78,9 +78,14 @@ fn normalize_path(mut req: Request<Body>) -> Request<Body> {
     } else {
         return req;
     };
+    let graph = keywords == GRAPH_KEYWORDS;
     let rewritten: Vec<String> = path
         .split('/')
-        .map(|seg| {
+        .enumerate()
+        // Graph reads `/v1.0//applications` (what Kiota clients send from a base URL with a
+        // trailing slash) as `/v1.0/applications`.
+        .filter(|(i, seg)| !(graph && *i > 0 && seg.is_empty()))
+        .map(|(_, seg)| {
             let lower = seg.to_ascii_lowercase();
             if keywords.contains(&lower.as_str()) { lower } else { seg.to_string() }
         })
@@ -100,4 +105,23 @@ fn normalize_path(mut req: Request<Body>) -> Request<Body> {
         }
     }
     req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(uri: &str) -> String {
+        normalize_path(Request::builder().uri(uri).body(Body::empty()).unwrap()).uri().to_string()
+    }
+
+    #[test]
+    fn keywords_lose_their_case_and_graph_its_doubled_slashes() {
+        assert_eq!(normalized("/v1.0//Applications?$top=1"), "/v1.0/applications?$top=1");
+        assert_eq!(normalized("/v1.0/servicePrincipals/AbC"), "/v1.0/serviceprincipals/AbC");
+        assert_eq!(normalized("/subscriptions/S/resourceGroups/MyRG"), "/subscriptions/S/resourcegroups/MyRG");
+        // ARM paths keep their slashes; other paths are left alone.
+        assert_eq!(normalized("/subscriptions//x"), "/subscriptions//x");
+        assert_eq!(normalized("/k8s/a//b"), "/k8s/a//b");
+    }
 }

@@ -17,6 +17,10 @@ const PIP_PACKAGES: &[(&str, &str)] = &[
     ("requests", "requests"),
     ("azure.identity", "azure-identity"),
     ("kubernetes", "kubernetes"),
+    ("azure.mgmt.resource", "azure-mgmt-resource"),
+    ("azure.mgmt.containerservice", "azure-mgmt-containerservice"),
+    ("azure.mgmt.authorization", "azure-mgmt-authorization"),
+    ("msgraph", "msgraph-sdk"),
 ];
 
 /// The machine's CI script. Both crates that include this file sit one level below the root.
