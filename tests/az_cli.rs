@@ -168,7 +168,7 @@ async fn both_seeds_az_commands_run_against_the_simulator_through_its_proxy() {
     t.refused("kubectl get pods (alice, unbound)", sh.kubectl(&kube("alice.kubeconfig"), &["get", "pods"]), "Forbidden");
     let binding = dir.path().join("basic-azure-ad-binding.yaml");
     std::fs::write(&binding, format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: contoso-cluster-admins\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: {}\n", alice.user_principal_name)).unwrap();
-    t.check("kubectl apply basic-azure-ad-binding.yaml (admin)", sh.kubectl(&kube("admin.kubeconfig"), &["apply", "--validate=false", "-f", binding.to_str().unwrap()]));
+    t.check("kubectl apply basic-azure-ad-binding.yaml (admin)", sh.kubectl(&kube("admin.kubeconfig"), &["apply", "-f", binding.to_str().unwrap()]));
     t.check("kubectl get pods --all-namespaces (alice)", sh.kubectl(&kube("alice.kubeconfig"), &["get", "pods", "--all-namespaces"]));
 
     // Break glass, then no more: local accounts disabled.

@@ -109,7 +109,14 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     // Bind her with kubectl apply as the admin, then she can list.
     let crb = dir.path().join("crb.yaml");
     std::fs::write(&crb, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: alice-admin\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: alice@contoso.onmicrosoft.com\n").unwrap();
-    let r = kubectl("admin.kubeconfig", &["apply", "--validate=false", "-f", crb.to_str().unwrap()]);
+    // kubectl validates against the API server's OpenAPI schemas (its default): a misspelt
+    // field is refused before anything is sent, with kubectl's own words.
+    let typo = dir.path().join("typo.yaml");
+    std::fs::write(&typo, std::fs::read_to_string(&crb).unwrap().replace("roleRef:", "roleReff:")).unwrap();
+    let r = kubectl("admin.kubeconfig", &["apply", "-f", typo.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && err.contains("unknown field \"roleReff\""), "{err}");
+    let r = kubectl("admin.kubeconfig", &["apply", "-f", crb.to_str().unwrap()]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(String::from_utf8_lossy(&r.stdout).contains("clusterrolebinding.rbac.authorization.k8s.io/alice-admin created"));
     let r = kubectl("user-aksflow.kubeconfig", &["get", "pods", "-A"]);

@@ -8,6 +8,7 @@ pub mod authorizer;
 pub mod error;
 pub mod legacy_webhook;
 pub mod model;
+pub mod openapi;
 pub mod protobuf;
 pub mod rbac;
 mod rbac_cache;

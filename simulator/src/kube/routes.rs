@@ -184,6 +184,17 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
             if !subresource.is_empty() {
                 return Err(KubeError::path_not_found(path));
             }
+            // `fieldValidation=Strict` (kubectl's default): fields the kind's schema does not
+            // declare are refused, in the API server's words. `Warn` lets them through.
+            if matches!(verb, "create" | "update" | "patch") && q.get("fieldValidation").is_some_and(|v| v.eq_ignore_ascii_case("Strict")) {
+                if let Ok(doc) = serde_json::from_slice::<Value>(body) {
+                    let unknown = super::openapi::unknown_fields(k.group, k.version, k.kind, &doc);
+                    if !unknown.is_empty() {
+                        let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+                        return Err(KubeError::bad_request(format!("{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}", k.kind, k.version, k.kind, fields.join(", "))));
+                    }
+                }
+            }
             let table = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=Table"));
             let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_string();
             let kc = w.kube.get_mut(&key).expect("inserted above");
@@ -213,6 +224,11 @@ fn non_resource(path: &str, c: &ManagedCluster) -> Result<Response, KubeError> {
             Ok(Json(json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })).into_response())
         }
         "/healthz" | "/livez" | "/readyz" => Ok((StatusCode::OK, "ok").into_response()),
+        "/openapi/v3" | "/openapi/v3/" => Ok(Json(super::openapi::index()).into_response()),
+        p if p.starts_with("/openapi/v3/") => match super::openapi::document(&p["/openapi/v3/".len()..]) {
+            Some(doc) => Ok(([(header::CONTENT_TYPE, "application/json")], doc).into_response()),
+            None => Err(KubeError::path_not_found(p)),
+        },
         p => {
             let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
             let (group, version) = match segs.as_slice() {
