@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
 
 fn aksflow_binary() -> PathBuf {
@@ -78,20 +77,8 @@ async fn both_seeds_az_commands_run_against_the_simulator_through_its_proxy() {
     let az = outside_tools::require_az();
     outside_tools::require_kubectl();
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        seed: 6,
-        state_dir: dir.path().join("sim"),
-        key_cache: None,
-        // As AKS writes it: `kubelogin`, found on PATH (a symlink to aksflow, below).
-        exec_command: None,
-        limits: Default::default(),
-        era: Default::default(),
-        faults: None,
-    })
-    .await
-    .unwrap();
-    let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
+    let served = serve_for_clients(dir.path(), 6, None).await;
+    let env = env_file(&served);
     let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap();
     // kubelogin is aksflow, through a symlink, as the seeds install it.
     let bin = dir.path().join("bin");

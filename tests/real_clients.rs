@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use aksflow::cloud::Target;
 use aksflow::runner::{self, RunOptions};
-use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
 
 fn aksflow_binary() -> std::path::PathBuf {
@@ -51,18 +50,7 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     outside_tools::require_kubectl();
     outside_tools::require_python_modules(&["msal", "jwt", "cryptography", "requests", "azure.identity", "kubernetes"]);
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        seed: 3,
-        state_dir: dir.path().join("sim"),
-        key_cache: None,
-        exec_command: Some(aksflow_binary().display().to_string()),
-        limits: Default::default(),
-        era: Default::default(),
-        faults: None,
-    })
-    .await
-    .unwrap();
+    let served = serve_for_clients(dir.path(), 3, Some(aksflow_binary().display().to_string())).await;
     let op = served.simulator.operator();
     let live = served_live(&served, 3);
     let flow = write_flow(dir.path(), "clients.toml", FLOW);
@@ -186,19 +174,8 @@ async fn default_client_settings_reach_the_simulator_through_its_proxy() {
     outside_tools::require_kubectl();
     outside_tools::require_python_modules(&["msal", "requests", "azure.identity"]);
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        seed: 4,
-        state_dir: dir.path().join("sim"),
-        key_cache: None,
-        exec_command: Some(aksflow_binary().display().to_string()),
-        limits: Default::default(),
-        era: Default::default(),
-        faults: None,
-    })
-    .await
-    .unwrap();
-    let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
+    let served = serve_for_clients(dir.path(), 4, Some(aksflow_binary().display().to_string())).await;
+    let env = env_file(&served);
     let script = r#"
 import base64, os, sys, time, msal, requests
 from azure.identity import EnvironmentCredential

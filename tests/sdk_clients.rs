@@ -4,7 +4,6 @@
 
 use std::process::Command;
 
-use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
 
 /// Python: azure-identity's DefaultAzureCredential, azure-mgmt-resource, -containerservice
@@ -16,19 +15,8 @@ use aksflow_e2e::*;
 async fn the_python_sdks_run_with_their_default_settings() {
     outside_tools::require_python_modules(&["azure.identity", "azure.mgmt.resource", "azure.mgmt.containerservice", "azure.mgmt.authorization", "msgraph"]);
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        seed: 8,
-        state_dir: dir.path().join("sim"),
-        key_cache: None,
-        exec_command: None,
-        limits: Default::default(),
-        era: Default::default(),
-        faults: None,
-    })
-    .await
-    .unwrap();
-    let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
+    let served = serve_for_clients(dir.path(), 8, None).await;
+    let env = env_file(&served);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk/python_sdks.py");
     let r = tokio::task::spawn_blocking(move || {
         Command::new("python3").arg(&script).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", std::env::temp_dir()).envs(env).output().expect("python3 runs")
@@ -50,19 +38,8 @@ async fn the_javascript_sdks_run_with_their_default_settings() {
     let modules = std::path::PathBuf::from(std::env::var("AKSFLOW_NODE_MODULES").unwrap_or_else(|_| "/var/tmp/aksflow-node/node_modules".into()));
     assert!(modules.join("@azure/arm-containerservice/package.json").is_file(), "missing outside tool: the Azure SDKs for JavaScript in {}; .ci/run installs them with npm", modules.display());
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        seed: 9,
-        state_dir: dir.path().join("sim"),
-        key_cache: None,
-        exec_command: None,
-        limits: Default::default(),
-        era: Default::default(),
-        faults: None,
-    })
-    .await
-    .unwrap();
-    let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
+    let served = serve_for_clients(dir.path(), 9, None).await;
+    let env = env_file(&served);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk/node_sdks.mjs");
     let r = tokio::task::spawn_blocking(move || {
         Command::new("node").arg(&script).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", std::env::temp_dir()).env("AKSFLOW_NODE_MODULES", &modules).envs(env).output().expect("node runs")

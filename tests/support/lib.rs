@@ -108,3 +108,25 @@ pub fn assert_bearer_redacted(transcript: &str, services: &[&str]) {
         }
     }
 }
+
+/// `aksflow sim serve` in process for real clients: seed `seed`, state under `dir/sim`, the
+/// given exec command in its kubeconfigs (`None`: `kubelogin`, as AKS writes them).
+pub async fn serve_for_clients(dir: &Path, seed: u64, exec_command: Option<String>) -> aksflow::serve::Served {
+    aksflow::serve::Served::start(aksflow::serve::ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        seed,
+        state_dir: dir.join("sim"),
+        key_cache: None,
+        exec_command,
+        limits: Default::default(),
+        era: Default::default(),
+        faults: None,
+    })
+    .await
+    .expect("the served simulator starts")
+}
+
+/// A served simulator's aksflow.env, as KEY=VALUE pairs (what `set -a; . aksflow.env` gives).
+pub fn env_file(served: &aksflow::serve::Served) -> Vec<(String, String)> {
+    std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()
+}
