@@ -74,6 +74,9 @@ pub fn refusal(authority: &str) -> hyper::Response<Full<Bytes>> {
         .expect("a valid response")
 }
 
+/// Certificates kept at once (a served simulator has a handful of clusters).
+const MAX_CACHED_CERTIFICATES: usize = 256;
+
 /// TLS settings per intercepted host: a certificate for that name alone, issued by the
 /// simulator's CA on first use and kept.
 pub struct Certificates {
@@ -92,7 +95,13 @@ impl Certificates {
         }
         let (cert_pem, key_pem) = self.simulator.server_certificate(&[host.to_string()]);
         let acceptor = super::tls_acceptor(&cert_pem, &key_pem)?;
-        self.by_host.lock().unwrap_or_else(|p| p.into_inner()).insert(host.to_string(), acceptor.clone());
+        let mut by_host = self.by_host.lock().unwrap_or_else(|p| p.into_inner());
+        // Any `*.azmk8s.io` name gets a certificate: a client naming thousands of them must
+        // not grow the cache without bound.
+        if by_host.len() >= MAX_CACHED_CERTIFICATES {
+            by_host.clear();
+        }
+        by_host.insert(host.to_string(), acceptor.clone());
         Ok(acceptor)
     }
 }
@@ -158,6 +167,18 @@ mod tests {
         assert_eq!(r.status(), 403);
         let body = futures_body(r);
         assert!(body.contains("example.com:443") && body.contains("offline") && body.contains("NO_PROXY"), "{body}");
+    }
+
+    #[test]
+    fn the_certificate_cache_is_bounded() {
+        let sim = aksflow_simulator::Simulator::new(aksflow_simulator::SimConfig::in_process(1), aksflow_simulator::VirtualClock::default());
+        let certs = Certificates::new(sim);
+        let a = certs.acceptor("a.hcp.eastus.azmk8s.io").unwrap();
+        assert!(Arc::ptr_eq(a.config(), certs.acceptor("a.hcp.eastus.azmk8s.io").unwrap().config()), "kept");
+        for i in 0..MAX_CACHED_CERTIFICATES + 10 {
+            certs.acceptor(&format!("c{i}.hcp.eastus.azmk8s.io")).unwrap();
+        }
+        assert!(certs.by_host.lock().unwrap().len() <= MAX_CACHED_CERTIFICATES);
     }
 
     fn futures_body(r: hyper::Response<Full<Bytes>>) -> String {
