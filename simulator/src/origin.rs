@@ -88,4 +88,39 @@ mod tests {
         assert_eq!(of(&with_host("graph.microsoft.com:8080"), base), base);
         assert_eq!(of(&HeaderMap::new(), base), base);
     }
+
+    #[test]
+    fn azure_origins_are_only_azure_hosts() {
+        assert!(is_azure("https://management.azure.com"));
+        assert!(is_azure(LOGIN));
+        assert!(!is_azure("https://127.0.0.1:8443"));
+        assert!(!is_azure("http://management.azure.com"));
+        assert!(!is_azure("https://management.azure.com.evil.example"));
+    }
+
+    /// Through the router, as a client through the proxy sends it: Graph's next page names the
+    /// host the client addressed, and the simulator's own address names itself.
+    #[tokio::test]
+    async fn links_name_the_host_the_client_addressed() {
+        use tower::ServiceExt;
+        let sim = crate::Simulator::new(crate::SimConfig::in_process(1), crate::VirtualClock::default());
+        let op = sim.operator();
+        let form = format!("grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default", op.client_id, op.client_secret);
+        let send = |host: &'static str, req: http::request::Builder, body: String| {
+            let router = sim.router();
+            async move {
+                let resp = router.oneshot(req.header(http::header::HOST, host).body(Body::from(body)).unwrap()).await.unwrap();
+                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            }
+        };
+        let token = send("login.microsoftonline.com", http::Request::post(format!("/{}/oauth2/v2.0/token", op.tenant_id)).header("content-type", "application/x-www-form-urlencoded"), form).await;
+        let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+        let page = |host: &'static str| send(host, http::Request::get("/v1.0/users?$top=1").header("authorization", bearer.clone()), String::new());
+        let proxied = page("graph.microsoft.com").await;
+        assert!(proxied["@odata.nextLink"].as_str().unwrap().starts_with("https://graph.microsoft.com/v1.0/users?"), "{proxied}");
+        let direct = page("127.0.0.1:8443").await;
+        let base = crate::SimConfig::in_process(1).base_url;
+        assert!(direct["@odata.nextLink"].as_str().unwrap().starts_with(&format!("{base}/v1.0/users?")), "{direct}");
+    }
 }

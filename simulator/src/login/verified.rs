@@ -72,6 +72,7 @@ mod tests {
     #[test]
     fn a_hit_needs_the_whole_token() {
         let v = VerifiedTokens::default();
+        assert!(v.is_empty());
         v.insert("h.c.sig", &claims(10), 0);
         assert_eq!(v.get("h.c.sig").map(|c| c.exp), Some(10));
         // The same signature over other claims is not a hit.
@@ -88,7 +89,9 @@ mod tests {
             v.insert(&format!("h.c.{i}"), &claims(if i % 2 == 0 { 100 } else { 1000 }), 0);
         }
         assert_eq!(v.len(), CAPACITY);
-        v.insert("h.c.new", &claims(1000), 500);
+        assert!(!v.is_empty());
+        // At 100 exactly, those expiring at 100 have expired.
+        v.insert("h.c.new", &claims(1000), 100);
         assert_eq!(v.len(), CAPACITY / 2 + 1);
         assert!(v.get("h.c.1").is_some() && v.get("h.c.0").is_none());
         // Nothing expired: it starts again.
