@@ -149,7 +149,9 @@ mod tests {
         assert_eq!(Intercepted::of("Management.Azure.com:443"), Some(Intercepted::Service("management.azure.com".into())));
         let fqdn = "myaks-rg-ded95f-3c7e39a7.hcp.eastus.azmk8s.io";
         assert_eq!(Intercepted::of(&format!("{fqdn}:443")), Some(Intercepted::Cluster(fqdn.into())));
-        for refused in ["graph.microsoft.com:80", "example.com:443", "azmk8s.io:443", "evilazmk8s.io:443", "login.microsoftonline.com.evil.example:443", "a/b.azmk8s.io:443", "127.0.0.1:443", "169.254.169.254:443", "nohost"] {
+        assert_eq!(Intercepted::of(&format!("{fqdn}:443")).unwrap().host(), fqdn);
+        assert_eq!(Intercepted::of("graph.microsoft.com:443").unwrap().host(), "graph.microsoft.com");
+        for refused in [".azmk8s.io:443", "graph.microsoft.com:80", "example.com:443", "azmk8s.io:443", "evilazmk8s.io:443", "login.microsoftonline.com.evil.example:443", "a/b.azmk8s.io:443", "127.0.0.1:443", "169.254.169.254:443", "nohost"] {
             assert_eq!(Intercepted::of(refused), None, "{refused}");
         }
     }
@@ -179,6 +181,40 @@ mod tests {
             certs.acceptor(&format!("c{i}.hcp.eastus.azmk8s.io")).unwrap();
         }
         assert!(certs.by_host.lock().unwrap().len() <= MAX_CACHED_CERTIFICATES);
+        let kept = certs.by_host.lock().unwrap().len();
+        certs.acceptor("z.hcp.eastus.azmk8s.io").unwrap();
+        assert_eq!(certs.by_host.lock().unwrap().len(), kept + 1, "below the cap, certificates accumulate");
+    }
+
+    /// One request on a fresh connection, answered by `accept_connect`: what the client read,
+    /// and what came back for the tunnel.
+    async fn connect(request: &'static str) -> (String, Option<Intercepted>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            c.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = vec![0u8; 1024];
+            let n = tokio::time::timeout(std::time::Duration::from_secs(5), c.read(&mut answer)).await.unwrap().unwrap();
+            String::from_utf8_lossy(&answer[..n]).into_owned()
+        });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let accepted = tokio::time::timeout(std::time::Duration::from_secs(5), accept_connect(tcp, std::time::Duration::from_secs(5))).await.unwrap_or(None);
+        (client.await.unwrap(), accepted.map(|(_, target)| target))
+    }
+
+    #[tokio::test]
+    async fn a_connect_to_an_azure_host_opens_the_tunnel_and_anything_else_is_answered() {
+        let (answer, target) = connect("CONNECT login.microsoftonline.com:443 HTTP/1.1\r\nHost: login.microsoftonline.com:443\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert_eq!(target, Some(Intercepted::Service("login.microsoftonline.com".into())));
+        let (answer, target) = connect("GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 405") && answer.contains("CONNECT"), "{answer}");
+        assert_eq!(target, None);
+        let (answer, target) = connect("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("example.com:443"), "{answer}");
+        assert_eq!(target, None);
     }
 
     fn futures_body(r: hyper::Response<Full<Bytes>>) -> String {
