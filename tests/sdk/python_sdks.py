@@ -1,7 +1,7 @@
 # The Azure SDKs for Python with their default settings: run by tests/sdk_clients.rs with
 # only a served simulator's aksflow.env in the environment.
-import asyncio, os, sys, time
-from azure.identity import ClientSecretCredential, DefaultAzureCredential
+import asyncio, os
+from azure.identity import DefaultAzureCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import ManagedCluster, ManagedClusterAgentPoolProfile, ManagedClusterAADProfile

@@ -23,19 +23,15 @@ pub fn refuse_era(flow: &str, era: Era, target: &Target, served: Option<Era>) ->
         (Era::Y2019, Target::Azure) => Some(format!(
             "flow `{flow}` needs the 2019 era of Azure (`era = \"2019\"`): the legacy Azure AD integration with server and client apps, which Azure no longer creates (AKS refused new legacy clusters from 2023 and migrated the rest to AKS-managed Azure AD). Nothing was run.\n  Run it on the simulator (leave out --target), or run a managed-AAD flow against Azure: flows/managed-aad.toml, flows/managed-aad-existing.toml, flows/ci-spn-login.toml."
         )),
-        (_, Target::Proxy) => {
+        (_, Target::Proxy | Target::Url(_)) => {
             let served = served.unwrap_or_default();
+            let which = match target {
+                Target::Url(url) => format!("at {url}"),
+                _ => "behind HTTPS_PROXY".to_string(),
+            };
             (served != era).then(|| {
                 format!(
-                    "flow `{flow}` needs the simulator's `{era}` era, but the simulator behind HTTPS_PROXY simulates `{served}`. Nothing was run.\n  Serve one of that era (`aksflow sim serve --era {era}`) and load its aksflow.env, or run the flow in process (leave out --target)."
-                )
-            })
-        }
-        (_, Target::Url(url)) => {
-            let served = served.unwrap_or_default();
-            (served != era).then(|| {
-                format!(
-                    "flow `{flow}` needs the simulator's `{era}` era, but the simulator at {url} simulates `{served}`. Nothing was run.\n  Serve one of that era (`aksflow sim serve --era {era}`) and load its aksflow.env, or run the flow in process (leave out --target)."
+                    "flow `{flow}` needs the simulator's `{era}` era, but the simulator {which} simulates `{served}`. Nothing was run.\n  Serve one of that era (`aksflow sim serve --era {era}`) and load its aksflow.env, or run the flow in process (leave out --target)."
                 )
             })
         }
