@@ -111,10 +111,22 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let r = kubectl("user-aksflow.kubeconfig", &["auth", "can-i", "list", "pods"]);
     assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "yes");
-    // A garbage token: kubectl's Unauthorized message.
+    // A garbage token and no client certificate (which alone is the admin): kubectl's
+    // Unauthorized message.
     let bad = std::fs::read_to_string(out.join("admin.kubeconfig")).unwrap();
-    let token_line = bad.lines().find(|l| l.trim_start().starts_with("token:")).unwrap().to_string();
-    std::fs::write(out.join("bad.kubeconfig"), bad.replace(&token_line, "    token: not-a-valid-token")).unwrap();
+    let bad: String = bad
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("client-certificate-data:") && !l.trim_start().starts_with("client-key-data:"))
+        .map(|l| if l.trim_start().starts_with("token:") { "    token: not-a-valid-token\n".to_string() } else { format!("{l}\n") })
+        .collect();
+    std::fs::write(out.join("bad.kubeconfig"), bad).unwrap();
+    // The client certificate alone, no token: kubectl presents it in the handshake and the
+    // cluster's x509 authenticator takes it (`O=system:masters`).
+    let admin = std::fs::read_to_string(out.join("admin.kubeconfig")).unwrap();
+    let cert_only: String = admin.lines().filter(|l| !l.trim_start().starts_with("token:")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(out.join("cert-only.kubeconfig"), cert_only).unwrap();
+    let r = kubectl("cert-only.kubeconfig", &["auth", "can-i", "*", "*"]);
+    assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "yes", "{}", String::from_utf8_lossy(&r.stderr));
     let r = kubectl("bad.kubeconfig", &["get", "nodes"]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("error: You must be logged in to the server (Unauthorized)"), "{}", String::from_utf8_lossy(&r.stderr));
     // The legacy azure auth-provider kubeconfig: removed from kubectl.

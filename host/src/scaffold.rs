@@ -1,6 +1,6 @@
 //! `aksflow plugins new NAME`: a step crate that builds as it is, outside this repository.
 //! It depends on the SDK of the checkout this binary was built from, by path, so the plugin
-//! and the host always agree on `aksflow:step@0.1.0` (the SDK finds the WIT contract beside
+//! and the host always agree on `aksflow:step@0.2.0` (the SDK finds the WIT contract beside
 //! itself) and nothing of the SDK is copied.
 
 use std::path::{Path, PathBuf};

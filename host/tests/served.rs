@@ -416,11 +416,44 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     assert_eq!(kubeconfig["clusters"][0]["cluster"]["server"], format!("https://{fqdn}:443"), "asked of management.azure.com, the kubeconfig names the cluster's own API server");
     let admin_token = kubeconfig["users"][0]["user"]["token"].as_str().expect("the admin kubeconfig's token").to_string();
 
-    // The cluster's own API server, at its FQDN, with a certificate for that name.
-    let pods = client.get(format!("https://{fqdn}/api/v1/namespaces/kube-system/pods")).bearer_auth(&admin_token).send().await.unwrap();
+    // The cluster's own API server, at its FQDN, with a certificate for that name from the
+    // cluster's own CA: the simulator's CA does not vouch for it.
+    let pods_url = format!("https://{fqdn}/api/v1/namespaces/kube-system/pods");
+    assert!(client.get(&pods_url).bearer_auth(&admin_token).send().await.is_err(), "only the kubeconfig's CA is the cluster's");
+    let as_admin = cluster_client(&kubeconfig, &s["HTTPS_PROXY"], true);
+    // The client certificate alone (no token) is the local admin, `O=system:masters`.
+    let pods = as_admin.get(&pods_url).send().await.unwrap();
     assert_eq!(pods.status(), 200);
     let pods: serde_json::Value = serde_json::from_slice(&pods.bytes().await.unwrap()).unwrap();
     assert_eq!(pods["kind"], "PodList");
+    let review = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
+    let me: serde_json::Value = as_admin.post(format!("https://{fqdn}/apis/authentication.k8s.io/v1/selfsubjectreviews")).header("content-type", "application/json").body(review.to_string()).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+    assert_eq!(me["status"]["userInfo"]["username"], "masterclient", "{me}");
+    assert!(me["status"]["userInfo"]["groups"].as_array().unwrap().contains(&"system:masters".into()), "{me}");
+    let anonymous = cluster_client(&kubeconfig, &s["HTTPS_PROXY"], false);
+    assert_eq!(anonymous.get(&pods_url).send().await.unwrap().status(), 401, "the cluster's CA, no credentials");
+    assert_eq!(anonymous.get(&pods_url).bearer_auth(&admin_token).send().await.unwrap().status(), 200, "the static token");
+
+    // Rotating the cluster's certificates gives it a new CA: the old kubeconfig no longer
+    // trusts the API server, and new credentials work.
+    let rotate = arm(reqwest::Method::POST, format!("{cluster}/rotateClusterCertificates?api-version=2025-07-01")).send().await.unwrap();
+    assert_eq!(rotate.status(), 202);
+    assert!(rotate.headers()["location"].to_str().unwrap().starts_with("https://management.azure.com/"));
+    for _ in 0..200 {
+        let c: serde_json::Value = arm(reqwest::Method::GET, format!("{cluster}?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+        if c["properties"]["provisioningState"] == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // (A new connection: the API server's certificate is checked at the handshake.)
+    assert!(cluster_client(&kubeconfig, &s["HTTPS_PROXY"], true).get(&pods_url).send().await.is_err(), "the old CA is not the cluster's any more");
+    // On a connection made before, the old client certificate no longer names anyone.
+    assert_eq!(as_admin.get(&pods_url).send().await.unwrap().status(), 401);
+    let creds: serde_json::Value = arm(reqwest::Method::POST, format!("{cluster}/listClusterAdminCredential?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
+    let rotated: serde_yaml::Value = serde_yaml::from_slice(&base64_decode(creds["kubeconfigs"][0]["value"].as_str().unwrap())).unwrap();
+    assert_ne!(rotated["clusters"][0]["cluster"]["certificate-authority-data"], kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]);
+    assert_eq!(cluster_client(&rotated, &s["HTTPS_PROXY"], true).get(&pods_url).send().await.unwrap().status(), 200);
 
     // Any other host is refused by the proxy itself, naming it; nothing is tunnelled.
     for other in ["example.com:443", "169.254.169.254:443", "management.azure.com:80"] {
@@ -430,6 +463,21 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     }
     let refused = reqwest::Client::builder().proxy(reqwest::Proxy::https(&s["HTTPS_PROXY"]).unwrap()).build().unwrap().get("https://example.com/").send().await;
     assert!(refused.is_err(), "a client sees the tunnel refused");
+}
+
+/// A client as kubectl makes one from a kubeconfig: its CA alone trusted, and its client
+/// certificate presented when `with_certificate`.
+fn cluster_client(kubeconfig: &serde_yaml::Value, proxy: &str, with_certificate: bool) -> reqwest::Client {
+    let field = |v: &serde_yaml::Value| base64_decode(v.as_str().expect("a base64 field"));
+    let ca = field(&kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]);
+    let mut builder = reqwest::Client::builder().tls_built_in_root_certs(false).add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap()).proxy(reqwest::Proxy::https(proxy).unwrap());
+    if with_certificate {
+        let user = &kubeconfig["users"][0]["user"];
+        let mut identity = field(&user["client-certificate-data"]);
+        identity.extend(field(&user["client-key-data"]));
+        builder = builder.identity(reqwest::Identity::from_pem(&identity).unwrap());
+    }
+    builder.build().unwrap()
 }
 
 /// Sends `CONNECT target` to the proxy and returns what it answered.

@@ -39,4 +39,4 @@ mod state;
 pub use clock::VirtualClock;
 pub use config::{ServedCertificates, SimConfig};
 pub use era::Era;
-pub use simulator::{OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};
+pub use simulator::{ClusterServerCertificate, OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};

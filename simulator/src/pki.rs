@@ -32,6 +32,10 @@ pub struct Pki {
     ca_params: CertificateParams,
     ca_key: KeyPair,
     pub ca: Issued,
+    /// The CA certificate (DER), the trust anchor a presented client certificate must chain to.
+    pub ca_der: Vec<u8>,
+    /// Separates a cluster's keys and serials from the simulator's and other clusters'.
+    scope: String,
 }
 
 fn key_for(seed: u64, purpose: &str) -> KeyPair {
@@ -99,26 +103,43 @@ impl Pki {
     }
 
     fn build(seed: u64, window: Window, rsa: Option<(Vec<u8>, Vec<u8>)>, constraints: Option<NameConstraints>) -> Self {
-        let ca_key = match &rsa {
-            Some((ca, _)) => rsa_key(ca),
-            None => key_for(seed, "ca"),
-        };
-        let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "aksflow simulator CA");
         dn.push(DnType::OrganizationName, "aksflow");
+        Self::with_ca(seed, String::new(), dn, window, rsa, constraints)
+    }
+
+    fn with_ca(seed: u64, scope: String, dn: DistinguishedName, window: Window, rsa: Option<(Vec<u8>, Vec<u8>)>, constraints: Option<NameConstraints>) -> Self {
+        let ca_key = match &rsa {
+            Some((ca, _)) => rsa_key(ca),
+            None => key_for(seed, &format!("{scope}ca")),
+        };
+        let mut p = CertificateParams::default();
         p.distinguished_name = dn;
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-        p.serial_number = Some(serial(seed, "ca"));
+        p.serial_number = Some(serial(seed, &format!("{scope}ca")));
         p.name_constraints = constraints;
         validity(&mut p, window);
         let cert = p.self_signed(&ca_key).expect("self-signing the CA");
         let ca = Issued { cert_pem: cert.pem(), key_pem: ca_key.serialize_pem() };
-        Pki { seed, rsa, window, ca_params: p, ca_key, ca }
+        let ca_der = cert.der().to_vec();
+        Pki { seed, rsa, window, ca_params: p, ca_key, ca, ca_der, scope }
+    }
+
+    /// A cluster's own PKI, as AKS gives every cluster: a CA (`CN=ca`, Ed25519 from the seed
+    /// and `cluster_key`) that issues its API server's certificate and its client
+    /// certificates, valid for as long as this PKI's. A new `cluster_key` (a new cluster, or
+    /// one whose certificates were rotated) gives a new CA.
+    pub fn for_cluster(&self, cluster_key: &str) -> Pki {
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "ca");
+        Self::with_ca(self.seed, format!("cluster:{cluster_key}:"), dn, self.window, None, None)
     }
 
     fn issue(&self, purpose: &str, mut p: CertificateParams) -> Issued {
+        let purpose = format!("{}{purpose}", self.scope);
+        let purpose = purpose.as_str();
         let key = match &self.rsa {
             Some((_, leaf)) => rsa_key(leaf),
             None => key_for(self.seed, purpose),
@@ -142,11 +163,21 @@ impl Pki {
         self.issue(purpose, p)
     }
 
+    /// An AKS API server's certificate (`CN=apiserver`): its FQDN and the in-cluster names.
+    pub fn apiserver(&self, fqdn: &str) -> Issued {
+        let names: Vec<String> = [fqdn, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"].iter().map(|s| s.to_string()).collect();
+        self.server_named("apiserver", &names)
+    }
+
     /// A TLS server certificate for these DNS names and IP addresses.
     pub fn server(&self, names: &[String]) -> Issued {
+        self.server_named(names.first().map(String::as_str).unwrap_or("aksflow"), names)
+    }
+
+    fn server_named(&self, common_name: &str, names: &[String]) -> Issued {
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, names.first().cloned().unwrap_or_else(|| "aksflow".into()));
+        dn.push(DnType::CommonName, common_name);
         p.distinguished_name = dn;
         p.subject_alt_names = names
             .iter()
@@ -177,5 +208,19 @@ mod tests {
         assert_eq!(x.cert_pem, y.cert_pem);
         assert!(x.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(x.key_pem.contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn each_cluster_has_its_own_ca_and_the_same_key_gives_the_same_one() {
+        let sim = Pki::new(1, 1_767_225_600);
+        let a = sim.for_cluster("/subscriptions/s/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/a:0");
+        let a_again = Pki::new(1, 1_767_225_600).for_cluster("/subscriptions/s/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/a:0");
+        let rotated = sim.for_cluster("/subscriptions/s/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/a:1");
+        assert_eq!(a.ca.cert_pem, a_again.ca.cert_pem);
+        assert_ne!(a.ca.cert_pem, sim.ca.cert_pem);
+        assert_ne!(a.ca.cert_pem, rotated.ca.cert_pem);
+        // A cluster's leaf keys are its own, not the simulator's for the same purpose.
+        assert_ne!(a.client("admin", "masterclient", "system:masters").key_pem, sim.client("admin", "masterclient", "system:masters").key_pem);
+        assert_eq!(a.apiserver("a.hcp.eastus.azmk8s.io").cert_pem, a_again.apiserver("a.hcp.eastus.azmk8s.io").cert_pem);
     }
 }

@@ -42,6 +42,7 @@ const ARM_KEYWORDS: &[&str] = &[
     "roledefinitions",
     "listclusteradmincredential",
     "listclusterusercredential",
+    "rotateclustercertificates",
     "kubernetesversions",
 ];
 

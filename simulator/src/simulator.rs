@@ -63,6 +63,17 @@ pub enum SnapshotError {
     SeedMismatch { saved: u64, requested: u64 },
 }
 
+/// A cluster API server's TLS certificate (PEM).
+#[derive(Clone)]
+pub struct ClusterServerCertificate {
+    /// Names the CA that issued it: it changes when the cluster's certificates are rotated.
+    pub ca_key: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The cluster's CA (what an AKS kubeconfig's `certificate-authority-data` holds).
+    pub ca_pem: String,
+}
+
 /// A simulator instance. Cheap to clone (shared state).
 #[derive(Clone)]
 pub struct Simulator {
@@ -132,7 +143,7 @@ impl Simulator {
         } else {
             Arc::new(crate::pki::Pki::new(config.seed, start))
         };
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki }) }
+        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki, cluster_pki: Default::default() }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -161,9 +172,40 @@ impl Simulator {
         (c.cert_pem, c.key_pem)
     }
 
-    /// The simulator's CA (PEM): every kubeconfig's `certificate-authority-data`.
+    /// The API server certificate of the cluster whose FQDN is `fqdn`, issued by that
+    /// cluster's own CA; `None` when no cluster has that name (DNS would not resolve it).
+    pub fn cluster_server_certificate(&self, fqdn: &str) -> Option<ClusterServerCertificate> {
+        let cluster = {
+            let w = self.shared.world();
+            w.arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn)).cloned()?
+        };
+        let pki = self.shared.cluster_pki(&cluster);
+        let issued = pki.apiserver(&cluster.fqdn);
+        Some(ClusterServerCertificate { ca_key: cluster.pki_key(), cert_pem: issued.cert_pem, key_pem: issued.key_pem, ca_pem: pki.ca.cert_pem.clone() })
+    }
+
+    /// The CA (PEM) that issued the certificate a TLS client is shown at `host`: a cluster's
+    /// own CA at its FQDN, the simulator's at its own address and at Azure's names; `None`
+    /// for a name nothing here answers (DNS would not resolve it).
+    pub fn certificate_issuer(&self, host: &str) -> Option<String> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let own = self.shared.config.base_url.parse::<http::Uri>().ok().and_then(|u| u.host().map(str::to_ascii_lowercase));
+        if own.as_deref() == Some(host.as_str()) || crate::origin::AZURE_HOSTS.contains(&host.as_str()) {
+            return Some(self.shared.pki.ca.cert_pem.clone());
+        }
+        let cluster = self.shared.world().arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(&host)).cloned()?;
+        Some(self.shared.cluster_pki(&cluster).ca.cert_pem.clone())
+    }
+
+    /// The simulator's CA (PEM): the `certificate-authority-data` of kubeconfigs that
+    /// name the simulator's own address.
     pub fn ca_pem(&self) -> String {
         self.shared.pki.ca.cert_pem.clone()
+    }
+
+    /// The clock's now, in seconds since the epoch: when a certificate is checked in process.
+    pub fn now_secs(&self) -> i64 {
+        self.shared.clock.now_ms() / 1000
     }
 
     pub fn clock(&self) -> &VirtualClock {

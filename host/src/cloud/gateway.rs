@@ -158,6 +158,13 @@ impl Gateway {
                 builder = builder.header(http::header::HOST, host);
             }
         }
+        if req.service == Service::Kube {
+            let identity = req.client_identity.as_ref().map(|v| v.as_str().to_string());
+            if let Some(pem) = &identity {
+                self.redactor.learn(pem);
+            }
+            builder = builder.extension(super::kube_tls::KubeTls { certificate_authority: req.certificate_authority.clone(), client_identity: identity });
+        }
         builder.body(Bytes::from(req.body.clone())).map_err(|e| RequestError::Build(format!("cannot build the request: {e}")))
     }
 

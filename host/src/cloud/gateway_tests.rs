@@ -95,6 +95,7 @@ fn request(service: Service, method: &str, path: &str) -> CloudRequest {
         headers: vec![],
         body: vec![],
         server: None,
+        certificate_authority: None,
         client_identity: None,
         anonymous: false,
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod egress;
 pub mod error;
 mod gateway;
+pub mod kube_tls;
 mod recorder;
 pub mod resolver;
 pub mod retry;

@@ -1,5 +1,7 @@
 //! Two ways to deliver one `http::Request`: to the simulator's Router in process (tower
-//! `oneshot`, no socket), or over HTTPS with reqwest and rustls.
+//! `oneshot`, no socket), or over HTTPS with reqwest and rustls. A cluster call carries its
+//! kubeconfig's TLS settings ([`KubeTls`]): over HTTPS a client that trusts exactly that CA
+//! and presents that certificate; in process the same checks, without a handshake.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +12,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::error::TransportError;
+use super::kube_tls::{InProcessHandshake, KubeTls};
 use super::resolver::{AddressPolicy, PinnedResolver};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -21,19 +24,38 @@ pub trait Transport: Send + Sync {
 /// The simulator's Router, called directly.
 pub struct InProcess {
     router: axum::Router,
+    simulator: aksflow_simulator::Simulator,
+    handshake: InProcessHandshake,
 }
 
 impl InProcess {
-    pub fn new(router: axum::Router) -> Self {
-        InProcess { router }
+    pub fn new(simulator: &aksflow_simulator::Simulator) -> Self {
+        InProcess { router: simulator.router(), simulator: simulator.clone(), handshake: InProcessHandshake::default() }
+    }
+
+    /// A cluster call's handshake checks; the client certificate goes to the simulator as
+    /// a served simulator's TLS layer hands it on.
+    fn handshake(&self, req: &mut http::Request<Bytes>, url: &str) -> Result<(), TransportError> {
+        let Some(tls) = req.extensions().get::<KubeTls>().cloned() else {
+            return Ok(());
+        };
+        let host = req.uri().host().unwrap_or_default().to_string();
+        let fail = |detail: String| TransportError::Send { url: url.to_string(), detail };
+        let issuer = self.simulator.certificate_issuer(&host).ok_or_else(|| fail(format!("dns error: no cluster has the name `{host}`")))?;
+        if let Some(der) = self.handshake.check(&tls, &issuer).map_err(|e| fail(e.to_string()))? {
+            req.extensions_mut().insert(aksflow_simulator::kube::x509::PeerCertificate(der.to_vec()));
+        }
+        Ok(())
     }
 }
 
 impl Transport for InProcess {
-    fn send(&self, req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
+    fn send(&self, mut req: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
         let router = self.router.clone();
         let url = req.uri().to_string();
+        let checked = self.handshake(&mut req, &url);
         Box::pin(async move {
+            checked?;
             let req = req.map(axum::body::Body::from);
             let Ok(resp) = router.oneshot(req).await;
             if resp.extensions().get::<aksflow_simulator::faults::inject::Dropped>().is_some() {
@@ -49,7 +71,15 @@ impl Transport for InProcess {
 /// Real sockets: Azure, or a served simulator whose CA is trusted.
 pub struct Https {
     client: reqwest::Client,
+    /// How to build another client (for a cluster's own CA and client certificate).
+    timeout: Duration,
+    policy: Option<AddressPolicy>,
+    /// A client per kubeconfig TLS setting, made on first use.
+    per_cluster: std::sync::Mutex<std::collections::HashMap<KubeTls, reqwest::Client>>,
 }
+
+/// Cluster clients kept at once.
+const MAX_CLUSTER_CLIENTS: usize = 64;
 
 impl Https {
     /// A client that also trusts the PEM certificates in `extra_ca` (e.g. a served
@@ -70,6 +100,18 @@ impl Https {
     }
 
     fn build(extra_ca: Option<&[u8]>, timeout: Duration, policy: Option<AddressPolicy>) -> Result<Self, String> {
+        let mut builder = Self::builder(timeout, policy);
+        if let Some(pem) = extra_ca {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("the CA bundle is not PEM certificates: {e}"))?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let client = builder.build().map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
+        Ok(Https { client, timeout, policy, per_cluster: Default::default() })
+    }
+
+    fn builder(timeout: Duration, policy: Option<AddressPolicy>) -> reqwest::ClientBuilder {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(20))
@@ -78,13 +120,35 @@ impl Https {
         if let Some(policy) = policy {
             builder = builder.dns_resolver(std::sync::Arc::new(PinnedResolver { policy }));
         }
-        if let Some(pem) = extra_ca {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("the CA bundle is not PEM certificates: {e}"))?;
-            for c in certs {
+        builder
+    }
+
+    /// The client for a cluster call: with a CA, that CA alone is trusted (as kubectl
+    /// does with `certificate-authority-data`); with a client certificate, it is presented.
+    fn for_cluster(&self, tls: &KubeTls) -> Result<reqwest::Client, String> {
+        if let Some(c) = self.per_cluster.lock().unwrap_or_else(|p| p.into_inner()).get(tls) {
+            return Ok(c.clone());
+        }
+        let mut builder = Self::builder(self.timeout, self.policy);
+        if let Some(pem) = &tls.certificate_authority {
+            super::kube_tls::certificates(pem).map_err(|e| e.to_string())?;
+            builder = builder.tls_built_in_root_certs(false);
+            for c in reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| format!("the kubeconfig's certificate-authority-data: {e}"))? {
                 builder = builder.add_root_certificate(c);
             }
         }
-        Ok(Https { client: builder.build().map_err(|e| format!("cannot build the HTTPS client: {e}"))? })
+        if let Some(identity) = &tls.client_identity {
+            super::kube_tls::client_certificate(identity).map_err(|e| e.to_string())?;
+            let id = reqwest::Identity::from_pem(identity.as_bytes()).map_err(|e| format!("the kubeconfig's client certificate and key are not usable: {e}"))?;
+            builder = builder.identity(id);
+        }
+        let client = builder.build().map_err(|e| format!("cannot build the HTTPS client for the cluster: {e}"))?;
+        let mut kept = self.per_cluster.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= MAX_CLUSTER_CLIENTS {
+            kept.clear();
+        }
+        kept.insert(tls.clone(), client.clone());
+        Ok(client)
     }
 }
 
@@ -93,8 +157,11 @@ impl Transport for Https {
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let url = parts.uri.to_string();
-            let resp = self
-                .client
+            let client = match parts.extensions.get::<KubeTls>() {
+                Some(tls) => self.for_cluster(tls).map_err(|detail| TransportError::Send { url: url.clone(), detail })?,
+                None => self.client.clone(),
+            };
+            let resp = client
                 .request(parts.method, &url)
                 .headers(parts.headers)
                 .body(body)

@@ -41,7 +41,7 @@ mod tests {
 
     #[test]
     fn the_contract_and_harmless_wasi_are_allowed_and_the_network_is_not() {
-        for ok in ["aksflow:step/cloud@0.1.0", "wasi:cli/environment@0.2.3", "wasi:io/streams@0.2.0", "wasi:clocks/monotonic-clock@0.2.6", "wasi:random/random@0.2.0"] {
+        for ok in ["aksflow:step/cloud@0.2.0", "wasi:cli/environment@0.2.3", "wasi:io/streams@0.2.0", "wasi:clocks/monotonic-clock@0.2.6", "wasi:random/random@0.2.0"] {
             assert!(is_allowed(ok), "{ok}");
         }
         for bad in ["wasi:sockets/tcp@0.2.0", "wasi:http/outgoing-handler@0.2.0", "acme:evil/steal@1.0.0", "wasi:cli/environmentx"] {

@@ -37,7 +37,7 @@ pub enum LoadError {
         "{origin}: imports `{import}`, which aksflow does not give to plugins.\n  A step may import only aksflow:step (cloud, log, interact) and the WASI clocks, random, I/O and CLI interfaces; it has no sockets, HTTP or files. Call services through `cloud.call`."
     )]
     ForbiddenImport { origin: String, import: String },
-    #[error("{origin}: does not fit the aksflow:step@0.1.0 world: {reason}")]
+    #[error("{origin}: does not fit the aksflow:step@0.2.0 world: {reason}")]
     Contract { origin: String, reason: String },
     #[error("{origin}: `describe` failed: {failure}")]
     Describe { origin: String, failure: StepFailure },

@@ -111,7 +111,7 @@ pub fn simulated(seed: u64, era: Era, faults: Option<aksflow_simulator::faults::
     let op = sim.operator();
     let gateway = Gateway::new(
         Endpoints::single(&sim.config().base_url),
-        Box::new(InProcess::new(sim.router())),
+        Box::new(InProcess::new(&sim)),
         OperatorCredential::ClientSecret { tenant_id: op.tenant_id.clone(), client_id: op.client_id.clone(), client_secret: op.client_secret.clone() },
         RunClock::Virtual(clock),
         transcript,

@@ -116,6 +116,7 @@ impl RunIo {
             headers: vec![Header { name: "content-type".into(), value: "application/x-www-form-urlencoded".into() }],
             body: sign_in.form(&device.user_code),
             server: None,
+            certificate_authority: None,
             client_identity: None,
             anonymous: true,
         };

@@ -179,13 +179,14 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
         let Ok(Ok(tls)) = tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await else {
             return;
         };
-        serve_http(tls, None, router, registry, conn, limits).await;
+        let peer = super::client_certificate::presented(tls.get_ref().1);
+        serve_http(tls, None, peer, router, registry, conn, limits).await;
         return;
     }
-    let Some((tunnel, target)) = super::proxy::accept_connect(tcp, limits.header_read).await else {
+    let Some((tunnel, target)) = super::proxy::accept_connect(tcp, certificates, limits.header_read).await else {
         return;
     };
-    let acceptor = match certificates.acceptor(target.host()) {
+    let acceptor = match certificates.acceptor(&target) {
         Ok(a) => a,
         Err(e) => {
             tracing::error!("no certificate for {}: {e}", target.host());
@@ -195,12 +196,22 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
     let Ok(Ok(tls)) = tokio::time::timeout(limits.handshake, acceptor.accept(tunnel)).await else {
         return;
     };
-    serve_http(tls, Some(target), router, registry, conn, limits).await;
+    let peer = super::client_certificate::presented(tls.get_ref().1);
+    serve_http(tls, Some(target), peer, router, registry, conn, limits).await;
 }
 
 /// Serves `router` on an established TLS stream; through the proxy, `target` says which
-/// host the client believes it reached.
-async fn serve_http<S>(tls: S, target: Option<super::proxy::Intercepted>, router: axum::Router, registry: &Registry, conn: &Arc<Conn>, limits: Limits)
+/// host the client believes it reached. `peer`, the client's certificate, goes with each
+/// request of the connection.
+async fn serve_http<S>(
+    tls: S,
+    target: Option<super::proxy::Intercepted>,
+    peer: Option<aksflow_simulator::kube::x509::PeerCertificate>,
+    router: axum::Router,
+    registry: &Registry,
+    conn: &Arc<Conn>,
+    limits: Limits,
+)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -209,6 +220,9 @@ where
         let (start, deadline) = (registry.start, limits.request);
         move |mut req: hyper::Request<hyper::body::Incoming>| {
             let (conn, router) = (conn.clone(), router.clone());
+            if let Some(peer) = &peer {
+                req.extensions_mut().insert(peer.clone());
+            }
             if let Some(target) = &target {
                 let routed = target.route(req.uri().path_and_query().map_or("/", |p| p.as_str()));
                 if let Ok(uri) = routed.parse() {

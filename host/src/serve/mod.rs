@@ -7,6 +7,7 @@
 //! Real clients live on the wall clock, so a served simulator's clock starts at the real
 //! time and follows it, and long-running operations finish at once (`Retry-After: 1`).
 
+mod client_certificate;
 mod connections;
 mod private;
 pub mod proxy;
@@ -159,10 +160,10 @@ fn tls_acceptor(cert_pem: &str, key_pem: &str) -> Result<tokio_rustls::TlsAccept
     let certs = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| e.to_string())?];
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| e.to_string())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_no_client_auth()
+        .with_client_cert_verifier(client_certificate::RequestClientCertificate::new(&provider))
         .with_single_cert(certs, key)
         .map_err(|e| format!("the simulator's TLS certificate: {e}"))?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];

@@ -74,11 +74,23 @@ pub fn refusal(authority: &str) -> hyper::Response<Full<Bytes>> {
         .expect("a valid response")
 }
 
+/// The answer to a CONNECT to a cluster name no cluster has: 502, as a proxy whose DNS
+/// lookup failed gives, naming the host.
+pub fn no_such_cluster(fqdn: &str) -> hyper::Response<Full<Bytes>> {
+    let text = format!("aksflow sim serve: no cluster has the name {fqdn} (was it deleted, or is the kubeconfig from another simulator?); DNS would not resolve it either\n");
+    hyper::Response::builder()
+        .status(http::StatusCode::BAD_GATEWAY)
+        .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(text)))
+        .expect("a valid response")
+}
+
 /// Certificates kept at once (a served simulator has a handful of clusters).
 const MAX_CACHED_CERTIFICATES: usize = 256;
 
-/// TLS settings per intercepted host: a certificate for that name alone, issued by the
-/// simulator's CA on first use and kept.
+/// TLS settings per intercepted host, made on first use and kept: an Azure name gets a
+/// certificate for that name alone from the simulator's CA; a cluster's FQDN gets its API
+/// server's certificate from the cluster's own CA (kept until its certificates are rotated).
 pub struct Certificates {
     simulator: Simulator,
     by_host: Mutex<HashMap<String, tokio_rustls::TlsAcceptor>>,
@@ -89,19 +101,37 @@ impl Certificates {
         Certificates { simulator, by_host: Mutex::new(HashMap::new()) }
     }
 
-    pub fn acceptor(&self, host: &str) -> Result<tokio_rustls::TlsAcceptor, String> {
-        if let Some(a) = self.by_host.lock().unwrap_or_else(|p| p.into_inner()).get(host) {
+    /// Whether anything answers at `target`: an Azure name always, a cluster's FQDN while a
+    /// cluster has it (otherwise DNS would not resolve it).
+    pub fn answers(&self, target: &Intercepted) -> bool {
+        match target {
+            Intercepted::Service(_) => true,
+            Intercepted::Cluster(fqdn) => self.simulator.certificate_issuer(fqdn).is_some(),
+        }
+    }
+
+    pub fn acceptor(&self, target: &Intercepted) -> Result<tokio_rustls::TlsAcceptor, String> {
+        let (key, cluster) = match target {
+            Intercepted::Service(host) => (host.clone(), None),
+            Intercepted::Cluster(fqdn) => {
+                let c = self.simulator.cluster_server_certificate(fqdn).ok_or_else(|| format!("no cluster has the name {fqdn}"))?;
+                (format!("{fqdn} {}", c.ca_key), Some(c))
+            }
+        };
+        if let Some(a) = self.by_host.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(a.clone());
         }
-        let (cert_pem, key_pem) = self.simulator.server_certificate(&[host.to_string()]);
+        let (cert_pem, key_pem) = match cluster {
+            Some(c) => (c.cert_pem, c.key_pem),
+            None => self.simulator.server_certificate(&[target.host().to_string()]),
+        };
         let acceptor = super::tls_acceptor(&cert_pem, &key_pem)?;
         let mut by_host = self.by_host.lock().unwrap_or_else(|p| p.into_inner());
-        // Any `*.azmk8s.io` name gets a certificate: a client naming thousands of them must
-        // not grow the cache without bound.
+        // Rotations and new clusters add entries: bounded all the same.
         if by_host.len() >= MAX_CACHED_CERTIFICATES {
             by_host.clear();
         }
-        by_host.insert(host.to_string(), acceptor.clone());
+        by_host.insert(key, acceptor.clone());
         Ok(acceptor)
     }
 }
@@ -109,20 +139,26 @@ impl Certificates {
 /// Reads one request from a client that opened a plain (not TLS) connection: a CONNECT to
 /// an intercepted host is answered `200` and the tunnel comes back, with the host; anything
 /// else is answered (403 for another host, 405 for another method) and `None` comes back.
-pub async fn accept_connect(tcp: tokio::net::TcpStream, header_read: std::time::Duration) -> Option<(TokioIo<hyper::upgrade::Upgraded>, Intercepted)> {
+pub async fn accept_connect(tcp: tokio::net::TcpStream, certificates: &Certificates, header_read: std::time::Duration) -> Option<(TokioIo<hyper::upgrade::Upgraded>, Intercepted)> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = Arc::new(Mutex::new(Some(tx)));
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let tx = tx.clone();
+        let authority = req.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        let target = Intercepted::of(&authority);
+        // Looked up before the answer: a cluster name no cluster has is refused, not tunnelled.
+        let answered = target.as_ref().is_some_and(|t| certificates.answers(t));
         async move {
             if req.method() != http::Method::CONNECT {
                 let text = "this is aksflow's simulator: send HTTPS here, or use it as an HTTPS proxy (CONNECT)\n";
                 return Ok::<_, std::convert::Infallible>(hyper::Response::builder().status(http::StatusCode::METHOD_NOT_ALLOWED).header(http::header::ALLOW, "CONNECT").body(Full::new(Bytes::from(text))).expect("a valid response"));
             }
-            let authority = req.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
-            let Some(target) = Intercepted::of(&authority) else {
+            let Some(target) = target else {
                 return Ok(refusal(&authority));
             };
+            if !answered {
+                return Ok(no_such_cluster(target.host()));
+            }
             tokio::spawn(async move {
                 if let Ok(upgraded) = hyper::upgrade::on(req).await {
                     if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -171,24 +207,56 @@ mod tests {
         assert!(body.contains("example.com:443") && body.contains("offline") && body.contains("NO_PROXY"), "{body}");
     }
 
+    /// A simulator with one cluster (made in its state, as ARM would); its FQDN.
+    pub(crate) fn with_cluster() -> (Simulator, String) {
+        use aksflow_simulator::arm::aks;
+        let config = || aksflow_simulator::SimConfig::in_process(1);
+        let sim = Simulator::new(config(), aksflow_simulator::VirtualClock::default());
+        let mut snap = sim.snapshot();
+        let (sid, tenant) = (snap.world.operator.subscription_id.clone(), snap.world.directory.home_tenant.clone());
+        let spec = aks::ClusterSpec { location: Some("eastus".into()), ..Default::default() };
+        let mut c = aks::create(&mut snap.world.ids, &sid, "rg", "aks", spec, &tenant, 0, aksflow_simulator::Era::Today).unwrap();
+        c.provisioning_state = "Succeeded".into();
+        let fqdn = c.fqdn.clone();
+        snap.world.arm.clusters.push(c);
+        (Simulator::restore(config(), aksflow_simulator::VirtualClock::default(), snap).unwrap(), fqdn)
+    }
+
+    #[test]
+    fn a_cluster_is_served_with_its_own_ca_and_an_unknown_name_is_not() {
+        let (sim, fqdn) = with_cluster();
+        let certs = Certificates::new(sim.clone());
+        let cluster = Intercepted::Cluster(fqdn.clone());
+        assert!(certs.answers(&cluster) && certs.answers(&Intercepted::Service("graph.microsoft.com".into())));
+        let unknown = Intercepted::Cluster("nobody.hcp.eastus.azmk8s.io".into());
+        assert!(!certs.answers(&unknown) && certs.acceptor(&unknown).is_err());
+        let a = certs.acceptor(&cluster).unwrap();
+        assert!(Arc::ptr_eq(a.config(), certs.acceptor(&cluster).unwrap().config()), "kept");
+        let served = sim.cluster_server_certificate(&fqdn).unwrap();
+        assert_eq!(sim.certificate_issuer(&fqdn).unwrap(), served.ca_pem);
+        assert_ne!(served.ca_pem, sim.ca_pem(), "the cluster's own CA, not the simulator's");
+    }
+
     #[test]
     fn the_certificate_cache_is_bounded() {
-        let sim = aksflow_simulator::Simulator::new(aksflow_simulator::SimConfig::in_process(1), aksflow_simulator::VirtualClock::default());
+        let (sim, fqdn) = with_cluster();
         let certs = Certificates::new(sim);
-        let a = certs.acceptor("a.hcp.eastus.azmk8s.io").unwrap();
-        assert!(Arc::ptr_eq(a.config(), certs.acceptor("a.hcp.eastus.azmk8s.io").unwrap().config()), "kept");
-        for i in 0..MAX_CACHED_CERTIFICATES + 10 {
-            certs.acceptor(&format!("c{i}.hcp.eastus.azmk8s.io")).unwrap();
+        let some = certs.acceptor(&Intercepted::Service("graph.microsoft.com".into())).unwrap();
+        for i in 0..MAX_CACHED_CERTIFICATES {
+            certs.by_host.lock().unwrap().insert(format!("old{i}"), some.clone());
         }
-        assert!(certs.by_host.lock().unwrap().len() <= MAX_CACHED_CERTIFICATES);
-        let kept = certs.by_host.lock().unwrap().len();
-        certs.acceptor("z.hcp.eastus.azmk8s.io").unwrap();
-        assert_eq!(certs.by_host.lock().unwrap().len(), kept + 1, "below the cap, certificates accumulate");
+        certs.acceptor(&Intercepted::Cluster(fqdn)).unwrap();
+        assert_eq!(certs.by_host.lock().unwrap().len(), 1, "at the cap, the cache starts again");
+        certs.acceptor(&Intercepted::Service("login.microsoftonline.com".into())).unwrap();
+        assert_eq!(certs.by_host.lock().unwrap().len(), 2, "below the cap, certificates accumulate");
     }
 
     /// One request on a fresh connection, answered by `accept_connect`: what the client read,
     /// and what came back for the tunnel.
-    async fn connect(request: &'static str) -> (String, Option<Intercepted>) {
+    async fn connect(request: &str) -> (String, Option<Intercepted>) {
+        let (sim, _) = with_cluster();
+        let certs = Certificates::new(sim);
+        let request = request.to_string();
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -200,7 +268,7 @@ mod tests {
             String::from_utf8_lossy(&answer[..n]).into_owned()
         });
         let (tcp, _) = listener.accept().await.unwrap();
-        let accepted = tokio::time::timeout(std::time::Duration::from_secs(5), accept_connect(tcp, std::time::Duration::from_secs(5))).await.unwrap_or(None);
+        let accepted = tokio::time::timeout(std::time::Duration::from_secs(5), accept_connect(tcp, &certs, std::time::Duration::from_secs(5))).await.unwrap_or(None);
         (client.await.unwrap(), accepted.map(|(_, target)| target))
     }
 
@@ -214,6 +282,13 @@ mod tests {
         assert_eq!(target, None);
         let (answer, target) = connect("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").await;
         assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("example.com:443"), "{answer}");
+        assert_eq!(target, None);
+        let (_, fqdn) = with_cluster();
+        let (answer, target) = connect(&format!("CONNECT {fqdn}:443 HTTP/1.1\r\nHost: {fqdn}:443\r\n\r\n")).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert_eq!(target, Some(Intercepted::Cluster(fqdn)));
+        let (answer, target) = connect("CONNECT gone.hcp.eastus.azmk8s.io:443 HTTP/1.1\r\nHost: gone.hcp.eastus.azmk8s.io:443\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 502") && answer.contains("gone.hcp.eastus.azmk8s.io"), "{answer}");
         assert_eq!(target, None);
     }
 

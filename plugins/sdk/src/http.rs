@@ -20,6 +20,7 @@ impl Call {
                 headers: vec![],
                 body: vec![],
                 server: None,
+                certificate_authority: None,
                 client_identity: None,
                 anonymous: false,
             },
@@ -74,6 +75,13 @@ impl Call {
     /// `kube` only: the API server to call (a kubeconfig's `clusters[].cluster.server`).
     pub fn server(mut self, url: &str) -> Self {
         self.req.server = Some(url.into());
+        self
+    }
+
+    /// `kube` only: the CA (PEM) the API server's certificate must chain to; the host then
+    /// trusts it alone for this call.
+    pub fn certificate_authority(mut self, pem: &str) -> Self {
+        self.req.certificate_authority = Some(pem.into());
         self
     }
 

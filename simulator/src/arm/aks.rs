@@ -83,6 +83,14 @@ pub struct ManagedCluster {
     /// The service principal the cluster runs as, when not a managed identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_principal: Option<String>,
+    /// How many times its certificates were rotated (`rotateClusterCertificates`): each
+    /// rotation gives the cluster a new CA, so every certificate issued before is refused.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub certificate_generation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ManagedCluster {
@@ -91,6 +99,12 @@ impl ManagedCluster {
             "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
             self.subscription_id, self.resource_group, self.name
         )
+    }
+
+    /// What the cluster's CA is derived from: the cluster, when it was made, and how many
+    /// times its certificates were rotated (a cluster deleted and made again gets a new CA).
+    pub fn pki_key(&self) -> String {
+        format!("{}:{}:{}", self.id().to_ascii_lowercase(), self.created_ms, self.certificate_generation)
     }
 
     pub fn node_count(&self) -> u32 {
@@ -347,6 +361,7 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
         extra: spec.extra,
         created_ms: now_ms,
         service_principal: spec.service_principal,
+        certificate_generation: 0,
     })
 }
 

@@ -35,6 +35,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(&format!("{PROVIDER}/{{name}}"), get(get_cluster).put(put_cluster).patch(patch_cluster).delete(delete_cluster))
         .route(&format!("{PROVIDER}/{{name}}/listclusteradmincredential"), post(admin_credential))
         .route(&format!("{PROVIDER}/{{name}}/listclusterusercredential"), post(user_credential))
+        .route(&format!("{PROVIDER}/{{name}}/rotateclustercertificates"), post(rotate_certificates))
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operations/{op}", get(operation_status))
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/kubernetesversions", get(versions))
         .route("/subscriptions/{sid}/providers/microsoft.authorization/roleassignments", get(list_assignments))
@@ -223,6 +224,18 @@ fn async_headers(resp: &mut Response, s: &Shared, sid: &str, location: &str, op:
     resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after(s)));
 }
 
+/// 202 for an operation that has no body to return: `Location` (its result) and the
+/// operation's status URL.
+fn accepted(s: &Shared, sid: &str, location: &str, op: &str) -> Response {
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    let result = format!("{}/subscriptions/{sid}/providers/Microsoft.ContainerService/locations/{location}/operationresults/{op}?api-version=2016-03-30", s.config.base_url);
+    if let Ok(v) = HeaderValue::from_str(&result) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    async_headers(&mut resp, s, sid, location, op);
+    resp
+}
+
 fn retry_after(s: &Shared) -> u64 {
     if s.config.is_served() { 1 } else { RETRY_AFTER }
 }
@@ -314,13 +327,7 @@ async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pat
         stored.provisioning_state = "Deleting".into();
     }
     let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, duration(&s, Op::Delete));
-    let mut resp = StatusCode::ACCEPTED.into_response();
-    let location = format!("{}/subscriptions/{sid}/providers/Microsoft.ContainerService/locations/{}/operationresults/{}?api-version=2016-03-30", s.config.base_url, c.location, op.id);
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    async_headers(&mut resp, &s, &sid, &c.location, &op.id);
-    Ok(resp)
+    Ok(accepted(&s, &sid, &c.location, &op.id))
 }
 
 async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
@@ -365,8 +372,10 @@ async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): P
     if c.disable_local_accounts {
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
-    let cert = s.pki.client(&format!("admin:{}", c.id()), "masterclient", "system:masters");
-    Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &crate::origin::of(&headers, &s.config.base_url), &s.pki.ca.cert_pem, &cert)))
+    let pki = s.cluster_pki(c);
+    let cert = pki.client("admin", "masterclient", "system:masters");
+    let cas = kubeconfig::Authorities { cluster: &pki.ca.cert_pem, simulator: &s.pki.ca.cert_pem };
+    Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &crate::origin::of(&headers, &s.config.base_url), &cas, &cert)))
 }
 
 async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
@@ -386,8 +395,31 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
     if c.aad.is_none() && c.disable_local_accounts {
         return Err(ArmError::BadRequest { code: "BadRequest", message: "Getting static credential is not allowed because this cluster is set to disable local accounts.".into() });
     }
-    let cert = s.pki.client(&format!("user:{}", c.id()), "masterclient", "system:masters");
-    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &crate::origin::of(&headers, &s.config.base_url), &s.pki.ca.cert_pem, &cert, format, &s.config.exec_command)))
+    let pki = s.cluster_pki(c);
+    let cert = pki.client("user", "masterclient", "system:masters");
+    let cas = kubeconfig::Authorities { cluster: &pki.ca.cert_pem, simulator: &s.pki.ca.cert_pem };
+    Ok(kubeconfigs("clusterUser", &kubeconfig::user(c, &crate::origin::of(&headers, &s.config.base_url), &cas, &cert, format, &s.config.exec_command)))
+}
+
+/// `rotateClusterCertificates`: the cluster gets a new CA, so every client certificate and
+/// kubeconfig issued before is refused, and a new static token. This is how an
+/// administrator revokes local-account certificates after disabling local accounts.
+async fn rotate_certificates(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+    let now = s.clock.now_ms();
+    let mut w = s.world();
+    let w = &mut *w;
+    w.arm.subscription(&sid)?;
+    w.arm.resource_group(&sid, &rg)?;
+    w.arm.authorize(&caller, &format!("{ACTION}/rotateClusterCertificates/action"), &cluster_scope(&sid, &rg, &name))?;
+    let c = w.arm.cluster(&sid, &rg, &name)?.clone();
+    let token = w.ids.hex(128);
+    if let Some(stored) = w.arm.clusters.iter_mut().find(|x| x.id() == c.id()) {
+        stored.certificate_generation += 1;
+        stored.admin_token = token;
+        stored.provisioning_state = "Updating".into();
+    }
+    let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterProvision { cluster_id: c.id() }, now, duration(&s, Op::Update));
+    Ok(accepted(&s, &sid, &c.location, &op.id))
 }
 
 async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {

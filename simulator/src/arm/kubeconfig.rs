@@ -1,7 +1,8 @@
 //! The kubeconfigs `listClusterAdminCredential` and `listClusterUserCredential` return:
 //! admin (client certificate + static token, `O=system:masters`), user for AAD clusters as
 //! kubelogin `exec` or the legacy `azure` auth-provider, user for non-AAD clusters
-//! (certificate). [protocols.md §D.1, §D.2, §D.4]
+//! (certificate). Client certificates come from the cluster's own CA. [protocols.md §D.1,
+//! §D.2, §D.4]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -30,10 +31,25 @@ pub fn server_url(base_url: &str, c: &ManagedCluster) -> String {
     format!("{base_url}/k8s/{}", c.fqdn)
 }
 
-fn config(c: &ManagedCluster, base_url: &str, ca_pem: &str, context: &str, user_name: &str, user: Value) -> String {
+/// The CAs a kubeconfig may name: the cluster's own, which issues its API server's
+/// certificate at `https://<fqdn>:443`, and the simulator's, which issues the certificate of
+/// the simulator's own address (where `/k8s/<fqdn>` is served).
+pub struct Authorities<'a> {
+    pub cluster: &'a str,
+    pub simulator: &'a str,
+}
+
+impl Authorities<'_> {
+    /// The CA that issued the certificate of [`server_url`]: what kubectl must trust.
+    pub fn for_server(&self, base_url: &str) -> &str {
+        if crate::origin::is_azure(base_url) { self.cluster } else { self.simulator }
+    }
+}
+
+fn config(c: &ManagedCluster, base_url: &str, cas: &Authorities, context: &str, user_name: &str, user: Value) -> String {
     let doc = json!({
         "apiVersion": "v1",
-        "clusters": [{ "cluster": { "certificate-authority-data": STANDARD.encode(ca_pem), "server": server_url(base_url, c) }, "name": c.name }],
+        "clusters": [{ "cluster": { "certificate-authority-data": STANDARD.encode(cas.for_server(base_url)), "server": server_url(base_url, c) }, "name": c.name }],
         "contexts": [{ "context": { "cluster": c.name, "user": user_name }, "name": context }],
         "current-context": context,
         "kind": "Config",
@@ -44,7 +60,7 @@ fn config(c: &ManagedCluster, base_url: &str, ca_pem: &str, context: &str, user_
 }
 
 /// The local-account kubeconfig: client certificate and static token.
-pub fn admin(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued) -> String {
+pub fn admin(c: &ManagedCluster, base_url: &str, cas: &Authorities, cert: &Issued) -> String {
     let user = json!({
         "client-certificate-data": STANDARD.encode(&cert.cert_pem),
         "client-key-data": STANDARD.encode(&cert.key_pem),
@@ -52,14 +68,14 @@ pub fn admin(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued) ->
     });
     // The context is the cluster's name, as for user credentials: az appends `-admin` itself
     // when it merges (protocols.md §D.4).
-    config(c, base_url, ca_pem, &c.name, &format!("clusterAdmin_{}_{}", c.resource_group, c.name), user)
+    config(c, base_url, cas, &c.name, &format!("clusterAdmin_{}_{}", c.resource_group, c.name), user)
 }
 
 /// The user kubeconfig. AAD clusters get `exec` (the default for Kubernetes ≥ 1.24) or the
 /// legacy `azure` auth-provider; non-AAD clusters the local account.
 /// `exec_command` is what the exec user runs: `kubelogin`, as AKS writes it, or a served
 /// simulator's own `aksflow` (whose `get-token` takes kubelogin's arguments).
-pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, format: Option<Format>, exec_command: &str) -> String {
+pub fn user(c: &ManagedCluster, base_url: &str, cas: &Authorities, cert: &Issued, format: Option<Format>, exec_command: &str) -> String {
     let user_name = format!("clusterUser_{}_{}", c.resource_group, c.name);
     let Some(aad) = &c.aad else {
         let user = json!({
@@ -67,7 +83,7 @@ pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, for
             "client-key-data": STANDARD.encode(&cert.key_pem),
             "token": c.admin_token,
         });
-        return config(c, base_url, ca_pem, &c.name, &user_name, user);
+        return config(c, base_url, cas, &c.name, &user_name, user);
     };
     let (server_id, client_id) = if aad.managed {
         (AKS_AAD_SERVER.to_string(), AKS_AAD_CLIENT.to_string())
@@ -95,5 +111,5 @@ pub fn user(c: &ManagedCluster, base_url: &str, ca_pem: &str, cert: &Issued, for
             json!({ "auth-provider": { "name": "azure", "config": cfg } })
         }
     };
-    config(c, base_url, ca_pem, &c.name, &user_name, user)
+    config(c, base_url, cas, &c.name, &user_name, user)
 }

@@ -1,4 +1,5 @@
-//! Authentication as AKS does it: the local account's static token (`system:masters`), or an
+//! Authentication as AKS does it: a client certificate from the cluster's CA (`x509`), the
+//! local account's static token (`system:masters`), or an
 //! Entra ID token checked the way the AKS AAD webhook (guard) checks it — signature,
 //! `https://sts.windows.net/{tid}/` issuer, the server app audience, expiry — with the
 //! username from `upn`, or `oid` when there is none (guests, other tenants, service
@@ -36,6 +37,28 @@ pub enum AuthnError {
     /// The legacy webhook's Graph lookup failed (guard: "failed to get groups: request …").
     #[error("failed to get groups: request {request} failed with status code: {status}")]
     LegacyGraph { request: String, status: u16 },
+}
+
+/// kube-apiserver's union of authenticators, in its order: a client certificate that chains
+/// to the cluster's CA names the user; otherwise (none, or one that does not verify) the
+/// bearer token is tried. A certificate stays valid when local accounts are disabled, until
+/// the cluster's certificates are rotated, as AKS documents.
+pub fn authenticate_request(
+    dir: &Directory,
+    key: &SigningKey,
+    cluster: &ManagedCluster,
+    client_ca_der: &[u8],
+    peer: Option<&super::x509::PeerCertificate>,
+    bearer: Option<&str>,
+    now_secs: i64,
+) -> Result<Authenticated, AuthnError> {
+    if let Some(peer) = peer {
+        match super::x509::authenticate(client_ca_der, &peer.0, now_secs) {
+            Ok(user) => return Ok(Authenticated { user, object_id: None }),
+            Err(e) => tracing::debug!("client certificate refused, trying the token: {e}"),
+        }
+    }
+    authenticate(dir, key, cluster, bearer, now_secs)
 }
 
 pub fn authenticate(dir: &Directory, key: &SigningKey, cluster: &ManagedCluster, bearer: Option<&str>, now_secs: i64) -> Result<Authenticated, AuthnError> {

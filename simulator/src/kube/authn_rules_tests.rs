@@ -132,6 +132,42 @@ fn the_local_account_is_refused_once_local_accounts_are_disabled() {
     assert_eq!(authenticate(&w.dir, &w.key, &c, Some(&c.admin_token), NOW).unwrap_err(), AuthnError::LocalAccountsDisabled);
 }
 
+/// The cluster's own PKI, valid at NOW.
+fn cluster_pki(c: &ManagedCluster) -> crate::pki::Pki {
+    crate::pki::Pki::new(7, NOW - 60).for_cluster(&c.pki_key())
+}
+
+fn presented(pem: &str) -> super::super::x509::PeerCertificate {
+    super::super::x509::PeerCertificate(super::super::x509::first_der(pem).unwrap())
+}
+
+#[test]
+fn a_client_certificate_from_the_cluster_ca_comes_before_the_token_and_outlives_disabling_local_accounts() {
+    let w = world();
+    let mut c = managed(&w);
+    let pki = cluster_pki(&c);
+    let cert = presented(&pki.client("admin", "masterclient", "system:masters").cert_pem);
+    let a = authenticate_request(&w.dir, &w.key, &c, &pki.ca_der, Some(&cert), Some("not a token"), NOW).unwrap();
+    assert_eq!(a.user, UserInfo::new("masterclient", &[SYSTEM_MASTERS, SYSTEM_AUTHENTICATED]));
+    // AKS: after disabling local accounts, certificates stay valid until they are rotated.
+    c.disable_local_accounts = true;
+    assert!(authenticate_request(&w.dir, &w.key, &c, &pki.ca_der, Some(&cert), None, NOW).is_ok());
+    assert_eq!(authenticate_request(&w.dir, &w.key, &c, &pki.ca_der, None, Some(&c.admin_token), NOW).unwrap_err(), AuthnError::LocalAccountsDisabled);
+}
+
+#[test]
+fn a_certificate_of_another_ca_or_a_rotated_cluster_falls_back_to_the_token() {
+    let w = world();
+    let mut c = managed(&w);
+    let old = cluster_pki(&c);
+    let cert = presented(&old.client("admin", "masterclient", "system:masters").cert_pem);
+    c.certificate_generation += 1;
+    let rotated = cluster_pki(&c);
+    assert_eq!(authenticate_request(&w.dir, &w.key, &c, &rotated.ca_der, Some(&cert), None, NOW).unwrap_err(), AuthnError::NoCredentials);
+    let a = authenticate_request(&w.dir, &w.key, &c, &rotated.ca_der, Some(&cert), Some(&c.admin_token), NOW).unwrap();
+    assert_eq!(a.user.name, "masterclient", "the token still authenticates");
+}
+
 #[test]
 fn no_or_blank_bearer_is_no_credentials() {
     let w = world();

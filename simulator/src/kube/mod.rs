@@ -1,5 +1,5 @@
 //! Each cluster's Kubernetes API server: objects and the pods and nodes an AKS cluster has
-//! (`model`), the AKS AAD webhook's authentication (`authn`), the authorizer chain of Azure
+//! (`model`), client certificates (`x509`) and the AKS AAD webhook's authentication (`authn`), the authorizer chain of Azure
 //! RBAC then Kubernetes RBAC (`authorizer`, `rbac`), the REST wire with Table output
 //! (`routes`, `table`) and `Status` errors (`error`).
 
@@ -14,3 +14,4 @@ pub mod rbac;
 mod rbac_cache;
 pub mod routes;
 pub mod table;
+pub mod x509;

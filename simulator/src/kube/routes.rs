@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +20,7 @@ use super::error::KubeError;
 use super::model::{KINDS, Kind, KubeCluster, kind};
 use super::rbac::{self, Attributes, Decision};
 use super::table;
+use super::x509::PeerCertificate;
 use crate::arm::aks::ManagedCluster;
 use crate::arm::rbac::RoleAssignment;
 use crate::login::caller::bearer;
@@ -28,8 +30,16 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/k8s/{fqdn}", any(root)).route("/k8s/{fqdn}/{*rest}", any(handle))
 }
 
-async fn root(state: State<Arc<Shared>>, Path(fqdn): Path<String>, method: Method, q: Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Result<Response, KubeError> {
-    handle(state, Path((fqdn, String::new())), method, q, headers, body).await
+async fn root(
+    state: State<Arc<Shared>>,
+    Path(fqdn): Path<String>,
+    method: Method,
+    q: Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    peer: Option<Extension<PeerCertificate>>,
+    body: Bytes,
+) -> Result<Response, KubeError> {
+    handle(state, Path((fqdn, String::new())), method, q, headers, peer, body).await
 }
 
 /// What a request path names.
@@ -115,12 +125,14 @@ async fn handle(
     method: Method,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    peer: Option<Extension<PeerCertificate>>,
     body: Bytes,
 ) -> Result<Response, KubeError> {
-    serve(&s, &fqdn, &format!("/{rest}"), &method, &q, &headers, &body)
+    serve(&s, &fqdn, &format!("/{rest}"), &method, &q, &headers, peer.as_ref().map(|p| &p.0), &body)
 }
 
-fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Result<Response, KubeError> {
+#[allow(clippy::too_many_arguments)]
+fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String, String>, headers: &HeaderMap, peer: Option<&PeerCertificate>, body: &[u8]) -> Result<Response, KubeError> {
     // kubectl sends access reviews as protobuf; they are read here. Other protobuf bodies get
     // a 415 (answers are always JSON, which every client also accepts).
     let converted;
@@ -150,7 +162,8 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
         let kc = KubeCluster::new(&mut w.ids, cluster.node_count(), &cluster.kubernetes_version, cluster.created_ms);
         w.kube.insert(key.clone(), kc);
     }
-    let who = authn::authenticate(&w.directory, &s.key, &cluster, bearer(headers).ok(), now / 1000).map_err(|e| {
+    let client_ca = s.cluster_pki(&cluster);
+    let who = authn::authenticate_request(&w.directory, &s.key, &cluster, &client_ca.ca_der, peer, bearer(headers).ok(), now / 1000).map_err(|e| {
         tracing::debug!("kube authentication failed: {e}");
         KubeError::unauthorized()
     })?;

@@ -21,6 +21,8 @@ pub fn send(call: Call) -> Result<Response, StepError> {
 #[derive(Clone)]
 pub struct Client {
     pub server: String,
+    /// The CA the server's certificate must chain to (the kubeconfig's), PEM.
+    pub certificate_authority: Option<String>,
     token: Option<String>,
     identity: Option<String>,
 }
@@ -29,6 +31,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("server", &self.server)
+            .field("certificate_authority", &self.certificate_authority.is_some())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("identity", &self.identity.as_ref().map(|_| "<redacted>"))
             .finish()
@@ -38,7 +41,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client for `server` with a bearer token of the step's own.
     pub fn with_token(server: &str, token: &str) -> Self {
-        Client { server: server.into(), token: Some(token.into()), identity: None }
+        Client { server: server.into(), certificate_authority: None, token: Some(token.into()), identity: None }
     }
 
     /// The current context's server and credentials. `token` (e.g. a `kube-login` output)
@@ -47,16 +50,12 @@ impl Client {
     pub fn from_kubeconfig(kc: &Kubeconfig, token: Option<&str>) -> Result<Self, StepError> {
         let cur = kc.current()?;
         let token = token.map(str::trim).filter(|t| !t.is_empty());
+        let ca = cur.certificate_authority()?;
+        let client = |token: Option<&str>, identity| Client { server: cur.server().into(), certificate_authority: ca.clone(), token: token.map(String::from), identity };
         match cur.user.credential()? {
-            Credential::Static { token: static_token, identity } => Ok(Client {
-                server: cur.server().into(),
-                token: token.or(static_token).map(String::from),
-                identity,
-            }),
-            Credential::None => Ok(Client { server: cur.server().into(), token: token.map(String::from), identity: None }),
-            Credential::Exec(_) | Credential::AuthProvider(_) if token.is_some() => {
-                Ok(Client { server: cur.server().into(), token: token.map(String::from), identity: None })
-            }
+            Credential::Static { token: static_token, identity } => Ok(client(token.or(static_token), identity)),
+            Credential::None => Ok(client(token, None)),
+            Credential::Exec(_) | Credential::AuthProvider(_) if token.is_some() => Ok(client(token, None)),
             Credential::Exec(e) => Err(StepError::new(
                 "NoCredentials",
                 format!("the kubeconfig's user `{}` gets its token by running `{}`, which a step cannot run", cur.user_name, e.command),
@@ -78,6 +77,9 @@ impl Client {
     /// operator's).
     pub fn call(&self, method: &str, path: &str) -> Call {
         let mut call = call(method, &self.server, path);
+        if let Some(ca) = &self.certificate_authority {
+            call = call.certificate_authority(ca);
+        }
         if let Some(t) = &self.token {
             call = call.bearer(t);
         }

@@ -171,6 +171,19 @@ impl Current<'_> {
         &self.cluster.server
     }
 
+    /// The cluster's CA (PEM) from `certificate-authority-data`, if it has one. A CA given
+    /// as a file (`certificate-authority`) is refused: a step reads no files.
+    pub fn certificate_authority(&self) -> Result<Option<String>, StepError> {
+        match (&self.cluster.certificate_authority_data, &self.cluster.certificate_authority) {
+            (Some(data), _) if !data.trim().is_empty() => decode_b64("certificate-authority-data", data).map(Some),
+            (_, Some(path)) if !path.is_empty() => Err(invalid(format!(
+                "the cluster `{}` names its CA by the file `{path}`, which a step cannot read; embed it as `certificate-authority-data` (`kubectl config view --raw --flatten`)",
+                self.cluster_name
+            ))),
+            _ => Ok(None),
+        }
+    }
+
     /// The context's namespace, if it names one.
     pub fn namespace(&self) -> Option<&str> {
         self.context.namespace.as_deref().filter(|n| !n.is_empty())

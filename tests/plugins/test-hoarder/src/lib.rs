@@ -49,6 +49,7 @@ impl Guest for Hoarder {
                 headers: vec![],
                 body: body.clone(),
                 server: None,
+                certificate_authority: None,
                 client_identity: None,
                 anonymous: false,
             };
