@@ -73,6 +73,11 @@ impl KubeError {
         KubeError { code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource".into(), details: None }
     }
 
+    /// 406: the Accept header names no media type the server answers in.
+    pub fn not_acceptable(message: impl Into<String>) -> Self {
+        KubeError { code: 406, reason: "NotAcceptable", message: message.into(), details: None }
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         KubeError { code: 503, reason: "ServiceUnavailable", message: message.into(), details: None }
     }

@@ -1,13 +1,18 @@
-//! The API server's OpenAPI v3 documents, for kubectl's schema validation (`kubectl apply`
+//! The API server's OpenAPI documents. v3, for kubectl's schema validation (`kubectl apply`
 //! with `--validate`, its default): `/openapi/v3` lists a document per group-version and
-//! `/openapi/v3/<group-version>` serves it. The schemas are Kubernetes' own, generated from
-//! the published spec (simulator/openapi/SOURCE.md), with the write operations' query
-//! parameters: kubectl finds `fieldValidation` there and has the server check fields
-//! (`fieldValidation=Strict`), which [`unknown_fields`] does against the same schemas.
+//! `/openapi/v3/<group-version>` serves it. v2, for the clients that still read it:
+//! `/openapi/v2` is one swagger 2.0 document for every served group-version, the served
+//! kinds' collection and object paths as published with every definition they refer to
+//! ([`v2_document`], with its entity tag [`v2_etag`]; served as JSON only, see routes.rs).
+//! The schemas are Kubernetes' own, generated from the published spec by
+//! `scripts/openapi-subset.py` (simulator/openapi/SOURCE.md); the v3 documents carry the
+//! write operations' query parameters: kubectl finds `fieldValidation` there and has the
+//! server check fields (`fieldValidation=Strict`), which [`unknown_fields`] does against the
+//! same schemas.
 
 use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 /// (group-version path, document)
 const DOCUMENTS: &[(&str, &str)] = &[
@@ -15,6 +20,21 @@ const DOCUMENTS: &[(&str, &str)] = &[
     ("apis/apps/v1", include_str!("../../openapi/apis__apps__v1.json")),
     ("apis/rbac.authorization.k8s.io/v1", include_str!("../../openapi/apis__rbac.authorization.k8s.io__v1.json")),
 ];
+
+/// `/openapi/v2`: one swagger 2.0 document for every served group-version.
+const V2: &str = include_str!("../../openapi/v2.json");
+
+/// The `/openapi/v2` document, as JSON.
+pub fn v2_document() -> &'static str {
+    V2
+}
+
+/// The `/openapi/v2` document's `ETag`, as kube-openapi's handler makes it: the document's
+/// SHA-512 in upper-case hex, in double quotes.
+pub fn v2_etag() -> &'static str {
+    static E: OnceLock<String> = OnceLock::new();
+    E.get_or_init(|| format!("\"{}\"", Sha512::digest(V2.as_bytes()).iter().map(|b| format!("{b:02X}")).collect::<String>()))
+}
 
 /// Each document's hash, as the index's `?hash=` names it (clients cache by it).
 fn hashes() -> &'static Vec<String> {
@@ -129,6 +149,49 @@ mod tests {
             }
         }
         assert!(document("apis/batch/v1").is_none());
+    }
+
+    #[test]
+    fn the_v2_document_holds_the_served_kinds_and_every_reference_resolves() {
+        let v: serde_json::Value = serde_json::from_str(v2_document()).unwrap();
+        assert_eq!(v["swagger"], "2.0");
+        assert_eq!(v["info"]["title"], "Kubernetes");
+        let defs = v["definitions"].as_object().unwrap();
+        for name in ["io.k8s.api.rbac.v1.ClusterRoleBinding", "io.k8s.api.core.v1.ConfigMap", "io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.Namespace"] {
+            assert!(defs.contains_key(name), "{name} is missing");
+        }
+        assert_eq!(defs["io.k8s.api.rbac.v1.ClusterRoleBinding"]["properties"]["roleRef"]["$ref"], "#/definitions/io.k8s.api.rbac.v1.RoleRef");
+        // The served kinds' collection and object paths, as published; no subresources.
+        let paths = v["paths"].as_object().unwrap();
+        let cm = &paths["/api/v1/namespaces/{namespace}/configmaps/{name}"];
+        assert_eq!(cm["get"]["x-kubernetes-group-version-kind"]["kind"], "ConfigMap");
+        assert_eq!(cm["get"]["responses"]["200"]["schema"]["$ref"], "#/definitions/io.k8s.api.core.v1.ConfigMap");
+        assert!(paths.contains_key("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"));
+        assert!(!paths.contains_key("/api/v1/namespaces/{namespace}/pods/{name}/log"));
+        assert!(!paths.contains_key("/api/v1/namespaces/{namespace}/events"));
+        // Every reference resolves within the document, definitions and shared parameters alike.
+        let mut refs = 0;
+        for r in v2_document().split("\"$ref\":\"").skip(1) {
+            let r = &r[..r.find('"').unwrap()];
+            let found = match (r.strip_prefix("#/definitions/"), r.strip_prefix("#/parameters/")) {
+                (Some(d), _) => v["definitions"].get(d).is_some(),
+                (_, Some(p)) => v["parameters"].get(p).is_some(),
+                _ => false,
+            };
+            assert!(found, "{r} is referred to but missing");
+            refs += 1;
+        }
+        assert!(refs > 100, "{refs} references");
+    }
+
+    #[test]
+    fn the_v2_etag_is_the_quoted_sha512_of_the_document() {
+        let etag = v2_etag();
+        assert_eq!(etag.len(), 2 + 128, "{etag}");
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        let hex = &etag[1..etag.len() - 1];
+        assert!(hex.chars().all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c)), "{etag}");
+        assert_eq!(hex[..16], Sha512::digest(v2_document().as_bytes()).iter().take(8).map(|b| format!("{b:02X}")).collect::<String>());
     }
 
     #[test]

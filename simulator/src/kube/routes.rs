@@ -177,7 +177,7 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
             if !d.allowed {
                 return Err(forbidden(&attrs, &d));
             }
-            non_resource(&p, &cluster)
+            non_resource(&p, &cluster, headers)
         }
         Target::Review(r) => {
             let attrs = Attributes::resource(who.user.clone(), "create", if r == "selfsubjectreviews" { "authentication.k8s.io" } else { "authorization.k8s.io" }, r, "", "", "");
@@ -216,7 +216,7 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
     }
 }
 
-fn non_resource(path: &str, c: &ManagedCluster) -> Result<Response, KubeError> {
+fn non_resource(path: &str, c: &ManagedCluster, headers: &HeaderMap) -> Result<Response, KubeError> {
     let v = &c.kubernetes_version;
     let minor = v.split('.').nth(1).unwrap_or("0");
     match path {
@@ -237,6 +237,7 @@ fn non_resource(path: &str, c: &ManagedCluster) -> Result<Response, KubeError> {
             Ok(Json(json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })).into_response())
         }
         "/healthz" | "/livez" | "/readyz" => Ok((StatusCode::OK, "ok").into_response()),
+        "/openapi/v2" => openapi_v2(headers),
         "/openapi/v3" | "/openapi/v3/" => Ok(Json(super::openapi::index()).into_response()),
         p if p.starts_with("/openapi/v3/") => match super::openapi::document(&p["/openapi/v3/".len()..]) {
             Some(doc) => Ok(([(header::CONTENT_TYPE, "application/json")], doc).into_response()),
@@ -273,6 +274,47 @@ fn non_resource(path: &str, c: &ManagedCluster) -> Result<Response, KubeError> {
             Ok(Json(json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources })).into_response())
         }
     }
+}
+
+/// `/openapi/v2` as kube-openapi's handler answers it: the document with its `ETag` (and
+/// `Vary: Accept`), and `304 Not Modified` when `If-None-Match` names that tag. Only JSON is
+/// served: an Accept header that allows no JSON (kubectl's protobuf-only one) gets 406.
+fn openapi_v2(headers: &HeaderMap) -> Result<Response, KubeError> {
+    let accept: Vec<&str> = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    if !accepts_json(&accept.join(",")) {
+        return Err(KubeError::not_acceptable(format!(
+            "only the following media types are accepted: application/json (the OpenAPI v2 document is served as JSON only, not as {})",
+            accept.join(", ")
+        )));
+    }
+    let etag = super::openapi::v2_etag();
+    // Go's `http.ServeContent`: a list of tags, `*`, and weak tags compared weakly.
+    let cached = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag);
+    if cached {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::VARY, "Accept")]).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json"), (header::ETAG, etag), (header::VARY, "Accept")], super::openapi::v2_document()).into_response())
+}
+
+/// Whether an Accept header lets the answer be JSON: an empty header (any type), or a media
+/// range `*/*`, `application/*` or `application/json` that its q does not refuse (`q=0`).
+/// Other q-values do not matter: JSON is the only form there is.
+fn accepts_json(accept: &str) -> bool {
+    if accept.trim().is_empty() {
+        return true;
+    }
+    accept.split(',').any(|clause| {
+        let mut parts = clause.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let refused = parts.any(|p| p.split_once('=').is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f32>().is_ok_and(|q| q == 0.0)));
+        !refused && matches!(media.as_str(), "*/*" | "application/*" | "application/json")
+    })
 }
 
 /// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview.
@@ -447,6 +489,94 @@ mod tests {
             assert_eq!((e.code, e.reason), (400, "BadRequest"), "{path}");
         }
         assert!(parse("/api/v1/namespaces/kube-system/pods/coredns-1").is_ok());
+    }
+
+    #[test]
+    fn json_is_acceptable_unless_the_accept_header_leaves_it_out() {
+        const PB: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+        const PB_NEW: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+        for ok in ["", " ", "*/*", "application/json", "Application/JSON", "application/*", &format!("{PB}, application/json"), &format!("{PB_NEW};q=1.0, */*;q=0.1"), "application/json;q=0.5", "text/html, application/json; charset=utf-8"] {
+            assert!(accepts_json(ok), "{ok:?}");
+        }
+        for refused in [PB, PB_NEW, &format!("{PB}, {PB_NEW}"), "application/json;q=0", &format!("{PB}, */*; q=0.0"), "text/html", "application/yaml"] {
+            assert!(!accepts_json(refused), "{refused:?}");
+        }
+    }
+
+    /// A simulator with one cluster whose API server is up; its FQDN and admin token.
+    fn cluster() -> (crate::Simulator, String, String) {
+        let sim = crate::Simulator::new(crate::SimConfig::in_process(1), crate::VirtualClock::default());
+        let mut w = sim.shared.world();
+        let tenant = w.directory.home_tenant.clone();
+        let spec = crate::arm::aks::ClusterSpec { location: Some("eastus".into()), ..Default::default() };
+        let mut c = crate::arm::aks::create(&mut w.ids, "00000000-aaaa", "rg", "aks", spec, &tenant, 0, crate::era::Era::Today).unwrap();
+        c.provisioning_state = "Succeeded".into();
+        let (fqdn, token) = (c.fqdn.clone(), c.admin_token.clone());
+        w.arm.clusters.push(c);
+        drop(w);
+        (sim, fqdn, token)
+    }
+
+    async fn get(sim: &crate::Simulator, path: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, Bytes) {
+        use tower::ServiceExt;
+        let mut req = axum::http::Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = sim.router().oneshot(req.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn openapi_v2_is_json_with_an_etag_and_refuses_protobuf_only() {
+        let (sim, fqdn, token) = cluster();
+        let url = format!("/k8s/{fqdn}/openapi/v2");
+        let bearer = format!("Bearer {token}");
+        let auth = ("authorization", bearer.as_str());
+
+        for accept in [None, Some("*/*"), Some("application/json"), Some("application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json;q=0.9")] {
+            let headers: Vec<(&str, &str)> = std::iter::once(auth).chain(accept.map(|a| ("accept", a))).collect();
+            let (status, h, body) = get(&sim, &url, &headers).await;
+            assert_eq!(status, StatusCode::OK, "{accept:?}: {}", String::from_utf8_lossy(&body));
+            assert_eq!(h[header::CONTENT_TYPE], "application/json");
+            assert_eq!(h[header::ETAG], super::super::openapi::v2_etag());
+            assert_eq!(&body[..], super::super::openapi::v2_document().as_bytes());
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["swagger"], "2.0");
+        }
+
+        for pb in ["application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"] {
+            let (status, h, body) = get(&sim, &url, &[auth, ("accept", pb)]).await;
+            assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{pb}");
+            assert_eq!(h[header::CONTENT_TYPE], "application/json");
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!((v["kind"].as_str(), v["status"].as_str(), v["reason"].as_str(), v["code"].as_u64()), (Some("Status"), Some("Failure"), Some("NotAcceptable"), Some(406)), "{v}");
+            assert!(v["message"].as_str().unwrap().contains("JSON only"), "{v}");
+        }
+
+        let etag = super::super::openapi::v2_etag();
+        for inm in [etag.to_string(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".into()] {
+            let (status, h, body) = get(&sim, &url, &[auth, ("if-none-match", &inm)]).await;
+            assert_eq!(status, StatusCode::NOT_MODIFIED, "{inm}");
+            assert_eq!(h[header::ETAG], etag);
+            assert!(body.is_empty());
+        }
+        let (status, _, body) = get(&sim, &url, &[auth, ("if-none-match", "\"0123\"")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.len(), super::super::openapi::v2_document().len());
+    }
+
+    #[tokio::test]
+    async fn openapi_v2_needs_a_credential_as_v3_does() {
+        let (sim, fqdn, token) = cluster();
+        for path in ["openapi/v2", "openapi/v3"] {
+            let (status, _, body) = get(&sim, &format!("/k8s/{fqdn}/{path}"), &[]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["reason"], "Unauthorized");
+            let (status, _, _) = get(&sim, &format!("/k8s/{fqdn}/{path}"), &[("authorization", &format!("Bearer {token}"))]).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
     }
 
     #[test]
