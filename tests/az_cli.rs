@@ -170,6 +170,37 @@ async fn both_seeds_az_commands_run_against_the_simulator_through_its_proxy() {
     served.stop().await.unwrap();
 }
 
+/// Without the proxy, at the simulator's own address: az told so by the commands `sim serve`
+/// prints (a cloud whose Graph is named by that address, instance discovery off), with
+/// aksflow.env's CA and credentials and no HTTPS_PROXY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn az_reaches_the_direct_endpoint_with_the_printed_cloud_registration() {
+    let az = outside_tools::require_az();
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_for_clients(dir.path(), 7, None).await;
+    let env: Vec<(String, String)> = env_file(&served).into_iter().filter(|(k, _)| k != "HTTPS_PROXY" && k != "NO_PROXY").collect();
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let path = format!("{}:{}", az.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let sh = Shell { az, env: env.clone(), home, path };
+    let mut t = Tally::default();
+    for argv in aksflow::serve::hints::az_direct_mode(&served.base_url) {
+        let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+        t.check(&aksflow::serve::hints::shell_line(&argv), sh.az(&args));
+    }
+    t.check("az login --service-principal", sh.az(&["login", "--service-principal", "-u", &get("AZURE_CLIENT_ID"), "-p", &get("AZURE_CLIENT_SECRET"), "--tenant", &get("AZURE_TENANT_ID"), "-o", "none"]));
+    let app = t.check("ad app create", sh.az(&["ad", "app", "create", "--display-name", "directApp", "--sign-in-audience", "AzureADMyOrg", "--query", "appId", "-o", "tsv"]));
+    t.check("ad sp create", sh.az(&["ad", "sp", "create", "--id", &app, "-o", "none"]));
+    let listed = t.check("ad app list --display-name", sh.az(&["ad", "app", "list", "--display-name", "directApp", "--query", "[0].appId", "-o", "tsv"]));
+    t.check("group create", sh.az(&["group", "create", "--name", "directRG", "--location", "eastus", "-o", "none"]));
+    t.check("role assignment list", sh.az(&["role", "assignment", "list", "--all", "-o", "none"]));
+    let total = t.passed.len() + t.failed.len();
+    assert!(t.failed.is_empty(), "{} of {total} passed at the direct endpoint; these did not:\n{}", t.passed.len(), t.failed.join("\n"));
+    assert_eq!(listed, app, "Graph at the simulator's address lists what it made");
+    served.stop().await.unwrap();
+}
+
 /// `az login --use-device-code`, with the code it prints answered on the simulator's
 /// sign-in page (through the proxy) as a person would.
 async fn device_code_login(sh: &Shell, tenant: &str, upn: &str, password: &str, proxy: &str, ca: &str) -> Result<String, String> {

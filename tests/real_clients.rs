@@ -67,6 +67,7 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     let env: Vec<(String, String)> = std::fs::read_to_string(&served.env_path)
         .unwrap()
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .filter(|(k, _)| k != "AZURE_CLIENT_ID" && k != "AZURE_CLIENT_SECRET")
         .collect();

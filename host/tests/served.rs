@@ -61,7 +61,7 @@ fn serve(cache: &Path, dir: &Path, port: u16, configure: impl FnOnce(&mut Comman
 
 /// DIR/aksflow.env as KEY=VALUE pairs.
 fn settings(dir: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(dir.join("aksflow.env")).unwrap().lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    std::fs::read_to_string(dir.join("aksflow.env")).unwrap().lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// A tiny seeded generator for the kill moments (xorshift64*).

@@ -63,6 +63,19 @@ pub enum SnapshotError {
     SeedMismatch { saved: u64, requested: u64 },
 }
 
+/// A served simulator's Graph is also named by the simulator's own address, as a national
+/// cloud's Graph is by its URL: a client configured with that address as its Graph endpoint
+/// (`az cloud register --endpoint-microsoft-graph-resource-id https://127.0.0.1:PORT/`)
+/// asks for tokens for it, and gets them. A name from an earlier address (another port) is
+/// replaced.
+fn name_graph_by_own_address(world: &mut World, base_url: &str) {
+    let own = format!("{}/", base_url.trim_end_matches('/'));
+    for sp in world.directory.service_principals.iter_mut().filter(|sp| sp.app_id == crate::directory::well_known::MICROSOFT_GRAPH) {
+        sp.service_principal_names.retain(|n| n.starts_with("https://graph.microsoft.com") || n.starts_with("https://canary.graph.microsoft.com") || !n.starts_with("https://"));
+        sp.service_principal_names.push(own.clone());
+    }
+}
+
 /// A cluster API server's TLS certificate (PEM).
 #[derive(Clone)]
 pub struct ClusterServerCertificate {
@@ -125,6 +138,9 @@ impl Simulator {
     }
 
     fn from_world(config: SimConfig, clock: VirtualClock, mut world: World, operator_secret: String) -> Self {
+        if config.is_served() {
+            name_graph_by_own_address(&mut world, &config.base_url);
+        }
         if !config.era.creates_legacy_aad() {
             // Saved in the seed's era, opened in today's: Azure migrated legacy clusters.
             for c in &mut world.arm.clusters {

@@ -128,5 +128,5 @@ pub async fn serve_for_clients(dir: &Path, seed: u64, exec_command: Option<Strin
 
 /// A served simulator's aksflow.env, as KEY=VALUE pairs (what `set -a; . aksflow.env` gives).
 pub fn env_file(served: &aksflow::serve::Served) -> Vec<(String, String)> {
-    std::fs::read_to_string(&served.env_path).unwrap().lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()
+    std::fs::read_to_string(&served.env_path).unwrap().lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()
 }

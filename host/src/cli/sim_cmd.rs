@@ -80,6 +80,11 @@ pub async fn run(cmd: SimCommand) -> i32 {
     out!();
     out!("az CLI:  with the settings loaded (HTTPS_PROXY, REQUESTS_CA_BUNDLE), az needs no cloud or config change:");
     out!("         az login --service-principal -u \"$AZURE_CLIENT_ID\" -p \"$AZURE_CLIENT_SECRET\" --tenant \"$AZURE_TENANT_ID\"");
+    out!("         without the proxy (unset HTTPS_PROXY), az reaches {base} once told, in its own config:");
+    for argv in crate::serve::hints::az_direct_mode(base) {
+        out!("           {}", crate::serve::hints::shell_line(&argv));
+    }
+    out!("kubectl: export KUBECONFIG={}   (az aks get-credentials --file \"$KUBECONFIG\"; each cluster has its own CA)", served.env_path.with_file_name("kubeconfig").display());
     out!("flows:   aksflow run flows/legacy-aad.toml --target {base}   (with the settings loaded)");
     out!("\nCtrl-C stops it and saves the state.");
     wait_for_signal().await;

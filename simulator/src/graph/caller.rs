@@ -12,6 +12,7 @@ pub const AUDIENCES: &[&str] = &["https://graph.microsoft.com", "https://graph.m
 
 impl FromToken for GraphCaller {
     const AUDIENCES: &'static [&'static str] = AUDIENCES;
+    const OWN_ADDRESS_IS_AUDIENCE: bool = true;
     type Rejection = GraphError;
 
     fn reject(e: BearerError) -> GraphError {

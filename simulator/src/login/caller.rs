@@ -41,6 +41,9 @@ pub trait FromToken: Sized {
     type Rejection: IntoResponse;
     fn reject(e: BearerError) -> Self::Rejection;
     fn from_claims(claims: AccessClaims) -> Self;
+    /// Whether the simulator's own address is also one of its audiences (Graph: see
+    /// `simulator::name_graph_by_own_address`).
+    const OWN_ADDRESS_IS_AUDIENCE: bool = false;
     /// What the resource checks of a request after the token and before the handler.
     fn check(_parts: &Parts) -> Result<(), Self::Rejection> {
         Ok(())
@@ -54,7 +57,14 @@ impl<C: FromToken> FromRequestParts<Arc<Shared>> for Caller<C> {
     type Rejection = C::Rejection;
 
     async fn from_request_parts(parts: &mut Parts, s: &Arc<Shared>) -> Result<Self, Self::Rejection> {
-        let claims = check(s, &parts.headers, C::AUDIENCES).map_err(C::reject)?;
+        let claims = if C::OWN_ADDRESS_IS_AUDIENCE && s.config.is_served() {
+            let own = [s.config.base_url.trim_end_matches('/').to_string(), format!("{}/", s.config.base_url.trim_end_matches('/'))];
+            let audiences: Vec<&str> = C::AUDIENCES.iter().copied().chain(own.iter().map(String::as_str)).collect();
+            check(s, &parts.headers, &audiences)
+        } else {
+            check(s, &parts.headers, C::AUDIENCES)
+        }
+        .map_err(C::reject)?;
         C::check(parts)?;
         Ok(Caller(C::from_claims(claims)))
     }
