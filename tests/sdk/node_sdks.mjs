@@ -1,12 +1,16 @@
 // The Azure SDKs for JavaScript with their default settings: run by tests/sdk_clients.rs
 // with only a served simulator's aksflow.env in the environment (HTTPS_PROXY,
-// NODE_EXTRA_CA_CERTS, AZURE_*). Node's own fetch takes no proxy from the environment, so
-// the Graph client (which uses it) is left out: it would try to reach graph.microsoft.com.
+// NODE_EXTRA_CA_CERTS, NODE_USE_ENV_PROXY, AZURE_*). The Graph client uses Node's own
+// fetch, which takes the proxy from the environment when NODE_USE_ENV_PROXY is set (Node 24).
 import { createRequire } from "node:module";
+import { randomUUID } from "node:crypto";
 const require = createRequire(process.env.AKSFLOW_NODE_MODULES + "/");
 const { DefaultAzureCredential } = require("@azure/identity");
 const { ContainerServiceClient } = require("@azure/arm-containerservice");
 const { ResourceManagementClient } = require("@azure/arm-resources");
+const { AuthorizationManagementClient } = require("@azure/arm-authorization");
+const { Client } = require("@microsoft/microsoft-graph-client");
+const { TokenCredentialAuthenticationProvider } = require("@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials");
 
 const sub = process.env.AZURE_SUBSCRIPTION_ID;
 const credential = new DefaultAzureCredential();
@@ -28,4 +32,22 @@ if (cluster.provisioningState !== "Succeeded") throw new Error(cluster.provision
 const admin = await aks.managedClusters.listClusterAdminCredentials("nodesdk", "nodecluster");
 const user = await aks.managedClusters.listClusterUserCredentials("nodesdk", "nodecluster");
 console.log("kubeconfigs", admin.kubeconfigs.map((k) => k.name).join(","), user.kubeconfigs.map((k) => k.name).join(","));
+
+// Graph: an application and its service principal with a password.
+const graph = Client.initWithMiddleware({ authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.com/.default"] }) });
+const app = await graph.api("/applications").post({ displayName: "node-sdk-app" });
+const sp = await graph.api("/servicePrincipals").post({ appId: app.appId });
+const password = await graph.api(`/applications/${app.id}/addPassword`).post({ passwordCredential: { displayName: "node" } });
+if (!password.secretText) throw new Error("no secret text");
+console.log("sp", sp.id);
+
+// A role assignment at the cluster's scope: made, listed with atScope(), deleted.
+const auth = new AuthorizationManagementClient(credential, sub);
+const reader = `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`;
+const name = randomUUID();
+await auth.roleAssignments.create(cluster.id, name, { roleDefinitionId: reader, principalId: sp.id, principalType: "ServicePrincipal" });
+const listed = [];
+for await (const ra of auth.roleAssignments.listForScope(cluster.id, { filter: "atScope()" })) listed.push(ra.name);
+if (!listed.includes(name)) throw new Error(`not listed: ${listed}`);
+await auth.roleAssignments.delete(cluster.id, name);
 console.log("ok");

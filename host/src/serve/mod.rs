@@ -115,7 +115,7 @@ impl Served {
         let env = format!(
             // No AZURE_AUTHORITY_HOST: through HTTPS_PROXY, clients reach the simulator at
             // Azure's own login host, their default.
-            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_SUBSCRIPTION_ID={}\nHTTPS_PROXY=http://{addr}\nNO_PROXY=127.0.0.1,localhost\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nNODE_EXTRA_CA_CERTS={ca}\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n# kubectl: kubeconfigs that `az aks get-credentials --file F` or `aksflow run --out D` write name each\n# cluster's own API server and CA; keep them apart from ~/.kube/config, e.g.\n#   export KUBECONFIG={kube}\n#   az aks get-credentials -g RG -n NAME --file \"$KUBECONFIG\"\n",
+            "AZURE_TENANT_ID={}\nAZURE_CLIENT_ID={}\nAZURE_CLIENT_SECRET={}\nAZURE_SUBSCRIPTION_ID={}\nHTTPS_PROXY=http://{addr}\nNO_PROXY=127.0.0.1,localhost\nREQUESTS_CA_BUNDLE={ca}\nSSL_CERT_FILE={ca}\nNODE_EXTRA_CA_CERTS={ca}\nNODE_USE_ENV_PROXY=1\nAKSFLOW_GRAPH_URL={base_url}\nAKSFLOW_ARM_URL={base_url}\nAKSFLOW_SIM_SEED={}\nAKSFLOW_SIM_ERA={}\n# kubectl: kubeconfigs that `az aks get-credentials --file F` or `aksflow run --out D` write name each\n# cluster's own API server and CA; keep them apart from ~/.kube/config, e.g.\n#   export KUBECONFIG={kube}\n#   az aks get-credentials -g RG -n NAME --file \"$KUBECONFIG\"\n",
             op.tenant_id,
             op.client_id,
             op.client_secret,
