@@ -128,6 +128,8 @@ async fn kubectl_and_msal_work_against_the_served_simulator() {
     std::fs::write(out.join("cert-only.kubeconfig"), cert_only).unwrap();
     let r = kubectl("cert-only.kubeconfig", &["auth", "can-i", "*", "*"]);
     assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "yes", "{}", String::from_utf8_lossy(&r.stderr));
+    let r = kubectl("cert-only.kubeconfig", &["auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}"]);
+    assert_eq!(String::from_utf8_lossy(&r.stdout), r#"masterclient ["system:masters","system:authenticated"]"#, "{}", String::from_utf8_lossy(&r.stderr));
     let r = kubectl("bad.kubeconfig", &["get", "nodes"]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("error: You must be logged in to the server (Unauthorized)"), "{}", String::from_utf8_lossy(&r.stderr));
     // The legacy azure auth-provider kubeconfig: removed from kubectl.

@@ -1,5 +1,6 @@
 //! The few Kubernetes protobuf bodies clients send that this API server reads: kubectl sends
-//! `SelfSubjectAccessReview` (`kubectl auth can-i`) as `application/vnd.kubernetes.protobuf`.
+//! `SelfSubjectAccessReview` (`kubectl auth can-i`) and `SelfSubjectReview` (`kubectl auth
+//! whoami`) as `application/vnd.kubernetes.protobuf`.
 //! A body is the magic `k8s\0` and a `runtime.Unknown` wrapping the object's own message;
 //! the field numbers below are those of k8s.io/api's generated.proto.
 
@@ -64,15 +65,23 @@ struct SelfSubjectAccessReview {
     spec: Option<SelfSubjectAccessReviewSpec>,
 }
 
-/// A protobuf `SelfSubjectAccessReview` as the JSON object the JSON path reads.
-pub fn self_subject_access_review(body: &[u8]) -> Result<Value, String> {
+/// A protobuf review (`SelfSubjectAccessReview` or `SelfSubjectReview`) as the JSON object
+/// the JSON path reads.
+pub fn review(body: &[u8]) -> Result<Value, String> {
     let rest = body.strip_prefix(MAGIC).ok_or("the protobuf body does not start with the Kubernetes magic number")?;
     let unknown = Unknown::decode(rest).map_err(|e| format!("not a Kubernetes protobuf envelope: {e}"))?;
     let kind = unknown.type_meta.as_ref().and_then(|t| t.kind.clone()).unwrap_or_default();
-    if kind != "SelfSubjectAccessReview" {
-        return Err(format!("protobuf bodies of kind `{kind}` are not supported here; send JSON"));
+    match kind.as_str() {
+        // Its spec is empty: who is asking is the whole question.
+        "SelfSubjectReview" => Ok(json!({ "kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": { "creationTimestamp": null }, "status": {} })),
+        "SelfSubjectAccessReview" => self_subject_access_review(&unknown.raw.unwrap_or_default()),
+        _ => Err(format!("protobuf bodies of kind `{kind}` are not supported here; send JSON")),
     }
-    let review = SelfSubjectAccessReview::decode(unknown.raw.unwrap_or_default().as_slice()).map_err(|e| format!("not a SelfSubjectAccessReview: {e}"))?;
+}
+
+/// A `SelfSubjectAccessReview` message (the envelope's `raw`) as JSON.
+fn self_subject_access_review(raw: &[u8]) -> Result<Value, String> {
+    let review = SelfSubjectAccessReview::decode(raw).map_err(|e| format!("not a SelfSubjectAccessReview: {e}"))?;
     let spec = review.spec.unwrap_or_default();
     let mut out = json!({ "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "metadata": { "creationTimestamp": null }, "spec": {} });
     if let Some(r) = spec.resource_attributes {
@@ -94,7 +103,7 @@ mod tests {
 
     #[test]
     fn a_kubectl_review_decodes() {
-        let review = SelfSubjectAccessReview {
+        let access = SelfSubjectAccessReview {
             spec: Some(SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes { namespace: Some("default".into()), verb: Some("list".into()), resource: Some("pods".into()), ..Default::default() }),
                 non_resource_attributes: None,
@@ -102,13 +111,25 @@ mod tests {
         };
         let unknown = Unknown {
             type_meta: Some(TypeMeta { api_version: Some("authorization.k8s.io/v1".into()), kind: Some("SelfSubjectAccessReview".into()) }),
-            raw: Some(review.encode_to_vec()),
+            raw: Some(access.encode_to_vec()),
         };
         let mut body = MAGIC.to_vec();
         body.extend(unknown.encode_to_vec());
-        let v = self_subject_access_review(&body).unwrap();
+        let v = review(&body).unwrap();
         assert_eq!(v["spec"]["resourceAttributes"]["verb"], "list");
         assert_eq!(v["spec"]["resourceAttributes"]["resource"], "pods");
-        assert!(self_subject_access_review(b"nope").is_err());
+        assert!(review(b"nope").is_err());
+    }
+
+    #[test]
+    fn a_whoami_review_decodes_and_other_kinds_do_not() {
+        let envelope = |kind: &str| {
+            let unknown = Unknown { type_meta: Some(TypeMeta { api_version: Some("authentication.k8s.io/v1".into()), kind: Some(kind.into()) }), raw: Some(vec![]) };
+            let mut body = MAGIC.to_vec();
+            body.extend(unknown.encode_to_vec());
+            body
+        };
+        assert_eq!(review(&envelope("SelfSubjectReview")).unwrap()["kind"], "SelfSubjectReview");
+        assert!(review(&envelope("Pod")).unwrap_err().contains("`Pod`"));
     }
 }

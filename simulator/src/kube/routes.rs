@@ -133,23 +133,24 @@ async fn handle(
 
 #[allow(clippy::too_many_arguments)]
 fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String, String>, headers: &HeaderMap, peer: Option<&PeerCertificate>, body: &[u8]) -> Result<Response, KubeError> {
-    // kubectl sends access reviews as protobuf; they are read here. Other protobuf bodies get
-    // a 415 (answers are always JSON, which every client also accepts).
+    // kubectl sends its reviews (`auth can-i`, `auth whoami`) as protobuf; they are read
+    // here. Other protobuf bodies get a 415 (answers are always JSON, which every client also
+    // accepts).
     let converted;
-    let body = if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("protobuf")) && path.ends_with("/selfsubjectaccessreviews") {
-        converted = serde_json::to_vec(&super::protobuf::self_subject_access_review(body).map_err(KubeError::bad_request)?).expect("JSON");
+    let protobuf = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("protobuf"));
+    let body = if protobuf && (path.ends_with("/selfsubjectaccessreviews") || path.ends_with("/selfsubjectreviews")) {
+        converted = serde_json::to_vec(&super::protobuf::review(body).map_err(KubeError::bad_request)?).expect("JSON");
         converted.as_slice()
-    } else {
-        body
-    };
-    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("protobuf")) && !path.ends_with("/selfsubjectaccessreviews") {
+    } else if protobuf {
         return Err(KubeError {
             code: 415,
             reason: "UnsupportedMediaType",
             message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/apply-patch+yaml".into(),
             details: None,
         });
-    }
+    } else {
+        body
+    };
     let now = s.clock.now_ms();
     let mut guard = s.world();
     let w = &mut *guard;
@@ -322,7 +323,11 @@ fn review(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, 
     let mut v: Value = serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not JSON: {e}")))?;
     match kind_name {
         "selfsubjectreviews" => {
-            v["status"] = json!({ "userInfo": { "username": who.user.name, "groups": who.user.groups, "extra": { "oid": who.object_id.iter().collect::<Vec<_>>() } } });
+            v["status"] = json!({ "userInfo": { "username": who.user.name, "groups": who.user.groups } });
+            // Azure AD users carry their object id; a client certificate names none.
+            if let Some(oid) = &who.object_id {
+                v["status"]["userInfo"]["extra"] = json!({ "oid": [oid] });
+            }
             return Ok((StatusCode::CREATED, Json(v)).into_response());
         }
         "selfsubjectrulesreviews" => {
