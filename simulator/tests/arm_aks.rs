@@ -261,6 +261,22 @@ async fn role_assignments_at_every_scope_list_read_and_delete_as_arm_does() {
     assert_eq!(a.s.json("PUT", &at(&rg, "77777777-1111-1111-1111-111111111111"), &a.op, rg_body).await.status, 201);
     assert_eq!(a.s.get(&at(&rg, "77777777-1111-1111-1111-111111111111"), &a.op).await.status, 200);
     assert_eq!(a.s.send("DELETE", &at(&rg, "77777777-1111-1111-1111-111111111111"), &[("authorization", &format!("Bearer {}", a.op))], vec![]).await.status, 200);
+
+    // `az role assignment create -g/--scope` looks the role up where it assigns: the built-in
+    // definitions answer at every scope, their ids naming the subscription (as recorded).
+    let defs = |scope: &str| format!("{scope}/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20%27reader%27&api-version=2018-01-01-preview");
+    for scope in [format!("/subscriptions/{}", a.sub), rg.clone(), cluster.clone()] {
+        let r = a.s.get(&defs(&scope), &a.op).await;
+        assert_eq!(r.status, 200, "{scope}: {}", r.text());
+        let d = &r.json()["value"][0];
+        assert_eq!(d["id"], format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", a.sub));
+        assert_eq!(d["properties"]["description"], "View all resources, but does not allow you to make any changes.");
+        for key in ["createdOn", "updatedOn", "createdBy", "updatedBy"] {
+            assert!(d["properties"].get(key).is_some(), "{key}: {d}");
+        }
+    }
+    let missing = a.s.get(&defs(&format!("/subscriptions/{}/resourceGroups/nosuchgroup", a.sub)), &a.op).await;
+    assert_eq!(arm_error(&missing).1, "ResourceGroupNotFound");
 }
 
 #[tokio::test]
