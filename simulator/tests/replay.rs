@@ -225,7 +225,7 @@ const DELIBERATE_EXCHANGES: &[(&str, usize, &str)] = &[
     ("azure-cli/acs/test_aks_disable_local_accounts.yaml", 2, "the refused create started no operation to poll (404)"),
 ];
 
-/// Properties AKS reports today that api-versions 2021-10-01 and 2022-01-01 (the acs
+/// Properties AKS reports today that api-versions 2021-10-01 to 2022-03-01 (the acs
 /// recordings') did not:
 /// the simulator answers every api-version with today's shape (mirrored in docs/fidelity.md).
 const AKS_LATER_PROPERTIES: &[&str] = &[
@@ -288,6 +288,7 @@ const AZ_CASSETTES: &[AzCassette] = &[
     AzCassette { file: "azure-cli/role/test_role_assignment_create_update.yaml", caller: As::Operator, before: &[Before::ResourceGroup("cli_role_assign000001")] },
     AzCassette { file: "azure-cli/acs/test_aks_create_nonaad_and_update_with_managed_aad.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")] },
     AzCassette { file: "azure-cli/acs/test_aks_disable_local_accounts.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")] },
+    AzCassette { file: "azure-cli/acs/test_aks_create_enable_azure_rbac.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")] },
 ];
 
 /// The recorded subscription (scrubbed), tenants and directory domain.
