@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use aksflow_simulator::Era;
 use support::*;
 
 /// One go-vcr (v2) interaction: what was sent and what came back.
@@ -214,15 +215,21 @@ const DELIBERATE: &[(&str, &str, &str)] = &[
 ];
 
 /// Exchanges the simulator answers otherwise as a whole, on purpose (mirrored in
-/// docs/fidelity.md): (cassette, interaction index in the kept file, reason). Each must still
-/// differ, or the test fails.
+/// docs/fidelity.md): ("era: cassette", interaction index in the kept file, reason). Each must
+/// still differ, or the test fails.
 const DELIBERATE_EXCHANGES: &[(&str, usize, &str)] = &[
     (
-        "azure-cli/acs/test_aks_disable_local_accounts.yaml",
+        "today: azure-cli/acs/test_aks_create_aadv1_and_update_with_managed_aad.yaml",
+        1,
+        "AKS creates no new clusters with the legacy Azure AD integration since August 2023 (400 BadRequest, see the era section); the recording is from May 2022. In seed 000's era the same exchange is replayed and matches",
+    ),
+    ("today: azure-cli/acs/test_aks_create_aadv1_and_update_with_managed_aad.yaml", 2, "the refused create started no operation to poll (404)"),
+    (
+        "today: azure-cli/acs/test_aks_disable_local_accounts.yaml",
         1,
         "since Kubernetes 1.25 AKS refuses disableLocalAccounts on a cluster without Azure AD integration (400 BadRequest); the recording's cluster got 1.21, the simulator's default version is newer",
     ),
-    ("azure-cli/acs/test_aks_disable_local_accounts.yaml", 2, "the refused create started no operation to poll (404)"),
+    ("today: azure-cli/acs/test_aks_disable_local_accounts.yaml", 2, "the refused create started no operation to poll (404)"),
 ];
 
 /// Properties AKS reports today that api-versions 2021-10-01 to 2022-03-01 (the acs
@@ -273,27 +280,35 @@ struct AzCassette {
     file: &'static str,
     caller: As,
     before: &'static [Before],
+    /// Which Azure the simulator is: the legacy integration can only be created in seed
+    /// 000's era.
+    era: Era,
 }
 
 const AZ_CASSETTES: &[AzCassette] = &[
-    AzCassette { file: "azure-cli/role/test_app_create_idempotent.yaml", caller: As::Operator, before: &[] },
-    AzCassette { file: "azure-cli/role/test_service_principal_scenario.yaml", caller: As::Operator, before: &[] },
-    AzCassette { file: "azure-cli/role/test_app_credential.yaml", caller: As::Operator, before: &[] },
-    AzCassette { file: "azure-cli/role/test_app_owner.yaml", caller: As::Admin, before: &[] },
+    AzCassette { file: "azure-cli/role/test_app_create_idempotent.yaml", caller: As::Operator, before: &[], era: Era::Today },
+    AzCassette { file: "azure-cli/role/test_service_principal_scenario.yaml", caller: As::Operator, before: &[], era: Era::Today },
+    AzCassette { file: "azure-cli/role/test_app_credential.yaml", caller: As::Operator, before: &[], era: Era::Today },
+    AzCassette { file: "azure-cli/role/test_app_owner.yaml", caller: As::Admin, before: &[], era: Era::Today },
     AzCassette {
         file: "azure-cli/role/test_user_scenario.yaml",
         caller: As::Operator,
         before: &[Before::Group { name: "graphusertest_g", recorded_id: "00e7bb05-86a1-49e2-bb6e-3dd60ab63a3a" }],
+        era: Era::Today,
     },
-    AzCassette { file: "azure-cli/role/test_role_assignment_create_update.yaml", caller: As::Operator, before: &[Before::ResourceGroup("cli_role_assign000001")] },
-    AzCassette { file: "azure-cli/acs/test_aks_create_nonaad_and_update_with_managed_aad.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")] },
-    AzCassette { file: "azure-cli/acs/test_aks_disable_local_accounts.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")] },
-    AzCassette { file: "azure-cli/acs/test_aks_create_enable_azure_rbac.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")] },
+    AzCassette { file: "azure-cli/role/test_role_assignment_create_update.yaml", caller: As::Operator, before: &[Before::ResourceGroup("cli_role_assign000001")], era: Era::Today },
+    AzCassette { file: "azure-cli/acs/test_aks_create_nonaad_and_update_with_managed_aad.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")], era: Era::Today },
+    AzCassette { file: "azure-cli/acs/test_aks_disable_local_accounts.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")], era: Era::Today },
+    AzCassette { file: "azure-cli/acs/test_aks_create_enable_azure_rbac.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")], era: Era::Today },
+    // The legacy integration, as created in 2022: in seed 000's era as recorded, and today,
+    // where AKS refuses it (listed in DELIBERATE_EXCHANGES).
+    AzCassette { file: "azure-cli/acs/test_aks_create_aadv1_and_update_with_managed_aad.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")], era: Era::Y2019 },
+    AzCassette { file: "azure-cli/acs/test_aks_create_aadv1_and_update_with_managed_aad.yaml", caller: As::Operator, before: &[Before::ResourceGroup("clitest000001")], era: Era::Today },
 ];
 
 /// The recorded subscription (scrubbed), tenants and directory domain.
 const REC_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
-const REC_TENANTS: &[&str] = &["54826b22-38d6-4fb2-bad9-b7b93a3e9c5a", "72f988bf-86f1-41af-91ab-2d7cd011db47"];
+const REC_TENANTS: &[&str] = &["54826b22-38d6-4fb2-bad9-b7b93a3e9c5a", "72f988bf-86f1-41af-91ab-2d7cd011db47", "d5b55040-0c14-48cc-a028-91457fc190d9"];
 const REC_DOMAINS: &[&str] = &["AzureSDKTeam.onmicrosoft.com", "azuresdkteam.onmicrosoft.com"];
 /// The signed-in user of the recordings, scrubbed.
 const REC_USER: &str = "example@example.com";
@@ -462,7 +477,7 @@ async fn prepare(s: &Sim, tokens: &AzTokens, sub: &str, before: &Before, ids: &m
 async fn replay_az(c: &AzCassette, tally: &mut Tally, used: &mut BTreeSet<&'static str>) -> (usize, Vec<String>) {
     let text = std::fs::read_to_string(recordings().join(c.file)).unwrap();
     let cassette: VcrCassette = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", c.file));
-    let s = Sim::new(1);
+    let s = Sim::in_era(1, c.era);
     let op = s.sim.operator();
     let admin = s.sim.personas().into_iter().find(|p| p.user_principal_name.starts_with("admin@")).expect("an admin persona");
     let domain = admin.user_principal_name.split_once('@').unwrap().1.to_string();
@@ -543,8 +558,8 @@ async fn replay_az(c: &AzCassette, tally: &mut Tally, used: &mut BTreeSet<&'stat
             (None, Some(_)) => problems.push(format!("a body where Azure sent none: {}", resp.text())),
             (None, None) => {}
         }
-        let what = format!("{} #{i} {} {}", c.file, it.request.method, it.request.uri);
-        if let Some((_, _, why)) = DELIBERATE_EXCHANGES.iter().find(|(f, n, _)| *f == c.file && *n == i) {
+        let what = format!("{} ({}) #{i} {} {}", c.file, c.era.name(), it.request.method, it.request.uri);
+        if let Some((_, _, why)) = DELIBERATE_EXCHANGES.iter().find(|(f, n, _)| *f == format!("{}: {}", c.era.name(), c.file) && *n == i) {
             assert!(!problems.is_empty(), "{what} is listed as deliberately different but matches now: remove it from DELIBERATE_EXCHANGES and docs/fidelity.md");
             println!("  deliberately different: {what}: {} ({why})", problems.first().cloned().unwrap_or_default());
             matched += 1;
@@ -576,7 +591,7 @@ async fn azure_cli_recordings_replay_against_graph_and_arm() {
     let mut used = BTreeSet::new();
     for c in AZ_CASSETTES {
         let (matched, mismatched) = replay_az(c, &mut total, &mut used).await;
-        println!("{}: {matched} matched, {} mismatched", c.file, mismatched.len());
+        println!("{} ({}): {matched} matched, {} mismatched", c.file, c.era.name(), mismatched.len());
         for m in &mismatched {
             println!("  {m}");
         }

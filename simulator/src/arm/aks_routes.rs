@@ -74,7 +74,8 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         if a.managed {
             json!({ "managed": true, "enableAzureRBAC": a.enable_azure_rbac, "adminGroupObjectIDs": a.admin_group_object_ids, "adminUsers": null, "tenantID": a.tenant_id })
         } else {
-            json!({ "clientAppID": a.client_app_id, "serverAppID": a.server_app_id, "serverAppSecret": null, "tenantID": a.tenant_id })
+            // AKS never returns the server app's secret, not even as null (as recorded).
+            json!({ "adminGroupObjectIDs": null, "adminUsers": null, "clientAppID": a.client_app_id, "serverAppID": a.server_app_id, "tenantID": a.tenant_id })
         }
     });
     let pools: Vec<Value> = c
@@ -136,6 +137,13 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
     for (k, v) in &c.extra {
         match (k.as_str(), v) {
             ("networkProfile", Value::Object(sent)) => props[k] = network_profile(&props[k], sent),
+            // A profile AKS fills in keeps its defaults under what the request sent
+            // (`storageProfile: {}` still reads back with the CSI drivers, as recorded).
+            (_, Value::Object(sent)) if props[k].is_object() => {
+                let mut merged = props[k].as_object().cloned().unwrap_or_default();
+                merged.extend(sent.clone());
+                props[k] = Value::Object(merged);
+            }
             _ => props[k] = v.clone(),
         }
     }
@@ -239,7 +247,7 @@ fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
         })
         .unwrap_or_default();
     let mut extra = Map::new();
-    for k in ["linuxProfile", "addonProfiles", "networkProfile", "autoUpgradeProfile", "securityProfile", "storageProfile", "oidcIssuerProfile"] {
+    for k in ["linuxProfile", "addonProfiles", "networkProfile", "autoUpgradeProfile", "securityProfile", "storageProfile", "oidcIssuerProfile", "enablePodSecurityPolicy"] {
         // AKS does not echo an empty `addonProfiles` (`{}`), as az sends it on create.
         if let Some(v) = props.get(k).filter(|v| !(k == "addonProfiles" && v.as_object().is_some_and(Map::is_empty))) {
             extra.insert(k.into(), v.clone());
