@@ -67,6 +67,7 @@ const GRAPH_KEYWORDS: &[&str] = &[
     "deleteditems",
     "restore",
     "owners",
+    "memberof",
 ];
 
 fn normalize_path(mut req: Request<Body>) -> Request<Body> {

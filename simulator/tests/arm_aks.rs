@@ -111,6 +111,29 @@ async fn create_polls_to_succeeded_and_get_shows_the_managed_aad_profile() {
     a.wait(&r).await;
 }
 
+/// What AKS reports of what az sends on create (azure-cli's recordings): no kubelet identity
+/// or outbound IP while creating; the sent network and storage profiles over AKS's defaults;
+/// the SKU spelt `Standard` once provisioned; an empty `addonProfiles` not echoed.
+#[tokio::test]
+async fn a_created_cluster_reports_what_az_sent_over_akss_defaults() {
+    let a = Aks::new(35).await;
+    let sent = json!({"kubernetesVersion": "", "dnsPrefix": "cli", "enableRBAC": true, "addonProfiles": {}, "storageProfile": {}, "enablePodSecurityPolicy": false,
+        "networkProfile": {"networkPlugin": "kubenet", "podCidr": "10.244.0.0/16", "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer", "loadBalancerSku": "standard"}});
+    let r = a.put("cli", sent).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let creating = r.json()["properties"].clone();
+    assert!(creating.get("identityProfile").is_none() && creating["networkProfile"]["loadBalancerProfile"].get("effectiveOutboundIPs").is_none(), "{creating}");
+    assert_eq!((&creating["networkProfile"]["loadBalancerSku"], &creating["networkProfile"]["serviceCidrs"]), (&json!("standard"), &json!(["10.0.0.0/16"])));
+    assert!(creating.get("addonProfiles").is_none(), "{creating}");
+    assert_eq!(creating["enablePodSecurityPolicy"], false);
+    a.wait(&r).await;
+    let done = a.s.get(&format!("{}?{API}", a.path("cli")), &a.op).await.json()["properties"].clone();
+    assert!(done["identityProfile"]["kubeletidentity"]["clientId"].is_string(), "{done}");
+    assert_eq!(done["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(done["networkProfile"]["loadBalancerSku"], "Standard");
+    assert_eq!(done["storageProfile"]["fileCSIDriver"]["enabled"], true, "{done}");
+}
+
 #[tokio::test]
 async fn the_seeds_limitations_each_with_its_arm_error() {
     let a = Aks::new(32).await;
@@ -151,7 +174,9 @@ async fn legacy_to_managed_migration_changes_the_user_credential() {
     assert_eq!(cfg["apiserver-id"].as_str(), Some("server-app"));
     assert!(cfg.get("config-mode").is_none(), "legacy kubeconfigs carry no config-mode");
     let got = a.s.get(&format!("{}?{API}", a.path("legacy")), &a.op).await.json();
-    assert_eq!(got["properties"]["aadProfile"]["serverAppSecret"], Value::Null, "the secret is never returned");
+    let aad = &got["properties"]["aadProfile"];
+    assert!(aad.get("serverAppSecret").is_none(), "the secret is never returned, not even as null (as recorded): {aad}");
+    assert!(aad.get("adminGroupObjectIDs").is_some_and(Value::is_null) && aad.get("adminUsers").is_some_and(Value::is_null), "{aad}");
     let r = a.put("legacy", json!({"enableRBAC": true, "aadProfile": {"managed": true}})).await;
     assert_eq!(r.status, 200);
     a.wait(&r).await;
@@ -261,6 +286,22 @@ async fn role_assignments_at_every_scope_list_read_and_delete_as_arm_does() {
     assert_eq!(a.s.json("PUT", &at(&rg, "77777777-1111-1111-1111-111111111111"), &a.op, rg_body).await.status, 201);
     assert_eq!(a.s.get(&at(&rg, "77777777-1111-1111-1111-111111111111"), &a.op).await.status, 200);
     assert_eq!(a.s.send("DELETE", &at(&rg, "77777777-1111-1111-1111-111111111111"), &[("authorization", &format!("Bearer {}", a.op))], vec![]).await.status, 200);
+
+    // `az role assignment create -g/--scope` looks the role up where it assigns: the built-in
+    // definitions answer at every scope, their ids naming the subscription (as recorded).
+    let defs = |scope: &str| format!("{scope}/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20%27reader%27&api-version=2018-01-01-preview");
+    for scope in [format!("/subscriptions/{}", a.sub), rg.clone(), cluster.clone()] {
+        let r = a.s.get(&defs(&scope), &a.op).await;
+        assert_eq!(r.status, 200, "{scope}: {}", r.text());
+        let d = &r.json()["value"][0];
+        assert_eq!(d["id"], format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", a.sub));
+        assert_eq!(d["properties"]["description"], "View all resources, but does not allow you to make any changes.");
+        for key in ["createdOn", "updatedOn", "createdBy", "updatedBy"] {
+            assert!(d["properties"].get(key).is_some(), "{key}: {d}");
+        }
+    }
+    let missing = a.s.get(&defs(&format!("/subscriptions/{}/resourceGroups/nosuchgroup", a.sub)), &a.op).await;
+    assert_eq!(arm_error(&missing).1, "ResourceGroupNotFound");
 }
 
 #[tokio::test]

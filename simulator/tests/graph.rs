@@ -127,6 +127,16 @@ async fn groups_members_and_membership_queries() {
     assert_eq!(r.json()["value"], json!([gid]));
     let r = s.json("POST", &format!("/v1.0/directoryObjects/{bob_oid}/checkMemberGroups"), &alice, json!({"groupIds": [gid, "00000000-0000-0000-0000-000000000001"]})).await;
     assert_eq!(r.json()["value"], json!([gid]));
+    // `az ad user get-member-groups`: the direct groups, as directory objects, by id or UPN.
+    for who in [bob_oid.as_str(), "bob@contoso.onmicrosoft.com"] {
+        let r = s.get(&format!("/v1.0/users/{who}/memberOf"), &alice).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        assert_eq!((&v["value"][0]["id"], &v["value"][0]["@odata.type"]), (&json!(gid), &json!("#microsoft.graph.group")), "{v}");
+        assert_eq!(v["@odata.context"], "https://graph.microsoft.com/v1.0/$metadata#directoryObjects");
+    }
+    assert_eq!(s.get(&format!("/v1.0/groups/{gid}/memberOf"), &alice).await.json()["value"], json!([]), "a group in no group");
+    assert_eq!(s.get(&format!("/v1.0/users/{gid}/memberOf"), &alice).await.status, 404, "a group is not a user");
     let r = s.json("POST", "/v1.0/directoryObjects/getByIds", &alice, json!({"ids": [gid, bob_oid], "types": ["group"]})).await;
     assert_eq!(r.json()["value"].as_array().unwrap().len(), 1);
     let gone = s.send("DELETE", &format!("/v1.0/groups/{gid}/members/{bob_oid}/$ref"), &[("authorization", &format!("Bearer {alice}"))], vec![]).await;
@@ -294,6 +304,9 @@ async fn an_administrator_patches_a_user_and_the_token_service_follows() {
     assert_eq!(s.json("PATCH", &user_path, &admin, json!({"accountEnabled": true, "passwordProfile": {"password": new_password, "forceChangePasswordNextSignIn": false}})).await.status, 204);
     assert_eq!(sign_in(old_password).await.aadsts(), 50126, "the old password no longer works");
     assert_eq!(sign_in(new_password).await.status, 200);
+    // `az ad user update --mail-nickname` (recorded in azure-cli's test_user_scenario).
+    assert_eq!(s.json("PATCH", &user_path, &admin, json!({"mailNickname": "bobby"})).await.status, 204);
+    assert_eq!(s.json("PATCH", &user_path, &admin, json!({"mailNickname": " "})).await.status, 400, "an empty nickname is refused");
 }
 
 /// Deleted applications, groups and users go to `/directory/deletedItems`, from where they
@@ -361,4 +374,22 @@ async fn key_credentials_are_kept_and_their_key_is_write_only() {
     assert!(k["keyId"].as_str().is_some_and(|v| v.len() == 36) && k["endDateTime"].is_string());
     let bad = s.json("PATCH", &format!("/v1.0/applications/{id}"), &admin, json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": "not base64!"}]})).await;
     assert_eq!((bad.status, bad.graph_code()), (400, "Request_BadRequest".to_string()));
+}
+
+/// `az ad app create` sends no sign-in audience: Microsoft Graph registers the app for work,
+/// school and personal accounts with v2 tokens (every azure-cli recording), and its service
+/// principal reports the same audience. Seed 000's az went through Azure AD Graph, whose
+/// apps were single-tenant with v1 tokens.
+#[tokio::test]
+async fn an_application_without_an_audience_gets_graphs_default_in_each_era() {
+    for (s, audience, version) in [(Sim::new(31), "AzureADandPersonalMicrosoftAccount", json!(2)), (Sim::in_2019(31), "AzureADMyOrg", json!(null))] {
+        let admin = s.user_token("admin@contoso.onmicrosoft.com", "https://graph.microsoft.com/.default").await;
+        let app = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "app000001", "keyCredentials": []})).await.json();
+        assert_eq!((&app["signInAudience"], &app["api"]["requestedAccessTokenVersion"]), (&json!(audience), &version), "{app}");
+        let sp = s.json("POST", "/v1.0/servicePrincipals", &admin, json!({"appId": app["appId"]})).await.json();
+        assert_eq!(sp["signInAudience"], audience, "{sp}");
+        // Named single-tenant, it keeps v1 tokens in either era.
+        let mine = s.json("POST", "/v1.0/applications", &admin, json!({"displayName": "app000002", "signInAudience": "AzureADMyOrg"})).await.json();
+        assert_eq!((&mine["signInAudience"], &mine["api"]["requestedAccessTokenVersion"]), (&json!("AzureADMyOrg"), &json!(null)), "{mine}");
+    }
 }

@@ -18,7 +18,7 @@ inputs! {
     struct Args {
         display_name: String = "display-name" => "Display name of the application",
         identifier_uri: Option<String> = "identifier-uri" => "Application ID URI, e.g. api://myAKSServer (https:// only on a verified domain)",
-        sign_in_audience: Option<String> = "sign-in-audience" => "AzureADMyOrg (Graph's default), AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount or PersonalMicrosoftAccount",
+        sign_in_audience: Option<String> = "sign-in-audience" => "AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount (Graph's default when none is given; seed 000's Azure AD Graph made AzureADMyOrg) or PersonalMicrosoftAccount",
         group_membership_claims: Option<String> = "group-membership-claims" => "Groups to put in tokens: None, SecurityGroup, DirectoryRole, ApplicationGroup or All",
         public_client: Option<bool> = "public-client" => "Allow public-client flows such as device code (isFallbackPublicClient)",
         redirect_uris: Option<Vec<String>> = "redirect-uris" => "Public-client redirect URIs, comma-separated",

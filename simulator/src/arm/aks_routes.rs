@@ -51,6 +51,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             put(put_cluster_assignment).get(get_cluster_assignment).delete(delete_cluster_assignment),
         )
         .route("/subscriptions/{sid}/providers/microsoft.authorization/roledefinitions", get(list_role_definitions))
+        .route("/subscriptions/{sid}/resourcegroups/{rg}/providers/microsoft.authorization/roledefinitions", get(list_rg_role_definitions))
+        .route(&format!("{PROVIDER}/{{name}}/providers/microsoft.authorization/roledefinitions"), get(list_cluster_role_definitions))
 }
 
 fn cluster_scope(sid: &str, rg: &str, name: &str) -> String {
@@ -72,7 +74,8 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         if a.managed {
             json!({ "managed": true, "enableAzureRBAC": a.enable_azure_rbac, "adminGroupObjectIDs": a.admin_group_object_ids, "adminUsers": null, "tenantID": a.tenant_id })
         } else {
-            json!({ "clientAppID": a.client_app_id, "serverAppID": a.server_app_id, "serverAppSecret": null, "tenantID": a.tenant_id })
+            // AKS never returns the server app's secret, not even as null (as recorded).
+            json!({ "adminGroupObjectIDs": null, "adminUsers": null, "clientAppID": a.client_app_id, "serverAppID": a.server_app_id, "tenantID": a.tenant_id })
         }
     });
     let pools: Vec<Value> = c
@@ -132,7 +135,34 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         "workloadAutoScalerProfile": {},
     });
     for (k, v) in &c.extra {
-        props[k] = v.clone();
+        match (k.as_str(), v) {
+            ("networkProfile", Value::Object(sent)) => props[k] = network_profile(&props[k], sent),
+            // A profile AKS fills in keeps its defaults under what the request sent
+            // (`storageProfile: {}` still reads back with the CSI drivers, as recorded).
+            (_, Value::Object(sent)) if props[k].is_object() => {
+                let mut merged = props[k].as_object().cloned().unwrap_or_default();
+                merged.extend(sent.clone());
+                props[k] = Value::Object(merged);
+            }
+            _ => props[k] = v.clone(),
+        }
+    }
+    // While AKS creates a cluster it has no kubelet identity and no outbound IP to report yet
+    // (the create response recorded by azure-cli has neither; the reads after it have both).
+    // Once provisioned, AKS reports the load balancer SKU in its own spelling (`standard` sent,
+    // `Standard` read back, as recorded).
+    if c.provisioning_state != "Creating" {
+        if let Some(sku) = props["networkProfile"]["loadBalancerSku"].as_str().and_then(capitalised_sku) {
+            props["networkProfile"]["loadBalancerSku"] = json!(sku);
+        }
+    }
+    if c.provisioning_state == "Creating" {
+        if let Some(p) = props.as_object_mut() {
+            p.remove("identityProfile");
+        }
+        if let Some(lb) = props["networkProfile"]["loadBalancerProfile"].as_object_mut() {
+            lb.remove("effectiveOutboundIPs");
+        }
     }
     if let Some(a) = aad {
         props["aadProfile"] = a;
@@ -150,6 +180,31 @@ fn cluster_json(c: &ManagedCluster, tenant: &str) -> Value {
         v["tags"] = json!(c.tags);
     }
     v
+}
+
+fn capitalised_sku(sku: &str) -> Option<&'static str> {
+    match sku.to_ascii_lowercase().as_str() {
+        "standard" => Some("Standard"),
+        "basic" => Some("Basic"),
+        _ => None,
+    }
+}
+
+/// The network profile AKS reports: what the request sent, over the defaults it fills in,
+/// with the plural forms (`podCidrs`, `serviceCidrs`) following the singular ones sent.
+fn network_profile(defaults: &Value, sent: &Map<String, Value>) -> Value {
+    let mut out = defaults.as_object().cloned().unwrap_or_default();
+    for (k, v) in sent {
+        out.insert(k.clone(), v.clone());
+    }
+    for (one, many) in [("podCidr", "podCidrs"), ("serviceCidr", "serviceCidrs")] {
+        if !sent.contains_key(many) {
+            if let Some(v) = sent.get(one).filter(|v| v.is_string()) {
+                out.insert(many.into(), json!([v]));
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 fn invalid(detail: impl std::fmt::Display) -> ArmError {
@@ -192,8 +247,9 @@ fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
         })
         .unwrap_or_default();
     let mut extra = Map::new();
-    for k in ["linuxProfile", "addonProfiles", "networkProfile", "autoUpgradeProfile", "securityProfile", "storageProfile", "oidcIssuerProfile"] {
-        if let Some(v) = props.get(k) {
+    for k in ["linuxProfile", "addonProfiles", "networkProfile", "autoUpgradeProfile", "securityProfile", "storageProfile", "oidcIssuerProfile", "enablePodSecurityPolicy"] {
+        // AKS does not echo an empty `addonProfiles` (`{}`), as az sends it on create.
+        if let Some(v) = props.get(k).filter(|v| !(k == "addonProfiles" && v.as_object().is_some_and(Map::is_empty))) {
             extra.insert(k.into(), v.clone());
         }
     }
@@ -621,6 +677,24 @@ async fn delete_cluster_assignment(
 }
 
 async fn list_role_definitions(Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    role_definitions(&sid, &q)
+}
+
+/// Role definitions read at a resource group (`az role assignment create -g` looks the role
+/// up there): the built-in roles, whose ids still name the subscription, as recorded.
+async fn list_rg_role_definitions(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    s.world().arm.resource_group(&sid, &rg)?;
+    role_definitions(&sid, &q)
+}
+
+/// Role definitions read at a cluster (`az role assignment create --scope <cluster id>`).
+async fn list_cluster_role_definitions(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+    s.world().arm.cluster(&sid, &rg, &name)?;
+    role_definitions(&sid, &q)
+}
+
+/// The built-in roles, or the one `$filter=roleName eq '…'` names.
+fn role_definitions(sid: &str, q: &HashMap<String, String>) -> Result<Response, ArmError> {
     let wanted = q.get("$filter").and_then(|f| f.split('\'').nth(1)).map(|n| n.to_ascii_lowercase());
     let value: Vec<Value> = rbac::BUILT_IN_ROLES
         .iter()
@@ -630,10 +704,55 @@ async fn list_role_definitions(Path(sid): Path<String>, Query(q): Q, _: Caller<A
                 "id": format!("/subscriptions/{sid}/providers/Microsoft.Authorization/roleDefinitions/{}", r.name),
                 "name": r.name,
                 "type": "Microsoft.Authorization/roleDefinitions",
-                "properties": { "roleName": r.role_name, "type": "BuiltInRole", "permissions": [{ "actions": r.actions, "notActions": r.not_actions, "dataActions": [], "notDataActions": [] }], "assignableScopes": ["/"] },
+                "properties": {
+                    "roleName": r.role_name,
+                    "type": "BuiltInRole",
+                    "description": r.description,
+                    "assignableScopes": ["/"],
+                    "permissions": [{ "actions": r.actions, "notActions": r.not_actions, "dataActions": [], "notDataActions": [] }],
+                    "createdOn": rbac::BUILT_IN_CREATED_ON,
+                    "updatedOn": rbac::BUILT_IN_UPDATED_ON,
+                    "createdBy": null,
+                    "updatedBy": null,
+                },
             })
         })
         .collect();
     Ok(Json(json!({ "value": value })).into_response())
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_network_profile_keeps_the_defaults_it_leaves_out_and_its_cidrs_become_lists() {
+        let defaults = json!({ "networkPlugin": "kubenet", "podCidrs": ["10.244.0.0/16"], "serviceCidrs": ["10.0.0.0/16"], "ipFamilies": ["IPv4"], "loadBalancerProfile": { "managedOutboundIPs": { "count": 1 } } });
+        let sent = json!({ "networkPlugin": "azure", "podCidr": "10.10.0.0/16", "serviceCidr": "10.1.0.0/16" });
+        let got = network_profile(&defaults, sent.as_object().unwrap());
+        assert_eq!(got["networkPlugin"], "azure");
+        assert_eq!(got["podCidrs"], json!(["10.10.0.0/16"]));
+        assert_eq!(got["serviceCidrs"], json!(["10.1.0.0/16"]));
+        assert_eq!(got["ipFamilies"], json!(["IPv4"]));
+        assert_eq!(got["loadBalancerProfile"]["managedOutboundIPs"]["count"], 1);
+        // Lists the request sends win over the singular forms.
+        let sent = json!({ "podCidr": "10.10.0.0/16", "podCidrs": ["10.20.0.0/16"] });
+        assert_eq!(network_profile(&defaults, sent.as_object().unwrap())["podCidrs"], json!(["10.20.0.0/16"]));
+    }
+
+    #[test]
+    fn load_balancer_skus_are_read_back_in_azures_spelling() {
+        assert_eq!(capitalised_sku("standard"), Some("Standard"));
+        assert_eq!(capitalised_sku("BASIC"), Some("Basic"));
+        assert_eq!(capitalised_sku("other"), None);
+    }
+
+    #[test]
+    fn an_empty_addon_profiles_is_not_kept_and_a_filled_one_is() {
+        let empty = spec(br#"{"location": "westus2", "properties": {"addonProfiles": {}}}"#).unwrap();
+        assert!(!empty.extra.contains_key("addonProfiles"));
+        let filled = spec(br#"{"location": "westus2", "properties": {"addonProfiles": {"azurepolicy": {"enabled": true}}}}"#).unwrap();
+        assert_eq!(filled.extra["addonProfiles"]["azurepolicy"]["enabled"], true);
+    }
+}

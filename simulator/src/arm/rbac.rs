@@ -33,6 +33,8 @@ pub struct RoleDefinition {
     /// The GUID that names the role in `roleDefinitionId`.
     pub name: &'static str,
     pub role_name: &'static str,
+    /// Azure's description of the built-in role.
+    pub description: &'static str,
     pub actions: &'static [&'static str],
     pub not_actions: &'static [&'static str],
 }
@@ -47,10 +49,11 @@ pub const AKS_RBAC_READER: &str = "7f6c6a51-bcf8-42ba-9220-52d62157d7db";
 pub const AKS_CONTRIBUTOR: &str = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
 
 pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
-    RoleDefinition { name: OWNER, role_name: "Owner", actions: &["*"], not_actions: &[] },
+    RoleDefinition { name: OWNER, role_name: "Owner", description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", actions: &["*"], not_actions: &[] },
     RoleDefinition {
         name: CONTRIBUTOR,
         role_name: "Contributor",
+        description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.",
         actions: &["*"],
         not_actions: &[
             "Microsoft.Authorization/*/Delete",
@@ -58,10 +61,11 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
             "Microsoft.Authorization/elevateAccess/Action",
         ],
     },
-    RoleDefinition { name: READER, role_name: "Reader", actions: &["*/read"], not_actions: &[] },
+    RoleDefinition { name: READER, role_name: "Reader", description: "View all resources, but does not allow you to make any changes.", actions: &["*/read"], not_actions: &[] },
     RoleDefinition {
         name: AKS_CLUSTER_ADMIN,
         role_name: "Azure Kubernetes Service Cluster Admin Role",
+        description: "List cluster admin credential action.",
         actions: &[
             "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
             "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action",
@@ -73,19 +77,27 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
     RoleDefinition {
         name: AKS_CLUSTER_USER,
         role_name: "Azure Kubernetes Service Cluster User Role",
+        description: "List cluster user credential action.",
         actions: &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "Microsoft.ContainerService/managedClusters/read"],
         not_actions: &[],
     },
     RoleDefinition {
         name: AKS_CONTRIBUTOR,
         role_name: "Azure Kubernetes Service Contributor Role",
+        description: "Grants access to read and write Azure Kubernetes Service clusters",
         actions: &["Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/write", "Microsoft.Resources/deployments/*"],
         not_actions: &[],
     },
     // Data-plane roles for clusters with Azure RBAC: they hold dataActions, not actions.
-    RoleDefinition { name: AKS_RBAC_CLUSTER_ADMIN, role_name: "Azure Kubernetes Service RBAC Cluster Admin", actions: &[], not_actions: &[] },
-    RoleDefinition { name: AKS_RBAC_READER, role_name: "Azure Kubernetes Service RBAC Reader", actions: &[], not_actions: &[] },
+    RoleDefinition { name: AKS_RBAC_CLUSTER_ADMIN, role_name: "Azure Kubernetes Service RBAC Cluster Admin", description: "Lets you manage all resources in the cluster.", actions: &[], not_actions: &[] },
+    RoleDefinition { name: AKS_RBAC_READER, role_name: "Azure Kubernetes Service RBAC Reader", description: "Allows read-only access to see most objects in a namespace.", actions: &[], not_actions: &[] },
 ];
+
+/// When Azure created and last changed its built-in roles: the dates recorded for Reader
+/// (azure-cli's test_role_assignment_create_update, 2022). The simulator gives every
+/// built-in role these; clients read them only as information.
+pub const BUILT_IN_CREATED_ON: &str = "2015-02-02T21:55:09.8806423Z";
+pub const BUILT_IN_UPDATED_ON: &str = "2021-11-11T20:13:47.8628684Z";
 
 pub fn role(name: &str) -> Option<&'static RoleDefinition> {
     BUILT_IN_ROLES.iter().find(|r| r.name.eq_ignore_ascii_case(name) || r.role_name.eq_ignore_ascii_case(name))

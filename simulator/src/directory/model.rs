@@ -383,6 +383,19 @@ impl Directory {
         self.applications.iter().find(|a| a.tenant_id == tenant_id && a.id.eq_ignore_ascii_case(id))
     }
 
+    /// The sign-in audience a service principal reports: its application's, when the
+    /// application is registered in the service principal's own tenant; another tenant's
+    /// application (Microsoft's first-party ones among them) is multi-tenant.
+    pub fn sign_in_audience_of(&self, sp: &ServicePrincipal) -> &str {
+        if sp.app_owner_tenant_id != sp.tenant_id {
+            return "AzureADMultipleOrgs";
+        }
+        self.applications
+            .iter()
+            .find(|a| a.app_id == sp.app_id && a.tenant_id == sp.tenant_id)
+            .map_or("AzureADMyOrg", |a| a.sign_in_audience.as_str())
+    }
+
     pub fn application_by_app_id(&self, app_id: &str) -> Option<&Application> {
         self.applications.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
@@ -437,6 +450,11 @@ impl Directory {
                 && (sp.app_id.eq_ignore_ascii_case(want)
                     || sp.service_principal_names.iter().any(|n| n.trim_end_matches('/').eq_ignore_ascii_case(want)))
         })
+    }
+
+    /// The groups the object is a direct member of (Graph's `memberOf`), in directory order.
+    pub fn direct_groups(&self, tenant_id: &str, object_id: &str) -> Vec<&Group> {
+        self.groups.iter().filter(|g| g.tenant_id == tenant_id && g.members.iter().any(|m| m.eq_ignore_ascii_case(object_id))).collect()
     }
 
     /// Every group the object is in, directly or through other groups (Graph's

@@ -15,6 +15,7 @@ pub struct UserChanges {
     pub given_name: Option<Option<String>>,
     pub surname: Option<Option<String>>,
     pub job_title: Option<Option<String>>,
+    pub mail_nickname: Option<String>,
     /// A new password (kept only as its hash).
     pub password: Option<String>,
 }
@@ -52,6 +53,36 @@ pub enum UserAuthError {
     NoSuchUser,
     WrongPassword,
     Disabled,
+}
+
+/// What Graph gives an application registered without a `signInAudience`.
+///
+/// Every `az ad app create` recorded against Microsoft Graph (azure-cli's role recordings,
+/// 2022) got `AzureADandPersonalMicrosoftAccount` and `api.requestedAccessTokenVersion: 2`.
+/// Seed 000's az (2019) registered through Azure AD Graph, whose applications were
+/// single-tenant unless `availableToOtherTenants` was set: `AzureADMyOrg`, v1 tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewApplicationDefaults {
+    pub sign_in_audience: &'static str,
+}
+
+impl NewApplicationDefaults {
+    /// Microsoft Graph's default today.
+    pub const GRAPH: NewApplicationDefaults = NewApplicationDefaults { sign_in_audience: "AzureADandPersonalMicrosoftAccount" };
+    /// Azure AD Graph's, which seed 000's az used.
+    pub const AAD_GRAPH: NewApplicationDefaults = NewApplicationDefaults { sign_in_audience: "AzureADMyOrg" };
+
+    pub fn for_era(era: crate::era::Era) -> Self {
+        match era {
+            crate::era::Era::Today => Self::GRAPH,
+            crate::era::Era::Y2019 => Self::AAD_GRAPH,
+        }
+    }
+}
+
+/// Whether a sign-in audience lets personal Microsoft accounts sign in (these need v2 tokens).
+pub fn admits_personal_accounts(audience: &str) -> bool {
+    matches!(audience, "AzureADandPersonalMicrosoftAccount" | "PersonalMicrosoftAccount")
 }
 
 /// The fields of an application a create or PATCH sets; `None` leaves a field as it is.
@@ -230,7 +261,17 @@ impl Directory {
         }
     }
 
-    pub fn create_application(&mut self, ids: &mut IdSource, caller: &Caller, changes: ApplicationChanges, now_ms: i64) -> Result<Application, DirError> {
+    /// Registers an application. Without a `signInAudience` Graph fills in its era's default
+    /// (see [`NewApplicationDefaults`]); an audience that admits personal Microsoft accounts
+    /// needs v2 access tokens, so such an app gets `api.requestedAccessTokenVersion: 2`
+    /// unless the request set it.
+    pub fn create_application(&mut self, ids: &mut IdSource, caller: &Caller, mut changes: ApplicationChanges, now_ms: i64, defaults: NewApplicationDefaults) -> Result<Application, DirError> {
+        if changes.sign_in_audience.is_none() {
+            changes.sign_in_audience = Some(defaults.sign_in_audience.to_string());
+        }
+        if changes.requested_access_token_version.is_none() && changes.sign_in_audience.as_deref().is_some_and(admits_personal_accounts) {
+            changes.requested_access_token_version = Some(Some(2));
+        }
         if !self.may_register(caller) {
             return Err(DirError::InsufficientPrivileges);
         }
@@ -751,6 +792,9 @@ impl Directory {
         if let Some(j) = changes.job_title {
             u.job_title = j;
         }
+        if let Some(m) = changes.mail_nickname {
+            u.mail_nickname = m;
+        }
         if let Some(p) = changes.password {
             u.password_sha256 = hash(&p);
         }
@@ -818,12 +862,47 @@ mod tests {
         let (mut d, mut ids) = setup();
         let alice = as_user(&d, "alice@contoso.onmicrosoft.com");
         assert_eq!(
-            d.create_application(&mut ids, &alice, app("S", &["https://myAKSServer"]), 0).unwrap_err(),
+            d.create_application(&mut ids, &alice, app("S", &["https://myAKSServer"]), 0, NewApplicationDefaults::GRAPH).unwrap_err(),
             DirError::UnverifiedDomain { uri: "https://myAKSServer".into() }
         );
-        assert!(d.create_application(&mut ids, &alice, app("S", &["https://contoso.onmicrosoft.com/s"]), 0).is_ok());
-        assert!(d.create_application(&mut ids, &alice, app("S2", &["api://myAKSServer"]), 0).is_ok());
-        assert!(matches!(d.create_application(&mut ids, &alice, app("S3", &["api://myAKSServer"]), 0).unwrap_err(), DirError::Duplicate { .. }));
+        assert!(d.create_application(&mut ids, &alice, app("S", &["https://contoso.onmicrosoft.com/s"]), 0, NewApplicationDefaults::GRAPH).is_ok());
+        assert!(d.create_application(&mut ids, &alice, app("S2", &["api://myAKSServer"]), 0, NewApplicationDefaults::GRAPH).is_ok());
+        assert!(matches!(d.create_application(&mut ids, &alice, app("S3", &["api://myAKSServer"]), 0, NewApplicationDefaults::GRAPH).unwrap_err(), DirError::Duplicate { .. }));
+    }
+
+    #[test]
+    fn an_administrator_changes_a_users_mail_nickname() {
+        let (mut d, _) = setup();
+        let admin = as_user(&d, "admin@contoso.onmicrosoft.com");
+        let changes = UserChanges { mail_nickname: Some("bobby".into()), ..Default::default() };
+        d.update_user(&admin, "bob@contoso.onmicrosoft.com", changes).unwrap();
+        assert_eq!(d.users.iter().find(|u| u.user_principal_name == "bob@contoso.onmicrosoft.com").unwrap().mail_nickname, "bobby");
+    }
+
+    #[test]
+    fn an_application_without_an_audience_gets_the_eras_default_and_v2_tokens_with_personal_accounts() {
+        let (mut d, mut ids) = setup();
+        let alice = as_user(&d, "alice@contoso.onmicrosoft.com");
+        // Microsoft Graph (every recorded `az ad app create`): personal accounts too, v2 tokens.
+        let a = d.create_application(&mut ids, &alice, app("A", &[]), 0, NewApplicationDefaults::GRAPH).unwrap();
+        assert_eq!((a.sign_in_audience.as_str(), a.requested_access_token_version), ("AzureADandPersonalMicrosoftAccount", Some(2)));
+        // Azure AD Graph (seed 000's az): single tenant, v1 tokens.
+        let b = d.create_application(&mut ids, &alice, app("B", &[]), 0, NewApplicationDefaults::AAD_GRAPH).unwrap();
+        assert_eq!((b.sign_in_audience.as_str(), b.requested_access_token_version), ("AzureADMyOrg", None));
+        // An audience the request names is kept; a work-or-school one leaves the version unset.
+        let mine = ApplicationChanges { sign_in_audience: Some("AzureADMyOrg".into()), ..app("C", &[]) };
+        let c = d.create_application(&mut ids, &alice, mine, 0, NewApplicationDefaults::GRAPH).unwrap();
+        assert_eq!((c.sign_in_audience.as_str(), c.requested_access_token_version), ("AzureADMyOrg", None));
+        let multi = ApplicationChanges { sign_in_audience: Some("AzureADMultipleOrgs".into()), ..app("D", &[]) };
+        assert_eq!(d.create_application(&mut ids, &alice, multi, 0, NewApplicationDefaults::GRAPH).unwrap().requested_access_token_version, None);
+        // Personal accounts named explicitly need v2 as well; a version the request sets stays.
+        let personal = ApplicationChanges { sign_in_audience: Some("PersonalMicrosoftAccount".into()), ..app("E", &[]) };
+        assert_eq!(d.create_application(&mut ids, &alice, personal, 0, NewApplicationDefaults::AAD_GRAPH).unwrap().requested_access_token_version, Some(2));
+        let v1 = ApplicationChanges { requested_access_token_version: Some(Some(1)), ..app("F", &[]) };
+        assert_eq!(d.create_application(&mut ids, &alice, v1, 0, NewApplicationDefaults::GRAPH).unwrap().requested_access_token_version, Some(1));
+        // An update without an audience leaves it alone.
+        d.update_application(&alice, &c.id, ApplicationChanges { display_name: Some("C2".into()), ..Default::default() }).unwrap();
+        assert_eq!(d.application(&c.tenant_id, &c.id).unwrap().sign_in_audience, "AzureADMyOrg");
     }
 
     #[test]
@@ -832,7 +911,7 @@ mod tests {
         let home = d.home_tenant.clone();
         let alice = as_user(&d, "alice@contoso.onmicrosoft.com");
         let admin = as_user(&d, "admin@contoso.onmicrosoft.com");
-        let created = d.create_application(&mut ids, &alice, app("client", &[]), 0).unwrap();
+        let created = d.create_application(&mut ids, &alice, app("client", &[]), 0, NewApplicationDefaults::GRAPH).unwrap();
         let sp = d.create_service_principal(&mut ids, &alice, &created.app_id, 0).unwrap();
         let graph = d.service_principal(&home, crate::directory::well_known::MICROSOFT_GRAPH).unwrap().id.clone();
         let grant = |consent: &str, principal: Option<String>, scope: &str| PermissionGrant {
@@ -869,7 +948,7 @@ mod tests {
                 ResourceAccess { id: crate::directory::well_known::GRAPH_DIRECTORY_READ_ALL_ROLE.into(), kind: "Role".into() },
             ],
         }]);
-        let server = d.create_application(&mut ids, &alice, c, 0).unwrap();
+        let server = d.create_application(&mut ids, &alice, c, 0, NewApplicationDefaults::GRAPH).unwrap();
         assert_eq!(d.admin_consent(&mut ids, &alice, &server.app_id, 0).unwrap_err(), DirError::InsufficientPrivileges);
         d.admin_consent(&mut ids, &admin, &server.app_id, 0).unwrap();
         let sp = d.service_principal(&home, &server.app_id).unwrap().clone();

@@ -88,7 +88,7 @@ pub fn application(a: &Application, publisher_domain: &str) -> Value {
     v
 }
 
-pub fn service_principal(sp: &ServicePrincipal) -> Value {
+pub fn service_principal(sp: &ServicePrincipal, sign_in_audience: &str) -> Value {
     json!({
         "id": sp.id,
         "deletedDateTime": null,
@@ -114,8 +114,7 @@ pub fn service_principal(sp: &ServicePrincipal) -> Value {
         "replyUrls": [],
         "servicePrincipalNames": sp.service_principal_names,
         "servicePrincipalType": "Application",
-        // Another tenant's app (Microsoft's first-party apps among them) is multi-tenant.
-        "signInAudience": if sp.app_owner_tenant_id == sp.tenant_id { "AzureADMyOrg" } else { "AzureADMultipleOrgs" },
+        "signInAudience": sign_in_audience,
         "tags": sp.settings.tags,
         "tokenEncryptionKeyId": null,
         "info": { "logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null },
@@ -225,7 +224,7 @@ pub fn directory_object(dir: &Directory, o: DirectoryObject<'_>) -> Value {
     let (kind, mut v) = match o {
         DirectoryObject::User(u) => ("#microsoft.graph.user", user(u)),
         DirectoryObject::Group(g) => ("#microsoft.graph.group", group(g)),
-        DirectoryObject::ServicePrincipal(sp) => ("#microsoft.graph.servicePrincipal", service_principal(sp)),
+        DirectoryObject::ServicePrincipal(sp) => ("#microsoft.graph.servicePrincipal", service_principal(sp, dir.sign_in_audience_of(sp))),
         DirectoryObject::Application(a) => {
             let domain = dir.tenant(&a.tenant_id).map(|t| t.default_domain.clone()).unwrap_or_default();
             ("#microsoft.graph.application", application(a, &domain))

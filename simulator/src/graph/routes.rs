@@ -55,6 +55,9 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/directory/deleteditems/{id}", get(get_deleted).delete(purge_deleted))
         .route("/v1.0/directory/deleteditems/{id}/restore", post(restore_deleted))
         .route("/v1.0/users/{id}/getmembergroups", post(get_member_groups))
+        .route("/v1.0/users/{id}/memberof", get(|s, p, q, c| member_of(s, p, q, c, "users")))
+        .route("/v1.0/groups/{id}/memberof", get(|s, p, q, c| member_of(s, p, q, c, "groups")))
+        .route("/v1.0/serviceprincipals/{id}/memberof", get(|s, p, q, c| member_of(s, p, q, c, "servicePrincipals")))
         .route("/v1.0/users/{id}/checkmembergroups", post(check_member_groups))
         .route("/v1.0/groups", get(list_groups).post(create_group))
         .route("/v1.0/groups/{id}", get(get_group).delete(delete_group))
@@ -302,7 +305,8 @@ async fn create_application(State(s): State<Arc<Shared>>, Caller(caller): Caller
     let mut w = s.world();
     let w = &mut *w;
     fill_key_credentials(&mut changes, &mut w.ids, s.clock.now_ms());
-    let app = w.directory.create_application(&mut w.ids, &caller.principal, changes, s.clock.now_ms())?;
+    let defaults = crate::directory::ops::NewApplicationDefaults::for_era(s.config.era);
+    let app = w.directory.create_application(&mut w.ids, &caller.principal, changes, s.clock.now_ms(), defaults)?;
     Ok(created("applications", &app.id, app_json(&w.directory, &app)))
 }
 
@@ -364,7 +368,7 @@ async fn remove_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, C
 async fn list_service_principals(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let items = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(gj::service_principal).collect();
+    let items = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(|sp| gj::service_principal(sp, w.directory.sign_in_audience_of(sp))).collect();
     list(&s, "/v1.0/servicePrincipals", "servicePrincipals", &q, items)
 }
 
@@ -380,7 +384,7 @@ async fn create_service_principal(State(s): State<Arc<Shared>>, Caller(caller): 
         }
         sp.account_enabled = false;
     }
-    Ok(created("servicePrincipals", &sp.id, gj::service_principal(&sp)))
+    Ok(created("servicePrincipals", &sp.id, gj::service_principal(&sp, w.directory.sign_in_audience_of(&sp))))
 }
 
 async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
@@ -388,7 +392,7 @@ async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<Stri
     caller.may_read(&w.directory)?;
     let sp = w.directory.service_principal_by_id(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
     from_another_replica(&s, &w.directory, &sp.id, sp.created_ms)?;
-    Ok(single("servicePrincipals", gj::service_principal(sp)))
+    Ok(single("servicePrincipals", gj::service_principal(sp, w.directory.sign_in_audience_of(sp))))
 }
 
 async fn delete_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
@@ -497,8 +501,9 @@ async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(c
 }
 
 /// `PATCH /users/{id}` (`az ad user update`): `accountEnabled` (a disabled user can no
-/// longer sign in), `displayName`, `givenName`, `surname`, `jobTitle` and
-/// `passwordProfile.password`.
+/// longer sign in), `displayName`, `givenName`, `surname`, `jobTitle`, `mailNickname` and
+/// `passwordProfile` (its `password`; `forceChangePasswordNextSignIn` is accepted, as
+/// `az ad user update --force-change-password-next-sign-in` sends it, and not modelled).
 async fn patch_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let invalid = |k: &str| GraphError::bad_request(format!("Invalid value specified for property '{k}' of resource 'User'."));
@@ -510,6 +515,8 @@ async fn patch_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller
             "givenName" => c.given_name = Some(v.as_str().map(String::from)),
             "surname" => c.surname = Some(v.as_str().map(String::from)),
             "jobTitle" => c.job_title = Some(v.as_str().map(String::from)),
+            // Graph refuses an empty nickname as it does on create.
+            "mailNickname" => c.mail_nickname = Some(v.as_str().filter(|n| !n.trim().is_empty()).ok_or_else(|| invalid(k))?.to_string()),
             "passwordProfile" => {
                 let password = v.get("password").and_then(Value::as_str).filter(|p| !p.is_empty()).ok_or_else(|| invalid("passwordProfile"))?;
                 c.password = Some(password.to_string());
@@ -697,6 +704,24 @@ async fn remove_member(State(s): State<Arc<Shared>>, Path((id, member)): Path<(S
 }
 
 // ---------- directory objects ----------
+
+/// `GET /{users|groups|servicePrincipals}/{id}/memberOf` (`az ad user get-member-groups`):
+/// the groups the object is directly in, each with its `@odata.type`. Entra ID lists the
+/// directory roles an object holds here too; the simulator models none as objects.
+async fn member_of(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, set: &'static str) -> R {
+    let w = s.world();
+    let tenant = &caller.principal.tenant_id;
+    let object_id = match w.directory.object(tenant, &id) {
+        Some(DirectoryObject::User(u)) if set == "users" => u.id.clone(),
+        Some(DirectoryObject::Group(g)) if set == "groups" => g.id.clone(),
+        Some(DirectoryObject::ServicePrincipal(sp)) if set == "servicePrincipals" => sp.id.clone(),
+        None if set == "users" => w.directory.user(tenant, &id).map(|u| u.id.clone()).ok_or_else(|| GraphError::not_found(&id))?,
+        _ => return Err(GraphError::not_found(&id)),
+    };
+    caller.may_read_object(&w.directory, &object_id)?;
+    let items = w.directory.direct_groups(tenant, &object_id).into_iter().map(|g| gj::directory_object(&w.directory, DirectoryObject::Group(g))).collect();
+    list(&s, &format!("/v1.0/{set}/{id}/memberOf"), "directoryObjects", &q, items)
+}
 
 /// `getMemberGroups`: the transitive group ids of a user, group or service principal
 /// (guard calls this on group overage). A user may ask about themself.
