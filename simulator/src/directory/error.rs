@@ -18,6 +18,8 @@ pub enum DirError {
     AlreadyMember,
     /// Adding an owner that is already there.
     AlreadyOwner,
+    /// A delegated permission grant for a client, resource and principal that already have one.
+    GrantExists,
     /// A password credential keyId that does not exist.
     NoSuchKey { key_id: String },
     /// A service principal for an appId that has no application.

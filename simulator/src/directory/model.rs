@@ -259,6 +259,25 @@ pub struct PermissionGrant {
     pub scope: String,
 }
 
+impl PermissionGrant {
+    /// Entra's id for a grant: base64url, unpadded, of the client's and the resource's object
+    /// ids (each a GUID in its little-endian byte order) and, for consent for one user, the
+    /// user's. So one client, resource and principal have one grant, and a grant deleted and
+    /// made again gets the same id (az's `permission grant` does so in the recording
+    /// test_app_permission_grant: `35MyBBmb…` both times).
+    pub fn id_for(client_id: &str, resource_id: &str, principal_id: Option<&str>) -> String {
+        use base64::Engine as _;
+        let mut raw = Vec::with_capacity(48);
+        for id in [Some(client_id), Some(resource_id), principal_id].into_iter().flatten() {
+            match uuid::Uuid::parse_str(id) {
+                Ok(u) => raw.extend_from_slice(&u.to_bytes_le()),
+                Err(_) => raw.extend_from_slice(id.as_bytes()),
+            }
+        }
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+}
+
 /// An app role given to a principal (application permissions when the principal is a
 /// service principal).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -514,5 +533,24 @@ impl Directory {
             .filter(|a| a.principal_id == principal_id && a.resource_id == resource_sp.id)
             .filter_map(|a| resource_sp.app_roles.iter().find(|r| r.id == a.app_role_id).and_then(|r| r.value.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PermissionGrant;
+
+    #[test]
+    fn a_grant_id_is_the_base64url_of_the_ids_it_joins() {
+        // Recorded (azure-cli's test_app_permission_grant): consent for all principals.
+        assert_eq!(
+            PermissionGrant::id_for("043293df-9b19-46aa-962f-65f957d7bcc8", "a3efc889-f1b7-4532-9e01-91e32d1039f4", None),
+            "35MyBBmbqkaWL2X5V9e8yInI76O38TJFngGR4y0QOfQ"
+        );
+        // As Azure/azure-cli#20974 lists them: consent for one user appends the user's id.
+        assert_eq!(
+            PermissionGrant::id_for("b25985a8-9d2b-4fde-9fa7-6c4e43a8ddec", "a3efc889-f1b7-4532-9e01-91e32d1039f4", Some("182c8534-f413-487c-91a3-7addc80e35d5")),
+            "qIVZsiud3k-fp2xOQ6jd7InI76O38TJFngGR4y0QOfQ0hSwYE_R8SJGjet3IDjXV"
+        );
     }
 }

@@ -556,7 +556,12 @@ impl Directory {
                 return Err(DirError::InvalidValue { property: "consentType".into(), entity: "OAuth2PermissionGrant", detail: Some(format!("'{other}' is not AllPrincipals or Principal.")) });
             }
         }
-        grant.id = ids.base64url(43);
+        // Drawn and unused, so that the ids generated after this one stay as they were.
+        let _ = ids.base64url(43);
+        grant.id = PermissionGrant::id_for(&grant.client_id, &grant.resource_id, grant.principal_id.as_deref());
+        if self.grants.iter().any(|g| g.id == grant.id) {
+            return Err(DirError::GrantExists);
+        }
         self.grants.push(grant.clone());
         Ok(grant)
     }
@@ -647,7 +652,8 @@ impl Directory {
                         }
                     }
                     None => {
-                        let id = ids.base64url(43);
+                        let _ = ids.base64url(43);
+                        let id = PermissionGrant::id_for(&client.id, &resource.id, None);
                         self.grants.push(PermissionGrant { id, client_id: client.id.clone(), consent_type: "AllPrincipals".into(), principal_id: None, resource_id: resource.id.clone(), scope: scopes.join(" ") });
                     }
                 }
@@ -932,6 +938,35 @@ mod tests {
         assert!(d.create_grant(&mut ids, &admin, grant("AllPrincipals", None, "User.Read Directory.Read.All")).is_ok());
         let bob = as_user(&d, "bob@contoso.onmicrosoft.com");
         assert_eq!(d.granted_scopes(&sp.id, &graph, &bob.object_id), vec!["User.Read", "Directory.Read.All"]);
+    }
+
+    #[test]
+    fn one_grant_per_client_resource_and_principal_and_its_id_survives_a_remake() {
+        let (mut d, mut ids) = setup();
+        let home = d.home_tenant.clone();
+        let alice = as_user(&d, "alice@contoso.onmicrosoft.com");
+        let admin = as_user(&d, "admin@contoso.onmicrosoft.com");
+        let created = d.create_application(&mut ids, &alice, app("client", &[]), 0, NewApplicationDefaults::GRAPH).unwrap();
+        let sp = d.create_service_principal(&mut ids, &alice, &created.app_id, 0).unwrap();
+        let graph = d.service_principal(&home, crate::directory::well_known::MICROSOFT_GRAPH).unwrap().id.clone();
+        let grant = |consent: &str, principal: Option<String>, scope: &str| PermissionGrant {
+            id: String::new(),
+            client_id: sp.id.clone(),
+            consent_type: consent.into(),
+            principal_id: principal,
+            resource_id: graph.clone(),
+            scope: scope.into(),
+        };
+        let first = d.create_grant(&mut ids, &admin, grant("AllPrincipals", None, "User.Read")).unwrap();
+        assert_eq!(first.id, PermissionGrant::id_for(&sp.id, &graph, None));
+        assert_eq!(d.create_grant(&mut ids, &admin, grant("AllPrincipals", None, "Directory.Read.All")).unwrap_err(), DirError::GrantExists);
+        // Consent for one user is another grant, with the user's id in its own.
+        let mine = d.create_grant(&mut ids, &alice, grant("Principal", Some(alice.object_id.clone()), "User.Read")).unwrap();
+        assert_eq!(mine.id, PermissionGrant::id_for(&sp.id, &graph, Some(&alice.object_id)));
+        d.delete_grant(&admin, &first.id).unwrap();
+        let again = d.create_grant(&mut ids, &admin, grant("AllPrincipals", None, "User.Read Directory.Read.All")).unwrap();
+        assert_eq!(again.id, first.id);
+        assert_eq!(d.grants.iter().filter(|g| g.client_id == sp.id).count(), 2);
     }
 
     #[test]

@@ -73,6 +73,9 @@ impl From<DirError> for GraphError {
             DirError::AlreadyOwner => {
                 GraphError::bad_request("One or more added object references already exist for the following modified properties: 'owners'.")
             }
+            // As Graph answers a second grant for the same client, resource and principal
+            // (terraform-provider-azuread#690 quotes it).
+            DirError::GrantExists => GraphError::new(StatusCode::CONFLICT, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists."),
             DirError::NoSuchKey { key_id } => GraphError::bad_request(format!("No password credential with keyId '{key_id}' exists on this object.")),
             DirError::NoSuchApplication { app_id } => {
                 GraphError::bad_request(format!("The appId '{app_id}' of the service principal does not reference a valid application object."))
@@ -111,5 +114,16 @@ impl IntoResponse for GraphError {
         let mut resp = self.status.into_response();
         resp.extensions_mut().insert(self);
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_grant_for_the_same_client_resource_and_principal_is_a_conflict() {
+        let e = GraphError::from(DirError::GrantExists);
+        assert_eq!((e.status, e.code, e.message.as_str()), (StatusCode::CONFLICT, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists."));
     }
 }
