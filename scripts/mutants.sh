@@ -46,6 +46,9 @@ SCOPES=(
   "simulator/src/faults/schedule.rs|aksflow-simulator|--lib|test(/^faults::/)"
   "simulator/src/kube/legacy_webhook.rs|aksflow-simulator|--lib|test(/^kube::/)"
   "simulator/src/login/client_credentials.rs|aksflow-simulator|--lib --test entra --test kube_api --test graph|test(/^login::/) or binary(entra) or binary(kube_api) or binary(graph)"
+  "simulator/src/kube/x509.rs|aksflow-simulator|--lib|test(/^kube::/)"
+  "simulator/src/pki.rs|aksflow-simulator|--lib|test(/^pki::/) or test(/^kube::/)"
+  "host/src/cloud/kube_tls.rs|aksflow|--lib|test(/^cloud::/)"
 )
 
 scope_of() {
