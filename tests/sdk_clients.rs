@@ -28,12 +28,14 @@ async fn run_script(seed: u64, program: &str, script_name: &str, extra: &[(&str,
 /// (a managed-AAD cluster through the SDK's poller, which sees it in progress, and both
 /// credentials), msgraph-sdk (an application, its service principal and a password), and
 /// azure-mgmt-authorization (a role assignment made, listed with atScope() and deleted at
-/// the cluster's scope). The script is tests/sdk/python_sdks.py.
+/// the cluster's scope), and the cluster deleted through the delete poller. The script is
+/// tests/sdk/python_sdks.py.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_sdks_run_with_their_default_settings() {
     outside_tools::require_python_modules(&["azure.identity", "azure.mgmt.resource", "azure.mgmt.containerservice", "azure.mgmt.authorization", "msgraph"]);
     let out = run_script(8, "python3", "python_sdks.py", &[]).await;
     assert!(out.contains("states seen {'InProgress'} -> Succeeded"), "the poller saw the operation in progress: {out}");
+    assert!(out.contains("delete states seen {'InProgress'}"), "the delete poller saw it in progress: {out}");
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }
 
@@ -54,5 +56,6 @@ async fn the_javascript_sdks_run_with_their_default_settings() {
     // core-lro's names: `running` while ARM says InProgress.
     assert!(out.contains("states seen running,succeeded -> Succeeded"), "the poller saw the operation in progress: {out}");
     assert!(out.contains("\nsp "), "the Graph client made a service principal: {out}");
+    assert!(out.contains("delete states seen running"), "the delete poller saw it in progress: {out}");
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }

@@ -50,4 +50,17 @@ const listed = [];
 for await (const ra of auth.roleAssignments.listForScope(cluster.id, { filter: "atScope()" })) listed.push(ra.name);
 if (!listed.includes(name)) throw new Error(`not listed: ${listed}`);
 await auth.roleAssignments.delete(cluster.id, name);
+
+// Deleting the cluster: the delete poller too sees the operation in progress.
+const gone = new Set();
+const deleting = await aks.managedClusters.beginDelete("nodesdk", "nodecluster", { updateIntervalInMs: 200 });
+deleting.onProgress((s) => gone.add(s.status));
+await deleting.pollUntilDone();
+console.log("delete states seen", [...gone].sort().join(","));
+try {
+  await aks.managedClusters.get("nodesdk", "nodecluster");
+  throw new Error("the cluster is still there");
+} catch (e) {
+  if (e.statusCode !== 404) throw e;
+}
 console.log("ok");

@@ -50,4 +50,18 @@ print("ra", ra.id)
 listed = [r.name for r in auth.role_assignments.list_for_scope(scope, filter="atScope()")]
 assert name in listed, listed
 auth.role_assignments.delete(scope, name)
+# Deleting the cluster: the delete poller too sees the operation in progress.
+from azure.core.exceptions import ResourceNotFoundError
+deleting = aks.managed_clusters.begin_delete("sdk", "sdkcluster", polling_interval=0.2)
+gone = set()
+while not deleting.done():
+    gone.add(deleting.status())
+    deleting.wait(0.2)
+deleting.result()
+print("delete states seen", gone)
+try:
+    aks.managed_clusters.get("sdk", "sdkcluster")
+    raise SystemExit("the cluster is still there")
+except ResourceNotFoundError:
+    pass
 print("ok")
