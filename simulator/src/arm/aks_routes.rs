@@ -192,6 +192,9 @@ fn capitalised_sku(sku: &str) -> Option<&'static str> {
 
 /// The network profile AKS reports: what the request sent, over the defaults it fills in,
 /// with the plural forms (`podCidrs`, `serviceCidrs`) following the singular ones sent.
+/// A managed outbound IPv6 count of 0 is not reported: `az aks update` sends back
+/// `managedOutboundIPs: {count: 1, countIPv6: 0}` and AKS answers `{count: 1}` (as recorded
+/// in azure-cli's test_aks_create_aadv1_and_update_with_managed_aad).
 fn network_profile(defaults: &Value, sent: &Map<String, Value>) -> Value {
     let mut out = defaults.as_object().cloned().unwrap_or_default();
     for (k, v) in sent {
@@ -202,6 +205,11 @@ fn network_profile(defaults: &Value, sent: &Map<String, Value>) -> Value {
             if let Some(v) = sent.get(one).filter(|v| v.is_string()) {
                 out.insert(many.into(), json!([v]));
             }
+        }
+    }
+    if let Some(ips) = out.get_mut("loadBalancerProfile").and_then(|lb| lb.get_mut("managedOutboundIPs")).and_then(Value::as_object_mut) {
+        if ips.get("countIPv6").and_then(Value::as_u64) == Some(0) {
+            ips.remove("countIPv6");
         }
     }
     Value::Object(out)
@@ -739,6 +747,19 @@ mod tests {
         // Lists the request sends win over the singular forms.
         let sent = json!({ "podCidr": "10.10.0.0/16", "podCidrs": ["10.20.0.0/16"] });
         assert_eq!(network_profile(&defaults, sent.as_object().unwrap())["podCidrs"], json!(["10.20.0.0/16"]));
+    }
+
+    #[test]
+    fn a_sent_zero_ipv6_outbound_count_is_not_reported_and_a_nonzero_one_is() {
+        let defaults = json!({ "loadBalancerProfile": { "managedOutboundIPs": { "count": 1 } } });
+        // As az aks update sends it back (recorded): AKS answers without countIPv6.
+        let sent = json!({ "loadBalancerProfile": { "managedOutboundIPs": { "count": 1, "countIPv6": 0 }, "effectiveOutboundIPs": [{ "id": "ip" }] } });
+        let got = network_profile(&defaults, sent.as_object().unwrap());
+        assert_eq!(got["loadBalancerProfile"]["managedOutboundIPs"], json!({ "count": 1 }));
+        assert_eq!(got["loadBalancerProfile"]["effectiveOutboundIPs"], json!([{ "id": "ip" }]));
+        // A dual-stack cluster's IPv6 outbound IPs are kept as sent.
+        let sent = json!({ "loadBalancerProfile": { "managedOutboundIPs": { "count": 1, "countIPv6": 1 } } });
+        assert_eq!(network_profile(&defaults, sent.as_object().unwrap())["loadBalancerProfile"]["managedOutboundIPs"], json!({ "count": 1, "countIPv6": 1 }));
     }
 
     #[test]
