@@ -136,6 +136,30 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_says_what_is_set_and_never_the_identity() {
+        let (_, cluster) = pki();
+        let tls = KubeTls { certificate_authority: Some(cluster.ca.cert_pem.clone()), client_identity: Some(identity(&cluster)) };
+        let shown = format!("{tls:?}");
+        assert!(shown.contains("certificate_authority: true") && shown.contains("<redacted>"), "{shown}");
+        assert!(!shown.contains("PRIVATE KEY") && !shown.contains("BEGIN CERTIFICATE"), "{shown}");
+    }
+
+    #[test]
+    fn identities_kept_are_bounded() {
+        let (_, cluster) = pki();
+        let h = InProcessHandshake::default();
+        let ca = Some(cluster.ca.cert_pem.clone());
+        for i in 0..MAX_KEPT {
+            h.identities.lock().unwrap().insert(format!("old{i}"), Arc::new(vec![]));
+        }
+        h.check(&KubeTls { certificate_authority: ca.clone(), client_identity: Some(identity(&cluster)) }, &cluster.ca.cert_pem).unwrap();
+        assert_eq!(h.identities.lock().unwrap().len(), 1, "at the cap, the kept identities start again");
+        let other = cluster.client("user", "masterclient", "system:masters");
+        h.check(&KubeTls { certificate_authority: ca, client_identity: Some(format!("{}{}", other.cert_pem, other.key_pem)) }, &cluster.ca.cert_pem).unwrap();
+        assert_eq!(h.identities.lock().unwrap().len(), 2, "below the cap, they accumulate");
+    }
+
+    #[test]
     fn a_client_certificate_is_shown_only_with_its_own_key() {
         let (sim, cluster) = pki();
         let h = InProcessHandshake::default();
