@@ -38,9 +38,14 @@ pub struct Pki {
     scope: String,
 }
 
+/// A purpose's own random stream (a string hash; the same purpose always gets the same one).
+fn stream_of(purpose: &str) -> u64 {
+    purpose.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+}
+
 fn key_for(seed: u64, purpose: &str) -> KeyPair {
     let mut rng = ChaCha20Rng::seed_from_u64(seed ^ PKI_STREAM);
-    rng.set_stream(purpose.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
+    rng.set_stream(stream_of(purpose));
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
     let mut der = ED25519_PKCS8_PREFIX.to_vec();
@@ -50,7 +55,9 @@ fn key_for(seed: u64, purpose: &str) -> KeyPair {
 
 fn serial(seed: u64, purpose: &str) -> SerialNumber {
     let mut rng = ChaCha20Rng::seed_from_u64(seed ^ PKI_STREAM ^ 0x5e71);
-    rng.set_stream(purpose.len() as u64 + purpose.bytes().map(u64::from).sum::<u64>());
+    // Not the byte sum: `ab` and `ba` (or two clusters' keys that differ by a permutation)
+    // would share a serial.
+    rng.set_stream(stream_of(purpose));
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     b[0] &= 0x7f; // positive
@@ -209,6 +216,40 @@ mod tests {
         assert!(x.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(x.key_pem.contains("PRIVATE KEY"));
     }
+
+    fn serial_of(pem: &str) -> Vec<u8> {
+        let der = rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).map(|c: rustls_pki_types::CertificateDer| c.to_vec()).unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        cert.tbs_certificate.raw_serial().to_vec()
+    }
+
+    #[test]
+    fn serials_are_positive_and_purposes_that_are_anagrams_get_different_ones() {
+        let p = Pki::new(1, 1_767_225_600);
+        for i in 0..64 {
+            let serial = serial_of(&p.client(&format!("c{i}"), "x", "y").cert_pem);
+            assert!(serial[0] & 0x80 == 0, "a DER INTEGER serial is positive: {serial:02x?}");
+        }
+        assert_ne!(serial_of(&p.client("ab", "x", "y").cert_pem), serial_of(&p.client("ba", "x", "y").cert_pem));
+    }
+
+    #[test]
+    fn a_seeds_certificates_do_not_move_between_versions() {
+        // Pinned: the same seed must give the same CA (its serial and key) in every release.
+        let ca = Pki::new(1, 1_767_225_600);
+        assert_eq!(hex(&serial_of(&ca.ca.cert_pem)), PINNED_CA_SERIAL);
+        assert_eq!(hex(&key_for(1, "ca").public_key_raw()[..8]), PINNED_CA_KEY_PREFIX);
+        // A seed whose bits overlap the PKI's stream constant (so `^` and `|` differ).
+        assert_eq!(hex(&key_for(u64::MAX, "ca").public_key_raw()[..8]), PINNED_MAX_SEED_KEY_PREFIX);
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    const PINNED_CA_SERIAL: &str = "308e3470db650fb17ab48d6bba149fa9";
+    const PINNED_MAX_SEED_KEY_PREFIX: &str = "280e0ea1db83faa2";
+    const PINNED_CA_KEY_PREFIX: &str = "20d950ebfe803334";
 
     #[test]
     fn each_cluster_has_its_own_ca_and_the_same_key_gives_the_same_one() {
