@@ -911,8 +911,9 @@ mod tests {
         assert_eq!(d.application(&c.tenant_id, &c.id).unwrap().sign_in_audience, "AzureADMyOrg");
     }
 
-    #[test]
-    fn only_an_admin_consents_for_everyone_and_users_consent_for_themselves_to_user_scopes() {
+    /// A directory where alice made a client app and its service principal; alice, the admin,
+    /// the client's service principal and Microsoft Graph's service principal id.
+    fn client_of_graph() -> (Directory, IdSource, Caller, Caller, ServicePrincipal, String) {
         let (mut d, mut ids) = setup();
         let home = d.home_tenant.clone();
         let alice = as_user(&d, "alice@contoso.onmicrosoft.com");
@@ -920,14 +921,18 @@ mod tests {
         let created = d.create_application(&mut ids, &alice, app("client", &[]), 0, NewApplicationDefaults::GRAPH).unwrap();
         let sp = d.create_service_principal(&mut ids, &alice, &created.app_id, 0).unwrap();
         let graph = d.service_principal(&home, crate::directory::well_known::MICROSOFT_GRAPH).unwrap().id.clone();
-        let grant = |consent: &str, principal: Option<String>, scope: &str| PermissionGrant {
-            id: String::new(),
-            client_id: sp.id.clone(),
-            consent_type: consent.into(),
-            principal_id: principal,
-            resource_id: graph.clone(),
-            scope: scope.into(),
-        };
+        (d, ids, alice, admin, sp, graph)
+    }
+
+    /// A grant of Graph `scope` to the client, for everyone or for `principal`.
+    fn grant_to_graph(sp: &ServicePrincipal, graph: &str, consent: &str, principal: Option<String>, scope: &str) -> PermissionGrant {
+        PermissionGrant { id: String::new(), client_id: sp.id.clone(), consent_type: consent.into(), principal_id: principal, resource_id: graph.to_string(), scope: scope.into() }
+    }
+
+    #[test]
+    fn only_an_admin_consents_for_everyone_and_users_consent_for_themselves_to_user_scopes() {
+        let (mut d, mut ids, alice, admin, sp, graph) = client_of_graph();
+        let grant = |consent: &str, principal: Option<String>, scope: &str| grant_to_graph(&sp, &graph, consent, principal, scope);
         assert_eq!(d.create_grant(&mut ids, &alice, grant("AllPrincipals", None, "User.Read")).unwrap_err(), DirError::InsufficientPrivileges);
         assert_eq!(
             d.create_grant(&mut ids, &alice, grant("Principal", Some(alice.object_id.clone()), "Directory.Read.All")).unwrap_err(),
@@ -942,21 +947,8 @@ mod tests {
 
     #[test]
     fn one_grant_per_client_resource_and_principal_and_its_id_survives_a_remake() {
-        let (mut d, mut ids) = setup();
-        let home = d.home_tenant.clone();
-        let alice = as_user(&d, "alice@contoso.onmicrosoft.com");
-        let admin = as_user(&d, "admin@contoso.onmicrosoft.com");
-        let created = d.create_application(&mut ids, &alice, app("client", &[]), 0, NewApplicationDefaults::GRAPH).unwrap();
-        let sp = d.create_service_principal(&mut ids, &alice, &created.app_id, 0).unwrap();
-        let graph = d.service_principal(&home, crate::directory::well_known::MICROSOFT_GRAPH).unwrap().id.clone();
-        let grant = |consent: &str, principal: Option<String>, scope: &str| PermissionGrant {
-            id: String::new(),
-            client_id: sp.id.clone(),
-            consent_type: consent.into(),
-            principal_id: principal,
-            resource_id: graph.clone(),
-            scope: scope.into(),
-        };
+        let (mut d, mut ids, alice, admin, sp, graph) = client_of_graph();
+        let grant = |consent: &str, principal: Option<String>, scope: &str| grant_to_graph(&sp, &graph, consent, principal, scope);
         let first = d.create_grant(&mut ids, &admin, grant("AllPrincipals", None, "User.Read")).unwrap();
         assert_eq!(first.id, PermissionGrant::id_for(&sp.id, &graph, None));
         assert_eq!(d.create_grant(&mut ids, &admin, grant("AllPrincipals", None, "Directory.Read.All")).unwrap_err(), DirError::GrantExists);
