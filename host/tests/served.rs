@@ -419,7 +419,7 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     // The cluster's own API server, at its FQDN, with a certificate for that name from the
     // cluster's own CA: the simulator's CA does not vouch for it.
     let pods_url = format!("https://{fqdn}/api/v1/namespaces/kube-system/pods");
-    assert!(client.get(&pods_url).bearer_auth(&admin_token).send().await.is_err(), "only the kubeconfig's CA is the cluster's");
+    assert_untrusted(client.get(&pods_url).bearer_auth(&admin_token).send().await, "only the kubeconfig's CA is the cluster's");
     let as_admin = cluster_client(&kubeconfig, &s["HTTPS_PROXY"], true);
     // The client certificate alone (no token) is the local admin, `O=system:masters`.
     let pods = as_admin.get(&pods_url).send().await.unwrap();
@@ -439,17 +439,24 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     let rotate = arm(reqwest::Method::POST, format!("{cluster}/rotateClusterCertificates?api-version=2025-07-01")).send().await.unwrap();
     assert_eq!(rotate.status(), 202);
     assert!(rotate.headers()["location"].to_str().unwrap().starts_with("https://management.azure.com/"));
+    let mut state = serde_json::Value::Null;
     for _ in 0..200 {
         let c: serde_json::Value = arm(reqwest::Method::GET, format!("{cluster}?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
-        if c["properties"]["provisioningState"] == "Succeeded" {
+        state = c["properties"]["provisioningState"].clone();
+        if state == "Succeeded" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(state, "Succeeded", "the rotation finished");
     // (A new connection: the API server's certificate is checked at the handshake.)
-    assert!(cluster_client(&kubeconfig, &s["HTTPS_PROXY"], true).get(&pods_url).send().await.is_err(), "the old CA is not the cluster's any more");
-    // On a connection made before, the old client certificate no longer names anyone.
-    assert_eq!(as_admin.get(&pods_url).send().await.unwrap().status(), 401);
+    assert_untrusted(cluster_client(&kubeconfig, &s["HTTPS_PROXY"], true).get(&pods_url).send().await, "the old CA is not the cluster's any more");
+    // On a connection made before, the old client certificate names nobody; if that
+    // connection was closed meanwhile, a new one fails at the handshake instead.
+    match as_admin.get(&pods_url).send().await {
+        Ok(r) => assert_eq!(r.status(), 401),
+        Err(e) => assert_untrusted(Err(e), "the old CA, on a new connection"),
+    }
     let creds: serde_json::Value = arm(reqwest::Method::POST, format!("{cluster}/listClusterAdminCredential?api-version=2025-07-01")).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice(&b).unwrap()).unwrap();
     let rotated: serde_yaml::Value = serde_yaml::from_slice(&base64_decode(creds["kubeconfigs"][0]["value"].as_str().unwrap())).unwrap();
     assert_ne!(rotated["clusters"][0]["cluster"]["certificate-authority-data"], kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]);
@@ -463,6 +470,24 @@ async fn azure_host_names_answer_through_the_proxy_and_nothing_else_does() {
     }
     let refused = reqwest::Client::builder().proxy(reqwest::Proxy::https(&s["HTTPS_PROXY"]).unwrap()).build().unwrap().get("https://example.com/").send().await;
     assert!(refused.is_err(), "a client sees the tunnel refused");
+}
+
+/// A request that failed because TLS did not trust the server's certificate (not a refusal
+/// by the proxy or anything else).
+fn assert_untrusted(r: reqwest::Result<reqwest::Response>, why: &str) {
+    let e = match r {
+        Ok(resp) => panic!("{why}: answered {}", resp.status()),
+        Err(e) => e,
+    };
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        chain.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    // A CA of another name: UnknownIssuer; the cluster's CA before a rotation (also `CN=ca`):
+    // the signature does not verify.
+    assert!(chain.contains("UnknownIssuer") || chain.contains("BadSignature"), "{why}: {chain}");
 }
 
 /// A client as kubectl makes one from a kubeconfig: its CA alone trusted, and its client

@@ -1,10 +1,13 @@
-//! The simulator's certificates: one CA per seed (the `certificate-authority-data` of every
-//! kubeconfig, and the issuer of the served simulator's TLS certificate), and the client
-//! certificates of admin kubeconfigs. Keys are Ed25519 derived from the seed and Ed25519
-//! signatures are deterministic, so the same seed gives the same PEM bytes. A served CA
-//! (RSA, also deterministic) is narrower: name constraints and days of validity.
+//! The simulator's certificates: its own CA per seed (the issuer of the served simulator's
+//! TLS certificates, and the `certificate-authority-data` of kubeconfigs that name its
+//! address), and each cluster's own CA ([`Pki::for_cluster`]), which issues that cluster's API
+//! server certificate and its kubeconfigs' client certificates. Keys are Ed25519 derived from
+//! the seed and Ed25519 signatures are deterministic, so the same seed gives the same PEM
+//! bytes. A served CA (RSA, also deterministic) is narrower: name constraints and days of
+//! validity.
 
 use rand::{RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
 use rand_chacha::ChaCha20Rng;
 use rcgen::{BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType, SerialNumber};
 
@@ -38,14 +41,18 @@ pub struct Pki {
     scope: String,
 }
 
-/// A purpose's own random stream (a string hash; the same purpose always gets the same one).
-fn stream_of(purpose: &str) -> u64 {
-    purpose.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+/// A purpose's own random generator: SHA-256 of the seed, the domain and the purpose, so two
+/// purposes (two clusters' keys) never share one, as a short string hash could let them.
+fn rng_for(seed: u64, domain: u64, purpose: &str) -> ChaCha20Rng {
+    let mut h = Sha256::new();
+    h.update(seed.to_le_bytes());
+    h.update(domain.to_le_bytes());
+    h.update(purpose.as_bytes());
+    ChaCha20Rng::from_seed(h.finalize().into())
 }
 
 fn key_for(seed: u64, purpose: &str) -> KeyPair {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ PKI_STREAM);
-    rng.set_stream(stream_of(purpose));
+    let mut rng = rng_for(seed, PKI_STREAM, purpose);
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
     let mut der = ED25519_PKCS8_PREFIX.to_vec();
@@ -54,10 +61,7 @@ fn key_for(seed: u64, purpose: &str) -> KeyPair {
 }
 
 fn serial(seed: u64, purpose: &str) -> SerialNumber {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ PKI_STREAM ^ 0x5e71);
-    // Not the byte sum: `ab` and `ba` (or two clusters' keys that differ by a permutation)
-    // would share a serial.
-    rng.set_stream(stream_of(purpose));
+    let mut rng = rng_for(seed, PKI_STREAM ^ 0x5e71, purpose);
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     b[0] &= 0x7f; // positive
@@ -234,12 +238,25 @@ mod tests {
     }
 
     #[test]
+    fn clusters_whose_names_a_short_hash_would_confuse_get_different_cas() {
+        // `aaan` and `aac0` have the same `h * 31 + b` hash; made at the same instant in the
+        // same group, a hash-derived CA would be one CA for both clusters.
+        let sim = Pki::new(1, 1_767_225_600);
+        let key = |name: &str| format!("/subscriptions/s/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/{name}:0:0");
+        let (a, b) = (sim.for_cluster(&key("aaan")), sim.for_cluster(&key("aac0")));
+        assert_ne!(a.ca.cert_pem, b.ca.cert_pem);
+        let a_admin = a.client("admin", "masterclient", "system:masters");
+        let der = crate::kube::x509::first_der(&a_admin.cert_pem).unwrap();
+        assert!(crate::kube::x509::authenticate(&b.ca_der, &der, 1_767_225_600 + 60).is_err(), "one cluster's certificate is nobody at the other");
+    }
+
+    #[test]
     fn a_seeds_certificates_do_not_move_between_versions() {
         // Pinned: the same seed must give the same CA (its serial and key) in every release.
         let ca = Pki::new(1, 1_767_225_600);
         assert_eq!(hex(&serial_of(&ca.ca.cert_pem)), PINNED_CA_SERIAL);
         assert_eq!(hex(&key_for(1, "ca").public_key_raw()[..8]), PINNED_CA_KEY_PREFIX);
-        // A seed whose bits overlap the PKI's stream constant (so `^` and `|` differ).
+        // And another seed's: the seed is part of what every key is derived from.
         assert_eq!(hex(&key_for(u64::MAX, "ca").public_key_raw()[..8]), PINNED_MAX_SEED_KEY_PREFIX);
     }
 
@@ -247,9 +264,9 @@ mod tests {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
-    const PINNED_CA_SERIAL: &str = "308e3470db650fb17ab48d6bba149fa9";
-    const PINNED_MAX_SEED_KEY_PREFIX: &str = "280e0ea1db83faa2";
-    const PINNED_CA_KEY_PREFIX: &str = "20d950ebfe803334";
+    const PINNED_CA_SERIAL: &str = "7ddd52904d7f3ad96b1012e7778c29d8";
+    const PINNED_MAX_SEED_KEY_PREFIX: &str = "c4ce78fcbf8b7e8d";
+    const PINNED_CA_KEY_PREFIX: &str = "9bf0ee04387f4d50";
 
     #[test]
     fn each_cluster_has_its_own_ca_and_the_same_key_gives_the_same_one() {

@@ -63,28 +63,13 @@ pub enum SnapshotError {
     SeedMismatch { saved: u64, requested: u64 },
 }
 
-/// A served simulator's Graph is also named by the simulator's own address, as a national
-/// cloud's Graph is by its URL: a client configured with that address as its Graph endpoint
-/// (`az cloud register --endpoint-microsoft-graph-resource-id https://127.0.0.1:PORT/`)
-/// asks for tokens for it, and gets them. A name from an earlier address (another port) is
-/// replaced.
-fn name_graph_by_own_address(world: &mut World, base_url: &str) {
-    let own = format!("{}/", base_url.trim_end_matches('/'));
-    for sp in world.directory.service_principals.iter_mut().filter(|sp| sp.app_id == crate::directory::well_known::MICROSOFT_GRAPH) {
-        sp.service_principal_names.retain(|n| n.starts_with("https://graph.microsoft.com") || n.starts_with("https://canary.graph.microsoft.com") || !n.starts_with("https://"));
-        sp.service_principal_names.push(own.clone());
-    }
-}
-
 /// A cluster API server's TLS certificate (PEM).
 #[derive(Clone)]
 pub struct ClusterServerCertificate {
-    /// Names the CA that issued it: it changes when the cluster's certificates are rotated.
-    pub ca_key: String,
+    /// Which CA issued it (see [`Simulator::cluster_ca_id`]).
+    pub ca_id: String,
     pub cert_pem: String,
     pub key_pem: String,
-    /// The cluster's CA (what an AKS kubeconfig's `certificate-authority-data` holds).
-    pub ca_pem: String,
 }
 
 /// A simulator instance. Cheap to clone (shared state).
@@ -139,7 +124,9 @@ impl Simulator {
 
     fn from_world(config: SimConfig, clock: VirtualClock, mut world: World, operator_secret: String) -> Self {
         if config.is_served() {
-            name_graph_by_own_address(&mut world, &config.base_url);
+            // A served simulator's Graph is also named by its own address, as a national
+            // cloud's Graph is by its URL (`az cloud register` at the direct endpoint).
+            world.directory.name_graph_also(&config.base_url);
         }
         if !config.era.creates_legacy_aad() {
             // Saved in the seed's era, opened in today's: Azure migrated legacy clusters.
@@ -197,7 +184,13 @@ impl Simulator {
         };
         let pki = self.shared.cluster_pki(&cluster);
         let issued = pki.apiserver(&cluster.fqdn);
-        Some(ClusterServerCertificate { ca_key: cluster.pki_key(), cert_pem: issued.cert_pem, key_pem: issued.key_pem, ca_pem: pki.ca.cert_pem.clone() })
+        Some(ClusterServerCertificate { ca_id: cluster.pki_key(), cert_pem: issued.cert_pem, key_pem: issued.key_pem })
+    }
+
+    /// What names the CA of the cluster whose FQDN is `fqdn` (it changes when the cluster's
+    /// certificates are rotated, or the cluster is made again); cheap, nothing is issued.
+    pub fn cluster_ca_id(&self, fqdn: &str) -> Option<String> {
+        self.shared.world().arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn)).map(|c| c.pki_key())
     }
 
     /// The CA (PEM) that issued the certificate a TLS client is shown at `host`: a cluster's
@@ -217,11 +210,6 @@ impl Simulator {
     /// name the simulator's own address.
     pub fn ca_pem(&self) -> String {
         self.shared.pki.ca.cert_pem.clone()
-    }
-
-    /// The clock's now, in seconds since the epoch: when a certificate is checked in process.
-    pub fn now_secs(&self) -> i64 {
-        self.shared.clock.now_ms() / 1000
     }
 
     pub fn clock(&self) -> &VirtualClock {

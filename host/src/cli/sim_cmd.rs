@@ -73,7 +73,7 @@ pub async fn run(cmd: SimCommand) -> i32 {
     out!("  login (Entra ID)   {base}/{}/v2.0/.well-known/openid-configuration", op.tenant_id);
     out!("  Microsoft Graph    {base}/v1.0");
     out!("  ARM                {base}/subscriptions/{}", op.subscription_id);
-    out!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs from listClusterUserCredential point here)");
+    out!("  clusters           {base}/k8s/<fqdn>   (kubeconfigs fetched at this address point here; through the proxy, https://<fqdn>:443)");
     out!("  device sign-in     {base}/devicelogin");
     out!("  CA certificate     {}", served.ca_path.display());
     out!("  settings           {}   (load with: set -a; . {}; set +a)", served.env_path.display(), served.env_path.display());

@@ -161,7 +161,11 @@ impl Gateway {
         if req.service == Service::Kube {
             let identity = req.client_identity.as_ref().map(|v| v.as_str().to_string());
             if let Some(pem) = &identity {
+                // The whole identity, and each PEM block alone (a key may turn up by itself).
                 self.redactor.learn(pem);
+                for block in super::kube_tls::pem_blocks(pem) {
+                    self.redactor.learn(block);
+                }
             }
             builder = builder.extension(super::kube_tls::KubeTls { certificate_authority: req.certificate_authority.clone(), client_identity: identity });
         }

@@ -45,6 +45,21 @@ pub enum TlsError {
     NoAuthority,
 }
 
+/// Each `-----BEGIN …-----` … `-----END …-----` block of a PEM text, as written (the
+/// redactor learns a key's block alone as well as the whole identity).
+pub fn pem_blocks(pem: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let Some(end) = rest[start..].find("-----END ") else { break };
+        let Some(close) = rest[start + end + "-----END ".len()..].find("-----") else { break };
+        let stop = start + end + "-----END ".len() + close + "-----".len();
+        blocks.push(&rest[start..stop]);
+        rest = &rest[stop..];
+    }
+    blocks
+}
+
 /// The DER certificates of a PEM bundle (at least one).
 pub fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<_, _>>().map_err(|e| TlsError::BadAuthority(e.to_string()))?;
@@ -133,6 +148,16 @@ mod tests {
         assert!(matches!(h.check(&with_ca("not pem"), &cluster.ca.cert_pem), Err(TlsError::BadAuthority(_))));
         // No CA given: the system's roots, which no simulator CA is among.
         assert_eq!(h.check(&KubeTls::default(), &cluster.ca.cert_pem), Err(TlsError::NoAuthority));
+    }
+
+    #[test]
+    fn an_identitys_blocks_are_found_one_by_one() {
+        let (_, cluster) = pki();
+        let id = cluster.client("admin", "masterclient", "system:masters");
+        let both = format!("{}{}", id.cert_pem, id.key_pem);
+        assert_eq!(pem_blocks(&both), [id.cert_pem.trim_end(), id.key_pem.trim_end()]);
+        assert!(pem_blocks("no pem here").is_empty());
+        assert!(pem_blocks("-----BEGIN X-----\nunterminated").is_empty());
     }
 
     #[test]

@@ -71,6 +71,9 @@ impl Transport for InProcess {
 /// Real sockets: Azure, or a served simulator whose CA is trusted.
 pub struct Https {
     client: reqwest::Client,
+    /// The CAs the run trusts besides the system's (a served simulator's), also trusted by a
+    /// cluster call whose kubeconfig names no CA.
+    extra_roots: Vec<reqwest::Certificate>,
     /// How to build another client (for a cluster's own CA and client certificate).
     timeout: Duration,
     policy: Option<AddressPolicy>,
@@ -101,14 +104,15 @@ impl Https {
 
     fn build(extra_ca: Option<&[u8]>, timeout: Duration, policy: Option<AddressPolicy>) -> Result<Self, String> {
         let mut builder = Self::builder(timeout, policy);
-        if let Some(pem) = extra_ca {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("the CA bundle is not PEM certificates: {e}"))?;
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
+        let extra_roots = match extra_ca {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("the CA bundle is not PEM certificates: {e}"))?,
+            None => Vec::new(),
+        };
+        for c in &extra_roots {
+            builder = builder.add_root_certificate(c.clone());
         }
         let client = builder.build().map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
-        Ok(Https { client, timeout, policy, per_cluster: Default::default() })
+        Ok(Https { client, extra_roots, timeout, policy, per_cluster: Default::default() })
     }
 
     fn builder(timeout: Duration, policy: Option<AddressPolicy>) -> reqwest::ClientBuilder {
@@ -130,11 +134,19 @@ impl Https {
             return Ok(c.clone());
         }
         let mut builder = Self::builder(self.timeout, self.policy);
-        if let Some(pem) = &tls.certificate_authority {
-            super::kube_tls::certificates(pem).map_err(|e| e.to_string())?;
-            builder = builder.tls_built_in_root_certs(false);
-            for c in reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| format!("the kubeconfig's certificate-authority-data: {e}"))? {
-                builder = builder.add_root_certificate(c);
+        match &tls.certificate_authority {
+            Some(pem) => {
+                super::kube_tls::certificates(pem).map_err(|e| e.to_string())?;
+                builder = builder.tls_built_in_root_certs(false);
+                for c in reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| format!("the kubeconfig's certificate-authority-data: {e}"))? {
+                    builder = builder.add_root_certificate(c);
+                }
+            }
+            // No CA in the kubeconfig: what the run trusts anyway.
+            None => {
+                for c in &self.extra_roots {
+                    builder = builder.add_root_certificate(c.clone());
+                }
             }
         }
         if let Some(identity) = &tls.client_identity {
@@ -157,17 +169,19 @@ impl Transport for Https {
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let url = parts.uri.to_string();
-            let client = match parts.extensions.get::<KubeTls>() {
+            let kube = parts.extensions.get::<KubeTls>().cloned();
+            let client = match &kube {
                 Some(tls) => self.for_cluster(tls).map_err(|detail| TransportError::Send { url: url.clone(), detail })?,
                 None => self.client.clone(),
             };
+            let trusted_by_kubeconfig = kube.is_some_and(|t| t.certificate_authority.is_some());
             let resp = client
                 .request(parts.method, &url)
                 .headers(parts.headers)
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| TransportError::Send { detail: describe_reqwest_error(&e), url: url.clone() })?;
+                .map_err(|e| TransportError::Send { detail: describe_reqwest_error(&e, trusted_by_kubeconfig), url: url.clone() })?;
             let mut builder = http::Response::builder().status(resp.status());
             for (k, v) in resp.headers() {
                 builder = builder.header(k, v);
@@ -178,8 +192,9 @@ impl Transport for Https {
     }
 }
 
-/// The error and its causes, with a hint when TLS did not trust the server.
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
+/// The error and its causes, with a hint when TLS did not trust the server: for a cluster
+/// call, whose kubeconfig's CA alone was trusted, that the kubeconfig is not this cluster's.
+fn describe_reqwest_error(e: &reqwest::Error, trusted_by_kubeconfig: bool) -> String {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -187,7 +202,11 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
         source = s.source();
     }
     if msg.contains("certificate") || msg.contains("UnknownIssuer") {
-        msg.push_str(" (is the simulator's CA trusted? set SSL_CERT_FILE or REQUESTS_CA_BUNDLE to its ca.pem, e.g. by loading aksflow.env)");
+        msg.push_str(if trusted_by_kubeconfig {
+            " (the API server's certificate is not issued by the CA in the kubeconfig's certificate-authority-data: a kubeconfig of another cluster, or from before its certificates were rotated? get the credentials again)"
+        } else {
+            " (is the simulator's CA trusted? set SSL_CERT_FILE or REQUESTS_CA_BUNDLE to its ca.pem, e.g. by loading aksflow.env)"
+        });
     }
     msg
 }

@@ -107,7 +107,9 @@ impl Served {
         let (cert_pem, key_pem) = simulator.server_certificate(&names);
         let ca_path = opts.state_dir.join("ca.pem");
         std::fs::write(&ca_path, simulator.ca_pem()).map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
-        let acceptor = tls_acceptor(&cert_pem, &key_pem)?;
+        // The direct endpoint serves every cluster's `/k8s/<fqdn>` too: it asks for a client
+        // certificate.
+        let acceptor = tls_acceptor(&cert_pem, &key_pem, true)?;
         let certificates = Arc::new(proxy::Certificates::new(simulator.clone()));
 
         let op = simulator.operator();
@@ -157,15 +159,16 @@ impl Served {
     }
 }
 
-/// TLS with this certificate (PEM) and key, HTTP/1.1.
-fn tls_acceptor(cert_pem: &str, key_pem: &str) -> Result<tokio_rustls::TlsAcceptor, String> {
+/// TLS with this certificate (PEM) and key, HTTP/1.1; asking for a client certificate where
+/// an API server is served (`ask_client_certificate`), as kube-apiserver does.
+fn tls_acceptor(cert_pem: &str, key_pem: &str, ask_client_certificate: bool) -> Result<tokio_rustls::TlsAcceptor, String> {
     let certs = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| e.to_string())?];
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| e.to_string())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_client_cert_verifier(client_certificate::RequestClientCertificate::new(&provider))
+        .with_client_cert_verifier(if ask_client_certificate { client_certificate::RequestClientCertificate::new(&provider) } else { rustls::server::WebPkiClientVerifier::no_client_auth() })
         .with_single_cert(certs, key)
         .map_err(|e| format!("the simulator's TLS certificate: {e}"))?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];

@@ -111,21 +111,24 @@ impl Certificates {
     }
 
     pub fn acceptor(&self, target: &Intercepted) -> Result<tokio_rustls::TlsAcceptor, String> {
-        let (key, cluster) = match target {
-            Intercepted::Service(host) => (host.clone(), None),
-            Intercepted::Cluster(fqdn) => {
-                let c = self.simulator.cluster_server_certificate(fqdn).ok_or_else(|| format!("no cluster has the name {fqdn}"))?;
-                (format!("{fqdn} {}", c.ca_key), Some(c))
-            }
+        let key = match target {
+            Intercepted::Service(host) => host.clone(),
+            Intercepted::Cluster(fqdn) => format!("{fqdn} {}", self.simulator.cluster_ca_id(fqdn).ok_or_else(|| format!("no cluster has the name {fqdn}"))?),
         };
         if let Some(a) = self.by_host.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(a.clone());
         }
-        let (cert_pem, key_pem) = match cluster {
-            Some(c) => (c.cert_pem, c.key_pem),
-            None => self.simulator.server_certificate(&[target.host().to_string()]),
+        // Azure's own hosts do not ask for a client certificate; an API server does.
+        let acceptor = match target {
+            Intercepted::Service(host) => {
+                let (cert_pem, key_pem) = self.simulator.server_certificate(std::slice::from_ref(host));
+                super::tls_acceptor(&cert_pem, &key_pem, false)?
+            }
+            Intercepted::Cluster(fqdn) => {
+                let c = self.simulator.cluster_server_certificate(fqdn).ok_or_else(|| format!("no cluster has the name {fqdn}"))?;
+                super::tls_acceptor(&c.cert_pem, &c.key_pem, true)?
+            }
         };
-        let acceptor = super::tls_acceptor(&cert_pem, &key_pem)?;
         let mut by_host = self.by_host.lock().unwrap_or_else(|p| p.into_inner());
         // Rotations and new clusters add entries: bounded all the same.
         if by_host.len() >= MAX_CACHED_CERTIFICATES {
@@ -232,9 +235,8 @@ mod tests {
         assert!(!certs.answers(&unknown) && certs.acceptor(&unknown).is_err());
         let a = certs.acceptor(&cluster).unwrap();
         assert!(Arc::ptr_eq(a.config(), certs.acceptor(&cluster).unwrap().config()), "kept");
-        let served = sim.cluster_server_certificate(&fqdn).unwrap();
-        assert_eq!(sim.certificate_issuer(&fqdn).unwrap(), served.ca_pem);
-        assert_ne!(served.ca_pem, sim.ca_pem(), "the cluster's own CA, not the simulator's");
+        assert_eq!(sim.cluster_server_certificate(&fqdn).unwrap().ca_id, sim.cluster_ca_id(&fqdn).unwrap());
+        assert_ne!(sim.certificate_issuer(&fqdn).unwrap(), sim.ca_pem(), "the cluster's own CA, not the simulator's");
     }
 
     #[test]

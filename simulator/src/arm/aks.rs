@@ -365,14 +365,30 @@ pub fn create(ids: &mut IdSource, sid: &str, rg: &str, name: &str, spec: Cluster
     })
 }
 
-/// Applies a PUT to an existing cluster (az aks update sends the whole object back).
-pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str, era: Era) -> Result<ManagedCluster, ArmError> {
+/// An operation may start only on a cluster that is not busy with another.
+fn not_busy(c: &ManagedCluster) -> Result<(), ArmError> {
     if c.provisioning_state != "Succeeded" && c.provisioning_state != "Failed" {
         return Err(ArmError::Conflict {
             code: "OperationNotAllowed",
             message: format!("Operation is not allowed because there's an in progress operation on the managed cluster (provisioning state '{}'). Please wait for it to finish before sending a new one.", c.provisioning_state),
         });
     }
+    Ok(())
+}
+
+/// `rotateClusterCertificates`: a new CA (so every certificate issued before names nobody)
+/// and a new static token; the cluster is `Updating` until the operation completes.
+pub fn rotate_certificates(c: &mut ManagedCluster, ids: &mut IdSource) -> Result<(), ArmError> {
+    not_busy(c)?;
+    c.certificate_generation += 1;
+    c.admin_token = ids.hex(128);
+    c.provisioning_state = "Updating".into();
+    Ok(())
+}
+
+/// Applies a PUT to an existing cluster (az aks update sends the whole object back).
+pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str, era: Era) -> Result<ManagedCluster, ArmError> {
+    not_busy(c)?;
     if let Some(loc) = &spec.location {
         if super::location::normalize_location(loc) != c.location {
             return Err(change_not_allowed("location"));
@@ -413,6 +429,22 @@ pub fn update(c: &ManagedCluster, spec: ClusterSpec, tenant: &str, era: Era) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotation_gives_a_new_ca_and_token_and_waits_for_a_busy_cluster() {
+        let mut ids = IdSource::new(3);
+        let spec = ClusterSpec { location: Some("eastus".into()), ..Default::default() };
+        let mut c = create(&mut ids, "00000000-aaaa", "rg", "aks", spec, "t", 0, Era::Today).unwrap();
+        assert!(matches!(rotate_certificates(&mut c, &mut ids), Err(ArmError::Conflict { code: "OperationNotAllowed", .. })), "still Creating");
+        assert_eq!(c.certificate_generation, 0);
+        c.provisioning_state = "Succeeded".into();
+        let (key, token) = (c.pki_key(), c.admin_token.clone());
+        rotate_certificates(&mut c, &mut ids).unwrap();
+        assert_ne!(c.pki_key(), key, "a new CA");
+        assert_ne!(c.admin_token, token, "a new static token");
+        assert_eq!(c.provisioning_state, "Updating");
+        assert!(rotate_certificates(&mut c, &mut ids).is_err(), "one rotation at a time");
+    }
 
     fn spec(aad: Option<AadSpec>) -> ClusterSpec {
         ClusterSpec { location: Some("eastus".into()), aad, ..Default::default() }

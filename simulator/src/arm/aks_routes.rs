@@ -256,8 +256,18 @@ fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
         .unwrap_or_default();
     let mut extra = Map::new();
     for k in ["linuxProfile", "addonProfiles", "networkProfile", "autoUpgradeProfile", "securityProfile", "storageProfile", "oidcIssuerProfile", "enablePodSecurityPolicy"] {
+        let Some(v) = props.get(k) else { continue };
+        // Each is an object but `enablePodSecurityPolicy`, a boolean; anything else is refused
+        // here, as ARM's schema validation does, before the cluster is stored.
+        let well_typed = if k == "enablePodSecurityPolicy" { v.is_boolean() || v.is_null() } else { v.is_object() || v.is_null() };
+        if !well_typed {
+            return Err(ArmError::BadRequest {
+                code: "InvalidRequestContent",
+                message: format!("The request content was invalid and could not be deserialized: 'properties.{k}' must be {}.", if k == "enablePodSecurityPolicy" { "a boolean" } else { "an object" }),
+            });
+        }
         // AKS does not echo an empty `addonProfiles` (`{}`), as az sends it on create.
-        if let Some(v) = props.get(k).filter(|v| !(k == "addonProfiles" && v.as_object().is_some_and(Map::is_empty))) {
+        if !(k == "addonProfiles" && v.as_object().is_some_and(Map::is_empty)) {
             extra.insert(k.into(), v.clone());
         }
     }
@@ -475,13 +485,10 @@ async fn rotate_certificates(State(s): State<Arc<Shared>>, Path((sid, rg, name))
     w.arm.subscription(&sid)?;
     w.arm.resource_group(&sid, &rg)?;
     w.arm.authorize(&caller, &format!("{ACTION}/rotateClusterCertificates/action"), &cluster_scope(&sid, &rg, &name))?;
-    let c = w.arm.cluster(&sid, &rg, &name)?.clone();
-    let token = w.ids.hex(128);
-    if let Some(stored) = w.arm.clusters.iter_mut().find(|x| x.id() == c.id()) {
-        stored.certificate_generation += 1;
-        stored.admin_token = token;
-        stored.provisioning_state = "Updating".into();
-    }
+    let id = w.arm.cluster(&sid, &rg, &name)?.id();
+    let stored = w.arm.clusters.iter_mut().find(|x| x.id() == id).expect("found above");
+    aks::rotate_certificates(stored, &mut w.ids)?;
+    let c = stored.clone();
     let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterProvision { cluster_id: c.id() }, now, duration(&s, Op::Update));
     Ok(accepted(&s, &sid, &c.location, &op.id))
 }
@@ -747,6 +754,22 @@ mod tests {
         // Lists the request sends win over the singular forms.
         let sent = json!({ "podCidr": "10.10.0.0/16", "podCidrs": ["10.20.0.0/16"] });
         assert_eq!(network_profile(&defaults, sent.as_object().unwrap())["podCidrs"], json!(["10.20.0.0/16"]));
+    }
+
+    #[test]
+    fn a_profile_that_is_not_an_object_is_refused_before_anything_is_stored() {
+        for (k, v) in [("networkProfile", json!("x")), ("linuxProfile", json!([])), ("addonProfiles", json!(1)), ("enablePodSecurityPolicy", json!("yes"))] {
+            let body = json!({ "location": "eastus", "properties": { "dnsPrefix": "a", k: v } });
+            match spec(body.to_string().as_bytes()) {
+                Err(ArmError::BadRequest { code, message }) => {
+                    assert_eq!(code, "InvalidRequestContent");
+                    assert!(message.contains(&format!("properties.{k}")), "{message}");
+                }
+                _ => panic!("{k} = {v} was taken"),
+            }
+        }
+        let fine = json!({ "location": "eastus", "properties": { "dnsPrefix": "a", "networkProfile": { "networkPlugin": "azure" }, "enablePodSecurityPolicy": false } });
+        assert!(spec(fine.to_string().as_bytes()).is_ok());
     }
 
     #[test]

@@ -460,6 +460,17 @@ impl Directory {
         app.iter().chain(&sp.password_credentials).filter(|c| c.secret_sha256 == h).map(|c| c.start_ms).max()
     }
 
+    /// Microsoft Graph is also named `url` (a served simulator's own address), so a client
+    /// that was told Graph is there asks for tokens for it and gets them. A name from an
+    /// earlier address (another port) is replaced; Graph's own names stay.
+    pub fn name_graph_also(&mut self, url: &str) {
+        let own = format!("{}/", url.trim_end_matches('/'));
+        for sp in self.service_principals.iter_mut().filter(|sp| sp.app_id == super::well_known::MICROSOFT_GRAPH) {
+            sp.service_principal_names.retain(|n| n.starts_with("https://graph.microsoft.com") || n.starts_with("https://canary.graph.microsoft.com") || !n.starts_with("https://"));
+            sp.service_principal_names.push(own.clone());
+        }
+    }
+
     /// The service principal a token `resource` names: by appId, by any of its service
     /// principal names (identifier URIs), or `spn:<appId>`, ignoring a trailing slash.
     pub fn resource(&self, tenant_id: &str, resource: &str) -> Option<&ServicePrincipal> {
@@ -552,5 +563,19 @@ mod tests {
             PermissionGrant::id_for("b25985a8-9d2b-4fde-9fa7-6c4e43a8ddec", "a3efc889-f1b7-4532-9e01-91e32d1039f4", Some("182c8534-f413-487c-91a3-7addc80e35d5")),
             "qIVZsiud3k-fp2xOQ6jd7InI76O38TJFngGR4y0QOfQ0hSwYE_R8SJGjet3IDjXV"
         );
+    }
+
+    #[test]
+    fn graph_is_also_named_by_the_served_address_and_only_the_latest_one() {
+        let mut ids = crate::ids::IdSource::new(1);
+        let mut d = super::Directory::seeded(&mut ids, 0);
+        let home = d.home_tenant.clone();
+        d.name_graph_also("https://127.0.0.1:8443");
+        let graph = |d: &super::Directory, name: &str| d.resource(&home, name).map(|sp| sp.app_id.clone());
+        assert_eq!(graph(&d, "https://127.0.0.1:8443/").as_deref(), Some(crate::directory::well_known::MICROSOFT_GRAPH));
+        d.name_graph_also("https://127.0.0.1:9443/");
+        assert_eq!(graph(&d, "https://127.0.0.1:8443"), None, "an earlier port is forgotten");
+        assert!(graph(&d, "https://127.0.0.1:9443").is_some());
+        assert!(graph(&d, "https://graph.microsoft.com").is_some(), "Graph's own names stay");
     }
 }

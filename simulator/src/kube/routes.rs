@@ -319,8 +319,21 @@ fn accepts_json(accept: &str) -> bool {
 }
 
 /// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview.
+/// The kind a review endpoint takes.
+fn review_kind(endpoint: &str) -> &'static str {
+    match endpoint {
+        "selfsubjectreviews" => "SelfSubjectReview",
+        "selfsubjectrulesreviews" => "SelfSubjectRulesReview",
+        "subjectaccessreviews" => "SubjectAccessReview",
+        _ => "SelfSubjectAccessReview",
+    }
+}
+
 fn review(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, kind_name: &str, body: &[u8]) -> Result<Response, KubeError> {
     let mut v: Value = serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(KubeError::bad_request(format!("the request body must be a JSON object (a {}), not {v}", review_kind(kind_name))));
+    }
     match kind_name {
         "selfsubjectreviews" => {
             v["status"] = json!({ "userInfo": { "username": who.user.name, "groups": who.user.groups } });
@@ -570,6 +583,19 @@ mod tests {
         let (status, _, body) = get(&sim, &url, &[auth, ("if-none-match", "\"0123\"")]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body.len(), super::super::openapi::v2_document().len());
+    }
+
+    #[tokio::test]
+    async fn a_review_body_that_is_not_an_object_is_a_bad_request() {
+        use tower::ServiceExt;
+        let (sim, fqdn, token) = cluster();
+        for (path, body) in [("apis/authentication.k8s.io/v1/selfsubjectreviews", "[]"), ("apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "5"), ("apis/authorization.k8s.io/v1/selfsubjectrulesreviews", "\"x\"")] {
+            let req = axum::http::Request::post(format!("/k8s/{fqdn}/{path}")).header("authorization", format!("Bearer {token}")).header("content-type", "application/json").body(axum::body::Body::from(body)).unwrap();
+            let resp = sim.router().oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}");
+            let v: Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap()).unwrap();
+            assert!(v["message"].as_str().unwrap().contains("must be a JSON object"), "{v}");
+        }
     }
 
     #[tokio::test]

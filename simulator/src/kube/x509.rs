@@ -46,7 +46,8 @@ pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Res
 }
 
 /// The DER of the first certificate in a PEM text.
-pub fn first_der(pem: &str) -> Option<Vec<u8>> {
+#[cfg(test)]
+pub(crate) fn first_der(pem: &str) -> Option<Vec<u8>> {
     use rustls_pki_types::pem::PemObject;
     CertificateDer::pem_slice_iter(pem.as_bytes()).next()?.ok().map(|c| c.to_vec())
 }

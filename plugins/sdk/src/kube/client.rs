@@ -39,9 +39,11 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for `server` with a bearer token of the step's own.
-    pub fn with_token(server: &str, token: &str) -> Self {
-        Client { server: server.into(), certificate_authority: None, token: Some(token.into()), identity: None }
+    /// A client for `server` with a bearer token of the step's own, trusting
+    /// `certificate_authority` (PEM) for the server's certificate; without one, the system's
+    /// roots (and the CA the run trusts, such as a served simulator's).
+    pub fn with_token(server: &str, certificate_authority: Option<&str>, token: &str) -> Self {
+        Client { server: server.into(), certificate_authority: certificate_authority.map(String::from), token: Some(token.into()), identity: None }
     }
 
     /// The current context's server and credentials. `token` (e.g. a `kube-login` output)
