@@ -178,10 +178,7 @@ impl Simulator {
     /// The API server certificate of the cluster whose FQDN is `fqdn`, issued by that
     /// cluster's own CA; `None` when no cluster has that name (DNS would not resolve it).
     pub fn cluster_server_certificate(&self, fqdn: &str) -> Option<ClusterServerCertificate> {
-        let cluster = {
-            let w = self.shared.world();
-            w.arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn)).cloned()?
-        };
+        let cluster = self.shared.world().arm.cluster_at(fqdn).cloned()?;
         let pki = self.shared.cluster_pki(&cluster);
         let issued = pki.apiserver(&cluster.fqdn);
         Some(ClusterServerCertificate { ca_id: cluster.pki_key(), cert_pem: issued.cert_pem, key_pem: issued.key_pem })
@@ -190,7 +187,7 @@ impl Simulator {
     /// What names the CA of the cluster whose FQDN is `fqdn` (it changes when the cluster's
     /// certificates are rotated, or the cluster is made again); cheap, nothing is issued.
     pub fn cluster_ca_id(&self, fqdn: &str) -> Option<String> {
-        self.shared.world().arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn)).map(|c| c.pki_key())
+        self.shared.world().arm.cluster_at(fqdn).map(|c| c.pki_key())
     }
 
     /// The CA (PEM) that issued the certificate a TLS client is shown at `host`: a cluster's
@@ -202,7 +199,7 @@ impl Simulator {
         if own.as_deref() == Some(host.as_str()) || crate::origin::AZURE_HOSTS.contains(&host.as_str()) {
             return Some(self.shared.pki.ca.cert_pem.clone());
         }
-        let cluster = self.shared.world().arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(&host)).cloned()?;
+        let cluster = self.shared.world().arm.cluster_at(&host).cloned()?;
         Some(self.shared.cluster_pki(&cluster).ca.cert_pem.clone())
     }
 

@@ -41,7 +41,7 @@ impl InProcess {
         };
         let host = req.uri().host().unwrap_or_default().to_string();
         let fail = |detail: String| TransportError::Send { url: url.to_string(), detail };
-        let issuer = self.simulator.certificate_issuer(&host).ok_or_else(|| fail(format!("dns error: no cluster has the name `{host}`")))?;
+        let issuer = self.simulator.certificate_issuer(&host).ok_or_else(|| fail(format!("dns error: no cluster has the name `{host}` (was it deleted, or is the kubeconfig from another run? get the credentials again)")))?;
         if let Some(der) = self.handshake.check(&tls, &issuer).map_err(|e| fail(e.to_string()))? {
             req.extensions_mut().insert(aksflow_simulator::kube::x509::PeerCertificate(der.to_vec()));
         }

@@ -21,16 +21,6 @@ pub enum Format {
 
 const INSTALL_HINT: &str = "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\nTo learn more, please go to https://aka.ms/aks/kubelogin\n";
 
-/// The API server URL of a cluster, as served by the simulator.
-pub fn server_url(base_url: &str, c: &ManagedCluster) -> String {
-    // Asked of `management.azure.com` (through the proxy), the cluster's own API server, as
-    // AKS writes it; otherwise its routes on the simulator's address.
-    if crate::origin::is_azure(base_url) {
-        return format!("https://{}:443", c.fqdn);
-    }
-    format!("{base_url}/k8s/{}", c.fqdn)
-}
-
 /// The CAs a kubeconfig may name: the cluster's own, which issues its API server's
 /// certificate at `https://<fqdn>:443`, and the simulator's, which issues the certificate of
 /// the simulator's own address (where `/k8s/<fqdn>` is served).
@@ -39,17 +29,18 @@ pub struct Authorities<'a> {
     pub simulator: &'a str,
 }
 
-impl Authorities<'_> {
-    /// The CA that issued the certificate of [`server_url`]: what kubectl must trust.
-    pub fn for_server(&self, base_url: &str) -> &str {
-        if crate::origin::is_azure(base_url) { self.cluster } else { self.simulator }
-    }
+/// The API server a kubeconfig names, and the CA that issued its certificate (what kubectl
+/// must trust). Asked of `management.azure.com` (through the proxy), the cluster's own API
+/// server, as AKS writes it; otherwise its routes on the simulator's own address.
+fn server<'a>(base_url: &str, c: &ManagedCluster, cas: &Authorities<'a>) -> (String, &'a str) {
+    if crate::origin::is_azure(base_url) { (format!("https://{}:443", c.fqdn), cas.cluster) } else { (format!("{base_url}/k8s/{}", c.fqdn), cas.simulator) }
 }
 
 fn config(c: &ManagedCluster, base_url: &str, cas: &Authorities, context: &str, user_name: &str, user: Value) -> String {
+    let (server, ca) = server(base_url, c, cas);
     let doc = json!({
         "apiVersion": "v1",
-        "clusters": [{ "cluster": { "certificate-authority-data": STANDARD.encode(cas.for_server(base_url)), "server": server_url(base_url, c) }, "name": c.name }],
+        "clusters": [{ "cluster": { "certificate-authority-data": STANDARD.encode(ca), "server": server }, "name": c.name }],
         "contexts": [{ "context": { "cluster": c.name, "user": user_name }, "name": context }],
         "current-context": context,
         "kind": "Config",

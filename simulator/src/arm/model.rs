@@ -208,6 +208,11 @@ impl Arm {
             .ok_or_else(|| ArmError::ResourceNotFound { kind: "Microsoft.ContainerService/managedClusters".into(), name: name.into(), group: rg.into() })
     }
 
+    /// The cluster whose API server has this host name (`<prefix>-<hash>.hcp.<region>.azmk8s.io`).
+    pub fn cluster_at(&self, fqdn: &str) -> Option<&super::aks::ManagedCluster> {
+        self.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn))
+    }
+
     /// Starts an operation that completes `seconds` from now.
     pub fn start_operation(&mut self, ids: &mut IdSource, sid: &str, kind: OperationKind, now_ms: i64, seconds: i64) -> Operation {
         let op = Operation { id: ids.guid().to_string(), subscription_id: sid.into(), kind, completes_at_ms: now_ms + seconds * 1000, done: false, started_ms: Some(now_ms) };

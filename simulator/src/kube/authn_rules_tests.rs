@@ -137,8 +137,10 @@ fn cluster_pki(c: &ManagedCluster) -> crate::pki::Pki {
     crate::pki::Pki::new(7, NOW - 60).for_cluster(&c.pki_key())
 }
 
-fn presented(pem: &str) -> super::super::x509::PeerCertificate {
-    super::super::x509::PeerCertificate(super::super::x509::first_der(pem).unwrap())
+/// The admin kubeconfig's client certificate, as a TLS client presents it, from `pki`.
+fn admin_certificate(pki: &crate::pki::Pki) -> super::super::x509::PeerCertificate {
+    let pem = pki.client("admin", "masterclient", "system:masters").cert_pem;
+    super::super::x509::PeerCertificate(super::super::x509::first_der(&pem).unwrap())
 }
 
 #[test]
@@ -146,7 +148,7 @@ fn a_client_certificate_from_the_cluster_ca_comes_before_the_token_and_outlives_
     let w = world();
     let mut c = managed(&w);
     let pki = cluster_pki(&c);
-    let cert = presented(&pki.client("admin", "masterclient", "system:masters").cert_pem);
+    let cert = admin_certificate(&pki);
     let a = authenticate_request(&w.dir, &w.key, &c, &pki.ca_der, Some(&cert), Some("not a token"), NOW).unwrap();
     assert_eq!(a.user, UserInfo::new("masterclient", &[SYSTEM_MASTERS, SYSTEM_AUTHENTICATED]));
     // AKS: after disabling local accounts, certificates stay valid until they are rotated.
@@ -159,8 +161,7 @@ fn a_client_certificate_from_the_cluster_ca_comes_before_the_token_and_outlives_
 fn a_certificate_of_another_ca_or_a_rotated_cluster_falls_back_to_the_token() {
     let w = world();
     let mut c = managed(&w);
-    let old = cluster_pki(&c);
-    let cert = presented(&old.client("admin", "masterclient", "system:masters").cert_pem);
+    let cert = admin_certificate(&cluster_pki(&c));
     c.certificate_generation += 1;
     let rotated = cluster_pki(&c);
     assert_eq!(authenticate_request(&w.dir, &w.key, &c, &rotated.ca_der, Some(&cert), None, NOW).unwrap_err(), AuthnError::NoCredentials);

@@ -154,7 +154,7 @@ fn serve(s: &Shared, fqdn: &str, path: &str, method: &Method, q: &HashMap<String
     let now = s.clock.now_ms();
     let mut guard = s.world();
     let w = &mut *guard;
-    let cluster = w.arm.clusters.iter().find(|c| c.fqdn.eq_ignore_ascii_case(fqdn)).cloned().ok_or_else(|| KubeError::path_not_found(path))?;
+    let cluster = w.arm.cluster_at(fqdn).cloned().ok_or_else(|| KubeError::path_not_found(path))?;
     if cluster.provisioning_state == "Creating" || cluster.provisioning_state == "Deleting" {
         return Err(KubeError::unavailable(format!("the API server of {} is not reachable while the cluster is {}", cluster.name, cluster.provisioning_state.to_lowercase())));
     }
