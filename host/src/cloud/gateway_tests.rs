@@ -189,6 +189,30 @@ async fn kube_calls_need_an_https_server() {
 }
 
 #[tokio::test]
+async fn a_kube_call_carries_its_kubeconfigs_tls_to_the_transport_and_its_key_is_a_secret() {
+    let r = rig();
+    r.fake.answer(200, &[], "{}").answer(200, &[], "{}").token("arm-token", 3600).answer(200, &[], "{}");
+    r.gateway.egress.allow("https://cluster.test:443");
+    let (cert, key) = ("-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n", "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n");
+    let with_tls = CloudRequest {
+        certificate_authority: Some("CA PEM".into()),
+        client_identity: Some(crate::bindings::Value::Secret(format!("{cert}{key}"))),
+        ..kube("https://cluster.test:443/", "/api/v1/pods")
+    };
+    r.gateway.call(&caps(&[Service::Kube, Service::Arm]), with_tls).await.unwrap();
+    r.gateway.call(&caps(&[Service::Kube, Service::Arm]), kube("https://cluster.test:443/", "/api/v1/nodes")).await.unwrap();
+    r.gateway.call(&caps(&[Service::Kube, Service::Arm]), request(Service::Arm, "GET", "/subscriptions")).await.unwrap();
+    let tls = |i: usize| r.fake.sent()[i].extensions().get::<crate::cloud::kube_tls::KubeTls>().cloned();
+    let first = tls(0).expect("a kube call carries its TLS settings");
+    assert_eq!(first.certificate_authority.as_deref(), Some("CA PEM"));
+    assert_eq!(first.client_identity.as_deref(), Some(format!("{cert}{key}").as_str()));
+    assert_eq!(tls(1), Some(crate::cloud::kube_tls::KubeTls::default()), "a kube call without them still says so");
+    assert_eq!(tls(3), None, "other services have none");
+    // The key block alone is a secret too.
+    assert!(!r.gateway.redactor.text(&format!("leaked {}", key.trim_end())).contains("S0VZ"));
+}
+
+#[tokio::test]
 async fn a_kube_server_the_run_has_not_learnt_is_refused_and_recorded() {
     let r = rig();
     let err = r.gateway.call(&caps(&[Service::Kube]), kube("https://attacker.test/", "/upload")).await.unwrap_err();
