@@ -18,6 +18,15 @@ use crate::state::Shared;
 /// The Azure hosts the simulator answers as.
 pub const AZURE_HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com", "main.iam.ad.ext.azure.com"];
 
+/// AKS API servers: `<name>-<rg>-<sub>-<hash>.hcp.<region>.azmk8s.io`.
+pub const CLUSTER_DOMAIN: &str = "azmk8s.io";
+
+/// Whether `host` (lower case, no port) is a well-formed name in [`CLUSTER_DOMAIN`].
+pub fn is_cluster_host(host: &str) -> bool {
+    let in_domain = host.strip_suffix(CLUSTER_DOMAIN).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1);
+    in_domain && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
 /// The token service's own origin: v2 tokens it issues there name it in `iss`.
 pub const LOGIN: &str = "https://login.microsoftonline.com";
 

@@ -22,7 +22,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared);
     // ARM paths are case-insensitive; rewrite before routing so `resourceGroups` and
     // `resourcegroups` reach the same handler.
-    let normalized = tower::util::MapRequest::new(services, normalize_path);
+    let normalized = tower::util::MapRequest::new(services, |req| normalize_path(route_by_host(req)));
     Router::new().fallback_service(normalized)
 }
 
@@ -69,6 +69,25 @@ const GRAPH_KEYWORDS: &[&str] = &[
     "owners",
     "memberof",
 ];
+
+/// A cluster's API server is addressed by its own name (through the proxy, `Host: <fqdn>`);
+/// its routes live under `/k8s/<fqdn>`.
+fn route_by_host(mut req: Request<Body>) -> Request<Body> {
+    let host = req.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).map(|h| h.strip_suffix(":443").unwrap_or(h).to_ascii_lowercase());
+    let Some(host) = host.filter(|h| crate::origin::is_cluster_host(h)) else { return req };
+    if req.uri().path().starts_with("/k8s/") {
+        return req;
+    }
+    let routed = format!("/k8s/{host}{}", req.uri().path_and_query().map_or("/", |p| p.as_str()));
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = routed.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
 
 fn normalize_path(mut req: Request<Body>) -> Request<Body> {
     let original = req.uri().path().to_string();
@@ -123,6 +142,20 @@ mod tests {
 
     fn normalized(uri: &str) -> String {
         normalize_path(Request::builder().uri(uri).body(Body::empty()).unwrap()).uri().to_string()
+    }
+
+    fn routed(host: &str, uri: &str) -> String {
+        route_by_host(Request::builder().uri(uri).header("host", host).body(Body::empty()).unwrap()).uri().to_string()
+    }
+
+    #[test]
+    fn a_clusters_own_name_reaches_its_routes() {
+        assert_eq!(routed("x.hcp.eastus.azmk8s.io", "/api/v1/pods?limit=1"), "/k8s/x.hcp.eastus.azmk8s.io/api/v1/pods?limit=1");
+        assert_eq!(routed("X.hcp.eastus.azmk8s.io:443", "/version"), "/k8s/x.hcp.eastus.azmk8s.io/version");
+        // Other hosts, and paths already under /k8s/, go as they came.
+        assert_eq!(routed("graph.microsoft.com", "/v1.0/me"), "/v1.0/me");
+        assert_eq!(routed("127.0.0.1:8443", "/k8s/x.hcp.eastus.azmk8s.io/api"), "/k8s/x.hcp.eastus.azmk8s.io/api");
+        assert_eq!(routed("evilazmk8s.io", "/api"), "/api");
     }
 
     #[test]

@@ -180,7 +180,7 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
             return;
         };
         let peer = super::client_certificate::presented(tls.get_ref().1);
-        serve_http(tls, None, peer, router, registry, conn, limits).await;
+        serve_http(tls, peer, router, registry, conn, limits).await;
         return;
     }
     let Some((tunnel, target)) = super::proxy::accept_connect(tcp, certificates, limits.header_read).await else {
@@ -197,15 +197,14 @@ async fn serve_one(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAccept
         return;
     };
     let peer = super::client_certificate::presented(tls.get_ref().1);
-    serve_http(tls, Some(target), peer, router, registry, conn, limits).await;
+    serve_http(tls, peer, router, registry, conn, limits).await;
 }
 
-/// Serves `router` on an established TLS stream; through the proxy, `target` says which
-/// host the client believes it reached. `peer`, the client's certificate, goes with each
+/// Serves `router` on an established TLS stream (the simulator routes by `Host`, so a
+/// proxied request goes as it came). `peer`, the client's certificate, goes with each
 /// request of the connection.
 async fn serve_http<S>(
     tls: S,
-    target: Option<super::proxy::Intercepted>,
     peer: Option<aksflow_simulator::kube::x509::PeerCertificate>,
     router: axum::Router,
     registry: &Registry,
@@ -222,12 +221,6 @@ where
             let (conn, router) = (conn.clone(), router.clone());
             if let Some(peer) = &peer {
                 req.extensions_mut().insert(peer.clone());
-            }
-            if let Some(target) = &target {
-                let routed = target.route(req.uri().path_and_query().map_or("/", |p| p.as_str()));
-                if let Ok(uri) = routed.parse() {
-                    *req.uri_mut() = uri;
-                }
             }
             conn.busy.fetch_add(1, Ordering::SeqCst);
             async move {

@@ -17,15 +17,14 @@ use hyper_util::rt::TokioIo;
 /// hands back), each with its own certificate from the simulator's CA.
 pub use aksflow_simulator::origin::AZURE_HOSTS as HOSTS;
 
-/// AKS API servers: `<name>-<rg>-<sub>-<hash>.hcp.<region>.azmk8s.io`.
-pub const CLUSTER_DOMAIN: &str = "azmk8s.io";
+pub use aksflow_simulator::origin::CLUSTER_DOMAIN;
 
 /// What a host is, to the proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intercepted {
     /// One of [`HOSTS`]: the simulator's routes as they are.
     Service(String),
-    /// A cluster's API server: its routes live under `/k8s/<fqdn>`.
+    /// A cluster's API server (the simulator routes its requests by their `Host`).
     Cluster(String),
 }
 
@@ -40,9 +39,7 @@ impl Intercepted {
         if HOSTS.contains(&host.as_str()) {
             return Some(Intercepted::Service(host));
         }
-        let in_domain = host.strip_suffix(CLUSTER_DOMAIN).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1);
-        let well_formed = host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        (in_domain && well_formed).then_some(Intercepted::Cluster(host))
+        aksflow_simulator::origin::is_cluster_host(&host).then_some(Intercepted::Cluster(host))
     }
 
     pub fn host(&self) -> &str {
@@ -51,13 +48,6 @@ impl Intercepted {
         }
     }
 
-    /// The path the simulator serves `path` of this host at.
-    pub fn route(&self, path_and_query: &str) -> String {
-        match self {
-            Intercepted::Service(_) => path_and_query.to_string(),
-            Intercepted::Cluster(fqdn) => format!("/k8s/{fqdn}{path_and_query}"),
-        }
-    }
 }
 
 /// The refusal of a CONNECT the simulator does not answer: 403, naming the host.
@@ -193,13 +183,6 @@ mod tests {
         for refused in [".azmk8s.io:443", "graph.microsoft.com:80", "example.com:443", "azmk8s.io:443", "evilazmk8s.io:443", "login.microsoftonline.com.evil.example:443", "a/b.azmk8s.io:443", "127.0.0.1:443", "169.254.169.254:443", "nohost"] {
             assert_eq!(Intercepted::of(refused), None, "{refused}");
         }
-    }
-
-    #[test]
-    fn a_cluster_s_paths_are_under_its_fqdn() {
-        let c = Intercepted::Cluster("x.hcp.eastus.azmk8s.io".into());
-        assert_eq!(c.route("/api/v1/pods?limit=1"), "/k8s/x.hcp.eastus.azmk8s.io/api/v1/pods?limit=1");
-        assert_eq!(Intercepted::Service("graph.microsoft.com".into()).route("/v1.0/me"), "/v1.0/me");
     }
 
     #[test]
