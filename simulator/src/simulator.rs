@@ -146,7 +146,7 @@ impl Simulator {
         } else {
             Arc::new(crate::pki::Pki::new(config.seed, start))
         };
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki, cluster_pki: Default::default() }) }
+        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki, cluster_pki: Default::default(), app_tokens: Default::default() }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -160,6 +160,13 @@ impl Simulator {
     /// How many changes the world has seen since this simulator was made or restored.
     pub fn generation(&self) -> u64 {
         self.shared.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many ids the simulator has drawn. Drawing is not a change to the world (a read
+    /// that draws a request id changes nothing else): a holder that must never hand out an
+    /// id twice keeps this durable on its own, ahead of use.
+    pub fn id_draws(&self) -> u64 {
+        self.shared.world().ids.draws()
     }
 
     /// A snapshot and the [`generation`](Self::generation) it holds every change up to.

@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     pub pki: Arc<crate::pki::Pki>,
     /// Each cluster's own PKI, by [`pki_key`](crate::arm::aks::ManagedCluster::pki_key).
     pub cluster_pki: Mutex<std::collections::HashMap<String, Arc<crate::pki::Pki>>>,
+    /// App-only tokens issued in the current second, given again for the same claims.
+    pub app_tokens: crate::login::instant_tokens::InstantTokens,
 }
 
 impl Shared {

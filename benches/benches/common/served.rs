@@ -49,3 +49,38 @@ pub fn fire(rt: &tokio::runtime::Runtime, in_flight: usize, batch: usize, reques
         }
     })
 }
+
+/// `n` confidential clients (an app, its service principal and a secret each), made through
+/// Graph as the operator: requests from different clients carry different claims.
+#[allow(dead_code)] // the token bench's; other benches share this file
+pub fn clients(rt: &tokio::runtime::Runtime, served: &Served, http: &reqwest::Client, n: usize) -> Vec<(String, String)> {
+    let op = served.simulator.operator();
+    let base = served.base_url.clone();
+    rt.block_on(async {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", op.client_id.as_str()),
+            ("client_secret", op.client_secret.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let token: serde_json::Value = http.post(format!("{base}/{}/oauth2/v2.0/token", op.tenant_id)).form(&form).send().await.unwrap().json().await.unwrap();
+        let bearer = format!("Bearer {}", token["access_token"].as_str().expect("a Graph token"));
+        let post = |path: String, body: serde_json::Value| {
+            let req = http.post(format!("{base}{path}")).header("authorization", &bearer).json(&body);
+            async move {
+                let r = req.send().await.unwrap();
+                assert!(r.status().is_success(), "{path}: {}", r.status());
+                r.json::<serde_json::Value>().await.unwrap()
+            }
+        };
+        let mut out = Vec::new();
+        for i in 0..n {
+            let app = post("/v1.0/applications".into(), serde_json::json!({ "displayName": format!("bench-client-{i}") })).await;
+            let app_id = app["appId"].as_str().unwrap().to_string();
+            post("/v1.0/servicePrincipals".into(), serde_json::json!({ "appId": app_id })).await;
+            let secret = post(format!("/v1.0/applications/{}/addPassword", app["id"].as_str().unwrap()), serde_json::json!({ "passwordCredential": {} })).await;
+            out.push((app_id, secret["secretText"].as_str().unwrap().to_string()));
+        }
+        out
+    })
+}

@@ -153,7 +153,7 @@ impl Served {
         for t in self.tasks {
             let _ = t.await;
         }
-        let saved = self.store.persist(&self.simulator).map_err(|e| format!("cannot save the simulator: {e}"));
+        let saved = self.store.persist_final(&self.simulator).map_err(|e| format!("cannot save the simulator: {e}"));
         self.store.close();
         saved
     }

@@ -2,6 +2,14 @@
 //! latest snapshot. Every change a request makes is committed, durably, before its answer
 //! leaves (see `persist`): a kill at any moment loses nothing that was acknowledged.
 //!
+//! Ids are kept apart, as a database keeps a sequence: most requests change nothing but draw
+//! a request id or a token id, and saving the whole world for each would make every read
+//! wait for the disk. The store instead reserves draws ahead ([`ID_RESERVATION`] at a time,
+//! one small commit) and answers at once while the draws stay within what is reserved. A
+//! simulator restored after a kill goes on from the reserved mark, so no id it may have
+//! handed out is handed out again; after a clean stop the mark is exact, and the id stream
+//! goes on exactly where it stopped.
+//!
 //! A redb commit is atomic and fsynced, so a kill during a save leaves the previous snapshot.
 //! Concurrent requests share a commit: whoever saves, saves every change made so far.
 
@@ -14,19 +22,31 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 
 const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
 const SNAPSHOT: &str = "snapshot";
+/// The id draw every id handed out so far is below (little-endian u64).
+const IDS_RESERVED: &str = "ids_reserved";
+
+/// How many id draws one reservation covers: about a thousand tokens between commits.
+pub const ID_RESERVATION: u64 = 4096;
 
 pub struct Store {
     /// The lock keeps saves in order.
     inner: Mutex<Inner>,
-    /// A copy of `Inner::saved` to read without waiting for a save in progress.
+    /// Copies of `Inner::saved` and `Inner::reserved` to read without waiting for a save in
+    /// progress.
     saved_hint: AtomicU64,
+    reserved_hint: AtomicU64,
+    /// How many draws a reservation covers ([`ID_RESERVATION`]; fewer in tests).
+    reservation: u64,
 }
 
 struct Inner {
     /// `None` once closed.
     db: Option<Database>,
-    /// The simulator generation the stored snapshot holds every change up to.
-    saved: u64,
+    /// The simulator generation the stored snapshot holds every change up to (`None` before
+    /// the first save).
+    saved: Option<u64>,
+    /// The id draws the store has reserved: every draw below it may be handed out.
+    reserved: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +72,7 @@ impl Store {
         let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
         let file = super::private::open_file(path).map_err(open_err)?;
         let db = Database::builder().create_file(file)?;
-        Ok(Store { inner: Mutex::new(Inner { db: Some(db), saved: 0 }), saved_hint: AtomicU64::new(0) })
+        Ok(Store { inner: Mutex::new(Inner { db: Some(db), saved: None, reserved: 0 }), saved_hint: AtomicU64::new(0), reserved_hint: AtomicU64::new(0), reservation: ID_RESERVATION })
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -65,7 +85,8 @@ impl Store {
         self.inner().db = None;
     }
 
-    /// The stored snapshot, if one was saved.
+    /// The stored snapshot, if one was saved, drawing ids on from the reserved mark (after a
+    /// kill, ids past the snapshot's may have been handed out).
     pub fn load(&self) -> Result<Option<Snapshot>, StoreError> {
         let inner = self.inner();
         let txn = inner.db.as_ref().ok_or(StoreError::Closed)?.begin_read()?;
@@ -75,36 +96,69 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         let Some(bytes) = table.get(SNAPSHOT)? else { return Ok(None) };
-        serde_json::from_slice(bytes.value()).map(Some).map_err(StoreError::Format)
+        let mut snap: Snapshot = serde_json::from_slice(bytes.value()).map_err(StoreError::Format)?;
+        if let Some(reserved) = table.get(IDS_RESERVED)? {
+            // A mark that is not eight bytes was not written by this store: the snapshot's
+            // own count is then the best there is.
+            if let Ok(le) = <[u8; 8]>::try_from(reserved.value()) {
+                snap.world.ids.skip_to(u64::from_le_bytes(le));
+            }
+        }
+        Ok(Some(snap))
     }
 
-    fn save(db: &Database, snap: &Snapshot) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(snap).expect("snapshots serialise");
+    /// Writes, in one transaction, the snapshot (if given) and the id mark.
+    fn save(db: &Database, snap: Option<&Snapshot>, ids_reserved: u64) -> Result<(), StoreError> {
+        let bytes = snap.map(|s| serde_json::to_vec(s).expect("snapshots serialise"));
         let txn = db.begin_write()?;
         {
             let mut table = txn.open_table(STATE)?;
-            table.insert(SNAPSHOT, bytes.as_slice())?;
+            if let Some(bytes) = &bytes {
+                table.insert(SNAPSHOT, bytes.as_slice())?;
+            }
+            table.insert(IDS_RESERVED, ids_reserved.to_le_bytes().as_slice())?;
         }
         txn.commit()?;
         Ok(())
     }
 
-    /// Is there a change the store does not hold yet?
+    /// Is there a change the store does not hold yet, or an id drawn past the reservation?
     pub fn behind(&self, sim: &Simulator) -> bool {
-        sim.generation() > self.saved_hint.load(Ordering::SeqCst)
+        sim.generation() > self.saved_hint.load(Ordering::SeqCst) || sim.id_draws() > self.reserved_hint.load(Ordering::SeqCst)
     }
 
-    /// Saves every change made to `sim` so far (blocking: it waits for the disk).
+    /// Saves every change made to `sim` so far, and reserves ids ahead of its draws
+    /// (blocking: it waits for the disk).
     pub fn persist(&self, sim: &Simulator) -> Result<(), StoreError> {
+        self.save_up_to_now(sim, self.reservation)
+    }
+
+    /// Saves everything with the id mark exactly at the draws made: for a clean stop, after
+    /// which the id stream goes on exactly where it stopped.
+    pub fn persist_final(&self, sim: &Simulator) -> Result<(), StoreError> {
+        self.save_up_to_now(sim, 0)
+    }
+
+    fn save_up_to_now(&self, sim: &Simulator, ids_ahead: u64) -> Result<(), StoreError> {
         let wanted = sim.generation();
         let mut inner = self.inner();
-        if inner.saved >= wanted && wanted > 0 {
+        let db = inner.db.as_ref().ok_or(StoreError::Closed)?;
+        let world_saved = inner.saved.is_some_and(|saved| saved >= wanted);
+        // Read after the lock: a request waiting on this save drew its ids before.
+        let draws = sim.id_draws();
+        if world_saved && ids_ahead > 0 && inner.reserved >= draws {
             return Ok(());
         }
-        let (snap, generation) = sim.snapshot_with_generation();
-        Self::save(inner.db.as_ref().ok_or(StoreError::Closed)?, &snap)?;
-        inner.saved = generation;
-        self.saved_hint.store(generation, Ordering::SeqCst);
+        let snap = (!world_saved || ids_ahead == 0).then(|| sim.snapshot_with_generation());
+        let draws = snap.as_ref().map_or(draws, |(s, _)| draws.max(s.world.ids.draws()));
+        let reserved = draws + ids_ahead;
+        Self::save(db, snap.as_ref().map(|(s, _)| s), reserved)?;
+        if let Some((_, generation)) = snap {
+            inner.saved = Some(generation);
+            self.saved_hint.store(generation, Ordering::SeqCst);
+        }
+        inner.reserved = reserved;
+        self.reserved_hint.store(reserved, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -124,6 +178,7 @@ mod tests {
             assert!(store.load().unwrap().is_none());
             store.persist(&sim).unwrap();
             assert!(!store.behind(&sim));
+            store.persist_final(&sim).unwrap();
         }
         #[cfg(unix)]
         {
@@ -134,5 +189,98 @@ mod tests {
         let snap = store.load().unwrap().expect("saved");
         assert_eq!(snap.seed, 3);
         assert_eq!(serde_json::to_value(&snap.world).unwrap(), serde_json::to_value(&sim.snapshot().world).unwrap());
+    }
+
+    /// A client-credentials token from `sim`, as a client asks for one.
+    fn app_token(sim: &Simulator) -> String {
+        let op = sim.operator();
+        let body = format!("grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default", op.client_id, op.client_secret);
+        let req = http::Request::post(format!("/{}/oauth2/v2.0/token", op.tenant_id))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let resp = tower::ServiceExt::oneshot(sim.router(), req).await.unwrap();
+            assert!(resp.status().is_success(), "{}", resp.status());
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["access_token"].as_str().unwrap().to_string()
+        })
+    }
+
+    /// A token's `uti` claim: its id, drawn from the id stream.
+    fn uti(token: &str) -> String {
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&payload).unwrap()["uti"].as_str().unwrap().to_string()
+    }
+
+    fn stored_snapshot_draws(path: &std::path::Path) -> u64 {
+        let db = Database::open(path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(STATE).unwrap();
+        let snap: Snapshot = serde_json::from_slice(table.get(SNAPSHOT).unwrap().unwrap().value()).unwrap();
+        snap.world.ids.draws()
+    }
+
+    #[test]
+    fn a_token_draws_ids_within_the_reservation_and_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
+        let mut store = Store::open(&path).unwrap();
+        store.reservation = 8;
+        store.persist(&sim).unwrap();
+        let (generation, draws) = (sim.generation(), sim.id_draws());
+        app_token(&sim);
+        assert_eq!(sim.generation(), generation, "a token changes nothing in the world");
+        assert!(sim.id_draws() > draws, "but draws its id");
+        assert!(!store.behind(&sim), "within the reservation: nothing to wait for");
+        // Past the reservation, one save reserves the next block, without a snapshot.
+        while sim.id_draws() <= draws + 8 {
+            // A second apart: the same claims in one second get the same token, no draw.
+            sim.clock().advance(std::time::Duration::from_secs(1));
+            app_token(&sim);
+        }
+        assert!(store.behind(&sim));
+        store.persist(&sim).unwrap();
+        assert!(!store.behind(&sim));
+        drop(store);
+        assert_eq!(stored_snapshot_draws(&path), draws, "the snapshot was not written again");
+    }
+
+    #[test]
+    fn after_a_kill_no_id_is_handed_out_twice_and_after_a_clean_stop_ids_go_on_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
+        let store = Store::open(&path).unwrap();
+        store.persist(&sim).unwrap();
+        let handed_out: Vec<String> = (0..3)
+            .map(|_| {
+                sim.clock().advance(std::time::Duration::from_secs(1));
+                uti(&app_token(&sim))
+            })
+            .collect();
+        // A kill: the store is dropped with no final save.
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let after_kill = Simulator::restore(SimConfig::in_process(3), VirtualClock::default(), store.load().unwrap().unwrap()).unwrap();
+        assert!(after_kill.id_draws() >= sim.id_draws(), "restored past every draw handed out");
+        assert!(!handed_out.contains(&uti(&app_token(&after_kill))), "a token id handed out again");
+
+        // A clean stop saves the exact count: the next token is the one the run would give.
+        store.persist(&after_kill).unwrap();
+        app_token(&after_kill);
+        store.persist_final(&after_kill).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let reopened = Simulator::restore(SimConfig::in_process(3), VirtualClock::default(), store.load().unwrap().unwrap()).unwrap();
+        assert_eq!(reopened.id_draws(), after_kill.id_draws());
+        // A second on: `after_kill` gave a token in this one, which it would give again.
+        for sim in [&reopened, &after_kill] {
+            sim.clock().advance(std::time::Duration::from_secs(1));
+        }
+        assert_eq!(app_token(&reopened), app_token(&after_kill));
     }
 }

@@ -5,7 +5,6 @@ use super::error::LoginError;
 use super::target::Target;
 use super::tokens::{AccessClaims, GroupClaims};
 use crate::directory::{ClientAuthError, Directory};
-use crate::ids::IdSource;
 
 /// Lifetime of an app-only access token (Entra gives 3599 seconds).
 pub const APP_TOKEN_SECONDS: i64 = 3599;
@@ -13,7 +12,8 @@ pub const APP_TOKEN_SECONDS: i64 = 3599;
 /// An issued access token and what the response reports about it.
 #[derive(Debug, Clone)]
 pub struct Issued {
-    /// Signed by the caller after it lets go of the state: signing is the slow part.
+    /// Without their `uti`: the caller draws it, unless the same claims were answered in
+    /// the same second (`instant_tokens.rs`), and signs after it lets go of the state.
     pub claims: AccessClaims,
     pub expires_in: i64,
     pub expires_on: i64,
@@ -46,7 +46,6 @@ fn default_scope_resource(scopes: &str) -> Option<String> {
 /// Who gets an app-only token, and what it carries.
 pub fn client_credentials(
     dir: &Directory,
-    ids: &mut IdSource,
     now_secs: i64,
     tenant: &str,
     client_id: Option<&str>,
@@ -94,7 +93,7 @@ pub fn client_credentials(
         groups,
         _claim_names: claim_names,
         _claim_sources: claim_sources,
-        ..AccessClaims::app_only(&resource, &client.tenant_id, &client.object_id, &client.app_id, now_secs, now_secs + APP_TOKEN_SECONDS, ids.opaque(22))
+        ..AccessClaims::app_only(&resource, &client.tenant_id, &client.object_id, &client.app_id, now_secs, now_secs + APP_TOKEN_SECONDS, String::new())
     };
     Ok(Issued { expires_in: APP_TOKEN_SECONDS, expires_on: claims.exp, not_before: claims.nbf, resource, claims })
 }

@@ -7,6 +7,7 @@ pub mod client_credentials;
 pub mod device_code;
 pub mod device_page;
 pub mod error;
+pub mod instant_tokens;
 pub mod model;
 pub mod routes;
 pub mod target;

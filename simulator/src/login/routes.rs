@@ -19,6 +19,7 @@ use super::device_code::{self, DEVICE_CODE_SECONDS};
 use super::error::{LoginError, LoginErrorResponse};
 use super::model::Ctx;
 use super::target::Target;
+use super::instant_tokens::InstantToken;
 use super::{client_credentials, tokens, user_tokens};
 use crate::clock::aad_timestamp;
 use crate::state::Shared;
@@ -47,7 +48,7 @@ async fn error_bodies(State(s): State<Arc<Shared>>, req: Request, next: Next) ->
     let client_request_id = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(String::from);
     let resp = next.run(req).await;
     let Some(error) = resp.extensions().get::<LoginError>().cloned() else { return resp };
-    let mut w = s.world();
+    let w = s.world();
     let trace_id = w.ids.guid().to_string();
     let correlation_id = client_request_id.unwrap_or_else(|| w.ids.guid().to_string());
     let mut out = LoginErrorResponse { error, trace_id, correlation_id, timestamp: aad_timestamp(s.clock.now()) }.into_response();
@@ -189,45 +190,61 @@ fn target(f: &HashMap<String, String>, version: Version, adal: bool) -> Result<T
 }
 
 enum Issued {
-    App(client_credentials::Issued),
+    App(client_credentials::Issued, Arc<InstantToken>),
     User(user_tokens::UserTokens),
 }
 
 /// The grant a token request names, run against the state.
 /// `base_url` is the origin the client addressed (v2 tokens name it in `iss`).
 fn grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version, adal: bool, base_url: &str) -> Result<Issued, LoginError> {
+    match f.get("grant_type").map(String::as_str) {
+        None => Err(LoginError::MissingParameter { name: "grant_type" }),
+        Some("client_credentials") => app_token(s, tenant, f, version, adal).map(|(issued, token)| Issued::App(issued, token)),
+        Some(grant_type) => user_grant(s, tenant, f, grant_type, version, adal, base_url).map(Issued::User),
+    }
+}
+
+/// The client-credentials grant reads the directory and draws the token's id: it does not
+/// change the world, so a served simulator has nothing to save before answering. The same
+/// claims in the same second get the same token (`instant_tokens.rs`).
+fn app_token(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Version, adal: bool) -> Result<(client_credentials::Issued, Arc<InstantToken>), LoginError> {
+    let get = |k: &str| f.get(k).map(String::as_str);
+    let w = s.world();
+    let target = target(f, version, adal)?;
+    let issued = client_credentials::client_credentials(
+        &w.directory,
+        s.clock.now_secs(),
+        tenant,
+        get("client_id"),
+        get("client_secret"),
+        target,
+        s.config.replication_lag().token_ms,
+    )?;
+    let token = s.app_tokens.issue(issued.claims.clone(), || w.ids.opaque(22));
+    Ok((issued, token))
+}
+
+/// The grants that sign a user in (device code, password, refresh token): they keep what
+/// they issue, so they change the world.
+fn user_grant(s: &Shared, tenant: &str, f: &HashMap<String, String>, grant_type: &str, version: Version, adal: bool, base_url: &str) -> Result<user_tokens::UserTokens, LoginError> {
     let get = |k: &str| f.get(k).map(String::as_str);
     let mut guard = s.world();
     let w = &mut *guard;
     let mut ctx = Ctx { dir: &mut w.directory, login: &mut w.login, ids: &mut w.ids, key: &s.key, now_ms: s.clock.now_ms(), base_url };
-    match get("grant_type") {
-        None => Err(LoginError::MissingParameter { name: "grant_type" }),
-        Some("client_credentials") => {
-            let target = target(f, version, adal)?;
-            client_credentials::client_credentials(
-                ctx.dir,
-                ctx.ids,
-                s.clock.now_secs(),
-                tenant,
-                get("client_id"),
-                get("client_secret"),
-                target,
-                s.config.replication_lag().token_ms,
-            ).map(Issued::App)
-        }
-        Some("urn:ietf:params:oauth:grant-type:device_code" | "device_code") => {
+    match grant_type {
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
             user_tokens::user_tenant(ctx.dir, tenant)?;
-            device_code::poll(&mut ctx, get("client_id"), get("device_code").or(get("code")), version == Version::V1, true).map(Issued::User)
+            device_code::poll(&mut ctx, get("client_id"), get("device_code").or(get("code")), version == Version::V1, true)
         }
-        Some("password") => {
+        "password" => {
             let target = target(f, version, adal)?;
-            user_tokens::password_grant(&mut ctx, tenant, get("client_id"), get("username"), get("password"), target).map(Issued::User)
+            user_tokens::password_grant(&mut ctx, tenant, get("client_id"), get("username"), get("password"), target)
         }
-        Some("refresh_token") => {
+        "refresh_token" => {
             let target = target(f, version, adal)?;
-            user_tokens::refresh_grant(&mut ctx, tenant, get("client_id"), get("refresh_token"), target).map(Issued::User)
+            user_tokens::refresh_grant(&mut ctx, tenant, get("client_id"), get("refresh_token"), target)
         }
-        Some(other) => Err(LoginError::UnsupportedGrantType { grant_type: other.into() }),
+        other => Err(LoginError::UnsupportedGrantType { grant_type: other.into() }),
     }
 }
 
@@ -237,12 +254,12 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
     let issued = grant(s, tenant, &f, version, adal, &crate::origin::of(headers, &s.config.base_url))?;
     let client_info = f.get("client_info").is_some_and(|v| v == "1");
     Ok(match issued {
-        Issued::App(t) => match version {
+        Issued::App(t, token) => match version {
             Version::V2 => Json(json!({
                 "token_type": "Bearer",
                 "expires_in": t.expires_in,
                 "ext_expires_in": t.expires_in,
-                "access_token": tokens::mint(&s.key, &t.claims),
+                "access_token": token.signed(&s.key),
             }))
             .into_response(),
             Version::V1 => Json(json!({
@@ -252,7 +269,7 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
                 "expires_on": t.expires_on.to_string(),
                 "not_before": t.not_before.to_string(),
                 "resource": t.resource,
-                "access_token": tokens::mint(&s.key, &t.claims),
+                "access_token": token.signed(&s.key),
             }))
             .into_response(),
         },
