@@ -83,6 +83,10 @@ impl StepEngine {
         pool.max_memory_size(MAX_MEMORY_BYTES as usize);
         // Keep a few slots' memory mapped between steps: re-instantiating is then a reset.
         pool.max_unused_warm_slots(8);
+        // A finished step's memory is reset in batches rather than one madvise (and one TLB
+        // shootdown across cores) per step; a slot is reused only after its reset. Flows two
+        // at a time: 96.8 -> 102.7 flows/s (criterion `flow`, one sitting); one at a time the same.
+        pool.decommit_batch_size(64);
         let mut config = Config::new();
         config.wasm_component_model(true);
         // Fuel is the deterministic CPU budget; the epoch is the wall-clock backstop.
