@@ -1,6 +1,7 @@
 //! Everything the simulator invents (object ids, secrets, codes) is drawn from the run's
 //! seed. Each draw takes its own ChaCha stream, numbered by a counter that is part of the
-//! saved state, so a restored simulator goes on drawing exactly where it stopped.
+//! saved state, so a restored simulator goes on drawing exactly where it stopped (a served
+//! simulator restarted after a kill skips ahead instead, past every id it may have handed out).
 //!
 //! Drawing needs only a shared reference: a request that reads the world and draws a
 //! request id or a token id has not changed the world (the state lock is what keeps two
@@ -175,5 +176,14 @@ mod tests {
         assert_eq!(code.len(), 9);
         assert!(code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
         assert_eq!(s.hex(10).len(), 10);
+        assert_eq!(s.seed(), 3);
+        let grant_id = s.base64url(43);
+        assert_eq!(grant_id.len(), 43);
+        assert!(grant_id.bytes().all(|b| BASE64URL_ALPHABET.contains(&b)));
+        assert_ne!(s.base64url(43), grant_id, "each draw is fresh");
+        let token = s.opaque(22);
+        assert_eq!(token.len(), 22);
+        assert!(token.bytes().all(|b| SECRET_ALPHABET[..64].contains(&b)));
+        assert_ne!(s.opaque(22), token);
     }
 }

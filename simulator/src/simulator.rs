@@ -1,6 +1,7 @@
 //! A simulator instance: made from a seed or a snapshot, and what its holder may ask of it
 //! (the operator's credentials, the personas, certificates, its Router).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -108,7 +109,7 @@ impl Simulator {
             created_ms: clock.now_ms(),
             created_by: String::new(),
         });
-        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id }, fault_counts: Default::default() };
+        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id }, fault_counts: Default::default(), app_tokens: Default::default() };
         Self::from_world(config, clock, world, secret)
     }
 
@@ -146,7 +147,7 @@ impl Simulator {
         } else {
             Arc::new(crate::pki::Pki::new(config.seed, start))
         };
-        Simulator { shared: Arc::new(Shared { world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki, cluster_pki: Default::default(), app_tokens: Default::default() }) }
+        Simulator { shared: Arc::new(Shared { id_draws: AtomicU64::new(world.ids.draws()), world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki, cluster_pki: Default::default() }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -166,7 +167,7 @@ impl Simulator {
     /// that draws a request id changes nothing else): a holder that must never hand out an
     /// id twice keeps this durable on its own, ahead of use.
     pub fn id_draws(&self) -> u64 {
-        self.shared.world().ids.draws()
+        self.shared.id_draws.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A snapshot and the [`generation`](Self::generation) it holds every change up to.

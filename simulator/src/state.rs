@@ -28,6 +28,10 @@ pub struct World {
     /// How many requests matched each fault rule so far (the schedule's input).
     #[serde(default)]
     pub fault_counts: std::collections::BTreeMap<String, u64>,
+    /// App-only tokens issued in the current second, given again for the same claims
+    /// (issued through a shared reference, like ids).
+    #[serde(default, skip_serializing_if = "crate::login::instant_tokens::InstantTokens::is_empty")]
+    pub app_tokens: crate::login::instant_tokens::InstantTokens,
 }
 
 /// The seeded identity the runner acts as: a service principal that is tenant admin and
@@ -47,6 +51,9 @@ pub(crate) struct Shared {
     /// Counts the changes to the world: a holder that must keep every change (a served
     /// simulator persisting before it answers) compares it with what it saved.
     pub generation: AtomicU64,
+    /// The world's id draws as of the last time its lock was let go: read without the lock
+    /// (a served simulator checks it after every request).
+    pub id_draws: AtomicU64,
     pub clock: VirtualClock,
     pub key: Arc<SigningKey>,
     pub config: SimConfig,
@@ -54,8 +61,6 @@ pub(crate) struct Shared {
     pub pki: Arc<crate::pki::Pki>,
     /// Each cluster's own PKI, by [`pki_key`](crate::arm::aks::ManagedCluster::pki_key).
     pub cluster_pki: Mutex<std::collections::HashMap<String, Arc<crate::pki::Pki>>>,
-    /// App-only tokens issued in the current second, given again for the same claims.
-    pub app_tokens: crate::login::instant_tokens::InstantTokens,
 }
 
 impl Shared {
@@ -65,7 +70,7 @@ impl Shared {
         let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
         // Not counted as a change: what the clock completes, it completes again after a restore.
         w.arm.advance(self.clock.now_ms());
-        WorldGuard { world: w, generation: &self.generation, changed: false }
+        WorldGuard { world: w, generation: &self.generation, id_draws: &self.id_draws, changed: false }
     }
 
     /// A cluster's own CA and the certificates it issues (made on first use and kept).
@@ -96,6 +101,7 @@ impl Shared {
 pub(crate) struct WorldGuard<'a> {
     world: MutexGuard<'a, World>,
     generation: &'a AtomicU64,
+    id_draws: &'a AtomicU64,
     changed: bool,
 }
 
@@ -120,5 +126,6 @@ impl Drop for WorldGuard<'_> {
         if self.changed {
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
+        self.id_draws.store(self.world.ids.draws(), Ordering::SeqCst);
     }
 }

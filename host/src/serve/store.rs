@@ -25,7 +25,8 @@ const SNAPSHOT: &str = "snapshot";
 /// The id draw every id handed out so far is below (little-endian u64).
 const IDS_RESERVED: &str = "ids_reserved";
 
-/// How many id draws one reservation covers: about a thousand tokens between commits.
+/// How many id draws one reservation covers: a client-credentials token draws one (its
+/// `uti`), so 4,096 tokens between commits.
 pub const ID_RESERVATION: u64 = 4096;
 
 pub struct Store {
@@ -136,19 +137,23 @@ impl Store {
     /// Saves everything with the id mark exactly at the draws made: for a clean stop, after
     /// which the id stream goes on exactly where it stopped.
     pub fn persist_final(&self, sim: &Simulator) -> Result<(), StoreError> {
+        // First: a request still in flight that draws after the count is read must not take
+        // the old reservation as covering it; it waits for the store (and, once the store is
+        // closed, answers 503) instead.
+        self.reserved_hint.store(0, Ordering::SeqCst);
         self.save_up_to_now(sim, 0)
     }
 
     fn save_up_to_now(&self, sim: &Simulator, ids_ahead: u64) -> Result<(), StoreError> {
         let wanted = sim.generation();
         let mut inner = self.inner();
-        let db = inner.db.as_ref().ok_or(StoreError::Closed)?;
         let world_saved = inner.saved.is_some_and(|saved| saved >= wanted);
         // Read after the lock: a request waiting on this save drew its ids before.
         let draws = sim.id_draws();
         if world_saved && ids_ahead > 0 && inner.reserved >= draws {
             return Ok(());
         }
+        let db = inner.db.as_ref().ok_or(StoreError::Closed)?;
         let snap = (!world_saved || ids_ahead == 0).then(|| sim.snapshot_with_generation());
         let draws = snap.as_ref().map_or(draws, |(s, _)| draws.max(s.world.ids.draws()));
         let reserved = draws + ids_ahead;
@@ -191,11 +196,9 @@ mod tests {
         assert_eq!(serde_json::to_value(&snap.world).unwrap(), serde_json::to_value(&sim.snapshot().world).unwrap());
     }
 
-    /// A client-credentials token from `sim`, as a client asks for one.
-    fn app_token(sim: &Simulator) -> String {
-        let op = sim.operator();
-        let body = format!("grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default", op.client_id, op.client_secret);
-        let req = http::Request::post(format!("/{}/oauth2/v2.0/token", op.tenant_id))
+    /// A form posted to `sim`'s token service at `path` (under the tenant); the JSON answer.
+    fn post_form(sim: &Simulator, path: &str, body: String) -> serde_json::Value {
+        let req = http::Request::post(format!("/{}/oauth2/v2.0/{path}", sim.operator().tenant_id))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(axum::body::Body::from(body))
             .unwrap();
@@ -204,8 +207,44 @@ mod tests {
             let resp = tower::ServiceExt::oneshot(sim.router(), req).await.unwrap();
             assert!(resp.status().is_success(), "{}", resp.status());
             let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["access_token"].as_str().unwrap().to_string()
+            serde_json::from_slice(&bytes).unwrap()
         })
+    }
+
+    /// A client-credentials token from `sim`, as a client asks for one.
+    fn app_token(sim: &Simulator) -> String {
+        let op = sim.operator();
+        let body = format!("grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default", op.client_id, op.client_secret);
+        post_form(sim, "token", body)["access_token"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_change_to_the_world_waits_for_the_snapshot_and_a_closed_store_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
+        let store = Store::open(&path).unwrap();
+        store.persist(&sim).unwrap();
+        let draws = stored_snapshot_draws_open(&store);
+        // A device code is kept by the token service until it is redeemed: a change.
+        post_form(&sim, "devicecode", "client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&scope=https%3A%2F%2Fmanagement.azure.com%2F.default".into());
+        assert!(store.behind(&sim), "the device code is not in the store yet");
+        store.persist(&sim).unwrap();
+        assert!(!store.behind(&sim));
+        assert!(stored_snapshot_draws_open(&store) > draws, "the snapshot was written again, with the code's draws");
+        store.close();
+        assert!(matches!(store.persist(&sim), Ok(())), "nothing new: nothing to save");
+        post_form(&sim, "devicecode", "client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&scope=https%3A%2F%2Fmanagement.azure.com%2F.default".into());
+        assert!(matches!(store.persist(&sim), Err(StoreError::Closed)), "a closed store saves nothing");
+    }
+
+    /// The id draws of the snapshot `store` holds.
+    fn stored_snapshot_draws_open(store: &Store) -> u64 {
+        let inner = store.inner();
+        let txn = inner.db.as_ref().unwrap().begin_read().unwrap();
+        let table = txn.open_table(STATE).unwrap();
+        let snap: Snapshot = serde_json::from_slice(table.get(SNAPSHOT).unwrap().unwrap().value()).unwrap();
+        snap.world.ids.draws()
     }
 
     /// A token's `uti` claim: its id, drawn from the id stream.

@@ -220,7 +220,7 @@ fn app_token(s: &Shared, tenant: &str, f: &HashMap<String, String>, version: Ver
         target,
         s.config.replication_lag().token_ms,
     )?;
-    let token = s.app_tokens.issue(issued.claims.clone(), || w.ids.opaque(22));
+    let token = w.app_tokens.issue(issued.claims.clone(), || w.ids.opaque(22));
     Ok((issued, token))
 }
 
