@@ -312,6 +312,7 @@ mod tests {
         store.persist(&after_kill).unwrap();
         app_token(&after_kill);
         store.persist_final(&after_kill).unwrap();
+        assert!(!store.behind(&after_kill), "the exact mark covers every draw made, and no more");
         drop(store);
         let store = Store::open(&path).unwrap();
         let reopened = Simulator::restore(SimConfig::in_process(3), VirtualClock::default(), store.load().unwrap().unwrap()).unwrap();
