@@ -24,17 +24,9 @@ fn request(http: &reqwest::Client, method: &reqwest::Method, url: &str, token: &
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let served_common::Bench { served, http, dir: _dir } = served_common::start(&rt, IN_FLIGHT);
-    let op = served.simulator.operator();
     let base = served.base_url.clone();
     let (token, app) = rt.block_on(async {
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", op.client_id.as_str()),
-            ("client_secret", op.client_secret.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ];
-        let t: serde_json::Value = http.post(format!("{base}/{}/oauth2/v2.0/token", op.tenant_id)).form(&form).send().await.unwrap().json().await.unwrap();
-        let token = t["access_token"].as_str().unwrap().to_string();
+        let token = served_common::graph_token(&served, &http).await;
         let app: serde_json::Value =
             http.post(format!("{base}/v1.0/applications")).bearer_auth(&token).json(&serde_json::json!({"displayName": "bench"})).send().await.unwrap().json().await.unwrap();
         (Arc::new(token), app["id"].as_str().unwrap().to_string())

@@ -54,17 +54,9 @@ pub fn fire(rt: &tokio::runtime::Runtime, in_flight: usize, batch: usize, reques
 /// Graph as the operator: requests from different clients carry different claims.
 #[allow(dead_code)] // the token bench's; other benches share this file
 pub fn clients(rt: &tokio::runtime::Runtime, served: &Served, http: &reqwest::Client, n: usize) -> Vec<(String, String)> {
-    let op = served.simulator.operator();
     let base = served.base_url.clone();
     rt.block_on(async {
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", op.client_id.as_str()),
-            ("client_secret", op.client_secret.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ];
-        let token: serde_json::Value = http.post(format!("{base}/{}/oauth2/v2.0/token", op.tenant_id)).form(&form).send().await.unwrap().json().await.unwrap();
-        let bearer = format!("Bearer {}", token["access_token"].as_str().expect("a Graph token"));
+        let bearer = format!("Bearer {}", graph_token(served, http).await);
         let post = |path: String, body: serde_json::Value| {
             let req = http.post(format!("{base}{path}")).header("authorization", &bearer).json(&body);
             async move {
@@ -83,4 +75,17 @@ pub fn clients(rt: &tokio::runtime::Runtime, served: &Served, http: &reqwest::Cl
         }
         out
     })
+}
+
+/// A Graph token for the operator, from the served simulator's token endpoint.
+pub async fn graph_token(served: &Served, http: &reqwest::Client) -> String {
+    let op = served.simulator.operator();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", op.client_id.as_str()),
+        ("client_secret", op.client_secret.as_str()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let answer: serde_json::Value = http.post(format!("{}/{}/oauth2/v2.0/token", served.base_url, op.tenant_id)).form(&form).send().await.unwrap().json().await.unwrap();
+    answer["access_token"].as_str().expect("a Graph token").to_string()
 }

@@ -196,6 +196,15 @@ mod tests {
         assert_eq!(serde_json::to_value(&snap.world).unwrap(), serde_json::to_value(&sim.snapshot().world).unwrap());
     }
 
+    /// A simulator (seed 3) and a store in a new directory holding its first snapshot.
+    fn saved_once() -> (tempfile::TempDir, Simulator, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        store.persist(&sim).unwrap();
+        (dir, sim, store)
+    }
+
     /// A form posted to `sim`'s token service at `path` (under the tenant); the JSON answer.
     fn post_form(sim: &Simulator, path: &str, body: String) -> serde_json::Value {
         let req = http::Request::post(format!("/{}/oauth2/v2.0/{path}", sim.operator().tenant_id))
@@ -220,11 +229,7 @@ mod tests {
 
     #[test]
     fn a_change_to_the_world_waits_for_the_snapshot_and_a_closed_store_refuses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.redb");
-        let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
-        let store = Store::open(&path).unwrap();
-        store.persist(&sim).unwrap();
+        let (_dir, sim, store) = saved_once();
         let draws = stored_snapshot_draws_open(&store);
         // A device code is kept by the token service until it is redeemed: a change.
         post_form(&sim, "devicecode", "client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&scope=https%3A%2F%2Fmanagement.azure.com%2F.default".into());
@@ -255,11 +260,7 @@ mod tests {
     }
 
     fn stored_snapshot_draws(path: &std::path::Path) -> u64 {
-        let db = Database::open(path).unwrap();
-        let txn = db.begin_read().unwrap();
-        let table = txn.open_table(STATE).unwrap();
-        let snap: Snapshot = serde_json::from_slice(table.get(SNAPSHOT).unwrap().unwrap().value()).unwrap();
-        snap.world.ids.draws()
+        stored_snapshot_draws_open(&Store::open(path).unwrap())
     }
 
     #[test]
@@ -268,6 +269,7 @@ mod tests {
         let path = dir.path().join("state.redb");
         let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
         let mut store = Store::open(&path).unwrap();
+        // A small reservation, to reach its end in a few tokens.
         store.reservation = 8;
         store.persist(&sim).unwrap();
         let (generation, draws) = (sim.generation(), sim.id_draws());
@@ -290,11 +292,8 @@ mod tests {
 
     #[test]
     fn after_a_kill_no_id_is_handed_out_twice_and_after_a_clean_stop_ids_go_on_exactly() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, sim, store) = saved_once();
         let path = dir.path().join("state.redb");
-        let sim = Simulator::new(SimConfig::in_process(3), VirtualClock::default());
-        let store = Store::open(&path).unwrap();
-        store.persist(&sim).unwrap();
         let handed_out: Vec<String> = (0..3)
             .map(|_| {
                 sim.clock().advance(std::time::Duration::from_secs(1));
