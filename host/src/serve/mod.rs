@@ -2,7 +2,8 @@
 //! (az, MSAL, azure-identity, kubectl, the kubernetes client) and for `aksflow run --target
 //! https://…`. Its certificate is issued by the simulator's CA (`DIR/ca.pem`); its state is
 //! kept in `DIR/state.redb`: every change is committed before its answer, and the ids reads
-//! and tokens draw are reserved ahead (`store.rs`), across restarts and kills. `connections.rs` holds the accept loop and its limits.
+//! and tokens draw are reserved ahead (`store.rs`), across restarts and kills.
+//! `connections.rs` holds the accept loop and its limits.
 //!
 //! Real clients live on the wall clock, so a served simulator's clock starts at the real
 //! time and follows it, and long-running operations finish at once (`Retry-After: 1`).

@@ -16,8 +16,6 @@ pub struct Issued {
     /// the same second (`instant_tokens.rs`), and signs after it lets go of the state.
     pub claims: AccessClaims,
     pub expires_in: i64,
-    pub expires_on: i64,
-    pub not_before: i64,
     /// The resource as requested (v1 `resource`, or the scope without `/.default`).
     pub resource: String,
 }
@@ -95,7 +93,7 @@ pub fn client_credentials(
         _claim_sources: claim_sources,
         ..AccessClaims::app_only(&resource, &client.tenant_id, &client.object_id, &client.app_id, now_secs, now_secs + APP_TOKEN_SECONDS, String::new())
     };
-    Ok(Issued { expires_in: APP_TOKEN_SECONDS, expires_on: claims.exp, not_before: claims.nbf, resource, claims })
+    Ok(Issued { expires_in: APP_TOKEN_SECONDS, resource, claims })
 }
 
 #[cfg(test)]

@@ -114,7 +114,6 @@ impl InstantTokens {
     /// for the same claims, or a new one whose `uti` comes from `draw_uti`. Call it while
     /// holding the state lock, so draws keep the lock's order.
     pub fn issue(&self, mut claims: AccessClaims, draw_uti: impl FnOnce() -> String) -> Arc<InstantToken> {
-        claims.uti.clear();
         let key = key_of(&claims);
         let mut second = self.lock();
         if second.iat != claims.iat {

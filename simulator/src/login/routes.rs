@@ -266,8 +266,8 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
                 "token_type": "Bearer",
                 "expires_in": t.expires_in.to_string(),
                 "ext_expires_in": t.expires_in.to_string(),
-                "expires_on": t.expires_on.to_string(),
-                "not_before": t.not_before.to_string(),
+                "expires_on": token.claims.exp.to_string(),
+                "not_before": token.claims.nbf.to_string(),
                 "resource": t.resource,
                 "access_token": token.signed(&s.key),
             }))
