@@ -30,16 +30,18 @@ pub fn is_cluster_host(host: &str) -> bool {
 /// The token service's own origin: v2 tokens it issues there name it in `iss`.
 pub const LOGIN: &str = "https://login.microsoftonline.com";
 
+/// The name a request addressed (its `Host`, lower case, without `:443`).
+pub(crate) fn host_name(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(http::header::HOST)?.to_str().ok()?.to_ascii_lowercase();
+    Some(host.strip_suffix(":443").map(str::to_string).unwrap_or(host))
+}
+
 /// `https://<host>` when the request addressed one of [`AZURE_HOSTS`] (on port 443), else
 /// `base_url`.
 pub fn of(headers: &HeaderMap, base_url: &str) -> String {
-    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
-    match host {
-        Some(h) => {
-            let name = h.strip_suffix(":443").unwrap_or(&h);
-            if AZURE_HOSTS.contains(&name) { format!("https://{name}") } else { base_url.to_string() }
-        }
-        None => base_url.to_string(),
+    match host_name(headers) {
+        Some(name) if AZURE_HOSTS.contains(&name.as_str()) => format!("https://{name}"),
+        _ => base_url.to_string(),
     }
 }
 

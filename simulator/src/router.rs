@@ -20,7 +20,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(arm::routes::routes(shared.clone()))
         .fallback(arm::routes::not_found)
         .with_state(shared);
-    // ARM paths are case-insensitive; rewrite before routing so `resourceGroups` and
+    // Before routing: a cluster's API server, addressed by its own name, is routed to its
+    // `/k8s/<fqdn>` routes; ARM paths are case-insensitive, so `resourceGroups` and
     // `resourcegroups` reach the same handler.
     let normalized = tower::util::MapRequest::new(services, |req| normalize_path(route_by_host(req)));
     Router::new().fallback_service(normalized)
@@ -73,8 +74,7 @@ const GRAPH_KEYWORDS: &[&str] = &[
 /// A cluster's API server is addressed by its own name (through the proxy, `Host: <fqdn>`);
 /// its routes live under `/k8s/<fqdn>`.
 fn route_by_host(mut req: Request<Body>) -> Request<Body> {
-    let host = req.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).map(|h| h.strip_suffix(":443").unwrap_or(h).to_ascii_lowercase());
-    let Some(host) = host.filter(|h| crate::origin::is_cluster_host(h)) else { return req };
+    let Some(host) = crate::origin::host_name(req.headers()).filter(|h| crate::origin::is_cluster_host(h)) else { return req };
     if req.uri().path().starts_with("/k8s/") {
         return req;
     }

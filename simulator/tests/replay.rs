@@ -145,18 +145,23 @@ struct Tally {
     deliberate: usize,
 }
 
+/// The reason a table gives for exchange `i` of `file`, if it lists it.
+fn listed(table: &[(&str, usize, &'static str)], file: &str, i: usize) -> Option<&'static str> {
+    table.iter().find(|(f, n, _)| *f == file && *n == i).map(|(_, _, why)| *why)
+}
+
 async fn replay(s: &Sim, stand: &Stand, file: &str, tally: &mut Tally, skipped: &mut usize) {
     let text = std::fs::read_to_string(recordings().join(file)).unwrap();
     let cassette: Cassette = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
     for (i, it) in cassette.interactions.iter().enumerate() {
-        let not_replayed = KUBELOGIN_NOT_REPLAYED.iter().find(|(f, n, _)| *f == file && *n == i);
+        let not_replayed = listed(KUBELOGIN_NOT_REPLAYED, file, i);
         assert_eq!(
             not_replayed.is_some(),
             !it.request.url.starts_with(LOGIN_HOST),
             "{file} #{i} {}: every exchange with the token service is replayed, and only those",
             it.request.url
         );
-        if let Some((_, _, why)) = not_replayed {
+        if let Some(why) = not_replayed {
             println!("  not replayed: {file} #{i} {} {} ({why})", it.request.method, it.request.url);
             *skipped += 1;
             continue;
@@ -187,7 +192,7 @@ async fn replay(s: &Sim, stand: &Stand, file: &str, tally: &mut Tally, skipped: 
                 problems.push(format!("missing {missing:?}"));
             }
         }
-        if let Some((_, _, why)) = KUBELOGIN_DELIBERATE.iter().find(|(f, n, _)| *f == file && *n == i) {
+        if let Some(why) = listed(KUBELOGIN_DELIBERATE, file, i) {
             assert!(!problems.is_empty(), "{what} is listed as deliberately different but matches now: remove it from KUBELOGIN_DELIBERATE and docs/fidelity.md");
             println!("  deliberately different: {what}: {} ({why})", problems.join("; "));
             tally.matched += 1;
@@ -677,7 +682,7 @@ async fn prepare(s: &Sim, tokens: &AzTokens, sub: &str, before: &Before, ids: &m
 /// The same simulator state, opened in another era (as a saved store is): what a snapshot
 /// holds is kept, and what the era changes about it is applied on opening.
 fn reopened(s: &Sim, era: Era) -> Sim {
-    let config = aksflow_simulator::SimConfig { era, ..aksflow_simulator::SimConfig::in_process(1) };
+    let config = aksflow_simulator::SimConfig { era, ..s.sim.config().clone() };
     let sim = aksflow_simulator::Simulator::restore(config, s.clock.clone(), s.sim.snapshot()).expect("the same seed");
     Sim { sim, clock: s.clock.clone(), tenant: s.tenant.clone() }
 }
@@ -715,7 +720,7 @@ async fn replay_az(c: &AzCassette, tally: &mut Tally, used: &mut BTreeSet<&'stat
     }
     let mut out = AzRun::default();
     for (i, it) in cassette.interactions.iter().enumerate() {
-        if let Some((_, _, why)) = AZ_NOT_REPLAYED.iter().find(|(k, n, _)| *k == key && *n == i) {
+        if let Some(why) = listed(AZ_NOT_REPLAYED, &key, i) {
             println!("  not replayed: {} ({run}) #{i} {} {} ({why})", c.file, it.request.method, it.request.uri);
             out.not_replayed += 1;
             continue;
@@ -791,7 +796,7 @@ async fn replay_az(c: &AzCassette, tally: &mut Tally, used: &mut BTreeSet<&'stat
             (None, None) => {}
         }
         let what = format!("{} ({run}) #{i} {} {}", c.file, it.request.method, it.request.uri);
-        if let Some((_, _, why)) = DELIBERATE_EXCHANGES.iter().find(|(f, n, _)| *f == key && *n == i) {
+        if let Some(why) = listed(DELIBERATE_EXCHANGES, &key, i) {
             assert!(!setup, "{what}: an exchange replayed only to make the state is not listed");
             assert!(!problems.is_empty(), "{what} is listed as deliberately different but matches now: remove it from DELIBERATE_EXCHANGES and docs/fidelity.md");
             println!("  deliberately different: {what}: {} ({why})", problems.first().cloned().unwrap_or_default());

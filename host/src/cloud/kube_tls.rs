@@ -28,6 +28,12 @@ impl std::fmt::Debug for KubeTls {
     }
 }
 
+/// What to do when the API server's certificate is not from the kubeconfig's CA (in process
+/// and over HTTPS alike).
+pub const NOT_THIS_CLUSTERS_CA: &str = "the API server's certificate is not issued by the CA in the kubeconfig's certificate-authority-data (a kubeconfig of another cluster, or from before its certificates were rotated? get the credentials again)";
+/// What to do when the kubeconfig names no CA and nothing trusted issued the server's.
+pub const NO_AUTHORITY: &str = "the kubeconfig gives no certificate-authority-data, and the system's roots do not hold the cluster's CA (get the credentials again: AKS puts its CA in every kubeconfig)";
+
 /// Why a kubeconfig's TLS settings cannot be used, or the server's certificate is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlsError {
@@ -35,13 +41,9 @@ pub enum TlsError {
     BadAuthority(String),
     #[error("the kubeconfig's client certificate and key are not usable: {0}")]
     BadIdentity(String),
-    #[error(
-        "invalid peer certificate: UnknownIssuer: the API server's certificate is not issued by the CA in the kubeconfig's certificate-authority-data (a kubeconfig of another cluster, or from before its certificates were rotated? get the credentials again)"
-    )]
+    #[error("invalid peer certificate: UnknownIssuer: {}", NOT_THIS_CLUSTERS_CA)]
     UnknownIssuer,
-    #[error(
-        "invalid peer certificate: UnknownIssuer: the kubeconfig gives no certificate-authority-data, and the system's roots do not hold the cluster's CA (get the credentials again: AKS puts its CA in every kubeconfig)"
-    )]
+    #[error("invalid peer certificate: UnknownIssuer: {}", NO_AUTHORITY)]
     NoAuthority,
 }
 

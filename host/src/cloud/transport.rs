@@ -169,19 +169,18 @@ impl Transport for Https {
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let url = parts.uri.to_string();
-            let kube = parts.extensions.get::<KubeTls>().cloned();
-            let client = match &kube {
+            let kube = parts.extensions.get::<KubeTls>();
+            let client = match kube {
                 Some(tls) => self.for_cluster(tls).map_err(|detail| TransportError::Send { url: url.clone(), detail })?,
                 None => self.client.clone(),
             };
-            let trusted_by_kubeconfig = kube.is_some_and(|t| t.certificate_authority.is_some());
             let resp = client
                 .request(parts.method, &url)
                 .headers(parts.headers)
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| TransportError::Send { detail: describe_reqwest_error(&e, trusted_by_kubeconfig), url: url.clone() })?;
+                .map_err(|e| TransportError::Send { detail: describe_reqwest_error(&e, kube), url: url.clone() })?;
             let mut builder = http::Response::builder().status(resp.status());
             for (k, v) in resp.headers() {
                 builder = builder.header(k, v);
@@ -193,8 +192,9 @@ impl Transport for Https {
 }
 
 /// The error and its causes, with a hint when TLS did not trust the server: for a cluster
-/// call, whose kubeconfig's CA alone was trusted, that the kubeconfig is not this cluster's.
-fn describe_reqwest_error(e: &reqwest::Error, trusted_by_kubeconfig: bool) -> String {
+/// call, what its kubeconfig's CA (or the lack of one) means, as the in-process check says it;
+/// for the cloud's services, how to trust a served simulator's CA.
+fn describe_reqwest_error(e: &reqwest::Error, kube: Option<&KubeTls>) -> String {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -202,11 +202,11 @@ fn describe_reqwest_error(e: &reqwest::Error, trusted_by_kubeconfig: bool) -> St
         source = s.source();
     }
     if msg.contains("certificate") || msg.contains("UnknownIssuer") {
-        msg.push_str(if trusted_by_kubeconfig {
-            " (the API server's certificate is not issued by the CA in the kubeconfig's certificate-authority-data: a kubeconfig of another cluster, or from before its certificates were rotated? get the credentials again)"
-        } else {
-            " (is the simulator's CA trusted? set SSL_CERT_FILE or REQUESTS_CA_BUNDLE to its ca.pem, e.g. by loading aksflow.env)"
-        });
+        match kube {
+            Some(tls) if tls.certificate_authority.is_some() => msg.push_str(&format!(": {}", super::kube_tls::NOT_THIS_CLUSTERS_CA)),
+            Some(_) => msg.push_str(&format!(": {}", super::kube_tls::NO_AUTHORITY)),
+            None => msg.push_str(" (is the simulator's CA trusted? set SSL_CERT_FILE or REQUESTS_CA_BUNDLE to its ca.pem, e.g. by loading aksflow.env)"),
+        }
     }
     msg
 }

@@ -96,14 +96,15 @@ impl Certificates {
     pub fn answers(&self, target: &Intercepted) -> bool {
         match target {
             Intercepted::Service(_) => true,
-            Intercepted::Cluster(fqdn) => self.simulator.certificate_issuer(fqdn).is_some(),
+            Intercepted::Cluster(fqdn) => self.simulator.cluster_ca_id(fqdn).is_some(),
         }
     }
 
     pub fn acceptor(&self, target: &Intercepted) -> Result<tokio_rustls::TlsAcceptor, String> {
+        let no_cluster = |fqdn: &str| format!("no cluster has the name {fqdn}");
         let key = match target {
             Intercepted::Service(host) => host.clone(),
-            Intercepted::Cluster(fqdn) => format!("{fqdn} {}", self.simulator.cluster_ca_id(fqdn).ok_or_else(|| format!("no cluster has the name {fqdn}"))?),
+            Intercepted::Cluster(fqdn) => format!("{fqdn} {}", self.simulator.cluster_ca_id(fqdn).ok_or_else(|| no_cluster(fqdn))?),
         };
         if let Some(a) = self.by_host.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(a.clone());
@@ -115,7 +116,7 @@ impl Certificates {
                 super::tls_acceptor(&cert_pem, &key_pem, false)?
             }
             Intercepted::Cluster(fqdn) => {
-                let c = self.simulator.cluster_server_certificate(fqdn).ok_or_else(|| format!("no cluster has the name {fqdn}"))?;
+                let c = self.simulator.cluster_server_certificate(fqdn).ok_or_else(|| no_cluster(fqdn))?;
                 super::tls_acceptor(&c.cert_pem, &c.key_pem, true)?
             }
         };

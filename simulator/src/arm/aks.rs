@@ -94,6 +94,11 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl ManagedCluster {
+    /// Whether this is the cluster ARM names so (names are case-insensitive).
+    pub fn is_named(&self, sid: &str, rg: &str, name: &str) -> bool {
+        self.subscription_id.eq_ignore_ascii_case(sid) && self.resource_group.eq_ignore_ascii_case(rg) && self.name.eq_ignore_ascii_case(name)
+    }
+
     pub fn id(&self) -> String {
         format!(
             "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",

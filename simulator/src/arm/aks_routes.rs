@@ -259,11 +259,11 @@ fn spec(body: &[u8]) -> Result<ClusterSpec, ArmError> {
         let Some(v) = props.get(k) else { continue };
         // Each is an object but `enablePodSecurityPolicy`, a boolean; anything else is refused
         // here, as ARM's schema validation does, before the cluster is stored.
-        let well_typed = if k == "enablePodSecurityPolicy" { v.is_boolean() || v.is_null() } else { v.is_object() || v.is_null() };
-        if !well_typed {
+        let (well_typed, expected) = if k == "enablePodSecurityPolicy" { (v.is_boolean(), "a boolean") } else { (v.is_object(), "an object") };
+        if !(well_typed || v.is_null()) {
             return Err(ArmError::BadRequest {
                 code: "InvalidRequestContent",
-                message: format!("The request content was invalid and could not be deserialized: 'properties.{k}' must be {}.", if k == "enablePodSecurityPolicy" { "a boolean" } else { "an object" }),
+                message: format!("The request content was invalid and could not be deserialized: 'properties.{k}' must be {expected}."),
             });
         }
         // AKS does not echo an empty `addonProfiles` (`{}`), as az sends it on create.
@@ -382,8 +382,7 @@ async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path
     let mut w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     w.arm.authorize(&caller, &format!("{ACTION}/write"), &cluster_scope(&sid, &rg, &name))?;
-    w.arm.cluster(&sid, &rg, &name)?;
-    let c = w.arm.clusters.iter_mut().find(|c| c.subscription_id.eq_ignore_ascii_case(&sid) && c.resource_group.eq_ignore_ascii_case(&rg) && c.name.eq_ignore_ascii_case(&name)).expect("found above");
+    let c = w.arm.cluster_mut(&sid, &rg, &name)?;
     c.tags = tags;
     Ok(Json(cluster_json(c, &tenant)).into_response())
 }
@@ -394,12 +393,11 @@ async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pat
     let w = &mut *w;
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, &format!("{ACTION}/delete"), &cluster_scope(&sid, &rg, &name))?;
-    let Ok(c) = w.arm.cluster(&sid, &rg, &name).cloned() else {
+    let Ok(stored) = w.arm.cluster_mut(&sid, &rg, &name) else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    if let Some(stored) = w.arm.clusters.iter_mut().find(|x| x.id() == c.id()) {
-        stored.provisioning_state = "Deleting".into();
-    }
+    stored.provisioning_state = "Deleting".into();
+    let c = stored.clone();
     let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterDelete { cluster_id: c.id() }, now, duration(&s, Op::Delete));
     Ok(accepted(&s, &sid, &c.location, &op.id))
 }
@@ -485,8 +483,7 @@ async fn rotate_certificates(State(s): State<Arc<Shared>>, Path((sid, rg, name))
     w.arm.subscription(&sid)?;
     w.arm.resource_group(&sid, &rg)?;
     w.arm.authorize(&caller, &format!("{ACTION}/rotateClusterCertificates/action"), &cluster_scope(&sid, &rg, &name))?;
-    let id = w.arm.cluster(&sid, &rg, &name)?.id();
-    let stored = w.arm.clusters.iter_mut().find(|x| x.id() == id).expect("found above");
+    let stored = w.arm.cluster_mut(&sid, &rg, &name)?;
     aks::rotate_certificates(stored, &mut w.ids)?;
     let c = stored.clone();
     let op = w.arm.start_operation(&mut w.ids, &sid, OperationKind::ClusterProvision { cluster_id: c.id() }, now, duration(&s, Op::Update));

@@ -202,10 +202,12 @@ impl Arm {
     }
 
     pub fn cluster(&self, sid: &str, rg: &str, name: &str) -> Result<&super::aks::ManagedCluster, ArmError> {
-        self.clusters
-            .iter()
-            .find(|c| c.subscription_id.eq_ignore_ascii_case(sid) && c.resource_group.eq_ignore_ascii_case(rg) && c.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| ArmError::ResourceNotFound { kind: "Microsoft.ContainerService/managedClusters".into(), name: name.into(), group: rg.into() })
+        self.clusters.iter().find(|c| c.is_named(sid, rg, name)).ok_or_else(|| cluster_not_found(rg, name))
+    }
+
+    /// [`cluster`](Self::cluster), to change it.
+    pub fn cluster_mut(&mut self, sid: &str, rg: &str, name: &str) -> Result<&mut super::aks::ManagedCluster, ArmError> {
+        self.clusters.iter_mut().find(|c| c.is_named(sid, rg, name)).ok_or_else(|| cluster_not_found(rg, name))
     }
 
     /// The cluster whose API server has this host name (`<prefix>-<hash>.hcp.<region>.azmk8s.io`).
@@ -279,4 +281,8 @@ mod tests {
         assert!(a.resource_group("s1", "rg").is_err());
         assert!(a.operation("s1", &op.id).unwrap().done);
     }
+}
+
+fn cluster_not_found(rg: &str, name: &str) -> ArmError {
+    ArmError::ResourceNotFound { kind: "Microsoft.ContainerService/managedClusters".into(), name: name.into(), group: rg.into() }
 }

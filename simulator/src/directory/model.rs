@@ -265,6 +265,13 @@ impl PermissionGrant {
     /// user's. So one client, resource and principal have one grant, and a grant deleted and
     /// made again gets the same id (az's `permission grant` does so in the recording
     /// test_app_permission_grant: `35MyBBmb…` both times).
+    /// [`id_for`](Self::id_for), for a grant being made: a random id is still drawn and left
+    /// unused, so the ids drawn after it stay what they were before grant ids were Entra's.
+    pub fn new_id(ids: &crate::ids::IdSource, client_id: &str, resource_id: &str, principal_id: Option<&str>) -> String {
+        let _ = ids.base64url(43);
+        Self::id_for(client_id, resource_id, principal_id)
+    }
+
     pub fn id_for(client_id: &str, resource_id: &str, principal_id: Option<&str>) -> String {
         use base64::Engine as _;
         let mut raw = Vec::with_capacity(48);

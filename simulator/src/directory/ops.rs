@@ -556,9 +556,7 @@ impl Directory {
                 return Err(DirError::InvalidValue { property: "consentType".into(), entity: "OAuth2PermissionGrant", detail: Some(format!("'{other}' is not AllPrincipals or Principal.")) });
             }
         }
-        // Drawn and unused, so that the ids generated after this one stay as they were.
-        let _ = ids.base64url(43);
-        grant.id = PermissionGrant::id_for(&grant.client_id, &grant.resource_id, grant.principal_id.as_deref());
+        grant.id = PermissionGrant::new_id(ids, &grant.client_id, &grant.resource_id, grant.principal_id.as_deref());
         if self.grants.iter().any(|g| g.id == grant.id) {
             return Err(DirError::GrantExists);
         }
@@ -652,8 +650,7 @@ impl Directory {
                         }
                     }
                     None => {
-                        let _ = ids.base64url(43);
-                        let id = PermissionGrant::id_for(&client.id, &resource.id, None);
+                        let id = PermissionGrant::new_id(ids, &client.id, &resource.id, None);
                         self.grants.push(PermissionGrant { id, client_id: client.id.clone(), consent_type: "AllPrincipals".into(), principal_id: None, resource_id: resource.id.clone(), scope: scopes.join(" ") });
                     }
                 }

@@ -166,10 +166,8 @@ impl Directory {
         for (client, resource, scope) in PRECONSENTED {
             let client_sp = self.service_principal(tenant_id, client).map(|s| s.id.clone()).unwrap_or_default();
             let resource_sp = self.service_principal(tenant_id, resource).map(|s| s.id.clone()).unwrap_or_default();
-            // Drawn and unused, so that the ids generated after this one stay as they were.
-            let _ = ids.base64url(43);
             self.grants.push(PermissionGrant {
-                id: PermissionGrant::id_for(&client_sp, &resource_sp, None),
+                id: PermissionGrant::new_id(ids, &client_sp, &resource_sp, None),
                 client_id: client_sp,
                 consent_type: "AllPrincipals".into(),
                 principal_id: None,

@@ -318,7 +318,6 @@ fn accepts_json(accept: &str) -> bool {
     })
 }
 
-/// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview.
 /// The kind a review endpoint takes.
 fn review_kind(endpoint: &str) -> &'static str {
     match endpoint {
@@ -329,6 +328,7 @@ fn review_kind(endpoint: &str) -> &'static str {
     }
 }
 
+/// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview.
 fn review(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, who: &Authenticated, kind_name: &str, body: &[u8]) -> Result<Response, KubeError> {
     let mut v: Value = serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("the request body is not JSON: {e}")))?;
     if !v.is_object() {
@@ -367,7 +367,7 @@ fn review(assignments: &[RoleAssignment], c: &ManagedCluster, kc: &KubeCluster, 
     } else if let Some(n) = spec.get("nonResourceAttributes").filter(|r| r.is_object()) {
         Attributes::non_resource(user, n["verb"].as_str().unwrap_or_default(), n["path"].as_str().unwrap_or_default())
     } else {
-        return Err(KubeError::invalid(if kind_name == "subjectaccessreviews" { "SubjectAccessReview" } else { "SelfSubjectAccessReview" }, "", "spec: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified"));
+        return Err(KubeError::invalid(review_kind(kind_name), "", "spec: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified"));
     };
     let d = authorize(assignments, c, kc, &subject, &attrs);
     let mut status = json!({ "allowed": d.allowed });
