@@ -96,6 +96,11 @@ impl StepEngine {
         // only add per-call cost.
         config.concurrency_support(false);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // `AKSFLOW_PERFMAP=1`: guests' compiled functions named in /tmp/perf-<pid>.map, so
+        // `perf report` shows which guest code a flow spends its time in (docs/testing.md).
+        if std::env::var_os("AKSFLOW_PERFMAP").is_some_and(|v| !v.is_empty()) {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         config
     }
 

@@ -10,21 +10,30 @@
 //!
 //! Against Azure the turnstile is off: calls go out as soon as they are made.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
 pub struct Turnstile {
     enabled: bool,
     state: Mutex<State>,
-    changed: Notify,
 }
 
 #[derive(Default)]
 struct State {
     active: BTreeSet<usize>,
     holder: Option<usize>,
+    /// Each waiting step's own bell: a passed turn wakes only the step it passes to, not
+    /// every step in the rotation (each needless wake-up is a thread hand-off).
+    bells: BTreeMap<usize, Arc<Notify>>,
+}
+
+impl State {
+    /// The new holder's bell, to ring once the lock is let go.
+    fn holders_bell(&self) -> Option<Arc<Notify>> {
+        self.holder.and_then(|h| self.bells.get(&h).cloned())
+    }
 }
 
 /// The turn, held for one event. Dropping it passes the turn on.
@@ -49,7 +58,7 @@ impl Drop for Turn<'_> {
 
 impl Turnstile {
     pub fn new(enabled: bool) -> Self {
-        Turnstile { enabled, state: Mutex::new(State::default()), changed: Notify::new() }
+        Turnstile { enabled, state: Mutex::new(State::default()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -71,8 +80,16 @@ impl Turnstile {
     /// Waits for this step's turn.
     pub async fn acquire(&self, step: usize) -> Turn<'_> {
         if self.enabled {
+            let bell = {
+                let mut s = self.lock();
+                if s.holder == Some(step) {
+                    return Turn { turnstile: self, step, leaving: false };
+                }
+                s.bells.entry(step).or_default().clone()
+            };
             loop {
-                let notified = self.changed.notified();
+                // Listening before looking: a turn passed in between still rings.
+                let notified = bell.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 if self.lock().holder == Some(step) {
@@ -104,6 +121,11 @@ impl Turnstile {
         if s.active.contains(&step) {
             s.holder = Some(step);
         }
+        let bell = s.holders_bell();
+        drop(s);
+        if let Some(bell) = bell {
+            bell.notify_waiters();
+        }
     }
 
     fn release(&self, step: usize, leaving: bool) {
@@ -113,10 +135,14 @@ impl Turnstile {
         let mut s = self.lock();
         if leaving {
             s.active.remove(&step);
+            s.bells.remove(&step);
         }
         s.holder = s.active.range(step + 1..).next().or_else(|| s.active.first()).copied();
+        let bell = s.holders_bell();
         drop(s);
-        self.changed.notify_waiters();
+        if let Some(bell) = bell {
+            bell.notify_waiters();
+        }
     }
 }
 
@@ -187,6 +213,36 @@ mod tests {
         assert!(tokio::time::timeout(NEVER, resumed.acquire(1)).await.is_ok());
         resumed.hand_to(9);
         assert_eq!(resumed.lock().holder, Some(4), "a step outside the rotation is not handed the turn");
+    }
+
+    /// Counts its wake-ups.
+    struct Counting(std::sync::atomic::AtomicUsize);
+    impl std::task::Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_passed_turn_wakes_only_the_step_it_passes_to() {
+        use std::future::Future;
+        let t = Turnstile::new(true);
+        for i in 0..3 {
+            t.join(i);
+        }
+        let mut first = Box::pin(t.acquire(0));
+        let std::task::Poll::Ready(held) = first.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) else {
+            panic!("step 0 holds the first turn")
+        };
+        let wakers: Vec<Arc<Counting>> = (0..2).map(|_| Arc::new(Counting(Default::default()))).collect();
+        let mut waiting: Vec<_> = [1, 2].into_iter().map(|i| Box::pin(t.acquire(i))).collect();
+        for (w, f) in wakers.iter().zip(&mut waiting) {
+            let waker = std::task::Waker::from(w.clone());
+            assert!(f.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+        }
+        drop(held);
+        let woken = |i: usize| wakers[i].0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((woken(0), woken(1)), (1, 0), "step 1 has the turn; step 2 sleeps on");
     }
 
     #[tokio::test]
