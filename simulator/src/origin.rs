@@ -5,15 +5,14 @@
 //! (the direct endpoint, in process) gets the simulator's own base URL. Only these names
 //! are taken from a client: a `Host` header cannot make the simulator name another site.
 
-use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderMap;
 
-use crate::state::Shared;
+use crate::router::Sim;
 
 /// The Azure hosts the simulator answers as.
 pub const AZURE_HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com", "management.azure.com", "main.iam.ad.ext.azure.com"];
@@ -53,7 +52,7 @@ pub fn is_azure(origin: &str) -> bool {
 /// Links the services hand back (operation and `Location` headers, `@odata.nextLink`) name
 /// the origin the client addressed: a request that came as `management.azure.com` is told
 /// to poll `management.azure.com`, not the simulator's own address.
-pub(crate) async fn links_at_origin(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+pub(crate) async fn links_at_origin(Sim(s): Sim, req: Request, next: Next) -> Response {
     let origin = of(req.headers(), &s.config.base_url);
     let resp = next.run(req).await;
     if origin == s.config.base_url {

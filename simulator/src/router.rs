@@ -1,29 +1,54 @@
 //! One Router for every service, at the paths the real hosts use: the token service at
-//! `/{tenant}/…`, ARM at `/subscriptions/…` and `/tenants`.
+//! `/{tenant}/…`, ARM at `/subscriptions/…` and `/tenants`. The routes are built once per
+//! process and serve every simulator in it: each request carries its simulator ([`Sim`]),
+//! so a flow in process does not pay for building a hundred routes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::Request;
+use axum::extract::FromRequestParts;
+use axum::http::{Request, StatusCode, request::Parts};
 
 use crate::state::Shared;
 use crate::{arm, graph, kube, login};
 
+/// The simulator a request is for, as a handler's argument. Put on the request by the
+/// simulator's own [`router`]; no client can set it.
+#[derive(Clone)]
+pub(crate) struct Sim(pub Arc<Shared>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Sim {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Sim>().cloned().ok_or((StatusCode::INTERNAL_SERVER_ERROR, "the request reached the simulator's routes without its simulator"))
+    }
+}
+
 /// Each service's routes, with its own middleware; what no service serves gets ARM's 404.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let services = Router::new()
-        .merge(login::routes::routes(shared.clone()))
-        .merge(graph::routes::routes(shared.clone()))
+fn services() -> Router {
+    Router::new()
+        .merge(login::routes::routes())
+        .merge(graph::routes::routes())
         .merge(graph::portal::routes())
-        .merge(crate::faults::inject::injecting(kube::routes::routes(), &shared, "kube", kube::error::injected))
-        .merge(arm::routes::routes(shared.clone()))
+        .merge(crate::faults::inject::injecting(kube::routes::routes(), "kube", kube::error::injected))
+        .merge(arm::routes::routes())
         .fallback(arm::routes::not_found)
-        .with_state(shared);
+}
+
+/// `shared`'s Router: the process's routes, with every request marked as this simulator's.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    static SERVICES: OnceLock<Router> = OnceLock::new();
+    let services = SERVICES.get_or_init(services).clone();
+    let sim = Sim(shared);
     // Before routing: a cluster's API server, addressed by its own name, is routed to its
     // `/k8s/<fqdn>` routes; ARM paths are case-insensitive, so `resourceGroups` and
     // `resourcegroups` reach the same handler.
-    let normalized = tower::util::MapRequest::new(services, |req| normalize_path(route_by_host(req)));
+    let normalized = tower::util::MapRequest::new(services, move |mut req: Request<Body>| {
+        req.extensions_mut().insert(sim.clone());
+        normalize_path(route_by_host(req))
+    });
     Router::new().fallback_service(normalized)
 }
 
@@ -170,5 +195,33 @@ mod tests {
         assert_eq!(normalized("//subscriptions/S/resourceGroups/rg?x=1"), "/subscriptions/S/resourcegroups/rg?x=1");
         assert_eq!(normalized("///Subscriptions/S"), "/subscriptions/S");
         assert_eq!(normalized("//v1.0/me"), "//v1.0/me");
+    }
+
+    async fn answer(router: Router, uri: &str) -> (u16, String) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let resp = router.oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let status = resp.status().as_u16();
+        (status, String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_routes_are_shared_and_each_request_carries_its_own_simulator() {
+        use crate::{SimConfig, Simulator, VirtualClock};
+        let (one, two) = (Simulator::new(SimConfig::in_process(1), VirtualClock::default()), Simulator::new(SimConfig::in_process(2), VirtualClock::default()));
+        let tenant = |sim: &Simulator| sim.operator().tenant_id;
+        for sim in [&one, &two] {
+            let (status, body) = answer(sim.router(), &format!("/{}/v2.0/.well-known/openid-configuration", tenant(sim))).await;
+            assert_eq!(status, 200);
+            assert!(body.contains(&tenant(sim)), "each simulator answers for its own tenant");
+        }
+        assert_ne!(tenant(&one), tenant(&two));
+        // Without its simulator (which `router` never allows), a request gets a 500, not
+        // another simulator's world.
+        for uri in ["/v1.0/me", "/subscriptions/s/resourcegroups?api-version=2024-11-01", "/k8s/x.hcp.eastus.azmk8s.io/api"] {
+            let (status, body) = answer(services(), uri).await;
+            assert_eq!(status, 500, "{uri}");
+            assert!(body.contains("without its simulator") || body.contains("InternalServerError"), "{uri}: {body}");
+        }
     }
 }

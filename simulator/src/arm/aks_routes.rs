@@ -2,12 +2,11 @@
 //! credential actions, operation status, versions; and role assignments. [protocols.md §C.3, §C.4]
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -19,6 +18,7 @@ use super::error::ArmError;
 use super::kubeconfig::{self, Format};
 use super::model::{ArmCaller, OperationKind};
 use super::rbac::{self, RoleAssignment};
+use crate::router::Sim;
 use crate::clock::rfc3339_ms;
 use crate::login::caller::Caller;
 use crate::state::Shared;
@@ -28,7 +28,7 @@ const RETRY_AFTER: u64 = 15;
 
 type Q = Query<HashMap<String, String>>;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router {
     Router::new()
         .route(PROVIDER, get(list_in_group))
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/managedclusters", get(list_in_subscription))
@@ -342,7 +342,7 @@ enum Op {
     Delete,
 }
 
-async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
+async fn put_cluster(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
     let spec = spec(&body)?;
     let now = s.clock.now_ms();
     let mut w = s.world();
@@ -367,7 +367,7 @@ async fn put_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
     Ok(resp)
 }
 
-async fn get_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn get_cluster(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     w.arm.resource_group(&sid, &rg)?;
@@ -376,7 +376,7 @@ async fn get_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(
 }
 
 /// PATCH updates tags only.
-async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
+async fn patch_cluster(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
     let v: Value = serde_json::from_slice(&body).map_err(invalid)?;
     let tags = v.get("tags").and_then(Value::as_object).cloned().ok_or_else(|| invalid("only `tags` can be patched on a managed cluster"))?;
     let mut w = s.world();
@@ -387,7 +387,7 @@ async fn patch_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path
     Ok(Json(cluster_json(c, &tenant)).into_response())
 }
 
-async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn delete_cluster(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let now = s.clock.now_ms();
     let mut w = s.world();
     let w = &mut *w;
@@ -402,7 +402,7 @@ async fn delete_cluster(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pat
     Ok(accepted(&s, &sid, &c.location, &op.id))
 }
 
-async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_in_group(Sim(s): Sim, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     w.arm.resource_group(&sid, &rg)?;
@@ -417,7 +417,7 @@ async fn list_in_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(Stri
     Ok(Json(json!({ "value": value })).into_response())
 }
 
-async fn list_in_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_in_subscription(Sim(s): Sim, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let tenant = w.arm.subscription(&sid)?.tenant_id.clone();
     let value: Vec<Value> = w
@@ -435,7 +435,7 @@ fn kubeconfigs(name: &str, yaml: &str) -> Response {
     Json(json!({ "kubeconfigs": [{ "name": name, "value": base64::engine::general_purpose::STANDARD.encode(yaml) }] })).into_response()
 }
 
-async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn admin_credential(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.resource_group(&sid, &rg)?;
@@ -450,7 +450,7 @@ async fn admin_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): P
     Ok(kubeconfigs("clusterAdmin", &kubeconfig::admin(c, &crate::origin::of(&headers, &s.config.base_url), &cas, &cert)))
 }
 
-async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn user_credential(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, headers: axum::http::HeaderMap, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let format = match q.get("format").map(|f| f.to_ascii_lowercase()) {
         None => None,
         Some(f) if f == "exec" => Some(Format::Exec),
@@ -476,7 +476,7 @@ async fn user_credential(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Pa
 /// `rotateClusterCertificates`: the cluster gets a new CA, so every client certificate and
 /// kubeconfig issued before is refused, and a new static token. This is how an
 /// administrator revokes local-account certificates after disabling local accounts.
-async fn rotate_certificates(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn rotate_certificates(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let now = s.clock.now_ms();
     let mut w = s.world();
     let w = &mut *w;
@@ -490,7 +490,7 @@ async fn rotate_certificates(State(s): State<Arc<Shared>>, Path((sid, rg, name))
     Ok(accepted(&s, &sid, &c.location, &op.id))
 }
 
-async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn operation_status(Sim(s): Sim, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operations/{op}") })?;
     let ms = rfc3339_ms;
@@ -512,7 +512,7 @@ async fn operation_status(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): P
     Ok(resp)
 }
 
-async fn versions(State(s): State<Arc<Shared>>, Path((sid, _loc)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn versions(Sim(s): Sim, Path((sid, _loc)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.subscription(&sid)?;
     let values: Vec<Value> = aks::versions(s.config.era)
         .iter()
@@ -583,13 +583,13 @@ fn put_assignment(s: &Shared, caller: &ArmCaller, sid: &str, scope: String, name
     Ok((StatusCode::CREATED, Json(assignment_json(&a, sid))).into_response())
 }
 
-async fn put_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
+async fn put_sub_assignment(Sim(s): Sim, Path((sid, ra)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>, body: Bytes) -> Result<Response, ArmError> {
     put_assignment(&s, &caller, &sid, format!("/subscriptions/{sid}"), &ra, &body)
 }
 
 /// The group is looked for before the token is checked.
 async fn put_rg_assignment(
-    State(s): State<Arc<Shared>>,
+    Sim(s): Sim,
     Path((sid, rg, ra)): Path<(String, String, String)>,
     caller: Result<Caller<ArmCaller>, ArmError>,
     body: Bytes,
@@ -601,7 +601,7 @@ async fn put_rg_assignment(
 
 /// The cluster is looked for before the token is checked.
 async fn put_cluster_assignment(
-    State(s): State<Arc<Shared>>,
+    Sim(s): Sim,
     Path((sid, rg, name, ra)): Path<(String, String, String, String)>,
     caller: Result<Caller<ArmCaller>, ArmError>,
     body: Bytes,
@@ -611,13 +611,13 @@ async fn put_cluster_assignment(
     put_assignment(&s, &caller, &sid, cluster_scope(&sid, &rg, &name), &ra, &body)
 }
 
-async fn get_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn get_sub_assignment(Sim(s): Sim, Path((sid, ra)): Path<(String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let a = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(&ra)).ok_or_else(|| ArmError::NotFound { path: format!("roleAssignments/{ra}") })?;
     Ok(Json(assignment_json(a, &sid)).into_response())
 }
 
-async fn delete_sub_assignment(State(s): State<Arc<Shared>>, Path((sid, ra)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn delete_sub_assignment(Sim(s): Sim, Path((sid, ra)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let mut w = s.world();
     let Some(a) = w.arm.role_assignments.iter().find(|a| a.name.eq_ignore_ascii_case(&ra)).cloned() else {
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -654,34 +654,34 @@ fn delete_at(s: &Shared, caller: &ArmCaller, sid: &str, scope: &str, ra: &str) -
     Ok(Json(assignment_json(&a, sid)).into_response())
 }
 
-async fn list_assignments(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_assignments(Sim(s): Sim, Path(sid): Path<String>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     list_at(&s, &sid, &format!("/subscriptions/{sid}"), &q)
 }
 
-async fn list_rg_assignments(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_rg_assignments(Sim(s): Sim, Path((sid, rg)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.resource_group(&sid, &rg)?;
     list_at(&s, &sid, &format!("/subscriptions/{sid}/resourceGroups/{rg}"), &q)
 }
 
-async fn get_rg_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, ra)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn get_rg_assignment(Sim(s): Sim, Path((sid, rg, ra)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     get_at(&s, &sid, &format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra)
 }
 
-async fn delete_rg_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, ra)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn delete_rg_assignment(Sim(s): Sim, Path((sid, rg, ra)): Path<(String, String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     delete_at(&s, &caller, &sid, &format!("/subscriptions/{sid}/resourceGroups/{rg}"), &ra)
 }
 
-async fn list_cluster_assignments(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_cluster_assignments(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.cluster(&sid, &rg, &name)?;
     list_at(&s, &sid, &cluster_scope(&sid, &rg, &name), &q)
 }
 
-async fn get_cluster_assignment(State(s): State<Arc<Shared>>, Path((sid, rg, name, ra)): Path<(String, String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn get_cluster_assignment(Sim(s): Sim, Path((sid, rg, name, ra)): Path<(String, String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     get_at(&s, &sid, &cluster_scope(&sid, &rg, &name), &ra)
 }
 
 async fn delete_cluster_assignment(
-    State(s): State<Arc<Shared>>,
+    Sim(s): Sim,
     Path((sid, rg, name, ra)): Path<(String, String, String, String)>,
     Caller(caller): Caller<ArmCaller>,
 ) -> Result<Response, ArmError> {
@@ -694,13 +694,13 @@ async fn list_role_definitions(Path(sid): Path<String>, Query(q): Q, _: Caller<A
 
 /// Role definitions read at a resource group (`az role assignment create -g` looks the role
 /// up there): the built-in roles, whose ids still name the subscription, as recorded.
-async fn list_rg_role_definitions(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_rg_role_definitions(Sim(s): Sim, Path((sid, rg)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.resource_group(&sid, &rg)?;
     role_definitions(&sid, &q)
 }
 
 /// Role definitions read at a cluster (`az role assignment create --scope <cluster id>`).
-async fn list_cluster_role_definitions(State(s): State<Arc<Shared>>, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_cluster_role_definitions(Sim(s): Sim, Path((sid, rg, name)): Path<(String, String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     s.world().arm.cluster(&sid, &rg, &name)?;
     role_definitions(&sid, &q)
 }

@@ -30,6 +30,10 @@ impl FromToken for ArmCaller {
         }
     }
 
+    fn internal() -> ArmError {
+        ArmError::InternalServerError { diagnostics: "the request reached the simulator's routes without its simulator".into() }
+    }
+
     fn from_claims(claims: AccessClaims) -> Self {
         ArmCaller { display: claims.upn.clone().or(claims.appid.clone()).unwrap_or(claims.oid.clone()), object_id: claims.oid }
     }

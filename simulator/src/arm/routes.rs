@@ -2,12 +2,11 @@
 //! headers on every answer. [protocols.md §C.0–C.2]
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, Request};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,13 +16,14 @@ use serde_json::json;
 
 use super::error::ArmError;
 use super::model::{ArmCaller, ResourceGroup, Upsert, subscription_scope};
+use crate::router::Sim;
 use crate::login::caller::Caller;
 use crate::state::Shared;
 
 /// How long a client should wait between polls of an operation, in seconds.
 const RETRY_AFTER_SECONDS: u64 = 15;
 
-pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router {
     let routes = Router::new()
         .route("/subscriptions", get(list_subscriptions))
         .route("/tenants", get(list_tenants))
@@ -36,13 +36,13 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/subscriptions/{sid}/operationresults/{op}", get(operation_result))
         .route("/subscriptions/{sid}/providers/microsoft.containerservice/locations/{loc}/operationresults/{op}", get(cluster_operation_result))
         .merge(super::aks_routes::routes());
-    crate::faults::inject::injecting(routes, &shared, "arm", super::error::injected)
-        .layer(middleware::from_fn_with_state(shared.clone(), arm_headers))
-        .layer(middleware::from_fn_with_state(shared, crate::origin::links_at_origin))
+    crate::faults::inject::injecting(routes, "arm", super::error::injected)
+        .layer(middleware::from_fn(arm_headers))
+        .layer(middleware::from_fn(crate::origin::links_at_origin))
 }
 
 /// ARM's response headers: request and correlation ids, no caching, JSON with charset.
-async fn arm_headers(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn arm_headers(Sim(s): Sim, req: Request, next: Next) -> Response {
     let correlation = req.headers().get("x-ms-client-request-id").cloned();
     let mut resp = next.run(req).await;
     let request_id = s.world().ids.guid().to_string();
@@ -83,7 +83,7 @@ fn group_json(g: &ResourceGroup) -> serde_json::Value {
 
 type Q = Query<HashMap<String, String>>;
 
-async fn list_subscriptions(State(s): State<Arc<Shared>>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_subscriptions(Sim(s): Sim, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let value: Vec<_> = w
         .arm
@@ -108,7 +108,7 @@ fn subscription_json(sub: &super::model::Subscription) -> serde_json::Value {
     })
 }
 
-async fn list_tenants(State(s): State<Arc<Shared>>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_tenants(Sim(s): Sim, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let home = w.directory.home();
     Ok(Json(json!({ "value": [{
@@ -124,14 +124,14 @@ async fn list_tenants(State(s): State<Arc<Shared>>, _: Caller<ArmCaller>) -> Res
     .into_response())
 }
 
-async fn get_subscription(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn get_subscription(Sim(s): Sim, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let sub = w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/read", &subscription_scope(&sub.id))?;
     Ok(Json(subscription_json(sub)).into_response())
 }
 
-async fn list_groups(State(s): State<Arc<Shared>>, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn list_groups(Sim(s): Sim, Path(sid): Path<String>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &subscription_scope(&sid))?;
@@ -143,7 +143,7 @@ fn group_scope(sid: &str, rg: &str) -> String {
     format!("/subscriptions/{sid}/resourceGroups/{rg}")
 }
 
-async fn get_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn get_group(Sim(s): Sim, Path((sid, rg)): Path<(String, String)>, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &group_scope(&sid, &rg))?;
@@ -151,7 +151,7 @@ async fn get_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, 
 }
 
 /// `az group exists`: 204 or 404, no body (a refused token too).
-async fn head_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, caller: Result<Caller<ArmCaller>, ArmError>) -> Response {
+async fn head_group(Sim(s): Sim, Path((sid, rg)): Path<(String, String)>, caller: Result<Caller<ArmCaller>, ArmError>) -> Response {
     let result = caller.and_then(|Caller(caller)| {
         let w = s.world();
         w.arm.subscription(&sid)?;
@@ -182,7 +182,7 @@ struct GroupBody {
 }
 
 async fn put_group(
-    State(s): State<Arc<Shared>>,
+    Sim(s): Sim,
     Path((sid, rg)): Path<(String, String)>,
     Caller(caller): Caller<ArmCaller>,
     body: Bytes,
@@ -211,7 +211,7 @@ fn accepted(location: String) -> Response {
     resp
 }
 
-async fn delete_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(String, String)>, Query(q): Q, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn delete_group(Sim(s): Sim, Path((sid, rg)): Path<(String, String)>, Query(q): Q, Caller(caller): Caller<ArmCaller>) -> Result<Response, ArmError> {
     let mut w = s.world();
     w.arm.subscription(&sid)?;
     w.arm.authorize(&caller, "Microsoft.Resources/subscriptions/resourceGroups/delete", &group_scope(&sid, &rg))?;
@@ -220,7 +220,7 @@ async fn delete_group(State(s): State<Arc<Shared>>, Path((sid, rg)): Path<(Strin
     Ok(accepted(operation_location(&s, &sid, &op.id, api_version(&q))))
 }
 
-async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn operation_result(Sim(s): Sim, Path((sid, op)): Path<(String, String)>, Query(q): Q, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     w.arm.subscription(&sid)?;
     let Some(operation) = w.arm.operation(&sid, &op) else {
@@ -234,7 +234,7 @@ async fn operation_result(State(s): State<Arc<Shared>>, Path((sid, op)): Path<(S
 }
 
 /// The `Location` of a cluster deletion: 202 while running, 204 when done.
-async fn cluster_operation_result(State(s): State<Arc<Shared>>, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
+async fn cluster_operation_result(Sim(s): Sim, Path((sid, _loc, op)): Path<(String, String, String)>, _: Caller<ArmCaller>) -> Result<Response, ArmError> {
     let w = s.world();
     let o = w.arm.operation(&sid, &op).ok_or_else(|| ArmError::NotFound { path: format!("operationresults/{op}") })?;
     if o.done {

@@ -1,7 +1,6 @@
 //! The middleware that injects a rule's fault, innermost in each service's stack, so the
 //! service's own middleware writes the error body as for any of its errors.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -11,7 +10,7 @@ use axum::response::Response;
 
 use super::FAULT_HEADER;
 use super::schedule::decide;
-use crate::state::Shared;
+use crate::router::Sim;
 
 /// What a service's fault answer may name.
 pub struct FaultContext<'a> {
@@ -31,8 +30,8 @@ pub(crate) type FaultAnswer = fn(&FaultContext<'_>) -> Response;
 
 /// A service's routes with faults injected innermost: the layers the service adds after
 /// this write the injected answer's body as they write any of its errors.
-pub(crate) fn injecting(routes: axum::Router<Arc<Shared>>, shared: &Arc<Shared>, service: &'static str, answer: FaultAnswer) -> axum::Router<Arc<Shared>> {
-    routes.layer(axum::middleware::from_fn_with_state((shared.clone(), service, answer), inject))
+pub(crate) fn injecting(routes: axum::Router, service: &'static str, answer: FaultAnswer) -> axum::Router {
+    routes.layer(axum::middleware::from_fn_with_state((service, answer), inject))
 }
 
 /// Marks an answer the connection should be dropped for instead (served: the socket closes
@@ -43,7 +42,7 @@ pub struct Dropped;
 /// Served simulators wait real time for latency, up to this; in process it is virtual.
 const MAX_REAL_LATENCY: Duration = Duration::from_secs(5);
 
-pub(crate) async fn inject(State((s, service, answer)): State<(Arc<Shared>, &'static str, FaultAnswer)>, req: Request, next: Next) -> Response {
+pub(crate) async fn inject(State((service, answer)): State<(&'static str, FaultAnswer)>, Sim(s): Sim, req: Request, next: Next) -> Response {
     let Some(profile) = s.config.faults.as_ref().filter(|p| !p.rules.is_empty()) else {
         return next.run(req).await;
     };

@@ -25,6 +25,10 @@ impl FromToken for GraphCaller {
         })
     }
 
+    fn internal() -> GraphError {
+        GraphError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "generalException", "General exception while processing.")
+    }
+
     fn from_claims(claims: AccessClaims) -> Self {
         let is_app = claims.idtyp.as_deref() == Some("app");
         GraphCaller { principal: Principal { tenant_id: claims.tid, object_id: claims.oid, is_app }, roles: claims.roles.unwrap_or_default() }

@@ -6,20 +6,19 @@
 //! success status, and the simulator answers 204.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::error::GraphError;
+use crate::router::Sim;
 use crate::directory::Caller as Principal;
 use crate::directory::well_known::AAD_PORTAL;
 use crate::login::caller::{BearerError, Caller, FromToken};
 use crate::login::tokens::AccessClaims;
-use crate::state::Shared;
 
 /// Who asked, from a token for the portal's app.
 pub struct PortalCaller(Principal);
@@ -32,17 +31,21 @@ impl FromToken for PortalCaller {
         super::model::GraphCaller::reject(e)
     }
 
+    fn internal() -> GraphError {
+        super::model::GraphCaller::internal()
+    }
+
     fn from_claims(claims: AccessClaims) -> Self {
         let is_app = claims.idtyp.as_deref() == Some("app");
         PortalCaller(Principal { tenant_id: claims.tid, object_id: claims.oid, is_app })
     }
 }
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router {
     Router::new().route("/api/RegisteredApplications/{app_id}/Consent", post(consent))
 }
 
-async fn consent(State(s): State<Arc<Shared>>, Path(app_id): Path<String>, Query(q): Query<HashMap<String, String>>, Caller(caller): Caller<PortalCaller>) -> Result<Response, GraphError> {
+async fn consent(Sim(s): Sim, Path(app_id): Path<String>, Query(q): Query<HashMap<String, String>>, Caller(caller): Caller<PortalCaller>) -> Result<Response, GraphError> {
     if !q.get("onBehalfOfAll").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(GraphError::new(StatusCode::BAD_REQUEST, "Request_BadRequest", "Only tenant-wide consent (onBehalfOfAll=true) is granted here; consent for one user is given at sign-in."));
     }

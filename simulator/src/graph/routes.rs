@@ -2,12 +2,11 @@
 //! 201/204 where Graph gives them, and Graph's error body. [protocols.md §B]
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::error::{GraphError, InnerError};
 use super::model::GraphCaller;
 use super::{filter, json as gj};
+use crate::router::Sim;
 use crate::clock::rfc3339;
 use crate::directory::{ApplicationChanges, Directory, DirectoryObject, Owned, PermissionGrant, ServicePrincipalChanges, UserChanges};
 use crate::login::caller::Caller;
@@ -26,7 +26,7 @@ use crate::state::Shared;
 const PAGE: usize = 100;
 const MAX_PAGE: usize = 999;
 
-pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router {
     let routes = Router::new()
         .route("/v1.0/applications", get(list_applications).post(create_application))
         .route("/v1.0/applications/{id}", get(get_application).patch(patch_application).delete(delete_application))
@@ -70,10 +70,10 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1.0/directoryobjects/{id}", get(get_directory_object))
         .route("/v1.0/directoryobjects/{id}/getmembergroups", post(get_member_groups))
         .route("/v1.0/directoryobjects/{id}/checkmembergroups", post(check_member_groups));
-    crate::faults::inject::injecting(routes, &shared, "graph", super::error::injected)
+    crate::faults::inject::injecting(routes, "graph", super::error::injected)
         .layer(middleware::from_fn(json_writes_only))
-        .layer(middleware::from_fn_with_state(shared.clone(), inner_error))
-        .layer(middleware::from_fn_with_state(shared, crate::origin::links_at_origin))
+        .layer(middleware::from_fn(inner_error))
+        .layer(middleware::from_fn(crate::origin::links_at_origin))
 }
 
 /// Graph reads a write's body only when it is declared JSON: a body sent as `text/plain` (or
@@ -92,7 +92,7 @@ type R = Result<Response, GraphError>;
 
 /// Writes the body of a handler's `GraphError`, with its `innerError`: the date, a request
 /// id, and the client's request id (or the request id again).
-async fn inner_error(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn inner_error(Sim(s): Sim, req: Request, next: Next) -> Response {
     let client_request_id = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(String::from);
     let resp = next.run(req).await;
     let Some(error) = resp.extensions().get::<GraphError>().cloned() else { return resp };
@@ -293,14 +293,14 @@ fn app_json(dir: &Directory, a: &crate::directory::Application) -> Value {
     gj::application(a, &domain)
 }
 
-async fn list_applications(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_applications(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let items = w.directory.applications.iter().filter(|a| a.tenant_id == caller.principal.tenant_id).map(|a| app_json(&w.directory, a)).collect();
     list(&s, "/v1.0/applications", "applications", &q, items)
 }
 
-async fn create_application(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn create_application(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let mut changes = application_changes(&parse_body(&body)?)?;
     let mut w = s.world();
     let w = &mut *w;
@@ -310,7 +310,7 @@ async fn create_application(State(s): State<Arc<Shared>>, Caller(caller): Caller
     Ok(created("applications", &app.id, app_json(&w.directory, &app)))
 }
 
-async fn get_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_application(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let a = w.directory.application(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -318,7 +318,7 @@ async fn get_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, C
     Ok(single("applications", app_json(&w.directory, a)))
 }
 
-async fn patch_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn patch_application(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let mut changes = application_changes(&parse_body(&body)?)?;
     let mut w = s.world();
     let w = &mut *w;
@@ -327,7 +327,7 @@ async fn patch_application(State(s): State<Arc<Shared>>, Path(id): Path<String>,
     Ok(no_content())
 }
 
-async fn delete_application(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn delete_application(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let now = s.clock.now_ms();
     s.world().directory.delete_application(&caller.principal, &id, now)?;
     Ok(no_content())
@@ -342,7 +342,7 @@ fn parse_time(v: Option<&Value>) -> Result<Option<i64>, GraphError> {
     }
 }
 
-async fn add_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, on_sp: bool) -> R {
+async fn add_password(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, on_sp: bool) -> R {
     let body = if body.is_empty() { Map::new() } else { parse_body(&body)? };
     let pc = body.get("passwordCredential").and_then(Value::as_object).cloned().unwrap_or_default();
     let display_name = pc.get("displayName").and_then(Value::as_str).map(String::from);
@@ -356,7 +356,7 @@ async fn add_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, Call
     Ok(Json(reorder_context(v)).into_response())
 }
 
-async fn remove_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, on_sp: bool) -> R {
+async fn remove_password(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, on_sp: bool) -> R {
     let body = parse_body(&body)?;
     let key = body.get("keyId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("A value is required for property 'keyId' of resource 'removePassword'."))?;
     s.world().directory.remove_password(&caller.principal, on_sp, &id, key)?;
@@ -365,14 +365,14 @@ async fn remove_password(State(s): State<Arc<Shared>>, Path(id): Path<String>, C
 
 // ---------- service principals ----------
 
-async fn list_service_principals(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_service_principals(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let items = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(|sp| gj::service_principal(sp, w.directory.sign_in_audience_of(sp))).collect();
     list(&s, "/v1.0/servicePrincipals", "servicePrincipals", &q, items)
 }
 
-async fn create_service_principal(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn create_service_principal(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let app_id = body.get("appId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("A value is required for property 'appId' of resource 'ServicePrincipal'."))?;
     let mut w = s.world();
@@ -387,7 +387,7 @@ async fn create_service_principal(State(s): State<Arc<Shared>>, Caller(caller): 
     Ok(created("servicePrincipals", &sp.id, gj::service_principal(&sp, w.directory.sign_in_audience_of(&sp))))
 }
 
-async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_service_principal(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let sp = w.directory.service_principal_by_id(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -395,12 +395,12 @@ async fn get_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<Stri
     Ok(single("servicePrincipals", gj::service_principal(sp, w.directory.sign_in_audience_of(sp))))
 }
 
-async fn delete_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn delete_service_principal(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     s.world().directory.delete_service_principal(&caller.principal, &id)?;
     Ok(no_content())
 }
 
-async fn list_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_assigned_to(Sim(s): Sim, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     w.directory.service_principal_by_id(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -408,14 +408,14 @@ async fn list_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, 
     list(&s, &format!("/v1.0/servicePrincipals/{id}/appRoleAssignedTo"), &format!("servicePrincipals('{id}')/appRoleAssignedTo"), &q, items)
 }
 
-async fn list_assignments(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_assignments(Sim(s): Sim, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let items = w.directory.app_role_assignments.iter().filter(|a| a.principal_id.eq_ignore_ascii_case(&id)).map(gj::app_role_assignment).collect();
     list(&s, &format!("/v1.0/servicePrincipals/{id}/appRoleAssignments"), &format!("servicePrincipals('{id}')/appRoleAssignments"), &q, items)
 }
 
-async fn create_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn create_assigned_to(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let field = |k: &str| body.get(k).and_then(Value::as_str).map(String::from).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'AppRoleAssignment'.")));
     let (principal, resource, role) = (field("principalId")?, field("resourceId")?, field("appRoleId")?);
@@ -430,7 +430,7 @@ async fn create_assigned_to(State(s): State<Arc<Shared>>, Path(id): Path<String>
 
 // ---------- oauth2PermissionGrants ----------
 
-async fn list_grants(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_grants(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let tenant_sps: Vec<&str> = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(|sp| sp.id.as_str()).collect();
@@ -438,7 +438,7 @@ async fn list_grants(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): 
     list(&s, "/v1.0/oauth2PermissionGrants", "oauth2PermissionGrants", &q, items)
 }
 
-async fn create_grant(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn create_grant(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
     let required = |k: &'static str| text(k).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'OAuth2PermissionGrant'.")));
@@ -456,28 +456,28 @@ async fn create_grant(State(s): State<Arc<Shared>>, Caller(caller): Caller<Graph
     Ok(created("oauth2PermissionGrants", &g.id, gj::grant(&g)))
 }
 
-async fn get_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_grant(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let g = w.directory.grants.iter().find(|g| g.id == id).ok_or_else(|| GraphError::not_found(&id))?;
     Ok(single("oauth2PermissionGrants", gj::grant(g)))
 }
 
-async fn patch_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn patch_grant(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let scope = body.get("scope").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("Only 'scope' can be updated on an oAuth2PermissionGrant."))?;
     s.world().directory.update_grant_scope(&caller.principal, &id, scope.to_string())?;
     Ok(no_content())
 }
 
-async fn delete_grant(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn delete_grant(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     s.world().directory.delete_grant(&caller.principal, &id)?;
     Ok(no_content())
 }
 
 // ---------- users ----------
 
-async fn me(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn me(Sim(s): Sim, Caller(caller): Caller<GraphCaller>) -> R {
     if caller.principal.is_app {
         return Err(GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", "/me request is only valid with delegated authentication flow."));
     }
@@ -486,14 +486,14 @@ async fn me(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>) -
     Ok(single("users", gj::user(u)))
 }
 
-async fn list_users(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_users(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let items = w.directory.users.iter().filter(|u| u.tenant_id == caller.principal.tenant_id).map(gj::user).collect();
     list(&s, "/v1.0/users", "users", &q, items)
 }
 
-async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_user(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     let u = w.directory.user(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
     caller.may_read_object(&w.directory, &u.id)?;
@@ -504,7 +504,7 @@ async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(c
 /// longer sign in), `displayName`, `givenName`, `surname`, `jobTitle`, `mailNickname` and
 /// `passwordProfile` (its `password`; `forceChangePasswordNextSignIn` is accepted, as
 /// `az ad user update --force-change-password-next-sign-in` sends it, and not modelled).
-async fn patch_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn patch_user(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let invalid = |k: &str| GraphError::bad_request(format!("Invalid value specified for property '{k}' of resource 'User'."));
     let mut c = UserChanges::default();
@@ -529,7 +529,7 @@ async fn patch_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller
     Ok(no_content())
 }
 
-async fn create_user(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn create_user(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
     let required = |k: &'static str| text(k).ok_or_else(|| GraphError::bad_request(format!("A value is required for property '{k}' of resource 'User'.")));
@@ -549,14 +549,14 @@ async fn create_user(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphC
 
 // ---------- groups ----------
 
-async fn list_groups(State(s): State<Arc<Shared>>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_groups(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let items = w.directory.groups.iter().filter(|g| g.tenant_id == caller.principal.tenant_id).map(gj::group).collect();
     list(&s, "/v1.0/groups", "groups", &q, items)
 }
 
-async fn create_group(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn create_group(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from).unwrap_or_default();
     let flag = |k: &str, d: bool| body.get(k).and_then(Value::as_bool).unwrap_or(d);
@@ -567,7 +567,7 @@ async fn create_group(State(s): State<Arc<Shared>>, Caller(caller): Caller<Graph
     Ok(created("groups", &g.id, gj::group(&g)))
 }
 
-async fn get_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_group(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -575,13 +575,13 @@ async fn get_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(
     Ok(single("groups", gj::group(g)))
 }
 
-async fn delete_group(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn delete_group(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let now = s.clock.now_ms();
     s.world().directory.delete_group(&caller.principal, &id, now)?;
     Ok(no_content())
 }
 
-async fn list_members(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
+async fn list_members(Sim(s): Sim, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let g = w.directory.group(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -591,7 +591,7 @@ async fn list_members(State(s): State<Arc<Shared>>, Path(id): Path<String>, Quer
 
 /// `PATCH /servicePrincipals/{id}`: `accountEnabled` (a disabled one can no longer sign
 /// in), `tags`, `notes`, `description` and `appRoleAssignmentRequired`.
-async fn patch_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn patch_service_principal(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let invalid = |k: &str| GraphError::bad_request(format!("Invalid value specified for property '{k}' of resource 'ServicePrincipal'."));
     let mut enabled = None;
@@ -612,7 +612,7 @@ async fn patch_service_principal(State(s): State<Arc<Shared>>, Path(id): Path<St
 }
 
 /// `DELETE /users/{id}` (`az ad user delete`): into the deleted items.
-async fn delete_user(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn delete_user(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let now = s.clock.now_ms();
     s.world().directory.delete_user(&caller.principal, &id, now)?;
     Ok(no_content())
@@ -635,7 +635,7 @@ fn deleted_json(dir: &Directory, object: &crate::directory::DeletedObject, delet
     v
 }
 
-async fn get_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_deleted(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let d = w.directory.deleted_item(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -643,13 +643,13 @@ async fn get_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Calle
 }
 
 /// `DELETE /directory/deletedItems/{id}`: deleted for good.
-async fn purge_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn purge_deleted(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     s.world().directory.purge_deleted(&caller.principal, &id)?;
     Ok(no_content())
 }
 
 /// `POST /directory/deletedItems/{id}/restore`: the object back, as it was.
-async fn restore_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn restore_deleted(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let mut w = s.world();
     let restored = w.directory.restore_deleted(&caller.principal, &id)?;
     Ok(single("directoryObjects", deleted_json(&w.directory, &restored, None)))
@@ -657,7 +657,7 @@ async fn restore_deleted(State(s): State<Arc<Shared>>, Path(id): Path<String>, C
 
 // ---------- owners ----------
 
-async fn list_owners(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
+async fn list_owners(Sim(s): Sim, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let tenant = &caller.principal.tenant_id;
@@ -670,13 +670,13 @@ async fn list_owners(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query
     list(&s, &format!("/v1.0/{set}/{id}/owners"), "directoryObjects", &q, items)
 }
 
-async fn add_owner(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, kind: Owned) -> R {
+async fn add_owner(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes, kind: Owned) -> R {
     let owner = reference_id(&parse_body(&body)?)?;
     s.world().directory.add_owner(&caller.principal, kind, &id, &owner)?;
     Ok(no_content())
 }
 
-async fn remove_owner(State(s): State<Arc<Shared>>, Path((id, owner)): Path<(String, String)>, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
+async fn remove_owner(Sim(s): Sim, Path((id, owner)): Path<(String, String)>, Caller(caller): Caller<GraphCaller>, kind: Owned) -> R {
     s.world().directory.remove_owner(&caller.principal, kind, &id, &owner)?;
     Ok(no_content())
 }
@@ -692,13 +692,13 @@ fn reference_id(body: &Map<String, Value>) -> Result<String, GraphError> {
     Ok(id.to_string())
 }
 
-async fn add_member(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn add_member(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let member = reference_id(&parse_body(&body)?)?;
     s.world().directory.add_member(&caller.principal, &id, &member)?;
     Ok(no_content())
 }
 
-async fn remove_member(State(s): State<Arc<Shared>>, Path((id, member)): Path<(String, String)>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn remove_member(Sim(s): Sim, Path((id, member)): Path<(String, String)>, Caller(caller): Caller<GraphCaller>) -> R {
     s.world().directory.remove_member(&caller.principal, &id, &member)?;
     Ok(no_content())
 }
@@ -708,7 +708,7 @@ async fn remove_member(State(s): State<Arc<Shared>>, Path((id, member)): Path<(S
 /// `GET /{users|groups|servicePrincipals}/{id}/memberOf` (`az ad user get-member-groups`):
 /// the groups the object is directly in, each with its `@odata.type`. Entra ID lists the
 /// directory roles an object holds here too; the simulator models none as objects.
-async fn member_of(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, set: &'static str) -> R {
+async fn member_of(Sim(s): Sim, Path(id): Path<String>, Query(q): Q, Caller(caller): Caller<GraphCaller>, set: &'static str) -> R {
     let w = s.world();
     let tenant = &caller.principal.tenant_id;
     let object_id = match w.directory.object(tenant, &id) {
@@ -725,7 +725,7 @@ async fn member_of(State(s): State<Arc<Shared>>, Path(id): Path<String>, Query(q
 
 /// `getMemberGroups`: the transitive group ids of a user, group or service principal
 /// (guard calls this on group overage). A user may ask about themself.
-async fn get_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn get_member_groups(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = if body.is_empty() { Map::new() } else { parse_body(&body)? };
     let security_only = body.get("securityEnabledOnly").and_then(Value::as_bool).unwrap_or(false);
     let w = s.world();
@@ -740,7 +740,7 @@ async fn get_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>,
     Ok(Json(json!({ "@odata.context": format!("{}/$metadata#Collection(Edm.String)", gj::GRAPH_BASE), "value": groups })).into_response())
 }
 
-async fn check_member_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn check_member_groups(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let wanted: Vec<String> = body.get("groupIds").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
     let w = s.world();
@@ -770,7 +770,7 @@ fn resolve_object(dir: &Directory, tenant: &str, id: &str) -> Result<String, Gra
     dir.user(tenant, id).map(|u| u.id.clone()).ok_or_else(|| GraphError::not_found(id))
 }
 
-async fn get_by_ids(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
+async fn get_by_ids(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Bytes) -> R {
     let body = parse_body(&body)?;
     let ids: Vec<String> = body.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
     let types: Vec<String> = body.get("types").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(|t| t.to_ascii_lowercase())).collect()).unwrap_or_default();
@@ -793,7 +793,7 @@ async fn get_by_ids(State(s): State<Arc<Shared>>, Caller(caller): Caller<GraphCa
     Ok(Json(json!({ "@odata.context": gj::context("directoryObjects", false), "value": value })).into_response())
 }
 
-async fn get_directory_object(State(s): State<Arc<Shared>>, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
+async fn get_directory_object(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
     let o = w.directory.object(&caller.principal.tenant_id, &id).ok_or_else(|| GraphError::not_found(&id))?;

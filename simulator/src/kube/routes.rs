@@ -2,13 +2,12 @@
 //! Table output), access reviews; authentication, then authorization, then the operation.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -21,17 +20,18 @@ use super::model::{KINDS, Kind, KubeCluster, kind};
 use super::rbac::{self, Attributes, Decision};
 use super::table;
 use super::x509::PeerCertificate;
+use crate::router::Sim;
 use crate::arm::aks::ManagedCluster;
 use crate::arm::rbac::RoleAssignment;
 use crate::login::caller::bearer;
 use crate::state::Shared;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router {
     Router::new().route("/k8s/{fqdn}", any(root)).route("/k8s/{fqdn}/{*rest}", any(handle))
 }
 
 async fn root(
-    state: State<Arc<Shared>>,
+    state: Sim,
     Path(fqdn): Path<String>,
     method: Method,
     q: Query<HashMap<String, String>>,
@@ -120,7 +120,7 @@ fn forbidden(attrs: &Attributes, d: &Decision) -> KubeError {
 }
 
 async fn handle(
-    State(s): State<Arc<Shared>>,
+    Sim(s): Sim,
     Path((fqdn, rest)): Path<(String, String)>,
     method: Method,
     Query(q): Query<HashMap<String, String>>,

@@ -3,7 +3,6 @@
 //! resource's audiences, from a v1 or v2 issuer of a tenant the directory holds, and unexpired
 //! by the virtual clock. Each resource says in its own words why it refused.
 
-use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,6 +10,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
 use super::tokens::{self, AccessClaims, TokenError};
+use crate::router::Sim;
 use crate::state::Shared;
 
 /// Why a request carries no token a resource accepts.
@@ -40,6 +40,9 @@ pub trait FromToken: Sized {
     /// The resource's own error.
     type Rejection: IntoResponse;
     fn reject(e: BearerError) -> Self::Rejection;
+    /// The resource's own 500, for a request that reached it without its simulator (which
+    /// the Router never lets happen).
+    fn internal() -> Self::Rejection;
     fn from_claims(claims: AccessClaims) -> Self;
     /// Whether the simulator's own address is also one of its audiences (Graph: see
     /// `simulator::name_graph_by_own_address`).
@@ -53,16 +56,17 @@ pub trait FromToken: Sized {
 /// The extractor: `Caller(who): Caller<GraphCaller>` in a handler's arguments.
 pub struct Caller<C>(pub C);
 
-impl<C: FromToken> FromRequestParts<Arc<Shared>> for Caller<C> {
+impl<C: FromToken, S: Send + Sync> FromRequestParts<S> for Caller<C> {
     type Rejection = C::Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, s: &Arc<Shared>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Sim(s) = Sim::from_request_parts(parts, state).await.map_err(|_| C::internal())?;
         let claims = if C::OWN_ADDRESS_IS_AUDIENCE && s.config.is_served() {
             let own = [s.config.base_url.trim_end_matches('/').to_string(), format!("{}/", s.config.base_url.trim_end_matches('/'))];
             let audiences: Vec<&str> = C::AUDIENCES.iter().copied().chain(own.iter().map(String::as_str)).collect();
-            check(s, &parts.headers, &audiences)
+            check(&s, &parts.headers, &audiences)
         } else {
-            check(s, &parts.headers, C::AUDIENCES)
+            check(&s, &parts.headers, C::AUDIENCES)
         }
         .map_err(C::reject)?;
         C::check(parts)?;

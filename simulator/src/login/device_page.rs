@@ -3,16 +3,15 @@
 //! HTML form, so a browser or a script (`curl -d otc=… -d login=… -d passwd=…`) can use it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::device_code::{self, DeviceLoginError};
 use super::model::Ctx;
-use crate::state::Shared;
+use crate::router::Sim;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
@@ -71,7 +70,7 @@ impl IntoResponse for Refused {
     }
 }
 
-pub(crate) async fn submit(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Html<String>, Refused> {
+pub(crate) async fn submit(Sim(s): Sim, body: Bytes) -> Result<Html<String>, Refused> {
     let f: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default().into_iter().collect();
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let code = get("otc");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, Request};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,10 +21,11 @@ use super::model::Ctx;
 use super::target::Target;
 use super::instant_tokens::InstantToken;
 use super::{client_credentials, tokens, user_tokens};
+use crate::router::Sim;
 use crate::clock::aad_timestamp;
 use crate::state::Shared;
 
-pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router {
     let routes = Router::new()
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery_v2))
         .route("/{tenant}/.well-known/openid-configuration", get(discovery_v1))
@@ -38,13 +39,12 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/common/UserRealm/{username}", get(user_realm))
         .route("/common/discovery/instance", get(instance_discovery))
         .route("/devicelogin", get(super::device_page::form).post(super::device_page::submit));
-    crate::faults::inject::injecting(routes, &shared, "login", super::error::injected)
-        .layer(middleware::from_fn_with_state(shared, error_bodies))
+    crate::faults::inject::injecting(routes, "login", super::error::injected).layer(middleware::from_fn(error_bodies))
 }
 
 /// Writes the body of a handler's `LoginError`: a trace id, the client's correlation id (or a
 /// new one) and the time.
-async fn error_bodies(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn error_bodies(Sim(s): Sim, req: Request, next: Next) -> Response {
     let client_request_id = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(String::from);
     let resp = next.run(req).await;
     let Some(error) = resp.extensions().get::<LoginError>().cloned() else { return resp };
@@ -69,7 +69,7 @@ fn tenant_for_document(s: &Shared, tenant: &str) -> Result<(String, String), Log
     Ok((tid.clone(), tid))
 }
 
-async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap) -> R {
+async fn discovery_v2(Sim(s): Sim, Path(tenant): Path<String>, headers: HeaderMap) -> R {
     let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
     let base = &crate::origin::of(&headers, &s.config.base_url);
     Ok(Json(json!({
@@ -100,7 +100,7 @@ async fn discovery_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, 
     .into_response())
 }
 
-async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap) -> R {
+async fn discovery_v1(Sim(s): Sim, Path(tenant): Path<String>, headers: HeaderMap) -> R {
     let (tid, issuer_tid) = tenant_for_document(&s, &tenant)?;
     let base = &crate::origin::of(&headers, &s.config.base_url);
     Ok(Json(json!({
@@ -132,12 +132,12 @@ async fn discovery_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, 
     .into_response())
 }
 
-async fn keys_v2(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+async fn keys_v2(Sim(s): Sim, headers: HeaderMap) -> Response {
     let issuer = tokens::v2_issuer(&crate::origin::of(&headers, &s.config.base_url), "{tenantid}");
     Json(json!({ "keys": [s.key.jwk(&issuer)] })).into_response()
 }
 
-async fn keys_v1(State(s): State<Arc<Shared>>) -> Response {
+async fn keys_v1(Sim(s): Sim) -> Response {
     Json(json!({ "keys": [s.key.jwk(&tokens::v1_issuer("{tenantid}"))] })).into_response()
 }
 
@@ -166,11 +166,11 @@ enum Version {
     V2,
 }
 
-async fn token_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> R {
+async fn token_v2(Sim(s): Sim, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> R {
     token(&s, &tenant, &headers, &body, Version::V2, false)
 }
 
-async fn token_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> R {
+async fn token_v1(Sim(s): Sim, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> R {
     token(&s, &tenant, &headers, &body, Version::V1, q.get("api-version").is_some_and(|v| v == "1.0"))
 }
 
@@ -307,11 +307,11 @@ fn token(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], version: Ve
     })
 }
 
-async fn devicecode_v2(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> R {
+async fn devicecode_v2(Sim(s): Sim, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> R {
     devicecode(&s, &tenant, &headers, &body, Version::V2, false)
 }
 
-async fn devicecode_v1(State(s): State<Arc<Shared>>, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> R {
+async fn devicecode_v1(Sim(s): Sim, Path(tenant): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> R {
     devicecode(&s, &tenant, &headers, &body, Version::V1, q.get("api-version").is_some_and(|v| v == "1.0"))
 }
 
@@ -353,7 +353,7 @@ fn devicecode(s: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], versio
 }
 
 /// User realm discovery: every simulated account is a managed (cloud) account.
-async fn user_realm(State(s): State<Arc<Shared>>, Path(username): Path<String>) -> Response {
+async fn user_realm(Sim(s): Sim, Path(username): Path<String>) -> Response {
     let domain = username.rsplit('@').next().unwrap_or_default().to_string();
     let known = s.world().directory.tenant(&domain).is_some();
     if !known {
@@ -370,7 +370,7 @@ async fn user_realm(State(s): State<Arc<Shared>>, Path(username): Path<String>) 
 }
 
 /// Instance discovery, for clients that validate the authority against this host.
-async fn instance_discovery(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+async fn instance_discovery(Sim(s): Sim, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
     let base = crate::origin::of(&headers, &s.config.base_url);
     let tenant = q
         .get("authorization_endpoint")
