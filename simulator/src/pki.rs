@@ -6,6 +6,9 @@
 //! bytes. A served CA (RSA, also deterministic) is narrower: name constraints and days of
 //! validity.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use rand_chacha::ChaCha20Rng;
@@ -39,6 +42,26 @@ pub struct Pki {
     pub ca_der: Vec<u8>,
     /// Separates a cluster's keys and serials from the simulator's and other clusters'.
     scope: String,
+    /// Certificates are a function of the seed and what they certify: each is made once and
+    /// kept (the clusters' CAs, and what a CA issued, by its purpose and subject).
+    clusters: Mutex<HashMap<String, Arc<Pki>>>,
+    issued: Mutex<HashMap<String, Issued>>,
+}
+
+/// Kept at once per map: made again on demand, dropping them all at the cap loses nothing.
+const MAX_KEPT: usize = 256;
+
+/// `map[key]`, made by `make` the first time (outside the lock: making signs).
+fn kept<T: Clone>(map: &Mutex<HashMap<String, T>>, key: String, make: impl FnOnce() -> T) -> T {
+    if let Some(v) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return v.clone();
+    }
+    let v = make();
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= MAX_KEPT {
+        map.clear();
+    }
+    map.entry(key).or_insert(v).clone()
 }
 
 /// A purpose's own random generator: SHA-256 of the seed, the domain and the purpose, so two
@@ -107,6 +130,13 @@ impl Pki {
         Self::build(seed, Window { start_secs, days: IN_PROCESS_DAYS }, None, None)
     }
 
+    /// [`Pki::new`], shared by every simulator in the process with this seed and start: a
+    /// suite runs the same seeds again and again, and their certificates never differ.
+    pub fn in_process(seed: u64, start_secs: i64) -> Arc<Self> {
+        static PKIS: OnceLock<Mutex<HashMap<String, Arc<Pki>>>> = OnceLock::new();
+        kept(PKIS.get_or_init(Default::default), format!("{seed}:{start_secs}"), || Arc::new(Self::new(seed, start_secs)))
+    }
+
     /// A served simulator's PKI: its CA and leaf keys are these RSA keys (PKCS#8 DER), and
     /// the CA certifies only `served.names`, for `served.days`.
     pub fn new_served(seed: u64, served: &ServedCertificates, ca_key: Vec<u8>, leaf_key: Vec<u8>) -> Self {
@@ -135,7 +165,7 @@ impl Pki {
         let cert = p.self_signed(&ca_key).expect("self-signing the CA");
         let ca = Issued { cert_pem: cert.pem(), key_pem: ca_key.serialize_pem() };
         let ca_der = cert.der().to_vec();
-        Pki { seed, rsa, window, ca_params: p, ca_key, ca, ca_der, scope }
+        Pki { seed, rsa, window, ca_params: p, ca_key, ca, ca_der, scope, clusters: Default::default(), issued: Default::default() }
     }
 
     /// A cluster's own PKI, as AKS gives every cluster: a CA (`CN=ca`, Ed25519 from the seed
@@ -146,6 +176,11 @@ impl Pki {
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "ca");
         Self::with_ca(self.seed, format!("cluster:{cluster_key}:"), dn, self.window, None, None)
+    }
+
+    /// [`Pki::for_cluster`], made once and kept.
+    pub fn cluster(&self, cluster_key: &str) -> Arc<Pki> {
+        kept(&self.clusters, cluster_key.to_string(), || Arc::new(self.for_cluster(cluster_key)))
     }
 
     fn issue(&self, purpose: &str, mut p: CertificateParams) -> Issued {
@@ -164,6 +199,10 @@ impl Pki {
 
     /// A client certificate (`O=system:masters, CN=masterclient` for admin kubeconfigs).
     pub fn client(&self, purpose: &str, common_name: &str, organization: &str) -> Issued {
+        kept(&self.issued, format!("client\0{purpose}\0{common_name}\0{organization}"), || self.make_client(purpose, common_name, organization))
+    }
+
+    fn make_client(&self, purpose: &str, common_name: &str, organization: &str) -> Issued {
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, organization);
@@ -186,6 +225,10 @@ impl Pki {
     }
 
     fn server_named(&self, common_name: &str, names: &[String]) -> Issued {
+        kept(&self.issued, format!("server\0{common_name}\0{}", names.join("\0")), || self.make_server(common_name, names))
+    }
+
+    fn make_server(&self, common_name: &str, names: &[String]) -> Issued {
         let mut p = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, common_name);
@@ -219,6 +262,21 @@ mod tests {
         assert_eq!(x.cert_pem, y.cert_pem);
         assert!(x.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(x.key_pem.contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn what_is_kept_is_what_would_be_made_again() {
+        let (a, b) = (Pki::in_process(3, 1_767_225_600), Pki::in_process(3, 1_767_225_600));
+        assert!(Arc::ptr_eq(&a, &b), "one PKI per seed and start in a process");
+        assert!(!Arc::ptr_eq(&a, &Pki::in_process(3, 1_767_225_601)));
+        let cluster = a.cluster("c:0:0");
+        assert!(Arc::ptr_eq(&cluster, &a.cluster("c:0:0")));
+        assert_eq!(cluster.ca.cert_pem, a.for_cluster("c:0:0").ca.cert_pem);
+        let kept = cluster.client("admin", "masterclient", "system:masters");
+        assert_eq!(kept.cert_pem, cluster.make_client("admin", "masterclient", "system:masters").cert_pem);
+        assert_ne!(kept.cert_pem, cluster.client("admin", "masterclient", "other").cert_pem, "the subject is part of the key");
+        let names = ["x.example".to_string()];
+        assert_eq!(cluster.server(&names).cert_pem, cluster.make_server("x.example", &names).cert_pem);
     }
 
     fn serial_of(pem: &str) -> Vec<u8> {

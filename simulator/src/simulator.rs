@@ -2,7 +2,8 @@
 //! (the operator's credentials, the personas, certificates, its Router).
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,11 +89,36 @@ const OPERATOR_SECRET_STREAM: u64 = 0x6f70_6572; // "oper"
 
 impl Simulator {
     pub fn new(config: SimConfig, clock: VirtualClock) -> Self {
-        let mut ids = IdSource::new(config.seed);
-        let mut directory = Directory::seeded(&mut ids, clock.now_ms());
-        let home = directory.home_tenant.clone();
+        let world = Self::seeded_world(config.seed, clock.now_ms());
         let secret = Self::derive_operator_secret(config.seed);
-        let (app, sp) = directory.register_app(&mut ids, &home, "aksflow-operator", &secret, clock.now_ms(), true);
+        Self::from_world(config, clock, world, secret)
+    }
+
+    /// The world a seed starts from at `now_ms`. Made once per process and cloned after:
+    /// a suite starts the same seeds again and again, and making one draws hundreds of ids.
+    fn seeded_world(seed: u64, now_ms: i64) -> World {
+        static WORLDS: OnceLock<Mutex<HashMap<(u64, i64), World>>> = OnceLock::new();
+        /// Seeds kept at once; made again on demand, dropping them all at the cap loses nothing.
+        const MAX_WORLDS: usize = 64;
+        let worlds = WORLDS.get_or_init(Default::default);
+        if let Some(w) = worlds.lock().unwrap_or_else(|p| p.into_inner()).get(&(seed, now_ms)) {
+            return w.clone();
+        }
+        let world = Self::make_seeded_world(seed, now_ms);
+        let mut worlds = worlds.lock().unwrap_or_else(|p| p.into_inner());
+        if worlds.len() >= MAX_WORLDS {
+            worlds.clear();
+        }
+        worlds.insert((seed, now_ms), world.clone());
+        world
+    }
+
+    fn make_seeded_world(seed: u64, now_ms: i64) -> World {
+        let mut ids = IdSource::new(seed);
+        let mut directory = Directory::seeded(&mut ids, now_ms);
+        let home = directory.home_tenant.clone();
+        let secret = Self::derive_operator_secret(seed);
+        let (app, sp) = directory.register_app(&mut ids, &home, "aksflow-operator", &secret, now_ms, true);
         directory.mark_seeded();
         let subscription_id = ids.guid().to_string();
         let mut arm = Arm::default();
@@ -106,11 +132,10 @@ impl Simulator {
             description: None,
             condition: None,
             condition_version: None,
-            created_ms: clock.now_ms(),
+            created_ms: now_ms,
             created_by: String::new(),
         });
-        let world = World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id }, fault_counts: Default::default(), app_tokens: Default::default() };
-        Self::from_world(config, clock, world, secret)
+        World { ids, directory, login: Default::default(), arm, kube: Default::default(), operator: Operator { app_id: app.app_id, object_id: sp.id, subscription_id }, fault_counts: Default::default(), app_tokens: Default::default() }
     }
 
     /// A simulator that continues from a snapshot (its clock moves to the saved time).
@@ -145,9 +170,9 @@ impl Simulator {
             let leaf = SigningKey::for_seed_cached(config.seed ^ LEAF_KEY_STREAM, config.key_cache.as_deref());
             Arc::new(crate::pki::Pki::new_served(config.seed, served, ca.pkcs8_der.clone(), leaf.pkcs8_der.clone()))
         } else {
-            Arc::new(crate::pki::Pki::new(config.seed, start))
+            crate::pki::Pki::in_process(config.seed, start)
         };
-        Simulator { shared: Arc::new(Shared { id_draws: AtomicU64::new(world.ids.draws()), world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki, cluster_pki: Default::default() }) }
+        Simulator { shared: Arc::new(Shared { id_draws: AtomicU64::new(world.ids.draws()), world: Mutex::new(world), generation: Default::default(), clock, key, config, operator_secret, pki }) }
     }
 
     fn derive_operator_secret(seed: u64) -> String {
@@ -253,5 +278,35 @@ impl Simulator {
 
     pub fn router(&self) -> axum::Router {
         crate::router::router(self.shared.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(s: &Snapshot) -> String {
+        serde_json::to_string(s).unwrap()
+    }
+
+    #[test]
+    fn a_kept_seed_world_is_the_one_made_afresh_and_no_run_changes_it() {
+        let fresh = |seed| Simulator::new(SimConfig::in_process(seed), VirtualClock::default());
+        let first = fresh(7);
+        let made = Simulator::make_seeded_world(7, VirtualClock::default().now_ms());
+        assert_eq!(serde_json::to_string(&first.snapshot().world).unwrap(), serde_json::to_string(&made).unwrap());
+        // A run draws ids and changes the directory; the next simulator of the seed starts clean.
+        {
+            let mut w = first.shared.world();
+            let w = &mut *w;
+            w.ids.guid();
+            w.directory.users.clear();
+        }
+        let second = fresh(7);
+        assert_ne!(json(&first.snapshot()), json(&second.snapshot()));
+        assert_eq!(serde_json::to_string(&second.snapshot().world).unwrap(), serde_json::to_string(&made).unwrap());
+        // Another start time is another world (its objects' creation times).
+        let later = Simulator::new(SimConfig::in_process(7), VirtualClock::starting_at(VirtualClock::default().now_ms() + 1_000));
+        assert_ne!(serde_json::to_string(&later.snapshot().world).unwrap(), serde_json::to_string(&made).unwrap());
     }
 }

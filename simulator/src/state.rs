@@ -43,9 +43,6 @@ pub struct Operator {
     pub subscription_id: String,
 }
 
-/// Cluster PKIs kept at once.
-const MAX_CLUSTER_PKIS: usize = 256;
-
 pub(crate) struct Shared {
     pub world: Mutex<World>,
     /// Counts the changes to the world: a holder that must keep every change (a served
@@ -59,8 +56,6 @@ pub(crate) struct Shared {
     pub config: SimConfig,
     pub operator_secret: String,
     pub pki: Arc<crate::pki::Pki>,
-    /// Each cluster's own PKI, by [`pki_key`](crate::arm::aks::ManagedCluster::pki_key).
-    pub cluster_pki: Mutex<std::collections::HashMap<String, Arc<crate::pki::Pki>>>,
 }
 
 impl Shared {
@@ -73,20 +68,10 @@ impl Shared {
         WorldGuard { world: w, generation: &self.generation, id_draws: &self.id_draws, changed: false }
     }
 
-    /// A cluster's own CA and the certificates it issues (made on first use and kept).
+    /// A cluster's own CA and the certificates it issues (made on first use and kept), by
+    /// [`pki_key`](crate::arm::aks::ManagedCluster::pki_key).
     pub fn cluster_pki(&self, cluster: &crate::arm::aks::ManagedCluster) -> Arc<crate::pki::Pki> {
-        let key = cluster.pki_key();
-        let mut by_key = self.cluster_pki.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = by_key.get(&key) {
-            return p.clone();
-        }
-        // Derived again on demand: dropping them all at the cap loses nothing.
-        if by_key.len() >= MAX_CLUSTER_PKIS {
-            by_key.clear();
-        }
-        let pki = Arc::new(self.pki.for_cluster(&key));
-        by_key.insert(key, pki.clone());
-        pki
+        self.pki.cluster(&cluster.pki_key())
     }
 
     /// The world with its generation, read together.
