@@ -149,14 +149,8 @@ impl Gateway {
             let value = HeaderValue::from_str(&h.value).map_err(|_| RequestError::HeaderValue(h.name.clone()))?;
             builder = builder.header(name, value);
         }
-        if let Ok(u) = url::Url::parse(&url) {
-            if let Some(host) = u.host_str() {
-                let host = match u.port() {
-                    Some(p) => format!("{host}:{p}"),
-                    None => host.to_string(),
-                };
-                builder = builder.header(http::header::HOST, host);
-            }
+        if let Some(host) = builder.uri_ref().and_then(host_header) {
+            builder = builder.header(http::header::HOST, host);
         }
         if req.service == Service::Kube {
             let identity = req.client_identity.as_ref().map(|v| v.as_str().to_string());
@@ -300,6 +294,21 @@ fn give_up_message(service: Service, req: &http::Request<Bytes>, last: &http::Re
 }
 
 /// Query parameters, form-encoded in the order given.
+/// The `Host` header for a URI, as a URL parser would name the host: lower case, and the
+/// port only when it is not the scheme's own.
+fn host_header(uri: &http::Uri) -> Option<String> {
+    let host = uri.host()?.to_ascii_lowercase();
+    let default_port = match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    };
+    Some(match uri.port_u16() {
+        Some(p) if Some(p) != default_port => format!("{host}:{p}"),
+        _ => host,
+    })
+}
+
 pub(crate) fn query_string(query: &[(String, String)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in query {

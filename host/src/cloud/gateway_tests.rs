@@ -512,3 +512,24 @@ async fn the_same_identity_with_another_secret_signs_in_again() {
     let err = r.gateway.call(&caps(&[Service::Arm]).acting_as(wrong), request(Service::Arm, "GET", "/x")).await.unwrap_err();
     assert!(matches!(err, CallError::Auth(_)), "{err:?}");
 }
+
+/// The `Host` header as the URL parser named it before: lower case, default ports left out.
+#[test]
+fn the_host_header_names_the_host_as_a_url_parser_would() {
+    for url in [
+        "https://management.azure.com/subscriptions?x=1",
+        "https://MyAKS-dns-1a2b.HCP.eastus.azmk8s.io:443/api",
+        "https://127.0.0.1:8443/k8s/x/api",
+        "http://localhost:80/x",
+        "http://localhost:8080/x",
+        "https://[::1]:9443/x",
+        "https://[::1]/x",
+    ] {
+        let parsed = url::Url::parse(url).unwrap();
+        let expected = parsed.host_str().map(|h| match parsed.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        });
+        assert_eq!(super::host_header(&url.parse().unwrap()), expected, "{url}");
+    }
+}

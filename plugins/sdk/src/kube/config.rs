@@ -151,6 +151,20 @@ fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
         .collect())
 }
 
+/// YAML with string keys only and no tags, all the way down.
+fn plain(v: &Yaml) -> bool {
+    match v {
+        Yaml::Null | Yaml::Bool(_) | Yaml::Number(_) | Yaml::String(_) => true,
+        Yaml::Sequence(items) => items.iter().all(plain),
+        Yaml::Mapping(m) => plain_fields(m),
+        Yaml::Tagged(_) => false,
+    }
+}
+
+fn plain_fields(m: &Mapping) -> bool {
+    m.iter().all(|(k, v)| matches!(k, Yaml::String(_)) && plain(v))
+}
+
 fn invalid(message: impl Into<String>) -> StepError {
     StepError::new("InvalidKubeconfig", message)
 }
@@ -205,11 +219,27 @@ impl Kubeconfig {
         }
         // YAML allows what a kubeconfig cannot hold, such as a map key that is itself a map
         // (client-go refuses those too). Refused here, so that what was read can always be
-        // written back. Found by the kubeconfig fuzz target.
-        if let Err(e) = serde_yaml::to_string(&kc) {
+        // written back. Found by the kubeconfig fuzz target. Writing it is the whole check and
+        // costs as much as the parse, so it is left out when every free-form part is plain.
+        if !kc.is_plain()
+            && let Err(e) = serde_yaml::to_string(&kc)
+        {
             return Err(invalid(format!("the kubeconfig is not valid: it holds YAML that a kubeconfig cannot (a key that is a list or a map?): {e}")));
         }
         Ok(kc)
+    }
+
+    /// Whether everything this crate does not model (the `extra` fields, `preferences`, an
+    /// exec plugin's `env`) is plain YAML: string keys, no tags. Such a kubeconfig always
+    /// writes back.
+    fn is_plain(&self) -> bool {
+        plain_fields(&self.extra)
+            && self.preferences.as_ref().is_none_or(plain)
+            && self.clusters.iter().all(|c| plain_fields(&c.cluster.extra))
+            && self.contexts.iter().all(|c| plain_fields(&c.context.extra))
+            && self.users.iter().all(|u| {
+                plain_fields(&u.user.extra) && u.user.exec.as_ref().is_none_or(|e| plain_fields(&e.extra) && e.env.as_ref().is_none_or(plain))
+            })
     }
 
     /// The kubeconfig as YAML, in clientcmd's layout.
@@ -440,5 +470,24 @@ mod tests {
         assert_eq!(kc, again);
         assert!(kc.to_yaml().contains("extensions:"));
         assert!(kc.to_yaml().contains("env: null"));
+    }
+
+    #[test]
+    fn free_form_yaml_that_cannot_be_written_back_is_still_refused() {
+        let base = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: ''\n";
+        // Plain extras, nested: kept, and skipped by the write-back check.
+        let kc = Kubeconfig::parse(&format!("{base}x-extra:\n  a: [1, {{b: c}}]\npreferences: {{colors: true}}\n")).unwrap();
+        assert!(kc.is_plain());
+        assert_eq!(Kubeconfig::parse(&kc.to_yaml()).unwrap(), kc);
+        // A key that is a map, anywhere in the free-form parts: written back, or refused.
+        for odd in ["x-extra:\n  ? {a: 1}\n  : v\n", "preferences:\n  ? [a]\n  : v\n", "preferences: !custom 1\n"] {
+            let text = format!("{base}{odd}");
+            let parsed: Kubeconfig = serde_yaml::from_str(&text).unwrap();
+            assert!(!parsed.is_plain(), "{odd}");
+            match Kubeconfig::parse(&text) {
+                Ok(kc) => assert!(serde_yaml::to_string(&kc).is_ok(), "{odd}"),
+                Err(e) => assert_eq!(e.code, "InvalidKubeconfig"),
+            }
+        }
     }
 }
