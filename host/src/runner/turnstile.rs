@@ -246,6 +246,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_step_that_leaves_is_skipped_from_then_on() {
+        let t = Turnstile::new(true);
+        t.join(0);
+        t.join(1);
+        t.acquire(0).await.leave();
+        drop(t.acquire(1).await);
+        assert!(tokio::time::timeout(NEVER, t.acquire(1)).await.is_ok(), "the turn went back to a step that had left");
+    }
+
+    #[tokio::test]
     async fn disabled_never_waits() {
         let t = Turnstile::new(false);
         t.join(0);
