@@ -52,7 +52,7 @@ pub struct Pki {
 const MAX_KEPT: usize = 256;
 
 /// `map[key]`, made by `make` the first time (outside the lock: making signs).
-fn kept<T: Clone>(map: &Mutex<HashMap<String, T>>, key: String, make: impl FnOnce() -> T) -> T {
+fn kept<K: std::hash::Hash + Eq, T: Clone>(map: &Mutex<HashMap<K, T>>, key: K, make: impl FnOnce() -> T) -> T {
     if let Some(v) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return v.clone();
     }
@@ -133,8 +133,8 @@ impl Pki {
     /// [`Pki::new`], shared by every simulator in the process with this seed and start: a
     /// suite runs the same seeds again and again, and their certificates never differ.
     pub fn in_process(seed: u64, start_secs: i64) -> Arc<Self> {
-        static PKIS: OnceLock<Mutex<HashMap<String, Arc<Pki>>>> = OnceLock::new();
-        kept(PKIS.get_or_init(Default::default), format!("{seed}:{start_secs}"), || Arc::new(Self::new(seed, start_secs)))
+        static PKIS: OnceLock<Mutex<HashMap<(u64, i64), Arc<Pki>>>> = OnceLock::new();
+        kept(PKIS.get_or_init(Default::default), (seed, start_secs), || Arc::new(Self::new(seed, start_secs)))
     }
 
     /// A served simulator's PKI: its CA and leaf keys are these RSA keys (PKCS#8 DER), and

@@ -14,7 +14,8 @@ use crate::state::Shared;
 use crate::{arm, graph, kube, login};
 
 /// The simulator a request is for, as a handler's argument. Put on the request by the
-/// simulator's own [`router`]; no client can set it.
+/// simulator's own [`router`]; no client can set it. Only the shared routes, called without
+/// `router` (a test), can miss it: that is a plain 500 here, and in `Caller` the service's own.
 #[derive(Clone)]
 pub(crate) struct Sim(pub Arc<Shared>);
 

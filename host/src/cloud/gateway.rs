@@ -293,9 +293,9 @@ fn give_up_message(service: Service, req: &http::Request<Bytes>, last: &http::Re
     )
 }
 
-/// Query parameters, form-encoded in the order given.
-/// The `Host` header for a URI, as a URL parser would name the host: lower case, and the
-/// port only when it is not the scheme's own.
+/// The `Host` header for a URI, as a URL parser names a DNS host: lower case, and the port
+/// only when it is not the scheme's own. (An IP literal is kept as written: a URL parser would
+/// also rewrite `127.1` as `127.0.0.1`.)
 fn host_header(uri: &http::Uri) -> Option<String> {
     let host = uri.host()?.to_ascii_lowercase();
     let default_port = match uri.scheme_str() {
@@ -309,6 +309,7 @@ fn host_header(uri: &http::Uri) -> Option<String> {
     })
 }
 
+/// Query parameters, form-encoded in the order given.
 pub(crate) fn query_string(query: &[(String, String)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in query {

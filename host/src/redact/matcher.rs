@@ -5,18 +5,51 @@
 //! automaton of them whole costs a state per byte to build, once per run, where this one
 //! costs a few hundred states.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// How much of each secret the automaton holds.
 const HEAD_LEN: usize = 16;
 
+/// Up to this many secrets behind one head are compared one by one; more are looked up by
+/// length. Tokens from one issuer share their first tens of bytes (the same JWT header), so a
+/// long run puts all its tokens behind one head.
+const COMPARED_ONE_BY_ONE: usize = 8;
+
 pub(super) struct SecretMatcher {
     heads: AhoCorasick,
-    /// For each head (by its pattern id), the secrets that start with it, longest first.
-    by_head: Vec<Vec<usize>>,
+    /// For each head (by its pattern id), the secrets that start with it.
+    by_head: Vec<Group>,
+}
+
+/// The secrets behind one head.
+struct Group {
+    /// Longest first.
     secrets: Vec<String>,
+    /// Their lengths, distinct, longest first, and the secrets themselves to look up (only
+    /// for a group too large to compare one by one).
+    by_length: Option<(Vec<usize>, HashSet<String>)>,
+}
+
+impl Group {
+    fn new(mut secrets: Vec<String>) -> Self {
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let by_length = (secrets.len() > COMPARED_ONE_BY_ONE).then(|| {
+            let mut lengths: Vec<usize> = secrets.iter().map(String::len).collect();
+            lengths.dedup();
+            (lengths, secrets.iter().cloned().collect())
+        });
+        Group { secrets, by_length }
+    }
+
+    /// The length of the longest secret `rest` starts with.
+    fn longest_at(&self, rest: &str) -> Option<usize> {
+        match &self.by_length {
+            Some((lengths, set)) => lengths.iter().copied().find(|&n| rest.get(..n).is_some_and(|c| set.contains(c))),
+            None => self.secrets.iter().find(|s| rest.starts_with(s.as_str())).map(String::len),
+        }
+    }
 }
 
 fn head(secret: &str) -> &str {
@@ -26,27 +59,25 @@ fn head(secret: &str) -> &str {
 impl SecretMatcher {
     /// `None` when there are no secrets. Secrets are never empty.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a String>) -> Option<Self> {
-        let mut secrets: Vec<String> = secrets.into_iter().cloned().collect();
-        if secrets.is_empty() {
+        let mut groups: HashMap<&str, Vec<String>> = HashMap::new();
+        for s in secrets {
+            groups.entry(head(s)).or_default().push(s.clone());
+        }
+        if groups.is_empty() {
             return None;
         }
-        // Longest first, so each head's list is too (ties in a fixed order).
-        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        let mut heads: Vec<&str> = Vec::new();
-        let mut by_head: Vec<Vec<usize>> = Vec::new();
-        let mut head_ids: HashMap<&str, usize> = HashMap::new();
-        for (i, s) in secrets.iter().enumerate() {
-            let id = *head_ids.entry(head(s)).or_insert_with(|| {
-                heads.push(head(s));
-                by_head.push(Vec::new());
-                heads.len() - 1
-            });
-            by_head[id].push(i);
-        }
+        // In a fixed order, so pattern ids do not depend on the map's.
+        let mut groups: Vec<(&str, Vec<String>)> = groups.into_iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(b.0));
         // Every place any head occurs (heads may contain each other), so the standard kind;
         // a contiguous NFA, as the heads are few.
-        let heads = AhoCorasick::builder().kind(Some(AhoCorasickKind::ContiguousNFA)).match_kind(MatchKind::Standard).build(&heads).expect("secrets are plain strings");
-        Some(SecretMatcher { heads, by_head, secrets })
+        let heads = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::Standard)
+            .build(groups.iter().map(|(h, _)| h))
+            .expect("secrets are plain strings");
+        let by_head = groups.into_iter().map(|(_, secrets)| Group::new(secrets)).collect();
+        Some(SecretMatcher { heads, by_head })
     }
 
     /// Where the secrets are in `s`, as byte ranges, in order.
@@ -54,11 +85,7 @@ impl SecretMatcher {
         let mut at: Vec<(usize, usize)> = self
             .heads
             .find_overlapping_iter(s)
-            .filter_map(|m| {
-                let rest = &s[m.start()..];
-                let longest = self.by_head[m.pattern().as_usize()].iter().find(|&&i| rest.starts_with(self.secrets[i].as_str()))?;
-                Some((m.start(), m.start() + self.secrets[*longest].len()))
-            })
+            .filter_map(|m| Some((m.start(), m.start() + self.by_head[m.pattern().as_usize()].longest_at(&s[m.start()..])?)))
             .collect();
         // Leftmost, then longest; a match inside one already taken is not another.
         at.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -110,13 +137,36 @@ mod tests {
         assert!(SecretMatcher::new(&[]).is_none());
     }
 
+    #[test]
+    fn many_secrets_behind_one_head_are_found_by_length() {
+        // Tokens of one issuer: the same header, then their own bytes, of a few lengths.
+        let secrets: Vec<String> = (0..200).map(|i| format!("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{i:0width$}", width = 8 + i % 5)).collect();
+        let m = SecretMatcher::new(&secrets).unwrap();
+        assert_eq!(m.by_head.len(), 1);
+        let text = format!("a {} b {}x c eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.999999999999 d", secrets[7], secrets[123]);
+        assert_eq!(m.replace(&text, "#").unwrap(), whole(&secrets, &text));
+        assert_eq!(m.replace(&text, "#").unwrap(), "a # b #x c eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.999999999999 d");
+    }
+
     proptest::proptest! {
         /// Secrets that share heads, contain each other and overlap (a two-letter alphabet,
         /// longer than a head): the same text as one automaton of them whole.
         #[test]
-        fn finds_what_an_automaton_of_whole_secrets_finds(secrets in proptest::collection::hash_set("[ab]{1,40}", 1..12), text in "[abc]{0,300}") {
+        fn finds_what_an_automaton_of_whole_secrets_finds(secrets in proptest::collection::hash_set("[ab]{1,40}", 1..40), text in "[abc]{0,300}") {
             let secrets: Vec<String> = secrets.into_iter().collect();
             let m = SecretMatcher::new(&secrets).unwrap();
+            proptest::prop_assert_eq!(m.replace(&text, "#").unwrap_or_else(|| text.clone()), whole(&secrets, &text));
+        }
+
+        /// Many secrets behind one head (a long shared start, as tokens of one issuer have),
+        /// containing and overlapping each other: looked up by length, the same answer.
+        #[test]
+        fn a_large_group_finds_the_same(tails in proptest::collection::hash_set("[ab]{0,12}", 9..40), text in proptest::collection::vec(("[ab]{0,12}", proptest::bool::ANY), 0..30)) {
+            const SHARED: &str = "0123456789abcdefXY";
+            let secrets: Vec<String> = tails.into_iter().map(|t| format!("{SHARED}{t}")).collect();
+            let text: String = text.into_iter().map(|(t, prefixed)| if prefixed { format!("{SHARED}{t}") } else { t }).collect();
+            let m = SecretMatcher::new(&secrets).unwrap();
+            proptest::prop_assert!(m.by_head.iter().any(|g| g.by_length.is_some()));
             proptest::prop_assert_eq!(m.replace(&text, "#").unwrap_or_else(|| text.clone()), whole(&secrets, &text));
         }
 

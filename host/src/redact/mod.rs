@@ -40,7 +40,8 @@ const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-ms
 /// Values shorter than this are not learnt: replacing them would mangle ordinary text.
 const MIN_SECRET_LEN: usize = 6;
 
-/// The run's known secrets and one automaton that finds them all in a single pass. Only the
+/// The run's known secrets and a matcher that finds them all in one pass (an automaton of
+/// their first bytes, each find confirmed: `matcher.rs`). Only the
 /// host adds to it: values it minted or attached, and inputs and outputs declared secret.
 /// What a plugin sends (a header, a request body) is redacted by name but never learnt, so a
 /// plugin cannot make the redactor hide other text.
@@ -49,12 +50,12 @@ pub struct Redactor {
     inner: RwLock<Known>,
 }
 
-/// Secrets learnt since the automaton was built wait in `pending`. Building costs time in
-/// proportion to all the secrets (tokens run to kilobytes) and a run learns a token at every
-/// sign-in, while a fresh token rarely shows up in text that is not already redacted by
-/// name. So a text is first searched for the pending secrets alone: if none occurs, the
-/// automaton of the others gives exactly what one of all would, and it is rebuilt only when
-/// a pending secret is really there (or too many wait).
+/// Secrets learnt since the matcher was built wait in `pending`. Building copies and groups
+/// every secret (tokens run to kilobytes) and a run learns a token at every sign-in, while a
+/// fresh token rarely shows up in text that is not already redacted by name. So a text is
+/// first searched for the pending secrets alone: if none occurs, the matcher of the others
+/// gives exactly what one of all would, and it is rebuilt only when a pending secret is
+/// really there (or too many wait).
 #[derive(Default)]
 struct Known {
     secrets: HashSet<String>,

@@ -118,9 +118,10 @@ impl Turnstile {
             return;
         }
         let mut s = self.lock();
-        if s.active.contains(&step) {
-            s.holder = Some(step);
+        if !s.active.contains(&step) || s.holder == Some(step) {
+            return;
         }
+        s.holder = Some(step);
         let bell = s.holders_bell();
         drop(s);
         if let Some(bell) = bell {
