@@ -26,6 +26,7 @@ pub mod era;
 pub mod faults;
 pub mod graph;
 pub mod ids;
+mod kept;
 pub mod keys;
 pub mod kube;
 pub mod origin;

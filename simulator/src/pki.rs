@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rand::{RngCore, SeedableRng};
+
+use crate::kept::kept;
 use sha2::{Digest, Sha256};
 use rand_chacha::ChaCha20Rng;
 use rcgen::{BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType, SerialNumber};
@@ -48,21 +50,8 @@ pub struct Pki {
     issued: Mutex<HashMap<String, Issued>>,
 }
 
-/// Kept at once per map: made again on demand, dropping them all at the cap loses nothing.
+/// Certificates kept at once per map.
 const MAX_KEPT: usize = 256;
-
-/// `map[key]`, made by `make` the first time (outside the lock: making signs).
-fn kept<K: std::hash::Hash + Eq, T: Clone>(map: &Mutex<HashMap<K, T>>, key: K, make: impl FnOnce() -> T) -> T {
-    if let Some(v) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return v.clone();
-    }
-    let v = make();
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= MAX_KEPT {
-        map.clear();
-    }
-    map.entry(key).or_insert(v).clone()
-}
 
 /// A purpose's own random generator: SHA-256 of the seed, the domain and the purpose, so two
 /// purposes (two clusters' keys) never share one, as a short string hash could let them.
@@ -134,7 +123,7 @@ impl Pki {
     /// suite runs the same seeds again and again, and their certificates never differ.
     pub fn in_process(seed: u64, start_secs: i64) -> Arc<Self> {
         static PKIS: OnceLock<Mutex<HashMap<(u64, i64), Arc<Pki>>>> = OnceLock::new();
-        kept(PKIS.get_or_init(Default::default), (seed, start_secs), || Arc::new(Self::new(seed, start_secs)))
+        kept(PKIS.get_or_init(Default::default), MAX_KEPT, (seed, start_secs), || Arc::new(Self::new(seed, start_secs)))
     }
 
     /// A served simulator's PKI: its CA and leaf keys are these RSA keys (PKCS#8 DER), and
@@ -180,7 +169,7 @@ impl Pki {
 
     /// [`Pki::for_cluster`], made once and kept.
     pub fn cluster(&self, cluster_key: &str) -> Arc<Pki> {
-        kept(&self.clusters, cluster_key.to_string(), || Arc::new(self.for_cluster(cluster_key)))
+        kept(&self.clusters, MAX_KEPT, cluster_key.to_string(), || Arc::new(self.for_cluster(cluster_key)))
     }
 
     fn issue(&self, purpose: &str, mut p: CertificateParams) -> Issued {
@@ -199,7 +188,7 @@ impl Pki {
 
     /// A client certificate (`O=system:masters, CN=masterclient` for admin kubeconfigs).
     pub fn client(&self, purpose: &str, common_name: &str, organization: &str) -> Issued {
-        kept(&self.issued, format!("client\0{purpose}\0{common_name}\0{organization}"), || self.make_client(purpose, common_name, organization))
+        kept(&self.issued, MAX_KEPT, format!("client\0{purpose}\0{common_name}\0{organization}"), || self.make_client(purpose, common_name, organization))
     }
 
     fn make_client(&self, purpose: &str, common_name: &str, organization: &str) -> Issued {
@@ -225,7 +214,7 @@ impl Pki {
     }
 
     fn server_named(&self, common_name: &str, names: &[String]) -> Issued {
-        kept(&self.issued, format!("server\0{common_name}\0{}", names.join("\0")), || self.make_server(common_name, names))
+        kept(&self.issued, MAX_KEPT, format!("server\0{common_name}\0{}", names.join("\0")), || self.make_server(common_name, names))
     }
 
     fn make_server(&self, common_name: &str, names: &[String]) -> Issued {

@@ -98,19 +98,9 @@ impl Simulator {
     /// a suite starts the same seeds again and again, and making one draws hundreds of ids.
     fn seeded_world(seed: u64, now_ms: i64) -> World {
         static WORLDS: OnceLock<Mutex<HashMap<(u64, i64), World>>> = OnceLock::new();
-        /// Seeds kept at once; made again on demand, dropping them all at the cap loses nothing.
+        /// Seeds' worlds kept at once.
         const MAX_WORLDS: usize = 64;
-        let worlds = WORLDS.get_or_init(Default::default);
-        if let Some(w) = worlds.lock().unwrap_or_else(|p| p.into_inner()).get(&(seed, now_ms)) {
-            return w.clone();
-        }
-        let world = Self::make_seeded_world(seed, now_ms);
-        let mut worlds = worlds.lock().unwrap_or_else(|p| p.into_inner());
-        if worlds.len() >= MAX_WORLDS {
-            worlds.clear();
-        }
-        worlds.insert((seed, now_ms), world.clone());
-        world
+        crate::kept::kept(WORLDS.get_or_init(Default::default), MAX_WORLDS, (seed, now_ms), || Self::make_seeded_world(seed, now_ms))
     }
 
     fn make_seeded_world(seed: u64, now_ms: i64) -> World {

@@ -24,30 +24,29 @@ pub(super) struct SecretMatcher {
 }
 
 /// The secrets behind one head.
-struct Group {
-    /// Longest first.
-    secrets: Vec<String>,
-    /// Their lengths, distinct, longest first, and the secrets themselves to look up (only
-    /// for a group too large to compare one by one).
-    by_length: Option<(Vec<usize>, HashSet<String>)>,
+enum Group {
+    /// Few: compared one by one, longest first.
+    Few(Vec<String>),
+    /// Many: their distinct lengths, longest first, and the secrets to look up.
+    ByLength(Vec<usize>, HashSet<String>),
 }
 
 impl Group {
     fn new(mut secrets: Vec<String>) -> Self {
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        let by_length = (secrets.len() > COMPARED_ONE_BY_ONE).then(|| {
-            let mut lengths: Vec<usize> = secrets.iter().map(String::len).collect();
-            lengths.dedup();
-            (lengths, secrets.iter().cloned().collect())
-        });
-        Group { secrets, by_length }
+        if secrets.len() <= COMPARED_ONE_BY_ONE {
+            return Group::Few(secrets);
+        }
+        let mut lengths: Vec<usize> = secrets.iter().map(String::len).collect();
+        lengths.dedup();
+        Group::ByLength(lengths, secrets.into_iter().collect())
     }
 
     /// The length of the longest secret `rest` starts with.
     fn longest_at(&self, rest: &str) -> Option<usize> {
-        match &self.by_length {
-            Some((lengths, set)) => lengths.iter().copied().find(|&n| rest.get(..n).is_some_and(|c| set.contains(c))),
-            None => self.secrets.iter().find(|s| rest.starts_with(s.as_str())).map(String::len),
+        match self {
+            Group::ByLength(lengths, set) => lengths.iter().copied().find(|&n| rest.get(..n).is_some_and(|c| set.contains(c))),
+            Group::Few(secrets) => secrets.iter().find(|s| rest.starts_with(s.as_str())).map(String::len),
         }
     }
 }
@@ -166,7 +165,7 @@ mod tests {
             let secrets: Vec<String> = tails.into_iter().map(|t| format!("{SHARED}{t}")).collect();
             let text: String = text.into_iter().map(|(t, prefixed)| if prefixed { format!("{SHARED}{t}") } else { t }).collect();
             let m = SecretMatcher::new(&secrets).unwrap();
-            proptest::prop_assert!(m.by_head.iter().any(|g| g.by_length.is_some()));
+            proptest::prop_assert!(m.by_head.iter().any(|g| matches!(g, Group::ByLength(..))));
             proptest::prop_assert_eq!(m.replace(&text, "#").unwrap_or_else(|| text.clone()), whole(&secrets, &text));
         }
 
