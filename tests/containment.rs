@@ -153,3 +153,31 @@ async fn a_kube_grant_reaches_only_clusters_the_run_knows() {
     let line = transcript.lines().find(|l| l.contains("\"step\":\"exfil\"")).expect("the refusal is recorded");
     assert!(line.contains("\"error\":") && !line.contains("\"response\""), "{line}");
 }
+
+/// A step's linear memory starts fresh, whatever slot it is given: steps that fill memory
+/// with a pattern are followed by steps of the same plugin (which the pooling allocator
+/// places in the slots just freed, kept resident between steps) that scan all of theirs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_never_sees_what_an_earlier_step_left_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut flow = String::new();
+    let mut last = None::<String>;
+    for round in 0..3 {
+        for (kind, with) in [("plant", "plant = true, mebibytes = 3"), ("scan", "plant = false")] {
+            let id = format!("{kind}-{round}");
+            let needs = last.as_ref().map(|l| format!("needs = [\"{l}\"]")).unwrap_or_default();
+            flow.push_str(&format!("[[step]]\nid = \"{id}\"\nuses = \"{{wasm:test-residue}}\"\nwith = {{ key = \"{}\", {with} }}\n{needs}\n\n", 40 + round));
+            last = Some(id);
+        }
+    }
+    let path = write_flow(dir.path(), "flow.toml", &flow);
+    let report = run_flow(&path, 1, &dir.path().join("out")).await;
+    for round in 0..3 {
+        let plant = step(&report, &format!("plant-{round}"));
+        let scan = step(&report, &format!("scan-{round}"));
+        assert_eq!(plant.status, StepStatus::Succeeded, "{plant:?}");
+        let planted: usize = plant.outputs["found"].parse().unwrap();
+        assert!(planted > 3 << 14, "the scan sees a planting step's own pattern: {planted}");
+        assert_eq!(scan.outputs["found"], "0", "round {round}: a later step saw the earlier step's memory");
+    }
+}
