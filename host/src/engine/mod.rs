@@ -91,8 +91,9 @@ impl StepEngine {
         // faults on memory it is about to use, and still from the pristine image
         // (tests/containment.rs scans for what an earlier step left). legacy-aad one at a
         // time: 255 -> 23 page faults and 15.1 -> 13.7 ms of CPU a flow (criterion `flow`,
-        // one sitting). 32 warm slots hold one of each component a flow uses.
-        pool.max_unused_warm_slots(32);
+        // one sitting). Every memory slot may stay warm: with 32, two flows side by side
+        // (each on its own thread, runner/own_thread.rs) took 3x the page faults.
+        pool.max_unused_warm_slots(MAX_INSTANCES * 2);
         if reset_in_place {
             pool.pagemap_scan(wasmtime::Enabled::Yes);
             pool.linear_memory_keep_resident(2 << 20);

@@ -7,6 +7,7 @@ mod exec;
 mod io;
 mod journal;
 mod output_files;
+mod own_thread;
 pub mod preflight;
 pub mod progress;
 pub mod report;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use backend::Live;
-pub use exec::run;
+pub use own_thread::run;
 pub use progress::{Console, Progress, Silent};
 pub use report::{RunReport, StepReport, StepStatus};
 

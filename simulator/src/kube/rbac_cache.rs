@@ -1,7 +1,7 @@
 //! A cluster's RBAC policy, built once and kept until an object of the cluster changes.
 //! Building it parses every Role, ClusterRole and binding from JSON and aggregates the
 //! ClusterRoles: for every request that costs more than the rest of the authorisation.
-//! Not part of the cluster's saved state: a clone or a restored cluster builds afresh.
+//! Not part of the cluster's saved state: a restored cluster builds afresh; a clone shares it.
 
 use std::sync::{Arc, Mutex};
 
@@ -33,9 +33,11 @@ impl RbacCache {
     }
 }
 
+/// A clone has the same objects, so the same policy: it shares the built one (which is
+/// never changed, only replaced) until either side changes an object.
 impl Clone for RbacCache {
     fn clone(&self) -> Self {
-        RbacCache::default()
+        RbacCache { built: Mutex::new(self.built.lock().unwrap_or_else(|p| p.into_inner()).clone()) }
     }
 }
 

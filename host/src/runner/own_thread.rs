@@ -1,0 +1,126 @@
+//! A simulated flow runs on a thread of its own, on a single-threaded runtime. Its steps
+//! take turns at the simulator anyway (the turnstile), so one thread loses no parallelism
+//! that matters, and every hand-off of the turn is a queue push instead of a wake-up of
+//! another worker thread (a system call and a context switch). Flows run side by side
+//! (`aksflow test`, the bench's two at a time) each get a thread, so they still use every
+//! core. Runs against Azure or a served simulator stay on the caller's runtime: their HTTP
+//! clients belong to it.
+//!
+//! The threads are kept for the next flow (a new thread's allocator heap, signal stack and
+//! wasm trap handling start cold, and its exit unmaps them on every core); each flow still
+//! gets a runtime of its own, dropped with whatever tasks it left.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use super::report::RunReport;
+use super::{RunError, RunOptions, exec};
+use crate::cloud::Target;
+use crate::engine::StepEngine;
+use crate::flow::Plan;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads waiting for a flow, each by the channel it takes jobs from.
+static IDLE: Mutex<Vec<mpsc::Sender<Job>>> = Mutex::new(Vec::new());
+
+/// Idle threads kept at most: enough for a suite's flows on every core.
+fn max_idle() -> usize {
+    2 * std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Runs a flow: a simulated one on a flow thread, any other here. Dropping the returned
+/// future stops a simulated flow too (its runtime is dropped with its tasks).
+pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
+    if opts.target != Target::Sim {
+        return exec::run(plan, engine, opts).await;
+    }
+    let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+    // Dropped by this future, whether it finishes or is dropped itself: the flow stops.
+    let (_stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let job: Job = Box::new(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| RunError::Setup(format!("cannot start the flow's runtime: {e}")))?;
+            rt.block_on(async {
+                tokio::select! {
+                    report = exec::run(plan, engine, opts) => Some(report),
+                    _ = stop_rx => None,
+                }
+            })
+            .ok_or_else(|| RunError::Setup("the run was stopped".into()))
+            .and_then(|r| r)
+        }));
+        let _ = result_tx.send(outcome);
+    });
+    hand_over(job)?;
+    match result_rx.await {
+        Ok(Ok(result)) => result,
+        // A panic in the flow is this caller's panic, as it was when the flow ran here.
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => Err(RunError::Setup("the flow's thread ended without an answer".into())),
+    }
+}
+
+/// Gives `job` to an idle flow thread, or to a new one.
+fn hand_over(job: Job) -> Result<(), RunError> {
+    let mut job = job;
+    loop {
+        let Some(idle) = IDLE.lock().unwrap_or_else(|p| p.into_inner()).pop() else { break };
+        match idle.send(job) {
+            Ok(()) => return Ok(()),
+            // That thread is gone; try the next.
+            Err(mpsc::SendError(back)) => job = back,
+        }
+    }
+    let (tx, rx) = mpsc::channel::<Job>();
+    tx.send(job).expect("the receiver is here");
+    std::thread::Builder::new()
+        .name("aksflow flow".into())
+        .spawn(move || {
+            while let Ok(job) = rx.recv() {
+                job();
+                let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+                if idle.len() >= max_idle() {
+                    return;
+                }
+                idle.push(tx.clone());
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| RunError::Setup(format!("cannot start a thread for the flow: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs handed over one after another reuse the thread that went idle; jobs at once get
+    /// a thread each.
+    #[test]
+    fn an_idle_thread_takes_the_next_flow_and_busy_ones_do_not() {
+        let ran_on = || {
+            let (tx, rx) = mpsc::channel();
+            hand_over(Box::new(move || tx.send(std::thread::current().id()).unwrap())).unwrap();
+            rx
+        };
+        let first = ran_on().recv().unwrap();
+        // The thread goes back on the idle list just after the job; wait for it.
+        while IDLE.lock().unwrap().is_empty() {
+            std::thread::yield_now();
+        }
+        assert_eq!(ran_on().recv().unwrap(), first, "the idle thread took it");
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel();
+        hand_over(Box::new(move || {
+            started_tx.send(std::thread::current().id()).unwrap();
+            release_rx.recv().unwrap();
+        }))
+        .unwrap();
+        let busy = started_rx.recv().unwrap();
+        assert_ne!(ran_on().recv().unwrap(), busy, "a busy thread is not given a second job");
+        release_tx.send(()).unwrap();
+    }
+}
