@@ -97,10 +97,13 @@ impl Simulator {
     /// The world a seed starts from at `now_ms`. Made once per process and cloned after:
     /// a suite starts the same seeds again and again, and making one draws hundreds of ids.
     fn seeded_world(seed: u64, now_ms: i64) -> World {
-        static WORLDS: OnceLock<Mutex<HashMap<(u64, i64), World>>> = OnceLock::new();
+        static WORLDS: OnceLock<Mutex<HashMap<(u64, i64), Arc<World>>>> = OnceLock::new();
         /// Seeds' worlds kept at once.
         const MAX_WORLDS: usize = 64;
-        crate::kept::kept(WORLDS.get_or_init(Default::default), MAX_WORLDS, (seed, now_ms), || Self::make_seeded_world(seed, now_ms))
+        // Kept behind an Arc so the map's lock is held for a pointer's copy, not the world's:
+        // flows side by side start at once.
+        let kept = crate::kept::kept(WORLDS.get_or_init(Default::default), MAX_WORLDS, (seed, now_ms), || Arc::new(Self::make_seeded_world(seed, now_ms)));
+        World::clone(&kept)
     }
 
     fn make_seeded_world(seed: u64, now_ms: i64) -> World {

@@ -26,7 +26,9 @@ static IDLE: Mutex<Vec<mpsc::Sender<Job>>> = Mutex::new(Vec::new());
 
 /// Idle threads kept at most: enough for a suite's flows on every core.
 fn max_idle() -> usize {
-    2 * std::thread::available_parallelism().map_or(2, |n| n.get())
+    // Asked once: the answer reads the cgroup's files each time.
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| 2 * std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
 /// Runs a flow: a simulated one on a flow thread, any other here. Dropping the returned
