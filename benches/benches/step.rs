@@ -1,6 +1,6 @@
 //! Instantiate + run of a trivial step (the test-echo component): through aksflow's sandbox
 //! (pooling, InstancePre, fuel, epoch deadline, memory cap, deterministic WASI), and through
-//! bare wasmtime (default config, InstancePre, stub imports) beside it, so the host's own
+//! bare wasmtime (aksflow's pooling settings, InstancePre, stub imports) beside it, so the host's own
 //! overhead is a visible number. Target: ours ≤ 25 µs median.
 
 use std::sync::Arc;
@@ -62,14 +62,15 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("instantiate+run trivial step");
     g.bench_function("aksflow sandbox", |b| b.iter(|| rt.block_on(engine.run(&plugin, io.clone(), caps.clone(), &inputs)).unwrap()));
 
-    // bare wasmtime: the same pooling allocator and InstancePre, none of the sandbox's
-    // limits, deterministic WASI or host imports
-    let mut config = Config::new();
-    let mut pool = wasmtime::PoolingAllocationConfig::default();
-    pool.total_component_instances(64).total_core_instances(512).total_memories(128).total_tables(256).max_memory_size(1 << 30).max_unused_warm_slots(8);
-    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
-    config.concurrency_support(false);
-    let bare_engine = Engine::new(&config).unwrap();
+    // bare wasmtime: the same pooling allocator (slots, warm reuse, memory reset in place)
+    // and InstancePre, none of the sandbox's limits, deterministic WASI or host imports
+    let bare_config = |reset_in_place: bool| {
+        let mut config = Config::new();
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(StepEngine::pooling(reset_in_place)));
+        config.concurrency_support(false);
+        config
+    };
+    let bare_engine = Engine::new(&bare_config(true)).or_else(|_| Engine::new(&bare_config(false))).unwrap();
     let component = wasmtime::component::Component::new(&bare_engine, &wasm).unwrap();
     let mut linker: Linker<Bare> = Linker::new(&bare_engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();

@@ -74,7 +74,10 @@ impl StepEngine {
         Ok(this)
     }
 
-    fn config(reset_in_place: bool) -> Config {
+    /// The pooling allocator's settings (public so the step bench's bare wasmtime can use the
+    /// same). `reset_in_place` needs the PAGEMAP_SCAN ioctl: building an engine with it
+    /// fails where the kernel lacks it.
+    pub fn pooling(reset_in_place: bool) -> PoolingAllocationConfig {
         let mut pool = PoolingAllocationConfig::default();
         // Every step is one component instance; a Rust wasip2 component has a handful of
         // core instances and one linear memory.
@@ -99,6 +102,11 @@ impl StepEngine {
             pool.linear_memory_keep_resident(2 << 20);
             pool.table_keep_resident(128 << 10);
         }
+        pool
+    }
+
+    fn config(reset_in_place: bool) -> Config {
+        let pool = Self::pooling(reset_in_place);
         let mut config = Config::new();
         config.wasm_component_model(true);
         // Fuel is the deterministic CPU budget; the epoch is the wall-clock backstop.
