@@ -156,14 +156,14 @@ async fn a_kube_grant_reaches_only_clusters_the_run_knows() {
 
 /// A step's linear memory starts fresh, whatever slot it is given: steps that fill memory
 /// with a pattern are followed by steps of the same plugin (which the pooling allocator
-/// places in the slots just freed, kept resident between steps) that scan all of theirs.
+/// places in the slots just freed) that grow their memory as far and scan all of it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_step_never_sees_what_an_earlier_step_left_in_memory() {
     let dir = tempfile::tempdir().unwrap();
     let mut flow = String::new();
     let mut last = None::<String>;
     for round in 0..3 {
-        for (kind, with) in [("plant", "plant = true, mebibytes = 3"), ("scan", "plant = false")] {
+        for (kind, with) in [("plant", "plant = true, mebibytes = 3"), ("scan", "plant = false, mebibytes = 4")] {
             let id = format!("{kind}-{round}");
             let needs = last.as_ref().map(|l| format!("needs = [\"{l}\"]")).unwrap_or_default();
             flow.push_str(&format!("[[step]]\nid = \"{id}\"\nuses = \"{{wasm:test-residue}}\"\nwith = {{ key = \"{}\", {with} }}\n{needs}\n\n", 40 + round));

@@ -62,15 +62,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("instantiate+run trivial step");
     g.bench_function("aksflow sandbox", |b| b.iter(|| rt.block_on(engine.run(&plugin, io.clone(), caps.clone(), &inputs)).unwrap()));
 
-    // bare wasmtime: the same pooling allocator (slots, warm reuse, memory reset in place)
-    // and InstancePre, none of the sandbox's limits, deterministic WASI or host imports
-    let bare_config = |reset_in_place: bool| {
-        let mut config = Config::new();
-        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(StepEngine::pooling(reset_in_place)));
-        config.concurrency_support(false);
-        config
-    };
-    let bare_engine = Engine::new(&bare_config(true)).or_else(|_| Engine::new(&bare_config(false))).unwrap();
+    // bare wasmtime: the same pooling allocator (slots, warm reuse, batched resets) and
+    // InstancePre, none of the sandbox's limits, deterministic WASI or host imports
+    let mut config = Config::new();
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(StepEngine::pooling()));
+    config.concurrency_support(false);
+    let bare_engine = Engine::new(&config).unwrap();
     let component = wasmtime::component::Component::new(&bare_engine, &wasm).unwrap();
     let mut linker: Linker<Bare> = Linker::new(&bare_engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();

@@ -48,8 +48,9 @@ pub struct TestArgs {
     /// Run only shard I of N (e.g. 1/4), to split a suite across CI machines
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
-    /// Flows run at the same time [default: twice the number of CPUs: a flow waits on the
-    /// disk while its files are made durable, and another can use the CPU meanwhile]
+    /// Flows run at the same time [default: twice the number of CPUs, at most 32: a flow
+    /// waits on the disk while its files are made durable, and another can use the CPU
+    /// meanwhile]
     #[arg(long, short)]
     pub jobs: Option<usize>,
     /// Write an HTML report page per flow here, and index.html with a line per flow
@@ -102,7 +103,8 @@ pub async fn run(args: TestArgs) -> i32 {
     // Each simulated flow runs on a thread of its own and blocks it while its files are
     // synced to disk: twice the CPUs keeps them busy. 1,000 flows on this project's 2-core
     // machine: 104 -> 124 flows/s writing to disk, unchanged on tmpfs (docs/testing.md).
-    let jobs = args.jobs.unwrap_or_else(|| 2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    // Capped below the engine's instance pool, which every running step takes a slot of.
+    let jobs = args.jobs.unwrap_or_else(|| (2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).min(crate::engine::MAX_INSTANCES as usize / 2));
     let seeds = args.seeds.clone().map(|s| s.0).unwrap_or_else(|| vec![args.seed]);
     let sweep = seeds.len() > 1;
     let total = flows.len() * seeds.len();

@@ -32,7 +32,8 @@ fn max_idle() -> usize {
 }
 
 /// Runs a flow: a simulated one on a flow thread, any other here. Dropping the returned
-/// future stops a simulated flow too (its runtime is dropped with its tasks).
+/// future stops a simulated flow too (its runtime is dropped with its tasks). A panic in the
+/// run itself comes back here; one inside a step's task is tokio's, as it was before.
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
     if opts.target != Target::Sim {
         return exec::run(plan, engine, opts).await;
@@ -108,12 +109,13 @@ mod tests {
             hand_over(Box::new(move || tx.send(std::thread::current().id()).unwrap())).unwrap();
             rx
         };
-        let first = ran_on().recv().unwrap();
+        let wait = std::time::Duration::from_secs(10);
+        let first = ran_on().recv_timeout(wait).unwrap();
         // The thread goes back on the idle list just after the job; wait for it.
         while IDLE.lock().unwrap().is_empty() {
             std::thread::yield_now();
         }
-        assert_eq!(ran_on().recv().unwrap(), first, "the idle thread took it");
+        assert_eq!(ran_on().recv_timeout(wait).unwrap(), first, "the idle thread took it");
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let (started_tx, started_rx) = mpsc::channel();
         hand_over(Box::new(move || {
@@ -121,8 +123,8 @@ mod tests {
             release_rx.recv().unwrap();
         }))
         .unwrap();
-        let busy = started_rx.recv().unwrap();
-        assert_ne!(ran_on().recv().unwrap(), busy, "a busy thread is not given a second job");
+        let busy = started_rx.recv_timeout(wait).unwrap();
+        assert_ne!(ran_on().recv_timeout(wait).unwrap(), busy, "a busy thread is not given a second job");
         release_tx.send(()).unwrap();
     }
 }

@@ -39,7 +39,7 @@ impl Guest for Residue {
         StepInfo::new("test-residue", "Looks for what an earlier step left in memory")
             .input("key", "the pattern's key, 0 to 255")
             .typed("plant", "true: leave the pattern first", ValueKind::Boolean, false)
-            .typed("mebibytes", "how much heap to fill when planting (default 1, at most 64)", ValueKind::Integer, false)
+            .typed("mebibytes", "how much heap to fill when planting, or to grow memory by before scanning (default 1 and 4, at most 64)", ValueKind::Integer, false)
             .output("found", "places the pattern starts in this step's memory")
     }
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
@@ -55,6 +55,12 @@ impl Guest for Residue {
                     core::ptr::write_volatile(core::ptr::addr_of_mut!(PLANTED[i]), pattern(key, i));
                 }
             }
+        }
+        if inputs.opt_bool("plant")? != Some(true) {
+            // Memory a planting step grew is beyond this instance's first size: grow as far,
+            // so the scan covers those pages too (fresh ones must read as zero).
+            let grow = inputs.opt_int("mebibytes")?.unwrap_or(4).clamp(0, 64) as usize * 16;
+            core::arch::wasm32::memory_grow(0, grow);
         }
         let found = count(key);
         drop(core::hint::black_box(kept));
