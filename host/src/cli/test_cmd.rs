@@ -100,11 +100,7 @@ pub async fn run(args: TestArgs) -> i32 {
             return 2;
         }
     };
-    // Each simulated flow runs on a thread of its own and blocks it while its files are
-    // synced to disk: twice the CPUs keeps them busy. 1,000 flows on this project's 2-core
-    // machine: 104 -> 124 flows/s writing to disk, unchanged on tmpfs (docs/testing.md).
-    // Capped below the engine's instance pool, which every running step takes a slot of.
-    let jobs = args.jobs.unwrap_or_else(|| (2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).min(crate::engine::MAX_INSTANCES as usize / 2));
+    let jobs = args.jobs.unwrap_or_else(crate::runner::side_by_side);
     let seeds = args.seeds.clone().map(|s| s.0).unwrap_or_else(|| vec![args.seed]);
     let sweep = seeds.len() > 1;
     let total = flows.len() * seeds.len();

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use backend::Live;
-pub use own_thread::run;
+pub use own_thread::{run, side_by_side};
 pub use progress::{Console, Progress, Silent};
 pub use report::{RunReport, StepReport, StepStatus};
 

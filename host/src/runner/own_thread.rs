@@ -24,11 +24,15 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Threads waiting for a flow, each by the channel it takes jobs from.
 static IDLE: Mutex<Vec<mpsc::Sender<Job>>> = Mutex::new(Vec::new());
 
-/// Idle threads kept at most: enough for a suite's flows on every core.
-fn max_idle() -> usize {
+/// Flows worth running side by side: twice the CPUs, as each flow thread blocks while its
+/// files are synced to disk (1,000 flows on a 2-core machine writing to disk: 104 -> 124
+/// flows/s, unchanged on tmpfs; docs/testing.md), and at most half the engine's instance
+/// pool, which every running step takes a slot of. `aksflow test`'s default, and the most
+/// flow threads kept idle.
+pub fn side_by_side() -> usize {
     // Asked once: the answer reads the cgroup's files each time.
-    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *MAX.get_or_init(|| 2 * std::thread::available_parallelism().map_or(2, |n| n.get()))
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| (2 * std::thread::available_parallelism().map_or(2, |n| n.get())).min(crate::engine::MAX_INSTANCES as usize / 2))
 }
 
 /// Runs a flow: a simulated one on a flow thread, any other here. Dropping the returned
@@ -47,14 +51,13 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
                 .enable_all()
                 .build()
                 .map_err(|e| RunError::Setup(format!("cannot start the flow's runtime: {e}")))?;
+            // Nobody waits for a stopped run's answer.
             rt.block_on(async {
                 tokio::select! {
-                    report = exec::run(plan, engine, opts) => Some(report),
-                    _ = stop_rx => None,
+                    report = exec::run(plan, engine, opts) => report,
+                    _ = stop_rx => Err(RunError::Setup("the run was stopped".into())),
                 }
             })
-            .ok_or_else(|| RunError::Setup("the run was stopped".into()))
-            .and_then(|r| r)
         }));
         let _ = result_tx.send(outcome);
     });
@@ -63,13 +66,12 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         Ok(Ok(result)) => result,
         // A panic in the flow is this caller's panic, as it was when the flow ran here.
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => Err(RunError::Setup("the flow's thread ended without an answer".into())),
+        Err(_) => Err(RunError::Setup("the flow's thread ended without an answer; this is a bug in aksflow: please report it with the output of the run under AKSFLOW_LOG=debug".into())),
     }
 }
 
 /// Gives `job` to an idle flow thread, or to a new one.
-fn hand_over(job: Job) -> Result<(), RunError> {
-    let mut job = job;
+fn hand_over(mut job: Job) -> Result<(), RunError> {
     loop {
         let Some(idle) = IDLE.lock().unwrap_or_else(|p| p.into_inner()).pop() else { break };
         match idle.send(job) {
@@ -86,7 +88,7 @@ fn hand_over(job: Job) -> Result<(), RunError> {
             while let Ok(job) = rx.recv() {
                 job();
                 let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-                if idle.len() >= max_idle() {
+                if idle.len() >= side_by_side() {
                     return;
                 }
                 idle.push(tx.clone());
