@@ -181,3 +181,23 @@ async fn a_step_never_sees_what_an_earlier_step_left_in_memory() {
         assert_eq!(scan.outputs["found"], "0", "round {round}: a later step saw the earlier step's memory");
     }
 }
+
+/// More steps at once than the engine has sandboxes: the steps past the pool fail with an
+/// error that says why and what to do, and the others finish. Each step makes two calls, so
+/// it holds its sandbox while it waits for its turn at the second.
+#[tokio::test(flavor = "multi_thread")]
+async fn steps_past_the_instance_pool_fail_naming_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow: String = (0..aksflow::engine::MAX_INSTANCES + 6)
+        .map(|i| format!("[[step]]\nid = \"calls-{i}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 2 }}\ngrant = [\"arm\"]\n\n"))
+        .collect();
+    let path = write_flow(dir.path(), "flow.toml", &flow);
+    let report = run_flow(&path, 1, &dir.path().join("out")).await;
+    let failed: Vec<_> = report.steps.iter().filter(|s| s.status != StepStatus::Succeeded).collect();
+    assert!(!failed.is_empty() && failed.len() <= 6, "{} failed", failed.len());
+    for s in failed {
+        assert_eq!(s.code.as_deref(), Some("InstantiateFailed"), "{s:?}");
+        let message = s.message.as_deref().unwrap_or_default();
+        assert!(message.contains("more steps were running at once") && message.contains("--jobs") && message.contains("`needs`"), "{message}");
+    }
+}

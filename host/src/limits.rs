@@ -200,6 +200,15 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
 }
 
 pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
+    // Every running step, in every flow of the process, holds one of the engine's slots.
+    if e.chain().any(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()) {
+        return StepFailure::Instantiate {
+            reason: format!(
+                "more steps were running at once in this process than its {} sandboxes ({e:#}); run fewer at once: order independent steps with `needs`, or lower `aksflow test --jobs`",
+                crate::engine::MAX_INSTANCES
+            ),
+        };
+    }
     StepFailure::Instantiate { reason: format!("{e:#}") }
 }
 

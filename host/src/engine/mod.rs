@@ -23,7 +23,8 @@ use crate::sandbox::{self, StepIo, StepOutcome, StepState};
 /// How often the epoch advances: the granularity of the wall-clock backstop.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Instances that may be live at once; the runner never runs more steps than this together.
+/// Instances that may be live at once in a process, over all its flows: a step started past
+/// them fails with `InstantiateFailed`, naming the fix (`limits::instantiate_error`).
 pub const MAX_INSTANCES: u32 = 64;
 
 /// The most memory any step may be allowed (a flow can raise a step's cap up to this).
