@@ -1,6 +1,7 @@
 //! Looks for what an earlier step left in linear memory. `plant = "true"` fills `mebibytes`
 //! of heap (and a static) with a pattern made from `key`, then counts the pattern in its own
-//! memory (which proves the scan can see it). Without `plant` it only counts. The pattern is
+//! memory (which proves the scan can see it). Without `plant` it grows its memory by
+//! `mebibytes` (as far as a planting step's heap went) and counts. The pattern is
 //! computed byte by byte and never held whole, so a scan finds only what a planting step left.
 use aksflow_sdk::*;
 
@@ -45,22 +46,20 @@ impl Guest for Residue {
     fn run(inputs: Vec<Field>) -> Result<StepOutput, StepError> {
         let inputs = Inputs::from(inputs);
         let key = inputs.req("key")?.parse::<u8>().map_err(|e| StepError::bad_input("key", e))?;
+        let mebibytes = inputs.opt_int("mebibytes")?;
         let mut kept = Vec::new();
         if inputs.opt_bool("plant")? == Some(true) {
-            let mebibytes = inputs.opt_int("mebibytes")?.unwrap_or(1).clamp(0, 64) as usize;
-            kept = (0..mebibytes << 20).map(|i| pattern(key, i % RUN)).collect::<Vec<u8>>();
+            kept = (0..(mebibytes.unwrap_or(1).clamp(0, 64) as usize) << 20).map(|i| pattern(key, i % RUN)).collect::<Vec<u8>>();
             // SAFETY: one thread; nothing else touches the static.
             unsafe {
                 for i in 0..RUN {
                     core::ptr::write_volatile(core::ptr::addr_of_mut!(PLANTED[i]), pattern(key, i));
                 }
             }
-        }
-        if inputs.opt_bool("plant")? != Some(true) {
+        } else {
             // Memory a planting step grew is beyond this instance's first size: grow as far,
             // so the scan covers those pages too (fresh ones must read as zero).
-            let grow = inputs.opt_int("mebibytes")?.unwrap_or(4).clamp(0, 64) as usize * 16;
-            core::arch::wasm32::memory_grow(0, grow);
+            core::arch::wasm32::memory_grow(0, mebibytes.unwrap_or(4).clamp(0, 64) as usize * 16);
         }
         let found = count(key);
         drop(core::hint::black_box(kept));
