@@ -72,4 +72,21 @@ mod tests {
         });
         assert_eq!(builds, 3);
     }
+
+    /// A clone shares the policy already built (its objects are the same), and clearing one
+    /// side leaves the other's alone.
+    #[test]
+    fn a_clone_shares_the_built_policy_until_one_side_clears() {
+        let mut original = RbacCache::default();
+        let built = original.get_or_build(&["g1".into()], RbacStore::default);
+        let mut copy = original.clone();
+        let shared = copy.get_or_build(&["g1".into()], || unreachable!("shared, not built again"));
+        assert!(Arc::ptr_eq(&built, &shared));
+        copy.clear();
+        let rebuilt = copy.get_or_build(&["g1".into()], RbacStore::default);
+        assert!(!Arc::ptr_eq(&built, &rebuilt), "the cleared clone built its own");
+        assert!(Arc::ptr_eq(&built, &original.get_or_build(&["g1".into()], || unreachable!("the original keeps its policy"))));
+        original.clear();
+        assert!(Arc::ptr_eq(&rebuilt, &copy.get_or_build(&["g1".into()], || unreachable!("the clone keeps its own"))));
+    }
 }
