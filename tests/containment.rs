@@ -201,3 +201,90 @@ async fn steps_past_the_instance_pool_fail_naming_the_fix() {
         assert!(message.contains("more steps were running at once") && message.contains("--jobs") && message.contains("`needs`"), "{message}");
     }
 }
+
+/// A progress sink that panics at one hook for one step: a stand-in for any bug in aksflow's
+/// own code while a step runs.
+struct PanicsAt {
+    hook: &'static str,
+    step: &'static str,
+}
+
+impl runner::Progress for PanicsAt {
+    fn step_started(&self, id: &str, _: &str) {
+        assert!(!(self.hook == "started" && id == self.step), "the progress display broke at the start of {id}");
+    }
+    fn step_log(&self, id: &str, _: aksflow::sandbox::LogLevel, _: &str) {
+        assert!(!(self.hook == "log" && id == self.step), "the progress display broke on a log line of {id}");
+    }
+    fn prompt(&self, _: &str, _: &str, _: Option<&aksflow::sandbox::DeviceLogin>) {}
+    fn step_finished(&self, r: &runner::StepReport) {
+        assert!(!(self.hook == "finished" && r.id == self.step), "the progress display broke at the end of {}", r.id);
+    }
+}
+
+const PANIC_FLOW: &str = r#"
+[[step]]
+id = "rg"
+uses = "resource-group"
+with = { name = "beside-the-panic", location = "westeurope" }
+grant = ["arm"]
+
+[[step]]
+id = "account"
+uses = "account-show"
+grant = ["arm"]
+
+[[step]]
+id = "after-account"
+uses = "resource-group"
+with = { name = "after-${{ steps.account.outputs.tenant-id }}", location = "westeurope" }
+grant = ["arm"]
+
+[[step]]
+id = "after-rg"
+uses = "resource-group"
+with = { name = "${{ steps.rg.outputs.name }}", location = "westeurope" }
+grant = ["arm"]
+"#;
+
+/// Runs PANIC_FLOW with a progress sink that panics at `hook` for `step`. A run that never
+/// ends fails the test after a minute instead of hanging it.
+async fn run_with_a_panic(hook: &'static str, step: &'static str) -> runner::RunReport {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_flow(dir.path(), "panic.toml", PANIC_FLOW);
+    let mut opts = RunOptions::sim(1, dir.path().join("out"));
+    opts.progress = Arc::new(PanicsAt { hook, step });
+    tokio::time::timeout(std::time::Duration::from_secs(60), run_with(&path, opts)).await.expect("the run ends even though a step's host code panicked")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_the_host_during_a_host_call_fails_that_step_and_the_run_goes_on() {
+    // account-show logs its subscription: the log host call, made from inside the guest, panics.
+    let report = run_with_a_panic("log", "account").await;
+    let account = step(&report, "account");
+    assert_eq!(account.status, StepStatus::Failed);
+    assert_eq!(account.code.as_deref(), Some("HostPanic"));
+    let message = account.message.as_deref().unwrap();
+    assert!(message.contains("the progress display broke on a log line of account"), "{message}");
+    assert!(message.contains("bug in aksflow"), "{message}");
+    assert_eq!(step(&report, "after-account").status, StepStatus::Skipped);
+    assert_eq!(step(&report, "rg").status, StepStatus::Succeeded);
+    assert_eq!(step(&report, "after-rg").status, StepStatus::Succeeded, "steps beside the failed one finish");
+    assert!(!report.passed);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_before_the_plugin_starts_fails_that_step() {
+    let report = run_with_a_panic("started", "rg").await;
+    assert_eq!(step(&report, "rg").code.as_deref(), Some("HostPanic"));
+    assert_eq!(step(&report, "after-rg").status, StepStatus::Skipped);
+    assert_eq!(step(&report, "account").status, StepStatus::Succeeded);
+    assert_eq!(step(&report, "after-account").status, StepStatus::Succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_while_a_finished_step_is_shown_does_not_stop_the_run() {
+    let report = run_with_a_panic("finished", "rg").await;
+    assert!(report.passed, "the steps' results stand: only their display failed");
+    assert_eq!(step(&report, "after-rg").status, StepStatus::Succeeded);
+}

@@ -116,6 +116,10 @@ pub enum StepFailure {
     BadOutput { reason: String },
     #[error("the plugin could not be instantiated: {reason}")]
     Instantiate { reason: String },
+    /// aksflow's own code panicked while running the step (a host function, the simulator,
+    /// a progress sink): the step fails instead of leaving the run waiting for it forever.
+    #[error("aksflow itself failed while running this step: {message}. This is a bug in aksflow, not in the plugin or the flow; please report it with the flow, its seed and this message")]
+    HostPanic { message: String },
 }
 
 impl StepFailure {
@@ -134,6 +138,7 @@ impl StepFailure {
             StepFailure::FileClash { .. } => "FileClash",
             StepFailure::BadOutput { .. } => "BadOutput",
             StepFailure::Instantiate { .. } => "InstantiateFailed",
+            StepFailure::HostPanic { .. } => "HostPanic",
         }
     }
 

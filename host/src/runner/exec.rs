@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::backend::{self, Backend};
@@ -302,6 +303,15 @@ fn learn_secrets(redactor: &Redactor, fields: &[Field]) {
     }
 }
 
+/// What a caught panic said, when it said it as text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".to_string(),
+    }
+}
+
 fn shown_fields(fields: &[Field]) -> BTreeMap<String, String> {
     fields
         .iter()
@@ -355,8 +365,20 @@ impl Exec {
 impl Exec {
     async fn run_step(self: Arc<Self>, i: usize) {
         let step = &self.plan.steps[i];
-        self.opts.progress.step_started(&step.id, &step.uses);
         let t0 = Instant::now();
+        // A panic in the host while the step runs (a host function, the simulator, a progress
+        // sink) becomes the step's failure. Left to tokio, it would end the task silently: the
+        // step would never finish, and the run would wait for it forever.
+        let work = std::panic::AssertUnwindSafe(self.work(step)).catch_unwind().await;
+        let (result, shown_inputs) = work.unwrap_or_else(|panic| (Err(StepFailure::HostPanic { message: panic_message(panic.as_ref()) }), BTreeMap::new()));
+        let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        self.finish(i, result, shown_inputs, elapsed_ms).await;
+    }
+
+    /// Everything a step does before it is judged: its inputs, whom it acts as, its wait, and
+    /// the plugin's run. Returns the result and the inputs as the report shows them.
+    async fn work(&self, step: &PlannedStep) -> (Result<sandbox::StepOutcome, StepFailure>, BTreeMap<String, String>) {
+        self.opts.progress.step_started(&step.id, &step.uses);
         let mut shown_inputs = BTreeMap::new();
         let result = match self.inputs(step) {
             Ok(inputs) => {
@@ -380,7 +402,13 @@ impl Exec {
             }
             Err(failure) => Err(failure),
         };
-        let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        (result, shown_inputs)
+    }
+
+    /// Judges the step's result and, in the step's turn, records it and starts the steps that
+    /// were waiting for it.
+    async fn finish(self: &Arc<Self>, i: usize, result: Result<sandbox::StepOutcome, StepFailure>, shown_inputs: BTreeMap<String, String>, elapsed_ms: f64) {
+        let step = &self.plan.steps[i];
         let (mut report, outputs) = self.judge(step, result, elapsed_ms);
         report.inputs = shown_inputs;
 
@@ -392,7 +420,10 @@ impl Exec {
             _ => None,
         };
         learn_secrets(&self.redactor, &outputs);
-        self.opts.progress.step_finished(&report);
+        // A progress sink that panics must not stop the run halfway through recording a step.
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_finished(&report))) {
+            tracing::error!(step = %step.id, "the progress display failed: {}", panic_message(panic.as_ref()));
+        }
         let passed = report.status.passed();
         let expected_failure = report.status == StepStatus::ExpectedFailure;
         let saved = passed.then(|| outputs.clone());

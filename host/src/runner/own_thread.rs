@@ -37,7 +37,7 @@ pub fn side_by_side() -> usize {
 
 /// Runs a flow: a simulated one on a flow thread, any other here. Dropping the returned
 /// future stops a simulated flow too (its runtime is dropped with its tasks). A panic in the
-/// run itself comes back here; one inside a step's task is tokio's, as it was before.
+/// run itself comes back here; one inside a step's task fails that step (`HostPanic`).
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
     if opts.target != Target::Sim {
         return exec::run(plan, engine, opts).await;
