@@ -60,7 +60,7 @@ pub struct KObject {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KubeCluster {
-    pub objects: Vec<KObject>,
+    objects: Vec<KObject>,
     pub resource_version: u64,
     pub created_ms: i64,
     pub kubernetes_version: String,
