@@ -132,3 +132,34 @@ async fn a_stack_overflow_in_linear_memory_is_named_as_such() {
     assert_eq!(s.code.as_deref(), Some("Trap"), "{s:?}");
     assert!(s.message.as_ref().unwrap().contains("stack overflow"), "{s:?}");
 }
+
+/// The threads of this process named `aksflow flow` that are running or ready to run.
+fn busy_flow_threads() -> usize {
+    let mut busy = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the parenthesised name: "1234 (aksflow flow) R ...".
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        if comm.trim() == "aksflow flow" && state == Some('R') {
+            busy += 1;
+        }
+    }
+    busy
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_run_stops_a_step_that_is_busy_in_wasm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_flow(dir.path(), "flow.toml", &flow("test-spin", "limits = { fuel = 18_000_000_000_000_000_000, timeout = \"60s\" }"));
+    // The run is dropped while the spinning step has a minute left of its timeout.
+    let stopped = tokio::time::timeout(std::time::Duration::from_millis(500), run_flow(&path, 1, &dir.path().join("out"))).await;
+    assert!(stopped.is_err(), "the spinning step cannot have finished");
+    // The flow's thread gives up the step at its next epoch tick (10 ms); allow ample time on
+    // a busy machine, far less than the step's timeout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while busy_flow_threads() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the flow thread still runs the spinning step 15 s after its run was dropped");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

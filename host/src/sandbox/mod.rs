@@ -107,7 +107,11 @@ fn new_store(engine: &Engine, io: Arc<dyn StepIo>, caps: Arc<StepCaps>) -> (Stor
         if t.remaining().is_none() {
             return Err(wasmtime::Error::new(LimitHit::Timeout { limit: t.limit }));
         }
-        Ok(UpdateDeadline::Continue(1))
+        // Yield, not Continue: a flow's steps share one thread, so a step busy in wasm hands
+        // the thread back every tick. A stopped run (its future dropped) then ends at the next
+        // tick, not when the step's fuel or timeout runs out. Events keep the turnstile's
+        // order and fuel is counted the same way, so runs stay deterministic.
+        Ok(UpdateDeadline::Yield(1))
     });
     (store, stderr)
 }
