@@ -186,7 +186,7 @@ async fn a_step_never_sees_what_an_earlier_step_left_in_memory() {
 /// error that says why and what to do, and the others finish. Each step makes two calls, so
 /// it holds its sandbox while it waits for its turn at the second.
 #[tokio::test(flavor = "multi_thread")]
-async fn steps_past_the_instance_pool_fail_naming_the_fix() {
+async fn a_flow_wider_than_the_instance_pool_runs_its_steps_as_sandboxes_free() {
     let dir = tempfile::tempdir().unwrap();
     let flow: String = (0..aksflow::engine::MAX_INSTANCES + 6)
         .map(|i| format!("[[step]]\nid = \"calls-{i}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 2 }}\ngrant = [\"arm\"]\n\n"))
@@ -194,11 +194,27 @@ async fn steps_past_the_instance_pool_fail_naming_the_fix() {
     let path = write_flow(dir.path(), "flow.toml", &flow);
     let report = run_flow(&path, 1, &dir.path().join("out")).await;
     let failed: Vec<_> = report.steps.iter().filter(|s| s.status != StepStatus::Succeeded).collect();
-    assert!(!failed.is_empty() && failed.len() <= 6, "{} failed", failed.len());
-    for s in failed {
-        assert_eq!(s.code.as_deref(), Some("InstantiateFailed"), "{s:?}");
-        let message = s.message.as_deref().unwrap_or_default();
-        assert!(message.contains("more steps were running at once") && message.contains("--jobs") && message.contains("`needs`"), "{message}");
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_past_the_instance_pool_wait_for_sandboxes_instead_of_failing() {
+    // 40 runs of a flow four steps wide want 160 sandboxes of the pool's 64 at once.
+    let dir = tempfile::tempdir().unwrap();
+    let flow: String = (0..4)
+        .map(|i| format!("[[step]]\nid = \"calls-{i}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 3 }}\ngrant = [\"arm\"]\n\n"))
+        .collect();
+    let path = write_flow(dir.path(), "flow.toml", &flow);
+    let engine = engine();
+    let plan = Arc::new(aksflow::flow::load(&path, &engine).await.unwrap());
+    assert_eq!(plan.width, 4);
+    let runs: Vec<_> = (0..40)
+        .map(|i| tokio::spawn(runner::run(plan.clone(), engine.clone(), RunOptions::sim(1, dir.path().join(format!("out-{i}"))))))
+        .collect();
+    for run in runs {
+        let report = run.await.unwrap().unwrap();
+        let failed: Vec<_> = report.steps.iter().filter(|s| s.status != StepStatus::Succeeded).collect();
+        assert!(failed.is_empty(), "{failed:#?}");
     }
 }
 

@@ -205,11 +205,13 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
 }
 
 pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
-    // Every running step, in every flow of the process, holds one of the engine's slots.
+    // Every running step, in every flow of the process, holds one of the engine's slots. A
+    // run reserves its own before its first step (`StepEngine::reserve`), so only a step run
+    // outside a run, straight on the engine, can find none left.
     if e.chain().any(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()) {
         return StepFailure::Instantiate {
             reason: format!(
-                "more steps were running at once in this process than its {} sandboxes ({e:#}); run fewer at once: order independent steps with `needs`, or lower `aksflow test --jobs`",
+                "more steps were running at once in this process than its {} sandboxes ({e:#}); steps run outside `aksflow::runner::run` must reserve theirs first with `StepEngine::reserve`",
                 crate::engine::MAX_INSTANCES
             ),
         };

@@ -50,7 +50,9 @@ pub struct TestArgs {
     pub shard: Option<Shard>,
     /// Flows run at the same time [default: twice the number of CPUs, at most 32: a flow
     /// waits on the disk while its files are made durable, and another can use the CPU
-    /// meanwhile]
+    /// meanwhile]. A flow starts once the 64 step sandboxes of the process have room for
+    /// all the steps it can run at once, so any number is safe; past the default, flows mostly wait
+    /// their turn
     #[arg(long, short)]
     pub jobs: Option<usize>,
     /// Write an HTML report page per flow here, and index.html with a line per flow

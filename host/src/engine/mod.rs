@@ -23,8 +23,10 @@ use crate::sandbox::{self, StepIo, StepOutcome, StepState};
 /// How often the epoch advances: the granularity of the wall-clock backstop.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Instances that may be live at once in a process, over all its flows: a step started past
-/// them fails with `InstantiateFailed`, naming the fix (`limits::instantiate_error`).
+/// Instances that may be live at once in a process, over all its flows. A run reserves the
+/// sandboxes its flow can use at once before its first step ([`StepEngine::reserve`]); runs
+/// past the pool wait for others to finish, and a flow wider than the pool runs this many of
+/// its steps at a time.
 pub const MAX_INSTANCES: u32 = 64;
 
 /// The most memory any step may be allowed (a flow can raise a step's cap up to this).
@@ -60,6 +62,22 @@ pub struct StepEngine {
     /// Components embedded in this binary, by address and length: their bytes never change,
     /// so each is hashed once per process rather than at every flow that names it.
     embedded: Mutex<HashMap<(usize, usize), Arc<Plugin>>>,
+    /// The pool's sandboxes, counted out: a run holds its reservation to its end, and
+    /// describing a plugin holds one while it runs.
+    sandboxes: Arc<tokio::sync::Semaphore>,
+}
+
+/// Sandboxes a run holds until it ends (dropping this gives them back).
+pub struct Reservation {
+    steps: usize,
+    _permits: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Reservation {
+    /// How many steps the run may have running at once.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
 }
 
 impl StepEngine {
@@ -68,7 +86,7 @@ impl StepEngine {
         let engine = Engine::new(&Self::config())?;
         let mut linker = Linker::new(&engine);
         sandbox::add_to_linker(&mut linker)?;
-        let this = Arc::new(StepEngine { engine, linker, cache: cache::DiskCache::new(cache_dir), loaded: Mutex::new(HashMap::new()), embedded: Mutex::new(HashMap::new()) });
+        let this = Arc::new(StepEngine { engine, linker, cache: cache::DiskCache::new(cache_dir), loaded: Mutex::new(HashMap::new()), embedded: Mutex::new(HashMap::new()), sandboxes: Arc::new(tokio::sync::Semaphore::new(MAX_INSTANCES as usize)) });
         start_epoch_ticker(Arc::downgrade(&this));
         Ok(this)
     }
@@ -137,9 +155,10 @@ impl StepEngine {
             .instantiate_pre(&component)
             .and_then(StepPre::new)
             .map_err(|e| LoadError::Contract { origin: origin.into(), reason: format!("{e:#}") })?;
-        let info = sandbox::describe(&self.engine, &pre)
-            .await
-            .map_err(|failure| LoadError::Describe { origin: origin.into(), failure })?;
+        let info = {
+            let _sandbox = self.reserve(1).await;
+            sandbox::describe(&self.engine, &pre).await.map_err(|failure| LoadError::Describe { origin: origin.into(), failure })?
+        };
         let plugin = Arc::new(Plugin { hash, origin: origin.into(), info, pre });
         self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(hash, plugin.clone());
         Ok(plugin)
@@ -154,6 +173,15 @@ impl StepEngine {
         let plugin = self.load(wasm, origin).await?;
         self.embedded.lock().unwrap_or_else(|p| p.into_inner()).insert(key, plugin.clone());
         Ok(plugin)
+    }
+
+    /// Waits until `steps` sandboxes are free (at most the whole pool) and holds them for the
+    /// caller. Every reservation is taken whole and none waits while holding another, so runs
+    /// that wait never stall one another: each waits only for runs that can finish.
+    pub async fn reserve(&self, steps: usize) -> Reservation {
+        let steps = steps.min(MAX_INSTANCES as usize);
+        let permits = self.sandboxes.clone().acquire_many_owned(steps as u32).await.expect("the engine never closes its semaphore");
+        Reservation { steps, _permits: permits }
     }
 
     /// Runs a loaded plugin once in a fresh sandbox, with the step's capabilities.

@@ -19,6 +19,7 @@ mod file;
 mod plan;
 mod template;
 mod units;
+mod width;
 
 pub use era::{kubectl_version, refuse_era};
 pub use error::{FlowError, FlowErrors};

@@ -99,6 +99,8 @@ pub struct Plan {
     pub era: Era,
     /// The flow's own `[faults]`, resolved.
     pub faults: Option<aksflow_simulator::faults::FaultProfile>,
+    /// The most steps that can ever run at once: the sandboxes a run reserves.
+    pub width: usize,
 }
 
 impl Plan {
@@ -349,7 +351,9 @@ pub async fn load_str(source: &str, path: &Path, engine: &StepEngine) -> Result<
         c.errors.sort_by_key(|e| e.line);
         return Err(FlowErrors(c.errors));
     }
+    let width = super::width::width(&steps.iter().map(|s| s.deps.clone()).collect::<Vec<_>>());
     Ok(Plan {
+        width,
         path: path.to_path_buf(),
         name: file.name.clone().unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
         description: file.description.clone(),

@@ -57,6 +57,9 @@ struct Exec {
     resumed: Mutex<Resumed>,
     /// State saves so far (for the fault hook that kills the process after one).
     saves: Mutex<usize>,
+    /// The most steps running at once: the sandboxes reserved, which only a flow wider than
+    /// the engine's pool makes fewer than the steps that could run.
+    at_once: usize,
 }
 
 /// What a resumed run takes over from the saved one for the steps that were running at the
@@ -92,6 +95,9 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     if let Some(why) = super::preflight::refusal(&plan, &opts.target, opts.faults.is_some(), served_era) {
         return Err(RunError::Setup(why));
     }
+    // Every sandbox the flow can use at once, before anything is written: a run past the
+    // engine's pool waits here for others to finish instead of failing a step halfway.
+    let sandboxes = engine.reserve(plan.width).await;
     let faults = crate::faults::combine(plan.faults.as_ref(), opts.faults.as_ref());
     let faults_hash = faults.as_ref().map(|f| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(serde_json::to_vec(f).unwrap_or_default())));
     if opts.resume && opts.check.is_some() {
@@ -198,6 +204,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         transcript: transcript.clone(),
         resumed: Mutex::new(resumed),
         saves: Mutex::new(0),
+        at_once: sandboxes.steps(),
     });
 
     let first = exec.start_ready();
@@ -332,6 +339,10 @@ impl Exec {
                 .filter(|s| matches!(slots[s.index], Slot::Waiting))
                 .filter(|s| s.deps.iter().all(|&d| matches!(&slots[d], Slot::Done { report, .. } if report.status.passed())))
                 .map(|s| s.index)
+                // The first in index order, while sandboxes are left; the rest start as
+                // running steps finish. Decided in a finishing step's turn, so the same on
+                // every simulated run.
+                .take(self.at_once.saturating_sub(slots.iter().filter(|s| matches!(s, Slot::Running { .. })).count()))
                 .collect();
             // Started under the turn of the step that finished (or before any step ran), so
             // the time is the same on every simulated run.

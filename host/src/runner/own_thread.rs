@@ -27,8 +27,9 @@ static IDLE: Mutex<Vec<mpsc::Sender<Job>>> = Mutex::new(Vec::new());
 /// Flows worth running side by side: twice the CPUs, as each flow thread blocks while its
 /// files are synced to disk (1,000 flows on a 2-core machine writing to disk: 104 -> 124
 /// flows/s, unchanged on tmpfs; docs/testing.md), and at most half the engine's instance
-/// pool, which every running step takes a slot of. `aksflow test`'s default, and the most
-/// flow threads kept idle.
+/// pool: more flows than that would mostly wait for sandboxes (each run reserves those its
+/// flow can use at once, `StepEngine::reserve`). `aksflow test`'s default, and the most flow
+/// threads kept idle.
 pub fn side_by_side() -> usize {
     // Asked once: the answer reads the cgroup's files each time.
     static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
