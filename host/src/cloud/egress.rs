@@ -9,6 +9,25 @@ use std::sync::RwLock;
 
 use base64::Engine as _;
 
+/// The part of a kubeconfig that names servers; serde skips the rest without building it.
+/// A kubeconfig of another shape (a `server` that is not a string, say) teaches nothing, as
+/// kubectl would not read it either.
+#[derive(serde::Deserialize)]
+struct KubeconfigServers {
+    #[serde(default)]
+    clusters: Vec<NamedCluster>,
+}
+
+#[derive(serde::Deserialize)]
+struct NamedCluster {
+    cluster: Option<ClusterServer>,
+}
+
+#[derive(serde::Deserialize)]
+struct ClusterServer {
+    server: Option<String>,
+}
+
 #[derive(Default)]
 pub struct Egress {
     servers: RwLock<HashSet<String>>,
@@ -43,13 +62,16 @@ impl Egress {
     }
 
     /// Every cluster server in a kubeconfig (YAML or JSON); anything else teaches nothing.
+    /// Every input of every step is offered at the start of a run, so text without a
+    /// `clusters` key is passed over unparsed, and a kubeconfig is read only as far as its
+    /// servers (fields it does not name are skipped, not built into a document).
     pub fn learn_kubeconfig(&self, text: &str) {
-        let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else { return };
-        let Some(clusters) = doc.get("clusters").and_then(|c| c.as_sequence()) else { return };
-        for c in clusters {
-            if let Some(server) = c.get("cluster").and_then(|c| c.get("server")).and_then(|s| s.as_str()) {
-                self.allow(server);
-            }
+        if !text.contains("clusters") {
+            return;
+        }
+        let Ok(config) = serde_yaml::from_str::<KubeconfigServers>(text) else { return };
+        for server in config.clusters.iter().filter_map(|c| c.cluster.as_ref()?.server.as_deref()) {
+            self.allow(server);
         }
     }
 
@@ -140,6 +162,17 @@ mod tests {
         e.learn_kubeconfig("clusters: 3");
         e.learn_kubeconfig("clusters:\n- cluster:\n    server: ftp://x\n");
         e.learn_from_arm("/x/listClusterUserCredential", 200, b"{\"kubeconfigs\":[{\"value\":\"!!notbase64\"}]}");
-        assert!(e.servers.read().unwrap().is_empty());
+        e.learn_kubeconfig("clusters:\n- cluster:\n    server: [443]\n- cluster:\n    server: https://typed.test\n");
+        assert!(e.servers.read().unwrap().is_empty(), "a kubeconfig kubectl could not read teaches nothing");
+    }
+
+    #[test]
+    fn json_kubeconfigs_and_entries_without_a_server_are_read_as_kubectl_reads_them() {
+        let e = Egress::default();
+        e.learn_kubeconfig(r#"{"apiVersion":"v1","clusters":[{"name":"a","cluster":{"server":"https://json.test","insecure-skip-tls-verify":true}},{"name":"b"},{"name":"c","cluster":{}}],"users":[{"name":"u","user":{"token":"t"}}]}"#);
+        assert_eq!(e.servers(), ["https://json.test"]);
+        e.learn_kubeconfig("server: https://not-under-clusters.test\nkind: Config\n");
+        e.learn_kubeconfig("https://a-bare-url.test");
+        assert_eq!(e.servers(), ["https://json.test"], "only servers under clusters[].cluster count");
     }
 }
