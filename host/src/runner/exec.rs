@@ -88,7 +88,8 @@ impl Resumed {
     }
 }
 
-pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
+/// Runs a flow. `stopped` is set when the caller gives the run up (its future dropped).
+pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, stopped: Arc<std::sync::atomic::AtomicBool>) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let opts = Arc::new(opts);
     let served_era = opts.live.as_ref().map(|l| l.sim_era);
@@ -169,6 +170,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
     let served_seed = opts.live.as_ref().and_then(|l| l.sim_seed);
     let mut io = RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed);
     io.journal = Journal::new(opts.save_state);
+    io.stopped = stopped;
     for late in resume_point.iter().flat_map(|p| &p.late_answers) {
         if let Some(s) = plan.step(&late.step) {
             io.keep_late_answer(s.index, late.at_ms, crate::sandbox::DeviceLogin { verification_uri: late.verification_uri.clone(), user_code: late.user_code.clone() });

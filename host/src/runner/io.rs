@@ -36,6 +36,8 @@ pub struct RunIo {
     /// Device codes a persona will answer later (`persona = { …, after = "12s" }`), by the
     /// step's turn: when, and what was shown.
     late_answers: std::sync::Mutex<HashMap<usize, (i64, DeviceLogin)>>,
+    /// Set when the run is stopped (`runner::run`'s future dropped).
+    pub stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The step name a persona's sign-in is recorded under.
@@ -52,7 +54,7 @@ impl RunIo {
         served_seed: Option<u64>,
     ) -> Self {
         let persona_caps = StepCaps::host(PERSONA_STEP, Grants::of(&[Service::Login]));
-        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default(), late_answers: Default::default() }
+        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default(), late_answers: Default::default(), stopped: Default::default() }
     }
 
     /// The late answers still to come, by turn (saved with the run's state).
@@ -209,5 +211,9 @@ impl StepIo for RunIo {
     fn seed_for(&self, caps: &StepCaps, stream: &str) -> u64 {
         let h = Sha256::new().chain_update(self.seed.to_le_bytes()).chain_update(caps.step()).chain_update([0]).chain_update(stream).finalize();
         u64::from_le_bytes(h[..8].try_into().unwrap())
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

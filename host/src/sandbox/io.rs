@@ -40,6 +40,11 @@ pub trait StepIo: Send + Sync + 'static {
     fn sleep<'a>(&'a self, caps: &'a StepCaps, duration: Duration) -> BoxFuture<'a, ()>;
     /// A seed for the step's random streams, derived from the run's seed.
     fn seed_for(&self, caps: &StepCaps, stream: &str) -> u64;
+    /// Whether the run was stopped (its future dropped): a step busy in wasm then ends at the
+    /// next epoch tick instead of running on to its fuel or timeout.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// No services, a fixed clock: what `describe` runs with.

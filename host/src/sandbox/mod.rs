@@ -107,11 +107,15 @@ fn new_store(engine: &Engine, io: Arc<dyn StepIo>, caps: Arc<StepCaps>) -> (Stor
         if t.remaining().is_none() {
             return Err(wasmtime::Error::new(LimitHit::Timeout { limit: t.limit }));
         }
-        // Yield, not Continue: a flow's steps share one thread, so a step busy in wasm hands
-        // the thread back every tick. A stopped run (its future dropped) then ends at the next
-        // tick, not when the step's fuel or timeout runs out. Events keep the turnstile's
-        // order and fuel is counted the same way, so runs stay deterministic.
-        Ok(UpdateDeadline::Yield(1))
+        // A stopped run's flow thread is busy here, so it cannot see the stop itself: the step
+        // ends at this tick instead of running on to its fuel or timeout.
+        if ctx.data().io.stopped() {
+            return Err(wasmtime::Error::msg("the run was stopped"));
+        }
+        // Continue, not Yield: a guest's clock reads are not ordered by the turnstile, so
+        // handing the flow's thread to another step in the middle of a computation (at a
+        // wall-clock tick) could let that step's event move the clock the guest reads next.
+        Ok(UpdateDeadline::Continue(1))
     });
     (store, stderr)
 }
