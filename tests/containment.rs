@@ -304,3 +304,49 @@ async fn a_panic_while_a_finished_step_is_shown_does_not_stop_the_run() {
     assert!(report.passed, "the steps' results stand: only their display failed");
     assert_eq!(step(&report, "after-rg").status, StepStatus::Succeeded);
 }
+
+/// Services that never answer a sleep: a step that sleeps keeps its sandbox until dropped.
+struct SleepsForever;
+
+impl aksflow::sandbox::StepIo for SleepsForever {
+    fn call<'a>(&'a self, _: &'a aksflow::caps::StepCaps, _: aksflow::bindings::CloudRequest) -> aksflow::sandbox::BoxFuture<'a, Result<aksflow::bindings::CloudResponse, aksflow::bindings::CallError>> {
+        Box::pin(async { Err(aksflow::bindings::CallError::NotGranted("no services here".into())) })
+    }
+    fn context(&self) -> aksflow::bindings::CloudContext {
+        aksflow::sandbox::NullIo.context()
+    }
+    fn log(&self, _: &aksflow::caps::StepCaps, _: aksflow::sandbox::LogLevel, _: &str) {}
+    fn show<'a>(&'a self, _: &'a aksflow::caps::StepCaps, _: &'a str, _: Option<aksflow::sandbox::DeviceLogin>) -> aksflow::sandbox::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("no prompts here".to_string()) })
+    }
+    fn now_ms(&self, _: &aksflow::caps::StepCaps) -> i64 {
+        0
+    }
+    fn sleep<'a>(&'a self, _: &'a aksflow::caps::StepCaps, _: std::time::Duration) -> aksflow::sandbox::BoxFuture<'a, ()> {
+        Box::pin(std::future::pending())
+    }
+    fn seed_for(&self, _: &aksflow::caps::StepCaps, _: &str) -> u64 {
+        0
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn steps_run_straight_on_the_engine_past_its_pool_fail_naming_the_fix() {
+    use aksflow::sandbox::StepIo as _;
+    let engine = engine();
+    let wasm = std::fs::read(test_wasm("test-napper")).unwrap();
+    let plugin = engine.load(&wasm, "test-napper").await.unwrap();
+    let mut steps = tokio::task::JoinSet::new();
+    for i in 0..aksflow::engine::MAX_INSTANCES as usize + 1 {
+        let (engine, plugin) = (engine.clone(), plugin.clone());
+        let caps = aksflow::caps::StepCaps::new(&format!("nap-{i}"), i, aksflow::caps::Grants::NONE, None, aksflow::engine::Limits::default());
+        steps.spawn(async move { engine.run(&plugin, Arc::new(SleepsForever), Arc::new(caps), &[]).await });
+    }
+    // Every sandbox is held by a sleeping step: the one past the pool fails, and first.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(60), steps.join_next()).await.expect("a step past the pool fails at once");
+    let failure = first.unwrap().unwrap().expect_err("no step can finish: each sleeps forever");
+    assert_eq!(failure.code(), "InstantiateFailed");
+    let message = failure.message();
+    assert!(message.contains("pool of 64 sandboxes ran out") && message.contains("StepEngine::reserve") && message.contains("`needs`"), "{message}");
+    steps.abort_all();
+}

@@ -196,3 +196,50 @@ fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
         }
     }
 }
+
+/// A flow wider than the engine's 64 sandboxes runs 64 steps at a time. Resumed, the steps
+/// the save found running start again first, so the run goes on as the killed one would
+/// have: here `wide-1` started when `root` finished, and `wide-2` had to wait for a sandbox.
+/// (Started in plain index order, `wide-2` took `alone-65`'s place after save 1.)
+#[test]
+fn resume_is_exact_for_a_flow_wider_than_the_sandbox_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two calls each: a step that had made one at the save still has one to make, in its turn.
+    let hoarder = |id: &str, needs: &str| format!("[[step]]\nid = \"{id}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 2 }}\ngrant = [\"arm\"]\n{needs}\n");
+    let mut text = hoarder("root", "");
+    text += &hoarder("wide-1", "needs = [\"root\"]");
+    text += &hoarder("wide-2", "needs = [\"root\"]");
+    for i in 3..66 {
+        text += &hoarder(&format!("alone-{i}"), "");
+    }
+    let flow = write_flow(dir.path(), "wide.toml", &text);
+    let bin = aksflow_binary();
+    let cache = dir.path().join("cache");
+    let run = |out: &std::path::Path, kill_after: Option<usize>, resume: bool| {
+        let mut c = std::process::Command::new(&bin);
+        c.args(["run", flow.to_str().unwrap(), "--seed", "3", "--quiet", "--out", out.to_str().unwrap()]).env("AKSFLOW_CACHE_DIR", &cache);
+        if resume {
+            c.arg("--resume");
+        }
+        if let Some(n) = kill_after {
+            c.env("AKSFLOW_FAULT_KILL_AFTER_SAVES", n.to_string());
+        }
+        c.output().unwrap()
+    };
+    let whole = dir.path().join("whole");
+    let uninterrupted = run(&whole, None, false);
+    assert!(uninterrupted.status.success(), "{}", String::from_utf8_lossy(&uninterrupted.stderr));
+    let expected = outputs_of(&whole);
+    for n in [1, 2, 5] {
+        let out = dir.path().join(format!("killed-{n}"));
+        let killed = run(&out, Some(n), false);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(killed.status.signal(), Some(9), "the run was not killed (SIGKILL) after save {n}");
+        let resumed = run(&out, None, true);
+        assert!(resumed.status.success(), "resuming after save {n} failed: {}", String::from_utf8_lossy(&resumed.stderr));
+        let got = outputs_of(&out);
+        for (path, bytes) in &expected {
+            assert!(got.get(path) == Some(bytes), "killed after save {n}: {path} differs from the uninterrupted run's");
+        }
+    }
+}

@@ -206,13 +206,17 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
 
 pub(crate) fn instantiate_error(e: wasmtime::Error) -> StepFailure {
     // Every running step, in every flow of the process, holds one of the engine's slots. A
-    // run reserves its own before its first step (`StepEngine::reserve`), so only a step run
-    // outside a run, straight on the engine, can find none left.
+    // run reserves its own before its first step (`StepEngine::reserve`), counted in whole
+    // sandboxes; the pool runs out only for a step run straight on the engine, or for plugins
+    // that need more than a sandbox's share of the pool's core instances, memories or tables.
     if e.chain().any(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()) {
         return StepFailure::Instantiate {
             reason: format!(
-                "more steps were running at once in this process than its {} sandboxes ({e:#}); steps run outside `aksflow::runner::run` must reserve theirs first with `StepEngine::reserve`",
-                crate::engine::MAX_INSTANCES
+                "the process's pool of {} sandboxes ran out ({e:#}): a step run outside `aksflow::runner::run` must reserve its sandbox first (`StepEngine::reserve`), and a plugin may use at most {} core instances, {} memories and {} tables; if this plugin needs more, run fewer of its steps at once (order them with `needs`)",
+                crate::engine::MAX_INSTANCES,
+                crate::engine::CORE_INSTANCES_PER_SANDBOX,
+                crate::engine::MEMORIES_PER_SANDBOX,
+                crate::engine::TABLES_PER_SANDBOX,
             ),
         };
     }

@@ -29,6 +29,13 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// its steps at a time.
 pub const MAX_INSTANCES: u32 = 64;
 
+/// Each sandbox's share of the pool's core instances, memories and tables: a Rust wasip2
+/// component has a handful of core instances, one memory and a table or two. Reservations
+/// count whole sandboxes, so steps of a plugin that needs more can still find the pool empty.
+pub const CORE_INSTANCES_PER_SANDBOX: u32 = 8;
+pub const MEMORIES_PER_SANDBOX: u32 = 2;
+pub const TABLES_PER_SANDBOX: u32 = 4;
+
 /// The most memory any step may be allowed (a flow can raise a step's cap up to this).
 pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
 
@@ -98,9 +105,9 @@ impl StepEngine {
         // Every step is one component instance; a Rust wasip2 component has a handful of
         // core instances and one linear memory.
         pool.total_component_instances(MAX_INSTANCES);
-        pool.total_core_instances(MAX_INSTANCES * 8);
-        pool.total_memories(MAX_INSTANCES * 2);
-        pool.total_tables(MAX_INSTANCES * 4);
+        pool.total_core_instances(MAX_INSTANCES * CORE_INSTANCES_PER_SANDBOX);
+        pool.total_memories(MAX_INSTANCES * MEMORIES_PER_SANDBOX);
+        pool.total_tables(MAX_INSTANCES * TABLES_PER_SANDBOX);
         pool.max_memory_size(MAX_MEMORY_BYTES as usize);
         // Keep a few slots' memory mapped between steps: re-instantiating is then a reset.
         pool.max_unused_warm_slots(8);

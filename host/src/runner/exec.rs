@@ -60,6 +60,9 @@ struct Exec {
     /// The most steps running at once: the sandboxes reserved, which only a flow wider than
     /// the engine's pool makes fewer than the steps that could run.
     at_once: usize,
+    /// Held by every step's task through its `Arc<Exec>`: given back when the last step has
+    /// dropped its sandbox, not when the driver returns (a stopped run's steps outlive it).
+    _sandboxes: crate::engine::Reservation,
 }
 
 /// What a resumed run takes over from the saved one for the steps that were running at the
@@ -207,6 +210,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
         resumed: Mutex::new(resumed),
         saves: Mutex::new(0),
         at_once: sandboxes.steps(),
+        _sandboxes: sandboxes,
     });
 
     let first = exec.start_ready();
@@ -334,22 +338,24 @@ impl Exec {
     fn start_ready(self: &Arc<Self>) -> usize {
         let ready: Vec<usize> = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            let ready: Vec<usize> = self
+            let mut ready: Vec<usize> = self
                 .plan
                 .steps
                 .iter()
                 .filter(|s| matches!(slots[s.index], Slot::Waiting))
                 .filter(|s| s.deps.iter().all(|&d| matches!(&slots[d], Slot::Done { report, .. } if report.status.passed())))
                 .map(|s| s.index)
-                // The first in index order, while sandboxes are left; the rest start as
-                // running steps finish. Decided in a finishing step's turn, so the same on
-                // every simulated run.
-                .take(self.at_once.saturating_sub(slots.iter().filter(|s| matches!(s, Slot::Running { .. })).count()))
                 .collect();
+            let mut resumed = self.resumed.lock().unwrap_or_else(|p| p.into_inner());
+            // The first in index order while sandboxes are left (the steps a resumed run's save
+            // found running first, as they were started then); the rest start as running steps
+            // finish. Decided in a finishing step's turn, so the same on every simulated run.
+            ready.sort_by_key(|&i| (!resumed.started_ms.contains_key(&i), i));
+            ready.truncate(self.at_once.saturating_sub(slots.iter().filter(|s| matches!(s, Slot::Running { .. })).count()));
+            ready.sort_unstable();
             // Started under the turn of the step that finished (or before any step ran), so
             // the time is the same on every simulated run.
             let now = self.io.gateway.clock.now_ms();
-            let mut resumed = self.resumed.lock().unwrap_or_else(|p| p.into_inner());
             for &i in &ready {
                 slots[i] = Slot::Running { started_ms: resumed.started_ms.remove(&i).unwrap_or(now) };
             }
@@ -385,7 +391,38 @@ impl Exec {
         let work = std::panic::AssertUnwindSafe(self.work(step)).catch_unwind().await;
         let (result, shown_inputs) = work.unwrap_or_else(|panic| (Err(StepFailure::HostPanic { message: panic_message(panic.as_ref()) }), BTreeMap::new()));
         let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        self.finish(i, result, shown_inputs, elapsed_ms).await;
+        let finished = std::panic::AssertUnwindSafe(self.finish(i, result, shown_inputs, elapsed_ms)).catch_unwind().await;
+        if let Err(panic) = finished {
+            self.finish_after_panic(i, &panic_message(panic.as_ref()), elapsed_ms).await;
+        }
+    }
+
+    /// What `finish` must still do when it panicked part way: the step is done (as failed,
+    /// unless it was recorded already), the steps it frees start, and it leaves the rotation.
+    /// Without this the other steps would wait for its turn, and the run for its end, forever.
+    async fn finish_after_panic(self: &Arc<Self>, i: usize, message: &str, elapsed_ms: f64) {
+        let step = &self.plan.steps[i];
+        // A Turn held when the panic struck was given back as it unwound.
+        let turn = self.turnstile.acquire(i).await;
+        {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if !matches!(slots[i], Slot::Done { .. }) {
+                let failure = StepFailure::HostPanic { message: message.to_string() };
+                let report = StepReport {
+                    elapsed_ms,
+                    code: Some(failure.code().to_string()),
+                    message: Some(self.redactor.text(&failure.message())),
+                    ..StepReport::new(&step.id, &step.uses, StepStatus::Failed)
+                };
+                slots[i] = Slot::Done { report, outputs: Vec::new(), passed: false };
+            }
+        }
+        tracing::error!(step = %step.id, "aksflow failed while recording the step's end: {message}");
+        self.io.journal.finish(i);
+        let started = self.start_ready();
+        *self.started_since.lock().unwrap_or_else(|p| p.into_inner()) += started;
+        turn.leave();
+        let _ = self.done_tx.send(());
     }
 
     /// Everything a step does before it is judged: its inputs, whom it acts as, its wait, and
@@ -433,14 +470,13 @@ impl Exec {
             _ => None,
         };
         learn_secrets(&self.redactor, &outputs);
-        // A progress sink that panics must not stop the run halfway through recording a step.
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_finished(&report))) {
-            tracing::error!(step = %step.id, "the progress display failed: {}", panic_message(panic.as_ref()));
-        }
         let passed = report.status.passed();
         let expected_failure = report.status == StepStatus::ExpectedFailure;
         let saved = passed.then(|| outputs.clone());
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Slot::Done { report, outputs, passed };
+        // Recorded before it is shown: should the display panic, the result stands
+        // (`finish_after_panic` takes over from here).
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Slot::Done { report: report.clone(), outputs, passed };
+        self.opts.progress.step_finished(&report);
         // Kept until now: a save while this step waited for its turn to finish must still
         // hold everything it was told.
         self.io.journal.finish(i);
