@@ -63,6 +63,10 @@ struct Exec {
     /// Held by every step's task through its `Arc<Exec>`: given back when the last step has
     /// dropped its sandbox, not when the driver returns (a stopped run's steps outlive it).
     _sandboxes: crate::engine::Reservation,
+    /// aksflow's own code panicked in this run (`HostPanic`). The simulator may have been
+    /// left part way through a change, so no later state is saved: `--resume` goes back to
+    /// the last save before it.
+    host_failed: std::sync::atomic::AtomicBool,
 }
 
 /// What a resumed run takes over from the saved one for the steps that were running at the
@@ -211,6 +215,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
         saves: Mutex::new(0),
         at_once: sandboxes.steps(),
         _sandboxes: sandboxes,
+        host_failed: Default::default(),
     });
 
     let first = exec.start_ready();
@@ -389,7 +394,10 @@ impl Exec {
         // sink) becomes the step's failure. Left to tokio, it would end the task silently: the
         // step would never finish, and the run would wait for it forever.
         let work = std::panic::AssertUnwindSafe(self.work(step)).catch_unwind().await;
-        let (result, shown_inputs) = work.unwrap_or_else(|panic| (Err(StepFailure::HostPanic { message: panic_message(panic.as_ref()) }), BTreeMap::new()));
+        let (result, shown_inputs) = work.unwrap_or_else(|panic| {
+            self.stop_saving(&step.id);
+            (Err(StepFailure::HostPanic { message: panic_message(panic.as_ref()) }), BTreeMap::new())
+        });
         let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let finished = std::panic::AssertUnwindSafe(self.finish(i, result, shown_inputs, elapsed_ms)).catch_unwind().await;
         if let Err(panic) = finished {
@@ -402,6 +410,7 @@ impl Exec {
     /// Without this the other steps would wait for its turn, and the run for its end, forever.
     async fn finish_after_panic(self: &Arc<Self>, i: usize, message: &str, elapsed_ms: f64) {
         let step = &self.plan.steps[i];
+        self.stop_saving(&step.id);
         // A Turn held when the panic struck was given back as it unwound.
         let turn = self.turnstile.acquire(i).await;
         {
@@ -678,8 +687,22 @@ impl Exec {
     /// Saves the run as it stands when `step` has finished, holding the turn: no other step
     /// is in a host call, so the simulator, the transcript and the running steps' journals
     /// agree with each other.
+    /// After aksflow's own failure: no more state saves (see `host_failed`), said once.
+    fn stop_saving(&self, step: &str) {
+        let already = self.host_failed.swap(true, std::sync::atomic::Ordering::Relaxed);
+        if self.opts.save_state && !already {
+            let warning = "aksflow failed while running this step; the run's state is no longer saved, so --resume would start again from the last save before this";
+            // The progress sink may be what failed.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_log(step, crate::sandbox::LogLevel::Warn, warning)));
+        }
+    }
+
+    fn saving(&self) -> bool {
+        self.opts.save_state && !self.host_failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn save(&self, step: &PlannedStep, expected_failure: bool, outputs: Vec<Field>) {
-        if !self.opts.save_state {
+        if !self.saving() {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -706,7 +729,7 @@ impl Exec {
     /// keeps the whole transcript, the failed attempts included, and runs the failed steps
     /// again against the simulator as the last finished step left it.
     fn save_end(&self) {
-        if !self.opts.save_state {
+        if !self.saving() {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
