@@ -157,19 +157,14 @@ fn outputs_of(out: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u
     files
 }
 
-/// A run killed at any step boundary and resumed writes the same transcript and the same
-/// files, byte for byte, as one never interrupted: the operator is not signed in again,
-/// and steps that were in flight at the kill are told again what they were told before
-/// (legacy-aad runs up to four steps at once), not sent again.
-#[test]
-fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
-    let dir = tempfile::tempdir().unwrap();
-    let flow = flows_dir().join("legacy-aad.toml");
+/// Runs `flow` with `seed` once whole, then once killed (SIGKILL) after each save in `kills`
+/// and resumed: every resumed run must leave the same files, byte for byte.
+fn resumed_runs_match_the_uninterrupted_one(dir: &std::path::Path, flow: &std::path::Path, seed: u64, kills: impl IntoIterator<Item = usize>) {
     let bin = aksflow_binary();
-    let cache = dir.path().join("cache");
+    let cache = dir.join("cache");
     let run = |out: &std::path::Path, kill_after: Option<usize>, resume: bool| {
         let mut c = std::process::Command::new(&bin);
-        c.args(["run", flow.to_str().unwrap(), "--seed", "7", "--quiet", "--out", out.to_str().unwrap()]).env("AKSFLOW_CACHE_DIR", &cache);
+        c.args(["run", flow.to_str().unwrap(), "--seed", &seed.to_string(), "--quiet", "--out", out.to_str().unwrap()]).env("AKSFLOW_CACHE_DIR", &cache);
         if resume {
             c.arg("--resume");
         }
@@ -178,12 +173,12 @@ fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
         }
         c.output().unwrap()
     };
-    let whole = dir.path().join("whole");
-    assert!(run(&whole, None, false).status.success());
+    let whole = dir.join("whole");
+    let uninterrupted = run(&whole, None, false);
+    assert!(uninterrupted.status.success(), "{}", String::from_utf8_lossy(&uninterrupted.stderr));
     let expected = outputs_of(&whole);
-    let steps = std::fs::read_to_string(&flow).unwrap().matches("[[step]]").count();
-    for n in 1..steps {
-        let out = dir.path().join(format!("killed-{n}"));
+    for n in kills {
+        let out = dir.join(format!("killed-{n}"));
         let killed = run(&out, Some(n), false);
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(killed.status.signal(), Some(9), "the run was not killed (SIGKILL) after save {n}");
@@ -195,6 +190,18 @@ fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
             assert!(got[path] == *bytes, "killed after save {n}: {path} differs from the uninterrupted run's");
         }
     }
+}
+
+/// A run killed at any step boundary and resumed writes the same transcript and the same
+/// files, byte for byte, as one never interrupted: the operator is not signed in again,
+/// and steps that were in flight at the kill are told again what they were told before
+/// (legacy-aad runs up to four steps at once), not sent again.
+#[test]
+fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = flows_dir().join("legacy-aad.toml");
+    let steps = std::fs::read_to_string(&flow).unwrap().matches("[[step]]").count();
+    resumed_runs_match_the_uninterrupted_one(dir.path(), &flow, 7, 1..steps);
 }
 
 /// A flow wider than the engine's 64 sandboxes runs 64 steps at a time. Resumed, the steps
@@ -213,33 +220,5 @@ fn resume_is_exact_for_a_flow_wider_than_the_sandbox_pool() {
         text += &hoarder(&format!("alone-{i}"), "");
     }
     let flow = write_flow(dir.path(), "wide.toml", &text);
-    let bin = aksflow_binary();
-    let cache = dir.path().join("cache");
-    let run = |out: &std::path::Path, kill_after: Option<usize>, resume: bool| {
-        let mut c = std::process::Command::new(&bin);
-        c.args(["run", flow.to_str().unwrap(), "--seed", "3", "--quiet", "--out", out.to_str().unwrap()]).env("AKSFLOW_CACHE_DIR", &cache);
-        if resume {
-            c.arg("--resume");
-        }
-        if let Some(n) = kill_after {
-            c.env("AKSFLOW_FAULT_KILL_AFTER_SAVES", n.to_string());
-        }
-        c.output().unwrap()
-    };
-    let whole = dir.path().join("whole");
-    let uninterrupted = run(&whole, None, false);
-    assert!(uninterrupted.status.success(), "{}", String::from_utf8_lossy(&uninterrupted.stderr));
-    let expected = outputs_of(&whole);
-    for n in [1, 2, 5] {
-        let out = dir.path().join(format!("killed-{n}"));
-        let killed = run(&out, Some(n), false);
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(killed.status.signal(), Some(9), "the run was not killed (SIGKILL) after save {n}");
-        let resumed = run(&out, None, true);
-        assert!(resumed.status.success(), "resuming after save {n} failed: {}", String::from_utf8_lossy(&resumed.stderr));
-        let got = outputs_of(&out);
-        for (path, bytes) in &expected {
-            assert!(got.get(path) == Some(bytes), "killed after save {n}: {path} differs from the uninterrupted run's");
-        }
-    }
+    resumed_runs_match_the_uninterrupted_one(dir.path(), &flow, 3, [1, 2, 5]);
 }
