@@ -40,8 +40,10 @@ impl PasswordCredential {
 
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
+/// SHA-256, lowercase hex: how secrets and passwords are kept. Every client-credentials
+/// token request hashes the secret it brings, so this is on the token endpoint's hot path.
 pub fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -556,7 +558,13 @@ impl Directory {
 
 #[cfg(test)]
 mod tests {
-    use super::PermissionGrant;
+    use super::{PermissionGrant, hash};
+
+    #[test]
+    fn secrets_are_kept_as_lowercase_hex_sha256() {
+        // FIPS 180-2's test vector: saved states keep these hashes, so the form must not move.
+        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
 
     #[test]
     fn a_grant_id_is_the_base64url_of_the_ids_it_joins() {
