@@ -64,6 +64,27 @@ async fn resume_refuses_another_seed_and_a_missing_state() {
     assert!(e.contains("--seed 3"), "{e}");
 }
 
+/// A fresh run forgets the earlier run's saved state at once: if it fails before saving its
+/// own, `--resume` finds nothing, rather than the earlier run's steps and transcript mark.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_run_leaves_no_earlier_state_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let passing = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
+    assert!(run_flow(&passing, 3, &out).await.passed);
+    assert!(out.join(".aksflow/state.json").exists());
+    // The first step fails, so this run saves nothing.
+    let failing = write_flow(dir.path(), "failing.toml", &FLOW.replace("name = \"first\", location = \"eastus\"", "name = \"first\", location = \"nowhere\""));
+    let report = run_flow(&failing, 3, &out).await;
+    assert_eq!(step(&report, "first").status, StepStatus::Failed);
+    let engine = engine();
+    let plan = std::sync::Arc::new(aksflow::flow::load(&failing, &engine).await.unwrap());
+    let mut opts = RunOptions::sim(3, &out);
+    opts.resume = true;
+    let e = aksflow::runner::run(plan, engine, opts).await.unwrap_err().to_string();
+    assert!(e.contains("there is no saved run"), "{e}");
+}
+
 /// A run killed with SIGKILL mid-step resumes from the last finished step.
 #[test]
 fn a_killed_run_resumes_from_its_saved_state() {

@@ -141,8 +141,9 @@ fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http:
     let run = |name: &str, bodies: &[String], tick: bool| -> Option<(f64, f64)> {
         // The script holds client secrets: readable by this user alone.
         let path = dir.path().join(name);
-        std::fs::write(&path, script(bodies)).unwrap();
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).unwrap().write_all(script(bodies).as_bytes()).unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ticker = tick.then(|| {
             let (clock, stop) = (served.simulator.clock().clone(), stop.clone());
@@ -153,16 +154,24 @@ fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http:
                 }
             })
         });
-        let (start, draws) = (std::time::Instant::now(), served.simulator.id_draws());
+        let draws = served.simulator.id_draws();
         let out = std::process::Command::new("wrk").args(["-t2", "-c16", "-d5s", "-s", path.to_str().unwrap(), url]).output().unwrap();
-        let elapsed = start.elapsed().as_secs_f64();
-        let signed = (served.simulator.id_draws() - draws) as f64 / elapsed;
+        let drawn = served.simulator.id_draws() - draws;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         ticker.map(|t| t.join().unwrap());
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains("Non-2xx"), "wrk saw failed requests:\n{text}");
-        let rate = text.lines().find_map(|l| l.strip_prefix("Requests/sec:"))?.trim().parse().ok()?;
-        Some((rate, signed))
+        assert!(!text.contains("Non-2xx") && !text.contains("Socket errors"), "wrk saw failed requests:\n{text}");
+        // "123456 requests in 5.01s, ...": the window wrk measured over, for the ids drawn too.
+        let parsed = (|| {
+            let rate: f64 = text.lines().find_map(|l| l.strip_prefix("Requests/sec:"))?.trim().parse().ok()?;
+            let window: f64 = text.lines().find_map(|l| l.split_once(" requests in ")?.1.split_once('s')?.0.parse().ok())?;
+            Some((rate, drawn as f64 / window))
+        })();
+        if parsed.is_none() {
+            // wrk's own complaint (a script error, a refused connection), never the script.
+            println!("(wrk gave no figure: {})", String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("no message"));
+        }
+        parsed
     };
     if let Some((rate, signed)) = run("signed.lua", &clients, true) {
         floor::against("token endpoint, wrk -t2 -c16, every token signed (requests)", rate, floor);

@@ -48,7 +48,7 @@ struct Exec {
     state: Mutex<RunState>,
     redactor: Arc<Redactor>,
     done_tx: mpsc::UnboundedSender<()>,
-    /// Steps started by finishing steps, not yet counted by the driver.
+    /// Steps started, not yet counted by the driver.
     started_since: Mutex<usize>,
     /// Who writes what under the output directory.
     files: OutputFiles,
@@ -115,6 +115,9 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
+    if !opts.resume && opts.save_state {
+        RunState::discard(&opts.out_dir).map_err(RunError::Setup)?;
+    }
     if let Some(saved) = &saved {
         if saved.faults != faults_hash {
             return Err(RunError::Resume("the saved run had other injected faults (its flow's [faults] or --faults); resume with the same, or run without --resume to start over".into()));
@@ -218,8 +221,10 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
         host_failed: Default::default(),
     });
 
-    let first = exec.start_ready();
-    let mut running = first;
+    exec.start_ready();
+    // Each start is counted before its task is spawned, so a step that finishes at once
+    // (steps run in parallel against Azure) is never counted out before it was counted in.
+    let mut running = exec.take_started();
     while running > 0 {
         let Some(()) = done_rx.recv().await else { break };
         running -= 1;
@@ -321,6 +326,32 @@ fn learn_secrets(redactor: &Redactor, fields: &[Field]) {
     }
 }
 
+/// Ends a step's part in the run should its task unwind past every recovery (a panic in
+/// `finish_after_panic` itself): out of the turnstile's rotation, marked failed, and counted
+/// as done, so the other steps and the run still end. The steps it would have started are
+/// reported as skipped.
+struct LastResort<'a> {
+    exec: &'a Exec,
+    step: usize,
+    armed: bool,
+}
+
+impl LastResort<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for LastResort<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.exec.fail_unless_done(self.step, "aksflow failed again while recovering from a failure", 0.0);
+            self.exec.turnstile.abandon(self.step);
+            let _ = self.exec.done_tx.send(());
+        }
+    }
+}
+
 /// What a caught panic said, when it said it as text.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
@@ -338,9 +369,13 @@ fn shown_fields(fields: &[Field]) -> BTreeMap<String, String> {
 }
 
 impl Exec {
-    /// Marks ready steps as running, joins them to the turnstile in index order and spawns
-    /// them. Returns how many started.
+    /// Marks ready steps as running, joins them to the turnstile in index order, counts them
+    /// for the driver and spawns them. Returns how many started.
     fn start_ready(self: &Arc<Self>) -> usize {
+        // A run given up starts nothing more (against Azure its steps outlive the caller).
+        if self.io.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return 0;
+        }
         let ready: Vec<usize> = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             let mut ready: Vec<usize> = self
@@ -372,6 +407,7 @@ impl Exec {
         if let Some(first) = self.resumed.lock().unwrap_or_else(|p| p.into_inner()).next_turn.take() {
             self.turnstile.hand_to(first);
         }
+        *self.started_since.lock().unwrap_or_else(|p| p.into_inner()) += ready.len();
         for &i in &ready {
             let me = self.clone();
             tokio::spawn(async move { me.run_step(i).await });
@@ -399,39 +435,54 @@ impl Exec {
             (Err(StepFailure::HostPanic { message: panic_message(panic.as_ref()) }), BTreeMap::new())
         });
         let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let last_resort = LastResort { exec: &self, step: i, armed: true };
         let finished = std::panic::AssertUnwindSafe(self.finish(i, result, shown_inputs, elapsed_ms)).catch_unwind().await;
         if let Err(panic) = finished {
             self.finish_after_panic(i, &panic_message(panic.as_ref()), elapsed_ms).await;
         }
+        last_resort.disarm();
     }
 
     /// What `finish` must still do when it panicked part way: the step is done (as failed,
     /// unless it was recorded already), the steps it frees start, and it leaves the rotation.
     /// Without this the other steps would wait for its turn, and the run for its end, forever.
+    ///
+    /// Nothing here changed the simulator (judging, saving and showing only read it), so the
+    /// run's state is still saved afterwards; this step's own save is simply missed, and
+    /// `--resume` runs it again.
     async fn finish_after_panic(self: &Arc<Self>, i: usize, message: &str, elapsed_ms: f64) {
         let step = &self.plan.steps[i];
-        self.stop_saving(&step.id);
         // A Turn held when the panic struck was given back as it unwound.
         let turn = self.turnstile.acquire(i).await;
-        {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            if !matches!(slots[i], Slot::Done { .. }) {
-                let failure = StepFailure::HostPanic { message: message.to_string() };
-                let report = StepReport {
-                    elapsed_ms,
-                    code: Some(failure.code().to_string()),
-                    message: Some(self.redactor.text(&failure.message())),
-                    ..StepReport::new(&step.id, &step.uses, StepStatus::Failed)
-                };
-                slots[i] = Slot::Done { report, outputs: Vec::new(), passed: false };
-            }
+        let failed = self.fail_unless_done(i, message, elapsed_ms);
+        if let Some(report) = failed {
+            // Shown, unless showing it is what fails.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_finished(&report)));
         }
         tracing::error!(step = %step.id, "aksflow failed while recording the step's end: {message}");
         self.io.journal.finish(i);
-        let started = self.start_ready();
-        *self.started_since.lock().unwrap_or_else(|p| p.into_inner()) += started;
+        self.start_ready();
         turn.leave();
         let _ = self.done_tx.send(());
+    }
+
+    /// Marks step `i` done as failed with `HostPanic`, unless its result was recorded already;
+    /// returns the report when it did.
+    fn fail_unless_done(&self, i: usize, message: &str, elapsed_ms: f64) -> Option<StepReport> {
+        let step = &self.plan.steps[i];
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(slots[i], Slot::Done { .. }) {
+            return None;
+        }
+        let failure = StepFailure::HostPanic { message: message.to_string() };
+        let report = StepReport {
+            elapsed_ms,
+            code: Some(failure.code().to_string()),
+            message: Some(self.redactor.text(&failure.message())),
+            ..StepReport::new(&step.id, &step.uses, StepStatus::Failed)
+        };
+        slots[i] = Slot::Done { report: report.clone(), outputs: Vec::new(), passed: false };
+        Some(report)
     }
 
     /// Everything a step does before it is judged: its inputs, whom it acts as, its wait, and
@@ -489,8 +540,7 @@ impl Exec {
         // Kept until now: a save while this step waited for its turn to finish must still
         // hold everything it was told.
         self.io.journal.finish(i);
-        let started = self.start_ready();
-        *self.started_since.lock().unwrap_or_else(|p| p.into_inner()) += started;
+        self.start_ready();
         // Saved once the steps it frees have joined the rotation, so the state names them
         // as running and says whose turn is next.
         if let Some(outputs) = saved {

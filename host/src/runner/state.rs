@@ -103,6 +103,17 @@ impl RunState {
         }
     }
 
+    /// Forgets the saved run in `out_dir`, if any: a fresh run there must not leave an older
+    /// run's state for `--resume` to pick up before it has saved its own.
+    pub fn discard(out_dir: &Path) -> Result<(), String> {
+        let path = Self::path(out_dir);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("cannot remove the earlier run's state {}: {e}; remove it, or run with --resume to continue that run", path.display())),
+        }
+    }
+
     /// Written whole or not at all (a kill at any moment leaves the old state or the new),
     /// owner-only.
     pub fn save(&self, out_dir: &Path) -> std::io::Result<()> {

@@ -129,6 +129,21 @@ impl Turnstile {
         }
     }
 
+    /// Takes `step` out of the rotation wherever the turn is (its task is gone): if it held
+    /// the turn, the turn passes on as if it had left.
+    pub fn abandon(&self, step: usize) {
+        if !self.enabled {
+            return;
+        }
+        let mut s = self.lock();
+        let held = s.holder == Some(step);
+        s.active.remove(&step);
+        s.bells.remove(&step);
+        if held {
+            self.pass_turn(s, step);
+        }
+    }
+
     fn release(&self, step: usize, leaving: bool) {
         if !self.enabled {
             return;
@@ -138,6 +153,12 @@ impl Turnstile {
             s.active.remove(&step);
             s.bells.remove(&step);
         }
+        self.pass_turn(s, step);
+    }
+
+    /// Gives the turn to the next step after `step` in the rotation, and rings its bell once
+    /// the lock is let go.
+    fn pass_turn(&self, mut s: std::sync::MutexGuard<'_, State>, step: usize) {
         s.holder = s.active.range(step + 1..).next().or_else(|| s.active.first()).copied();
         let bell = s.holders_bell();
         drop(s);
@@ -151,6 +172,24 @@ impl Turnstile {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// A step whose task is gone leaves the rotation: the turn moves on if it held it, and
+    /// stays where it is if it did not.
+    #[test]
+    fn an_abandoned_step_leaves_the_rotation_wherever_the_turn_is() {
+        let t = Turnstile::new(true);
+        for i in 0..3 {
+            t.join(i);
+        }
+        assert_eq!(t.lock().holder, Some(0));
+        t.abandon(1);
+        assert_eq!(t.lock().holder, Some(0), "a step that did not hold the turn takes nothing with it");
+        t.abandon(0);
+        assert_eq!(t.lock().holder, Some(2), "the holder's turn passes on");
+        assert!(!t.lock().active.contains(&1) && !t.lock().active.contains(&0));
+        t.abandon(2);
+        assert_eq!(t.lock().holder, None);
+    }
 
     /// Three steps that each make three "calls" with random think time in between always
     /// interleave in the same order.
