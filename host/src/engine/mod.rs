@@ -75,15 +75,12 @@ pub struct StepEngine {
 }
 
 /// Sandboxes a run holds until it ends (dropping this gives them back).
-pub struct Reservation {
-    steps: usize,
-    _permits: tokio::sync::OwnedSemaphorePermit,
-}
+pub struct Reservation(tokio::sync::OwnedSemaphorePermit);
 
 impl Reservation {
     /// How many steps the run may have running at once.
     pub fn steps(&self) -> usize {
-        self.steps
+        self.0.num_permits()
     }
 }
 
@@ -186,9 +183,8 @@ impl StepEngine {
     /// caller. Every reservation is taken whole and none waits while holding another, so runs
     /// that wait never stall one another: each waits only for runs that can finish.
     pub async fn reserve(&self, steps: usize) -> Reservation {
-        let steps = steps.min(MAX_INSTANCES as usize);
-        let permits = self.sandboxes.clone().acquire_many_owned(steps as u32).await.expect("the engine never closes its semaphore");
-        Reservation { steps, _permits: permits }
+        let steps = steps.min(MAX_INSTANCES as usize) as u32;
+        Reservation(self.sandboxes.clone().acquire_many_owned(steps).await.expect("the engine never closes its semaphore"))
     }
 
     /// Runs a loaded plugin once in a fresh sandbox, with the step's capabilities.

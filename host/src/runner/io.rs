@@ -37,7 +37,7 @@ pub struct RunIo {
     /// step's turn: when, and what was shown.
     late_answers: std::sync::Mutex<HashMap<usize, (i64, DeviceLogin)>>,
     /// Set when the run is stopped (`runner::run`'s future dropped).
-    pub stopped: Arc<std::sync::atomic::AtomicBool>,
+    pub stop: Arc<super::stop::Stop>,
 }
 
 /// The step name a persona's sign-in is recorded under.
@@ -54,7 +54,7 @@ impl RunIo {
         served_seed: Option<u64>,
     ) -> Self {
         let persona_caps = StepCaps::host(PERSONA_STEP, Grants::of(&[Service::Login]));
-        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default(), late_answers: Default::default(), stopped: Default::default() }
+        RunIo { gateway, turnstile, context, progress, seed, persona_passwords, served_seed, persona_caps, journal: Journal::default(), late_answers: Default::default(), stop: Default::default() }
     }
 
     /// The late answers still to come, by turn (saved with the run's state).
@@ -214,6 +214,6 @@ impl StepIo for RunIo {
     }
 
     fn stopped(&self) -> bool {
-        self.stopped.load(std::sync::atomic::Ordering::Relaxed)
+        self.stop.is_set()
     }
 }

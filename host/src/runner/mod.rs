@@ -12,6 +12,7 @@ pub mod preflight;
 pub mod progress;
 pub mod report;
 pub mod state;
+mod stop;
 pub mod turnstile;
 
 use std::path::PathBuf;

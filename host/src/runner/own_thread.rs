@@ -11,10 +11,10 @@
 //! gets a runtime of its own, dropped with whatever tasks it left.
 
 use std::sync::mpsc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::report::RunReport;
+use super::stop::{Stop, StopOnDrop};
 use super::{RunError, RunOptions, exec};
 use crate::cloud::Target;
 use crate::engine::StepEngine;
@@ -41,16 +41,13 @@ pub fn side_by_side() -> usize {
 /// future stops a simulated flow too (its runtime is dropped with its tasks). A panic in the
 /// run itself comes back here; one inside a step's task fails that step (`HostPanic`).
 pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> Result<RunReport, RunError> {
-    // Tells a step busy in wasm that the run was given up, so it ends at the next epoch
-    // tick: its thread is busy and cannot see the stop below, nor a dropped future.
-    let stop = SetOnDrop(Arc::default());
+    // Set when this future goes, whether it finishes or is dropped itself: the flow stops.
+    let stop = Arc::new(Stop::default());
+    let _stop_on_drop = StopOnDrop(stop.clone());
     if opts.target != Target::Sim {
-        return exec::run(plan, engine, opts, stop.0.clone()).await;
+        return exec::run(plan, engine, opts, stop).await;
     }
-    let stopped = stop.0.clone();
     let (result_tx, result_rx) = tokio::sync::oneshot::channel();
-    // Dropped by this future, whether it finishes or is dropped itself: the flow stops.
-    let (_stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let job: Job = Box::new(move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -60,8 +57,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
             // Nobody waits for a stopped run's answer.
             rt.block_on(async {
                 tokio::select! {
-                    report = exec::run(plan, engine, opts, stopped) => report,
-                    _ = stop_rx => Err(RunError::Setup("the run was stopped".into())),
+                    report = exec::run(plan, engine, opts, stop.clone()) => report,
+                    _ = stop.wait() => Err(RunError::Setup("the run was stopped".into())),
                 }
             })
         }));
@@ -73,15 +70,6 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions) -> 
         // A panic in the flow is this caller's panic, as it was when the flow ran here.
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(_) => Err(RunError::Setup("the flow's thread ended without an answer; this is a bug in aksflow: please report it with the output of the run under AKSFLOW_LOG=debug".into())),
-    }
-}
-
-/// Sets its flag when dropped: with the run's future, finished or not.
-struct SetOnDrop(Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -9,11 +9,15 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
+mod recovery;
+use recovery::{LastResort, panic_message};
+
 use super::backend::{self, Backend};
 use super::io::RunIo;
 use super::output_files::OutputFiles;
 use super::report::{RunReport, StepReport, StepStatus};
 use super::journal::Journal;
+use super::stop::Stop;
 use super::state::{LateAnswer, ResumePoint, RunState, RunningStep, SavedStep};
 use super::turnstile::Turnstile;
 use super::{RunError, RunOptions};
@@ -57,12 +61,11 @@ struct Exec {
     resumed: Mutex<Resumed>,
     /// State saves so far (for the fault hook that kills the process after one).
     saves: Mutex<usize>,
-    /// The most steps running at once: the sandboxes reserved, which only a flow wider than
-    /// the engine's pool makes fewer than the steps that could run.
-    at_once: usize,
-    /// Held by every step's task through its `Arc<Exec>`: given back when the last step has
-    /// dropped its sandbox, not when the driver returns (a stopped run's steps outlive it).
-    _sandboxes: crate::engine::Reservation,
+    /// The sandboxes reserved: the most steps running at once, which only a flow wider than
+    /// the engine's pool makes fewer than the steps that could run. Held by every step's task
+    /// through its `Arc<Exec>`: given back when the last step has dropped its sandbox, not
+    /// when the driver returns (a stopped run's steps outlive it).
+    sandboxes: crate::engine::Reservation,
     /// aksflow's own code panicked in this run (`HostPanic`). The simulator may have been
     /// left part way through a change, so no later state is saved: `--resume` goes back to
     /// the last save before it.
@@ -95,8 +98,8 @@ impl Resumed {
     }
 }
 
-/// Runs a flow. `stopped` is set when the caller gives the run up (its future dropped).
-pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, stopped: Arc<std::sync::atomic::AtomicBool>) -> Result<RunReport, RunError> {
+/// Runs a flow. `stop` is set when the caller gives the run up (its future dropped).
+pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, stop: Arc<Stop>) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let opts = Arc::new(opts);
     let served_era = opts.live.as_ref().map(|l| l.sim_era);
@@ -180,7 +183,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
     let served_seed = opts.live.as_ref().and_then(|l| l.sim_seed);
     let mut io = RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed);
     io.journal = Journal::new(opts.save_state);
-    io.stopped = stopped;
+    io.stop = stop;
     for late in resume_point.iter().flat_map(|p| &p.late_answers) {
         if let Some(s) = plan.step(&late.step) {
             io.keep_late_answer(s.index, late.at_ms, crate::sandbox::DeviceLogin { verification_uri: late.verification_uri.clone(), user_code: late.user_code.clone() });
@@ -216,8 +219,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
         transcript: transcript.clone(),
         resumed: Mutex::new(resumed),
         saves: Mutex::new(0),
-        at_once: sandboxes.steps(),
-        _sandboxes: sandboxes,
+        sandboxes,
         host_failed: Default::default(),
     });
 
@@ -326,41 +328,6 @@ fn learn_secrets(redactor: &Redactor, fields: &[Field]) {
     }
 }
 
-/// Ends a step's part in the run should its task unwind past every recovery (a panic in
-/// `finish_after_panic` itself): out of the turnstile's rotation, marked failed, and counted
-/// as done, so the other steps and the run still end. The steps it would have started are
-/// reported as skipped.
-struct LastResort<'a> {
-    exec: &'a Exec,
-    step: usize,
-    armed: bool,
-}
-
-impl LastResort<'_> {
-    fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for LastResort<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.exec.fail_unless_done(self.step, "aksflow failed again while recovering from a failure", 0.0);
-            self.exec.turnstile.abandon(self.step);
-            let _ = self.exec.done_tx.send(());
-        }
-    }
-}
-
-/// What a caught panic said, when it said it as text.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(s), _) => (*s).to_string(),
-        (_, Some(s)) => s.clone(),
-        _ => "a panic without a message".to_string(),
-    }
-}
-
 fn shown_fields(fields: &[Field]) -> BTreeMap<String, String> {
     fields
         .iter()
@@ -373,7 +340,7 @@ impl Exec {
     /// for the driver and spawns them. Returns how many started.
     fn start_ready(self: &Arc<Self>) -> usize {
         // A run given up starts nothing more (against Azure its steps outlive the caller).
-        if self.io.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.io.stop.is_set() {
             return 0;
         }
         let ready: Vec<usize> = {
@@ -391,7 +358,7 @@ impl Exec {
             // found running first, as they were started then); the rest start as running steps
             // finish. Decided in a finishing step's turn, so the same on every simulated run.
             ready.sort_by_key(|&i| (!resumed.started_ms.contains_key(&i), i));
-            ready.truncate(self.at_once.saturating_sub(slots.iter().filter(|s| matches!(s, Slot::Running { .. })).count()));
+            ready.truncate(self.sandboxes.steps().saturating_sub(slots.iter().filter(|s| matches!(s, Slot::Running { .. })).count()));
             ready.sort_unstable();
             // Started under the turn of the step that finished (or before any step ran), so
             // the time is the same on every simulated run.
@@ -435,54 +402,12 @@ impl Exec {
             (Err(StepFailure::HostPanic { message: panic_message(panic.as_ref()) }), BTreeMap::new())
         });
         let elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        let last_resort = LastResort { exec: &self, step: i, armed: true };
+        let last_resort = LastResort::arm(&self, i);
         let finished = std::panic::AssertUnwindSafe(self.finish(i, result, shown_inputs, elapsed_ms)).catch_unwind().await;
         if let Err(panic) = finished {
             self.finish_after_panic(i, &panic_message(panic.as_ref()), elapsed_ms).await;
         }
         last_resort.disarm();
-    }
-
-    /// What `finish` must still do when it panicked part way: the step is done (as failed,
-    /// unless it was recorded already), the steps it frees start, and it leaves the rotation.
-    /// Without this the other steps would wait for its turn, and the run for its end, forever.
-    ///
-    /// Nothing here changed the simulator (judging, saving and showing only read it), so the
-    /// run's state is still saved afterwards; this step's own save is simply missed, and
-    /// `--resume` runs it again.
-    async fn finish_after_panic(self: &Arc<Self>, i: usize, message: &str, elapsed_ms: f64) {
-        let step = &self.plan.steps[i];
-        // A Turn held when the panic struck was given back as it unwound.
-        let turn = self.turnstile.acquire(i).await;
-        let failed = self.fail_unless_done(i, message, elapsed_ms);
-        if let Some(report) = failed {
-            // Shown, unless showing it is what fails.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_finished(&report)));
-        }
-        tracing::error!(step = %step.id, "aksflow failed while recording the step's end: {message}");
-        self.io.journal.finish(i);
-        self.start_ready();
-        turn.leave();
-        let _ = self.done_tx.send(());
-    }
-
-    /// Marks step `i` done as failed with `HostPanic`, unless its result was recorded already;
-    /// returns the report when it did.
-    fn fail_unless_done(&self, i: usize, message: &str, elapsed_ms: f64) -> Option<StepReport> {
-        let step = &self.plan.steps[i];
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(slots[i], Slot::Done { .. }) {
-            return None;
-        }
-        let failure = StepFailure::HostPanic { message: message.to_string() };
-        let report = StepReport {
-            elapsed_ms,
-            code: Some(failure.code().to_string()),
-            message: Some(self.redactor.text(&failure.message())),
-            ..StepReport::new(&step.id, &step.uses, StepStatus::Failed)
-        };
-        slots[i] = Slot::Done { report: report.clone(), outputs: Vec::new(), passed: false };
-        Some(report)
     }
 
     /// Everything a step does before it is judged: its inputs, whom it acts as, its wait, and
@@ -737,20 +662,6 @@ impl Exec {
     /// Saves the run as it stands when `step` has finished, holding the turn: no other step
     /// is in a host call, so the simulator, the transcript and the running steps' journals
     /// agree with each other.
-    /// After aksflow's own failure: no more state saves (see `host_failed`), said once.
-    fn stop_saving(&self, step: &str) {
-        let already = self.host_failed.swap(true, std::sync::atomic::Ordering::Relaxed);
-        if self.opts.save_state && !already {
-            let warning = "aksflow failed while running this step; the run's state is no longer saved, so --resume would start again from the last save before this";
-            // The progress sink may be what failed.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_log(step, crate::sandbox::LogLevel::Warn, warning)));
-        }
-    }
-
-    fn saving(&self) -> bool {
-        self.opts.save_state && !self.host_failed.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     fn save(&self, step: &PlannedStep, expected_failure: bool, outputs: Vec<Field>) {
         if !self.saving() {
             return;
