@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
+use aksflow::caps::StepCaps;
 use aksflow::cloud::Target;
+use aksflow::sandbox::BoxFuture;
 use aksflow::runner::{self, RunOptions, StepStatus};
 use aksflow::serve::{ServeOptions, Served};
 use aksflow_e2e::*;
@@ -182,15 +184,13 @@ async fn a_step_never_sees_what_an_earlier_step_left_in_memory() {
     }
 }
 
-/// More steps at once than the engine has sandboxes: the steps past the pool fail with an
-/// error that says why and what to do, and the others finish. Each step makes two calls, so
-/// it holds its sandbox while it waits for its turn at the second.
+/// More independent steps than the engine has sandboxes: the run starts as many as the pool
+/// holds and the rest as sandboxes free, and every step succeeds. Each step makes two calls,
+/// so it holds its sandbox while it waits for its turn at the second.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flow_wider_than_the_instance_pool_runs_its_steps_as_sandboxes_free() {
     let dir = tempfile::tempdir().unwrap();
-    let flow: String = (0..aksflow::engine::MAX_INSTANCES + 6)
-        .map(|i| format!("[[step]]\nid = \"calls-{i}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 2 }}\ngrant = [\"arm\"]\n\n"))
-        .collect();
+    let flow: String = (0..aksflow::engine::MAX_INSTANCES + 6).map(|i| hoarder_step(&format!("calls-{i}"), 2, "")).collect();
     let path = write_flow(dir.path(), "flow.toml", &flow);
     let report = run_flow(&path, 1, &dir.path().join("out")).await;
     let failed: Vec<_> = report.steps.iter().filter(|s| s.status != StepStatus::Succeeded).collect();
@@ -201,9 +201,7 @@ async fn a_flow_wider_than_the_instance_pool_runs_its_steps_as_sandboxes_free() 
 async fn runs_past_the_instance_pool_wait_for_sandboxes_instead_of_failing() {
     // 40 runs of a flow four steps wide want 160 sandboxes of the pool's 64 at once.
     let dir = tempfile::tempdir().unwrap();
-    let flow: String = (0..4)
-        .map(|i| format!("[[step]]\nid = \"calls-{i}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 3 }}\ngrant = [\"arm\"]\n\n"))
-        .collect();
+    let flow: String = (0..4).map(|i| hoarder_step(&format!("calls-{i}"), 3, "")).collect();
     let path = write_flow(dir.path(), "flow.toml", &flow);
     let engine = engine();
     let plan = Arc::new(aksflow::flow::load(&path, &engine).await.unwrap());
@@ -318,28 +316,33 @@ async fn a_panic_while_a_finished_step_is_shown_does_not_stop_the_run() {
     assert!(saved.contains(&"after-rg".to_string()) && !saved.contains(&"rg".to_string()), "{saved:?}");
 }
 
-/// Services that never answer a sleep: a step that sleeps keeps its sandbox until dropped.
+/// `describe`'s services (none), except that a sleep never ends: a step that sleeps keeps
+/// its sandbox until it is dropped.
 struct SleepsForever;
 
+static NO_SERVICES: aksflow::sandbox::NullIo = aksflow::sandbox::NullIo;
+
 impl aksflow::sandbox::StepIo for SleepsForever {
-    fn call<'a>(&'a self, _: &'a aksflow::caps::StepCaps, _: aksflow::bindings::CloudRequest) -> aksflow::sandbox::BoxFuture<'a, Result<aksflow::bindings::CloudResponse, aksflow::bindings::CallError>> {
-        Box::pin(async { Err(aksflow::bindings::CallError::NotGranted("no services here".into())) })
+    fn call<'a>(&'a self, caps: &'a StepCaps, req: aksflow::bindings::CloudRequest) -> BoxFuture<'a, Result<aksflow::bindings::CloudResponse, aksflow::bindings::CallError>> {
+        NO_SERVICES.call(caps, req)
     }
     fn context(&self) -> aksflow::bindings::CloudContext {
-        aksflow::sandbox::NullIo.context()
+        NO_SERVICES.context()
     }
-    fn log(&self, _: &aksflow::caps::StepCaps, _: aksflow::sandbox::LogLevel, _: &str) {}
-    fn show<'a>(&'a self, _: &'a aksflow::caps::StepCaps, _: &'a str, _: Option<aksflow::sandbox::DeviceLogin>) -> aksflow::sandbox::BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("no prompts here".to_string()) })
+    fn log(&self, caps: &StepCaps, level: aksflow::sandbox::LogLevel, message: &str) {
+        NO_SERVICES.log(caps, level, message)
     }
-    fn now_ms(&self, _: &aksflow::caps::StepCaps) -> i64 {
-        0
+    fn show<'a>(&'a self, caps: &'a StepCaps, message: &'a str, device: Option<aksflow::sandbox::DeviceLogin>) -> BoxFuture<'a, Result<(), String>> {
+        NO_SERVICES.show(caps, message, device)
     }
-    fn sleep<'a>(&'a self, _: &'a aksflow::caps::StepCaps, _: std::time::Duration) -> aksflow::sandbox::BoxFuture<'a, ()> {
+    fn now_ms(&self, caps: &StepCaps) -> i64 {
+        NO_SERVICES.now_ms(caps)
+    }
+    fn sleep<'a>(&'a self, _: &'a StepCaps, _: std::time::Duration) -> BoxFuture<'a, ()> {
         Box::pin(std::future::pending())
     }
-    fn seed_for(&self, _: &aksflow::caps::StepCaps, _: &str) -> u64 {
-        0
+    fn seed_for(&self, caps: &StepCaps, stream: &str) -> u64 {
+        NO_SERVICES.seed_for(caps, stream)
     }
 }
 
@@ -351,7 +354,7 @@ async fn steps_run_straight_on_the_engine_past_its_pool_fail_naming_the_fix() {
     let mut steps = tokio::task::JoinSet::new();
     for i in 0..aksflow::engine::MAX_INSTANCES as usize + 1 {
         let (engine, plugin) = (engine.clone(), plugin.clone());
-        let caps = aksflow::caps::StepCaps::new(&format!("nap-{i}"), i, aksflow::caps::Grants::NONE, None, aksflow::engine::Limits::default());
+        let caps = StepCaps::new(&format!("nap-{i}"), i, aksflow::caps::Grants::NONE, None, aksflow::engine::Limits::default());
         steps.spawn(async move { engine.run(&plugin, Arc::new(SleepsForever), Arc::new(caps), &[]).await });
     }
     // Every sandbox is held by a sleeping step: the one past the pool fails, and first.

@@ -233,12 +233,11 @@ fn resume_is_exact_at_every_step_boundary_of_legacy_aad() {
 fn resume_is_exact_for_a_flow_wider_than_the_sandbox_pool() {
     let dir = tempfile::tempdir().unwrap();
     // Two calls each: a step that had made one at the save still has one to make, in its turn.
-    let hoarder = |id: &str, needs: &str| format!("[[step]]\nid = \"{id}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = 2 }}\ngrant = [\"arm\"]\n{needs}\n");
-    let mut text = hoarder("root", "");
-    text += &hoarder("wide-1", "needs = [\"root\"]");
-    text += &hoarder("wide-2", "needs = [\"root\"]");
+    let mut text = hoarder_step("root", 2, "");
+    text += &hoarder_step("wide-1", 2, "needs = [\"root\"]");
+    text += &hoarder_step("wide-2", 2, "needs = [\"root\"]");
     for i in 3..66 {
-        text += &hoarder(&format!("alone-{i}"), "");
+        text += &hoarder_step(&format!("alone-{i}"), 2, "");
     }
     let flow = write_flow(dir.path(), "wide.toml", &text);
     resumed_runs_match_the_uninterrupted_one(dir.path(), &flow, 3, [1, 2, 5]);

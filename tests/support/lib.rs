@@ -45,6 +45,12 @@ pub fn write_flow(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// One `test-hoarder` step that makes `calls` ARM calls, then any further lines of its own
+/// (`needs = [...]`): the flow text for `write_flow`.
+pub fn hoarder_step(id: &str, calls: u32, more: &str) -> String {
+    format!("[[step]]\nid = \"{id}\"\nuses = \"{{wasm:test-hoarder}}\"\nwith = {{ calls = {calls} }}\ngrant = [\"arm\"]\n{more}\n")
+}
+
 /// Loads and runs a flow on the simulator with `seed`, writing under `out`.
 pub async fn run_flow(path: &Path, seed: u64, out: &Path) -> RunReport {
     run_with(path, RunOptions::sim(seed, out)).await
