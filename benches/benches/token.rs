@@ -16,6 +16,8 @@ use std::sync::Arc;
 mod served_common;
 #[path = "common/floor.rs"]
 mod floor;
+#[path = "common/wrk.rs"]
+mod wrk;
 use aksflow_simulator::VirtualClock;
 use aksflow_simulator::keys::SigningKey;
 use aksflow_simulator::login::tokens::{AccessClaims, mint};
@@ -28,23 +30,11 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let served_common::Bench { served, http, dir: _dir } = served_common::start(&rt, IN_FLIGHT);
     let op = served.simulator.operator();
-    let form = Arc::new(vec![
-        ("grant_type".to_string(), "client_credentials".to_string()),
-        ("client_id".to_string(), op.client_id.clone()),
-        ("client_secret".to_string(), op.client_secret.clone()),
-        ("scope".to_string(), "https://management.azure.com/.default".to_string()),
-    ]);
+    let form = Arc::new(client_form(op.client_id.clone(), op.client_secret.clone()));
     let url = format!("{}/{}/oauth2/v2.0/token", served.base_url, op.tenant_id);
     let lanes: Vec<_> = served_common::clients(&rt, &served, &http, IN_FLIGHT)
         .into_iter()
-        .map(|(id, secret)| {
-            Arc::new(vec![
-                ("grant_type".to_string(), "client_credentials".to_string()),
-                ("client_id".to_string(), id),
-                ("client_secret".to_string(), secret),
-                ("scope".to_string(), "https://management.azure.com/.default".to_string()),
-            ])
-        })
+        .map(|(id, secret)| Arc::new(client_form(id, secret)))
         .collect();
     let mut g = c.benchmark_group("client-credentials tokens");
     g.throughput(Throughput::Elements(BATCH as u64));
@@ -107,79 +97,56 @@ fn bench(c: &mut Criterion) {
 }
 
 /// The issue's own measurement, when `wrk` is installed: `wrk -t2 -c16` against the served
-/// simulator, a client far lighter than this process's reqwest, in a process of its own on
-/// the same cores. Every token signed: 64 clients, each thread of wrk cycling through 32 of
-/// its own, while the virtual clock moves a second every millisecond, so a client's next
-/// request (32 requests later, about 10 ms) always falls in a later second; the tokens signed
-/// are counted by the ids they drew. Then one client, the clock still: the same claims again.
+/// simulator (`common/wrk.rs`). Every token signed: 64 clients, each thread of wrk cycling
+/// through 32 of its own, while the virtual clock moves a second every millisecond, so a
+/// client's next request (32 requests later, about 10 ms) always falls in a later second; the
+/// tokens signed are counted by the ids they drew. Then one client, the clock still: the same
+/// claims again.
 fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http: &reqwest::Client, url: &str, form: &[(String, String)], floor: Option<f64>) {
-    if std::process::Command::new("wrk").arg("--version").output().is_err() {
+    if !wrk::installed() {
         println!("(wrk not found: the measurement with wrk -t2 -c16 is left out)");
         return;
     }
     let body = |pairs: &[(String, String)]| form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (k, v))).finish();
-    let clients: Vec<String> = served_common::clients(rt, served, http, 64)
-        .into_iter()
-        .map(|(id, secret)| {
-            body(&[
-                ("grant_type".into(), "client_credentials".into()),
-                ("client_id".into(), id),
-                ("client_secret".into(), secret),
-                ("scope".into(), "https://management.azure.com/.default".into()),
-            ])
-        })
-        .collect();
+    let clients: Vec<String> = served_common::clients(rt, served, http, 64).into_iter().map(|(id, secret)| body(&client_form(id, secret))).collect();
     let dir = tempfile::tempdir().unwrap();
-    let script = |bodies: &[String]| {
-        let list: Vec<String> = bodies.iter().map(|b| format!("{b:?}")).collect();
-        format!(
-            "local bodies = {{ {} }}\nlocal threads = 0\nfunction setup(thread) thread:set(\"offset\", threads * {per}); threads = threads + 1 end\nlocal n = 0\nwrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nfunction request() n = n + 1; return wrk.format(nil, nil, nil, bodies[(offset + n % {per}) % #bodies + 1]) end\n",
-            list.join(", "),
-            per = bodies.len().div_ceil(2),
-        )
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let (clock, stop) = (served.simulator.clock().clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                clock.advance(std::time::Duration::from_secs(1));
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        })
     };
-    let run = |name: &str, bodies: &[String], tick: bool| -> Option<(f64, f64)> {
-        // The script holds client secrets: readable by this user alone.
-        let path = dir.path().join(name);
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).unwrap().write_all(script(bodies).as_bytes()).unwrap();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ticker = tick.then(|| {
-            let (clock, stop) = (served.simulator.clock().clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    clock.advance(std::time::Duration::from_secs(1));
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            })
-        });
-        let draws = served.simulator.id_draws();
-        let out = std::process::Command::new("wrk").args(["-t2", "-c16", "-d5s", "-s", path.to_str().unwrap(), url]).output().unwrap();
-        let drawn = served.simulator.id_draws() - draws;
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        ticker.map(|t| t.join().unwrap());
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains("Non-2xx") && !text.contains("Socket errors"), "wrk saw failed requests:\n{text}");
-        // "123456 requests in 5.01s, ...": the window wrk measured over, for the ids drawn too.
-        let parsed = (|| {
-            let rate: f64 = text.lines().find_map(|l| l.strip_prefix("Requests/sec:"))?.trim().parse().ok()?;
-            let window: f64 = text.lines().find_map(|l| l.split_once(" requests in ")?.1.split_once('s')?.0.parse().ok())?;
-            Some((rate, drawn as f64 / window))
-        })();
-        if parsed.is_none() {
-            // wrk's own complaint (a script error, a refused connection), never the script.
-            println!("(wrk gave no figure: {})", String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("no message"));
+    let draws = served.simulator.id_draws();
+    let signed = wrk::post(&dir.path().join("signed.lua"), &clients, url);
+    let drawn = served.simulator.id_draws() - draws;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    ticker.join().unwrap();
+    match signed {
+        Ok(f) => {
+            floor::against("token endpoint, wrk -t2 -c16, every token signed (requests)", f.requests_per_sec, floor);
+            floor::against("  of which signed (ids drawn)", drawn as f64 / f.window_secs, floor);
         }
-        parsed
-    };
-    if let Some((rate, signed)) = run("signed.lua", &clients, true) {
-        floor::against("token endpoint, wrk -t2 -c16, every token signed (requests)", rate, floor);
-        floor::against("  of which signed (ids drawn)", signed, floor);
+        Err(why) => println!("(wrk gave no figure: {why})"),
     }
-    if let Some((rate, _)) = run("again.lua", &[body(form)], false) {
-        floor::against("token endpoint, wrk -t2 -c16, the same claims asked again", rate, floor);
+    match wrk::post(&dir.path().join("again.lua"), &[body(form)], url) {
+        Ok(f) => floor::against("token endpoint, wrk -t2 -c16, the same claims asked again", f.requests_per_sec, floor),
+        Err(why) => println!("(wrk gave no figure: {why})"),
     }
+}
+
+/// A client-credentials token request for ARM, as form pairs.
+fn client_form(client_id: String, secret: String) -> Vec<(String, String)> {
+    vec![
+        ("grant_type".to_string(), "client_credentials".to_string()),
+        ("client_id".to_string(), client_id),
+        ("client_secret".to_string(), secret),
+        ("scope".to_string(), "https://management.azure.com/.default".to_string()),
+    ]
 }
 
 /// `BATCH` requests, `IN_FLIGHT` at a time, each in-flight lane a client of its own that
