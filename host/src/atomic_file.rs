@@ -1,7 +1,7 @@
-//! Writing a file whole or not at all: a temporary file beside it, flushed to disk, then
-//! renamed over it. A kill at any moment leaves the old file or the new one, never half of
-//! one. Every file the host writes goes through here (run state, step outputs, caches,
-//! settings, converted kubeconfigs), with the mode the caller asks for.
+//! Writing a file whole or not at all: a temporary file beside it, then renamed over it. A
+//! kill at any moment leaves the old file or the new one, never half of one. Every file the
+//! host writes goes through here (run state, step outputs, caches, settings, converted
+//! kubeconfigs), with the mode the caller asks for and the loss it must survive.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,9 +11,26 @@ pub const PRIVATE: u32 = 0o600;
 /// Readable by everyone, written by the owner.
 pub const PUBLIC: u32 = 0o644;
 
-/// Writes `bytes` to `path` atomically with `mode` (on Unix). The directory must exist.
-/// On failure the temporary file is removed and `path` is as it was.
+/// What a write must survive. Both leave the old file or the new one whole after a killed
+/// process: the kernel keeps what was written when the process dies, and the rename is atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Survives {
+    /// A killed process only. What a machine crash loses here must be cheap to make again.
+    Kill,
+    /// A crash of the machine too: the new file is flushed to disk before it replaces the old
+    /// one. That flush waits for the disk, about a millisecond a file on a virtual machine.
+    Crash,
+}
+
+/// Writes `bytes` to `path` atomically with `mode` (on Unix), flushed to disk: it survives a
+/// crash of the machine. The directory must exist. On failure the temporary file is removed
+/// and `path` is as it was.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_surviving(path, bytes, mode, Survives::Crash)
+}
+
+/// [`write`], surviving what `survives` says.
+pub fn write_surviving(path: &Path, bytes: &[u8], mode: u32, survives: Survives) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
     let result = (|| {
@@ -32,7 +49,9 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if survives == Survives::Crash {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -47,17 +66,19 @@ mod tests {
 
     #[test]
     fn a_file_is_replaced_whole_with_the_mode_asked_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        write(&path, b"one", PUBLIC).unwrap();
-        write(&path, b"two", PRIVATE).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE);
+        for survives in [Survives::Crash, Survives::Kill] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            write_surviving(&path, b"one", PUBLIC, survives).unwrap();
+            write_surviving(&path, b"two", PRIVATE, survives).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"two", "{survives:?}");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE, "{survives:?}");
+            }
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left ({survives:?})");
         }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub use own_thread::{run, side_by_side};
 pub use progress::{Console, Progress, Silent};
 pub use report::{RunReport, StepReport, StepStatus};
 
+use crate::atomic_file;
 use crate::cloud::Target;
 
 pub struct RunOptions {
@@ -77,6 +78,18 @@ impl RunOptions {
     pub fn transcript_path(&self) -> PathBuf {
         self.transcript.clone().unwrap_or_else(|| self.out_dir.join("transcript.jsonl"))
     }
+
+    /// What the run's saved state and step files must survive. Every run's survive a killed
+    /// process, which is what `--resume` is for. A run against a cloud also flushes them to
+    /// disk, so that a machine crash cannot lose the record of resources it made there. A run
+    /// in the built-in simulator does not: the same seed makes it again, byte for byte, in
+    /// milliseconds, and a flush costs about a millisecond a file (it tripled a suite's time).
+    pub fn files_survive(&self) -> atomic_file::Survives {
+        match self.target {
+            Target::Sim => atomic_file::Survives::Kill,
+            Target::Azure | Target::Url(_) | Target::Proxy => atomic_file::Survives::Crash,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,4 +98,19 @@ pub enum RunError {
     Setup(String),
     #[error("cannot resume: {0}")]
     Resume(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_runs_in_the_built_in_simulator_skip_flushing_their_files() {
+        let mut opts = RunOptions::sim(1, "out");
+        assert_eq!(opts.files_survive(), atomic_file::Survives::Kill);
+        for target in [Target::Azure, Target::Url("https://127.0.0.1:8443".into()), Target::Proxy] {
+            opts.target = target;
+            assert_eq!(opts.files_survive(), atomic_file::Survives::Crash, "{:?}", opts.target);
+        }
+    }
 }

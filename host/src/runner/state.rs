@@ -115,10 +115,10 @@ impl RunState {
     }
 
     /// Written whole or not at all (a kill at any moment leaves the old state or the new),
-    /// owner-only.
-    pub fn save(&self, out_dir: &Path) -> std::io::Result<()> {
+    /// owner-only, flushed to disk if it must survive a machine crash.
+    pub fn save(&self, out_dir: &Path, survives: crate::atomic_file::Survives) -> std::io::Result<()> {
         let path = Self::path(out_dir);
         std::fs::create_dir_all(path.parent().expect("state path has a directory"))?;
-        crate::atomic_file::write(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE)
+        crate::atomic_file::write_surviving(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE, survives)
     }
 }

@@ -652,7 +652,7 @@ impl Exec {
             }
             self.files.claim(rel, step).map_err(|owner| StepFailure::FileClash { path: f.path.clone(), owner })?;
             let path = self.opts.out_dir.join(rel);
-            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret())
+            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret(), self.opts.files_survive())
                 .map_err(|e| StepFailure::BadOutput { reason: format!("cannot write {}: {e}", path.display()) })?;
             written.push(path.display().to_string());
         }
@@ -678,7 +678,7 @@ impl Exec {
                 None
             }
         };
-        if let Err(e) = state.save(&self.opts.out_dir) {
+        if let Err(e) = state.save(&self.opts.out_dir, self.opts.files_survive()) {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
             return;
         }
@@ -701,7 +701,7 @@ impl Exec {
         point.operator_tokens = self.io.gateway.operator_tokens();
         point.running.clear();
         point.next_turn = None;
-        if let Err(e) = state.save(&self.opts.out_dir) {
+        if let Err(e) = state.save(&self.opts.out_dir, self.opts.files_survive()) {
             tracing::warn!("could not save the run state at its end: {e}");
         }
     }
@@ -743,7 +743,7 @@ impl Exec {
     }
 }
 
-fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool) -> std::io::Result<()> {
+fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool, survives: atomic_file::Survives) -> std::io::Result<()> {
     std::fs::create_dir_all(path.parent().expect("joined below the output directory"))?;
-    atomic_file::write(path, bytes, if secret { atomic_file::PRIVATE } else { atomic_file::PUBLIC })
+    atomic_file::write_surviving(path, bytes, if secret { atomic_file::PRIVATE } else { atomic_file::PUBLIC }, survives)
 }
