@@ -85,6 +85,35 @@ async fn a_fresh_run_leaves_no_earlier_state_to_resume() {
     assert!(e.contains("there is no saved run"), "{e}");
 }
 
+/// Files a run replaces keep a hidden second name until a background thread deletes it (see
+/// `retired_files`). None of those names outlives the run, and the ones a killed process left
+/// are removed by the next run in the same directory.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_old_version_of_a_replaced_file_outlives_the_run() {
+    fn hidden(dir: &std::path::Path) -> Vec<String> {
+        let mut found = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                found.extend(hidden(&e.path()));
+            } else if e.file_name().to_string_lossy().ends_with(".aksflow-retired") {
+                found.push(e.path().display().to_string());
+            }
+        }
+        found
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
+    assert!(run_flow(&path, 3, &out).await.passed);
+    let left_by_a_kill = out.join(".aksflow/.state.json.99999.0.aksflow-retired");
+    std::fs::write(&left_by_a_kill, b"{}").unwrap();
+    let first = std::fs::read(out.join("transcript.jsonl")).unwrap();
+    // The second run replaces the transcript and the state, after every step.
+    assert!(run_flow(&path, 3, &out).await.passed);
+    assert_eq!(hidden(&out), Vec::<String>::new());
+    assert_eq!(std::fs::read(out.join("transcript.jsonl")).unwrap(), first, "the same run, written again");
+}
+
 /// A run killed with SIGKILL mid-step resumes from the last finished step.
 #[test]
 fn a_killed_run_resumes_from_its_saved_state() {

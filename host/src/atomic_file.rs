@@ -52,7 +52,14 @@ pub fn write_surviving(path: &Path, bytes: &[u8], mode: u32, survives: Survives)
         if survives == Survives::Crash {
             file.sync_all()?;
         }
-        std::fs::rename(&tmp, path)
+        // The old version keeps a hidden name until the background thread deletes it, so
+        // that the rename does not wait for its blocks to be freed (see `retired_files`).
+        let aside = crate::retired_files::keep_aside(path);
+        let renamed = std::fs::rename(&tmp, path);
+        if let Some(aside) = aside {
+            crate::retired_files::delete_later(aside);
+        }
+        renamed
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -77,7 +84,8 @@ mod tests {
                 use std::os::unix::fs::PermissionsExt;
                 assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE, "{survives:?}");
             }
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left ({survives:?})");
+            crate::retired_files::settle(&[dir.path()]);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file or old version is left ({survives:?})");
         }
     }
 

@@ -13,6 +13,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod atomic_file;
+pub mod retired_files;
 pub mod bindings;
 pub mod caps;
 pub mod clock;

@@ -94,7 +94,21 @@ impl Transcript {
             std::fs::create_dir_all(dir)?;
         }
         let written = if append { count_records(path)? } else { 0 };
-        let file = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?;
+        let mut open = std::fs::OpenOptions::new();
+        open.create(true).write(true).append(append).truncate(!append);
+        // A fresh transcript replaces the old file rather than emptying it, which would wait
+        // for its blocks to be freed (see `retired_files`); the new file keeps the old mode.
+        if !append && let Some(aside) = crate::retired_files::keep_aside(path) {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+                open.mode(std::fs::metadata(&aside)?.permissions().mode() & 0o7777);
+            }
+            let removed = std::fs::remove_file(path);
+            crate::retired_files::delete_later(aside);
+            removed?;
+        }
+        let file = open.open(path)?;
         Ok(Transcript {
             sink: Mutex::new(Sink {
                 file: Some(std::io::BufWriter::with_capacity(WRITE_BUFFER, file)),
@@ -320,6 +334,30 @@ mod tests {
         t.flush();
         let seqs: Vec<u64> = read(&path).unwrap().iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_fresh_transcript_replaces_the_old_file_and_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, t) = two_records(dir.path());
+        drop(t);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let t = Transcript::to_file(&path, false).unwrap();
+        t.push(rec("c", 202));
+        t.flush();
+        let steps: Vec<String> = read(&path).unwrap().into_iter().map(|r| r.step).collect();
+        assert_eq!(steps, ["c"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        crate::retired_files::settle(&[dir.path()]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the old version is gone");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! steps that were waiting only for it.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -115,6 +116,11 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
         return Err(RunError::Setup("--check compares a whole run; it cannot be combined with --resume".into()));
     }
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| RunError::Setup(format!("cannot create the output directory {}: {e}", opts.out_dir.display())))?;
+
+    // Old versions of files that a killed run had not yet deleted (see `retired_files`).
+    for dir in written_dirs(&opts) {
+        crate::retired_files::sweep(&dir);
+    }
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
@@ -235,6 +241,8 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
 
     exec.save_end();
     transcript.flush();
+    // The old versions of the files this run replaced are deleted before it returns.
+    crate::retired_files::settle(&written_dirs(&opts).iter().map(PathBuf::as_path).collect::<Vec<_>>());
     let slots = exec.slots.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let steps: Vec<StepReport> = plan
         .steps
@@ -741,6 +749,14 @@ impl Exec {
             }
         }
     }
+}
+
+/// The directories a run replaces files in: the output directory (its steps' files are below
+/// it), the saved state's and the transcript's.
+fn written_dirs(opts: &RunOptions) -> Vec<PathBuf> {
+    let transcript = opts.transcript_path();
+    let state = RunState::path(&opts.out_dir);
+    [Some(opts.out_dir.as_path()), state.parent(), transcript.parent()].into_iter().flatten().map(Path::to_path_buf).collect()
 }
 
 fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool, survives: atomic_file::Survives) -> std::io::Result<()> {
