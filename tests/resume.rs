@@ -85,9 +85,9 @@ async fn a_fresh_run_leaves_no_earlier_state_to_resume() {
     assert!(e.contains("there is no saved run"), "{e}");
 }
 
-/// Files a run replaces keep a hidden second name until a background thread deletes it (see
-/// `retired_files`). None of those names outlives the run, and the ones a killed process left
-/// are removed by the next run in the same directory.
+/// Files a run replaces keep a second name in `OUT/.aksflow/retired/` until a background
+/// thread deletes it (see `retired_files`). None of those names outlives the run, and the ones
+/// a killed process left are removed by the next run in the same directory.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_old_version_of_a_replaced_file_outlives_the_run() {
     fn hidden(dir: &std::path::Path) -> Vec<String> {
@@ -105,7 +105,8 @@ async fn no_old_version_of_a_replaced_file_outlives_the_run() {
     let out = dir.path().join("out");
     let path = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
     assert!(run_flow(&path, 3, &out).await.passed);
-    let left_by_a_kill = out.join(".aksflow/.state.json.99999.0.aksflow-retired");
+    let left_by_a_kill = out.join(".aksflow/retired/state.json.99999.0.aksflow-retired");
+    std::fs::create_dir_all(left_by_a_kill.parent().unwrap()).unwrap();
     std::fs::write(&left_by_a_kill, b"{}").unwrap();
     let first = std::fs::read(out.join("transcript.jsonl")).unwrap();
     // The second run replaces the transcript and the state, after every step.

@@ -26,11 +26,17 @@ pub enum Survives {
 /// crash of the machine. The directory must exist. On failure the temporary file is removed
 /// and `path` is as it was.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    write_surviving(path, bytes, mode, Survives::Crash)
+    write_with(path, bytes, mode, Survives::Crash, None)
 }
 
-/// [`write`], surviving what `survives` says.
-pub fn write_surviving(path: &Path, bytes: &[u8], mode: u32, survives: Survives) -> std::io::Result<()> {
+/// [`write`] as a run writes its saved state and its steps' files: surviving what
+/// `survives` says, with the old version kept aside in `retired` (the run's
+/// `OUT/.aksflow/retired/`) and deleted off the caller's path (see `retired_files`).
+pub fn write_in_run(path: &Path, bytes: &[u8], mode: u32, survives: Survives, retired: &Path) -> std::io::Result<()> {
+    write_with(path, bytes, mode, survives, Some(retired))
+}
+
+fn write_with(path: &Path, bytes: &[u8], mode: u32, survives: Survives, retired: Option<&Path>) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
     let result = (|| {
@@ -52,12 +58,12 @@ pub fn write_surviving(path: &Path, bytes: &[u8], mode: u32, survives: Survives)
         if survives == Survives::Crash {
             file.sync_all()?;
         }
-        // The old version keeps a hidden name until the background thread deletes it, so
-        // that the rename does not wait for its blocks to be freed (see `retired_files`).
-        let aside = crate::retired_files::keep_aside(path);
+        // The old version keeps a second name until the background thread deletes it, so
+        // that the rename does not wait for its blocks to be freed.
+        let aside = retired.and_then(|r| crate::retired_files::keep_aside(path, r));
         let renamed = std::fs::rename(&tmp, path);
         if let Some(aside) = aside {
-            crate::retired_files::delete_later(aside);
+            crate::retired_files::delete_later(aside.path);
         }
         renamed
     })();
@@ -73,19 +79,39 @@ mod tests {
 
     #[test]
     fn a_file_is_replaced_whole_with_the_mode_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write(&path, b"one", PUBLIC).unwrap();
+        write(&path, b"two", PRIVATE).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE);
+        }
+        // Outside a run nothing waits for a background deletion, so no old version (here, a
+        // token or a kubeconfig's credentials) is kept anywhere.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file or old version is left");
+    }
+
+    #[test]
+    fn a_run_s_file_is_replaced_whole_and_its_old_version_kept_aside_until_settled() {
         for survives in [Survives::Crash, Survives::Kill] {
             let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("f");
-            write_surviving(&path, b"one", PUBLIC, survives).unwrap();
-            write_surviving(&path, b"two", PRIVATE, survives).unwrap();
+            let (path, retired) = (dir.path().join("f"), dir.path().join(".aksflow/retired"));
+            write_in_run(&path, b"one", PUBLIC, survives, &retired).unwrap();
+            assert!(!retired.exists(), "a first version replaces nothing ({survives:?})");
+            write_in_run(&path, b"two", PRIVATE, survives, &retired).unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), b"two", "{survives:?}");
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
                 assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE, "{survives:?}");
             }
-            crate::retired_files::settle(&[dir.path()]);
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file or old version is left ({survives:?})");
+            assert!(retired.exists(), "the old version went aside ({survives:?})");
+            crate::retired_files::settle(&retired);
+            assert_eq!(std::fs::read_dir(&retired).unwrap().count(), 0, "{survives:?}");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "the file and .aksflow ({survives:?})");
         }
     }
 

@@ -1,23 +1,30 @@
-//! Old versions of files, deleted off the caller's path. Freeing a file's blocks is slow on
-//! a file system mounted with `discard`, as cloud machines often are: ext4 then trims the
+//! Old versions of a run's files, deleted off the run's path. Freeing a file's blocks is slow
+//! on a file system mounted with `discard`, as cloud machines often are: ext4 then trims the
 //! blocks on the disk and waits for it, inside the `rename` that replaces the file or the
 //! `truncate` that empties it. That wait was a tenth of a flow's time in process, and more in
-//! a suite, which replaces its saved state after every step. So an old version is first
-//! given a second, hidden name beside it, which keeps its blocks in use while the new version
-//! takes its place, and a background thread deletes the hidden name.
+//! a suite, which replaces its saved state after every step. So before a run replaces its
+//! saved state, a step's file or its transcript, the old version is given a second name in
+//! the run's own `OUT/.aksflow/retired/`, which keeps its blocks in use while the new version
+//! takes its place, and a background thread deletes that name.
 //!
-//! A process killed before that deletion leaves the hidden file behind: [`sweep`] removes
-//! such leftovers when a run starts in the directory again.
+//! A run waits for its own before it returns ([`settle`]). A process killed before then
+//! leaves them behind, and the next run in that directory removes them ([`sweep`]). Files
+//! written outside runs (caches, settings, a converted kubeconfig) are replaced as before:
+//! their processes end without waiting, and an old token or kubeconfig must not stay behind.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
-/// The end of every hidden name, for [`sweep`].
+/// The end of every second name, for [`sweep`].
 const SUFFIX: &str = ".aksflow-retired";
 
-/// Files waiting to be deleted, in order.
+/// Past this many files waiting, the caller deletes its own at once: the wait [`settle`]
+/// can meet stays short however many runs hand files over.
+const MAX_WAITING: usize = 64;
+
+/// Second names waiting to be deleted, in order.
 struct Queue {
     waiting: Mutex<Waiting>,
     changed: Condvar,
@@ -33,8 +40,8 @@ struct Waiting {
 }
 
 impl Waiting {
-    fn any_below(&self, dirs: &[&Path]) -> bool {
-        self.files.iter().chain(&self.deleting).any(|f| dirs.iter().any(|d| f.starts_with(d)))
+    fn any_in(&self, dir: &Path) -> bool {
+        self.files.iter().chain(&self.deleting).any(|f| f.parent() == Some(dir))
     }
 }
 
@@ -71,11 +78,19 @@ impl Queue {
     }
 }
 
-/// Gives the regular file at `path` a second, hidden name beside it and returns that name, so
-/// that replacing `path` does not free its blocks. `None` if there is no file there to keep
-/// (nothing, a symbolic link, a device) or it already has other names: such a file is
+/// An old version, under its second name.
+pub struct Aside {
+    pub path: PathBuf,
+    /// The old file's permissions, for the one that replaces it.
+    pub permissions: std::fs::Permissions,
+}
+
+/// Gives the regular file at `path` a second name in `retired` (the run's
+/// `OUT/.aksflow/retired/`, made if need be), so that replacing `path` does not free its
+/// blocks. `None` if there is no file there to keep (nothing, an empty file, a symbolic link,
+/// a device), it already has other names, or it is on another file system: such a file is
 /// replaced as before.
-pub fn keep_aside(path: &Path) -> Option<PathBuf> {
+pub fn keep_aside(path: &Path, retired: &Path) -> Option<Aside> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let meta = std::fs::symlink_metadata(path).ok()?;
     #[cfg(unix)]
@@ -89,39 +104,43 @@ pub fn keep_aside(path: &Path) -> Option<PathBuf> {
         return None;
     }
     let name = path.file_name()?.to_string_lossy();
-    let hidden = path.with_file_name(format!(".{name}.{}.{}{SUFFIX}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    std::fs::hard_link(path, &hidden).ok()?;
-    Some(hidden)
+    let aside = retired.join(format!("{name}.{}.{}{SUFFIX}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let linked = std::fs::hard_link(path, &aside).or_else(|_| {
+        std::fs::create_dir_all(retired)?;
+        std::fs::hard_link(path, &aside)
+    });
+    linked.ok()?;
+    Some(Aside { path: aside, permissions: meta.permissions() })
 }
 
-/// Deletes `path` on the background thread.
+/// Deletes `path` on the background thread, or at once if too many are waiting.
 pub fn delete_later(path: PathBuf) {
     let q = queue();
-    if !q.threaded {
+    let mut w = q.lock();
+    if !q.threaded || w.files.len() >= MAX_WAITING {
+        drop(w);
         let _ = std::fs::remove_file(&path);
         return;
     }
-    q.lock().files.push_back(path);
+    w.files.push_back(path);
     q.changed.notify_all();
 }
 
-/// Waits until no file in `dirs` or below is waiting to be deleted. A run waits so for its
-/// own directories before it returns, so that no hidden file outlives it.
-pub fn settle(dirs: &[&Path]) {
+/// Waits until no file in `retired` is waiting to be deleted. A run waits so before it
+/// returns, so that none outlives it. At most [`MAX_WAITING`] deletions long.
+pub fn settle(retired: &Path) {
     let q = queue();
     let mut w = q.lock();
-    while w.any_below(dirs) {
+    while w.any_in(retired) {
         w = q.changed.wait(w).unwrap_or_else(|p| p.into_inner());
     }
 }
 
-/// Removes the hidden names a killed process left in `dir`.
-pub fn sweep(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+/// Removes the second names a killed process left in `retired`.
+pub fn sweep(retired: &Path) {
+    let Ok(entries) = std::fs::read_dir(retired) else { return };
     for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(SUFFIX) {
+        if e.file_name().to_string_lossy().ends_with(SUFFIX) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -140,59 +159,61 @@ mod tests {
     #[test]
     fn an_old_version_kept_aside_outlives_its_replacement_until_the_thread_deletes_it() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
+        let (path, retired) = (dir.path().join("kube/admin.kubeconfig"), dir.path().join(".aksflow/retired"));
+        std::fs::create_dir(dir.path().join("kube")).unwrap();
         std::fs::write(&path, b"old").unwrap();
-        let aside = keep_aside(&path).expect("a plain file with one name is kept aside");
-        assert!(aside.file_name().unwrap().to_string_lossy().starts_with(".state.json."));
+        let aside = keep_aside(&path, &retired).expect("a plain file with one name is kept aside");
+        assert_eq!(aside.path.parent(), Some(retired.as_path()), "beside the run's other old versions, made if need be");
         std::fs::write(dir.path().join("new"), b"new").unwrap();
         std::fs::rename(dir.path().join("new"), &path).unwrap();
-        assert_eq!(std::fs::read(&aside).unwrap(), b"old", "the hidden name holds the old version");
-        delete_later(aside);
-        settle(&[dir.path()]);
-        assert_eq!(names(dir.path()), ["state.json"]);
+        assert_eq!(std::fs::read(&aside.path).unwrap(), b"old", "the second name holds the old version");
+        delete_later(aside.path);
+        settle(&retired);
+        assert_eq!(names(&retired), Vec::<String>::new());
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
     }
 
     #[test]
     fn what_cannot_be_kept_aside_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(keep_aside(&dir.path().join("missing")), None);
+        let retired = dir.path().join("retired");
+        assert!(keep_aside(&dir.path().join("missing"), &retired).is_none());
         std::fs::write(dir.path().join("empty"), b"").unwrap();
-        assert_eq!(keep_aside(&dir.path().join("empty")), None, "an empty file has no blocks to free");
+        assert!(keep_aside(&dir.path().join("empty"), &retired).is_none(), "an empty file has no blocks to free");
         std::fs::write(dir.path().join("linked"), b"x").unwrap();
         std::fs::hard_link(dir.path().join("linked"), dir.path().join("other-name")).unwrap();
-        assert_eq!(keep_aside(&dir.path().join("linked")), None, "a file with other names keeps them");
+        assert!(keep_aside(&dir.path().join("linked"), &retired).is_none(), "a file with other names keeps them");
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("linked"), dir.path().join("symlink")).unwrap();
-            assert_eq!(keep_aside(&dir.path().join("symlink")), None);
+            assert!(keep_aside(&dir.path().join("symlink"), &retired).is_none());
         }
-        assert_eq!(keep_aside(dir.path()), None, "a directory");
-        assert!(names(dir.path()).iter().all(|n| !n.ends_with(SUFFIX)));
+        assert!(keep_aside(dir.path(), &retired).is_none(), "a directory");
+        assert!(!retired.exists(), "nothing was kept, so nothing was made");
     }
 
     #[test]
-    fn a_sweep_removes_only_hidden_old_versions() {
+    fn a_sweep_removes_only_old_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let leftover = format!(".state.json.4242.7{SUFFIX}");
-        for n in [leftover.as_str(), "state.json", ".state.json.4242.tmp", "notes.aksflow-retired"] {
+        let leftover = format!("state.json.4242.7{SUFFIX}");
+        for n in [leftover.as_str(), "state.json", "notes"] {
             std::fs::write(dir.path().join(n), b"x").unwrap();
         }
         sweep(dir.path());
-        assert_eq!(names(dir.path()), [".state.json.4242.tmp", "notes.aksflow-retired", "state.json"]);
+        assert_eq!(names(dir.path()), ["notes", "state.json"]);
     }
 
     #[test]
-    fn settling_waits_for_every_file_of_its_directories() {
+    fn settling_waits_for_every_old_version_of_its_run() {
         let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("kube");
-        std::fs::create_dir(&sub).unwrap();
-        for i in 0..50 {
-            let path = sub.join(format!("f{i}"));
+        let retired = dir.path().join("retired");
+        for i in 0..MAX_WAITING * 2 {
+            let path = dir.path().join(format!("f{i}"));
             std::fs::write(&path, b"x").unwrap();
-            delete_later(keep_aside(&path).unwrap());
+            delete_later(keep_aside(&path, &retired).unwrap().path);
         }
-        settle(&[dir.path()]);
-        assert_eq!(names(&sub).len(), 50, "the hidden names below the directory are gone, the files stay");
+        settle(&retired);
+        assert_eq!(names(&retired), Vec::<String>::new());
+        assert_eq!(names(dir.path()).len(), MAX_WAITING * 2 + 1, "the files themselves stay");
     }
 }

@@ -11,6 +11,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::tokens::DecodedToken;
 
+/// A new empty file in `path`'s place, with `permissions`: made beside it and renamed over
+/// it, so `path` is never missing. Where that cannot be done (a directory that lets this user
+/// write the file but not replace it), the file is emptied in place as before.
+fn replace_with_empty(path: &Path, permissions: &std::fs::Permissions) -> std::io::Result<std::fs::File> {
+    let tmp = path.with_file_name(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
+    let made = (|| {
+        let file = std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(&tmp)?;
+        // Set after creation: a mode given to `open` would be narrowed by the umask.
+        file.set_permissions(permissions.clone())?;
+        std::fs::rename(&tmp, path)?;
+        Ok::<_, std::io::Error>(file)
+    })();
+    made.or_else(|_| {
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(path)
+    })
+}
+
 /// Records are buffered up to this much between writes (a legacy-aad run writes 88 KB); every
 /// state save flushes them first, and so does the run's end.
 const WRITE_BUFFER: usize = 64 << 10;
@@ -88,27 +106,23 @@ impl Transcript {
     }
 
     /// Writes to `path`: a fresh file, or appended to when a run resumes (numbering goes on
-    /// from the records already there).
-    pub fn to_file(path: &Path, append: bool) -> std::io::Result<Self> {
+    /// from the records already there). A fresh file replaces an old one with the old one's
+    /// permissions, which is kept aside in `retired` (see `retired_files`) rather than emptied:
+    /// emptying it would wait for its blocks to be freed.
+    pub fn to_file(path: &Path, append: bool, retired: &Path) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let written = if append { count_records(path)? } else { 0 };
-        let mut open = std::fs::OpenOptions::new();
-        open.create(true).write(true).append(append).truncate(!append);
-        // A fresh transcript replaces the old file rather than emptying it, which would wait
-        // for its blocks to be freed (see `retired_files`); the new file keeps the old mode.
-        if !append && let Some(aside) = crate::retired_files::keep_aside(path) {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-                open.mode(std::fs::metadata(&aside)?.permissions().mode() & 0o7777);
+        let replaced = if append { None } else { crate::retired_files::keep_aside(path, retired) };
+        let file = match replaced {
+            Some(old) => {
+                let file = replace_with_empty(path, &old.permissions);
+                crate::retired_files::delete_later(old.path);
+                file?
             }
-            let removed = std::fs::remove_file(path);
-            crate::retired_files::delete_later(aside);
-            removed?;
-        }
-        let file = open.open(path)?;
+            None => std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?,
+        };
         Ok(Transcript {
             sink: Mutex::new(Sink {
                 file: Some(std::io::BufWriter::with_capacity(WRITE_BUFFER, file)),
@@ -307,7 +321,7 @@ mod tests {
     /// A fresh transcript file with two records in it.
     fn two_records(dir: &Path) -> (PathBuf, Transcript) {
         let path = dir.join("t.jsonl");
-        let t = Transcript::to_file(&path, false).unwrap();
+        let t = Transcript::to_file(&path, false, &dir.join("retired")).unwrap();
         t.push(rec("a", 200));
         t.push(rec("b", 201));
         t.flush();
@@ -329,7 +343,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, t) = two_records(dir.path());
         drop(t);
-        let t = Transcript::to_file(&path, true).unwrap();
+        let t = Transcript::to_file(&path, true, &dir.path().join("retired")).unwrap();
         t.push(rec("c", 202));
         t.flush();
         let seqs: Vec<u64> = read(&path).unwrap().iter().map(|r| r.seq).collect();
@@ -339,25 +353,30 @@ mod tests {
     #[test]
     fn a_fresh_transcript_replaces_the_old_file_and_keeps_its_mode() {
         let dir = tempfile::tempdir().unwrap();
+        let retired = dir.path().join("retired");
         let (path, t) = two_records(dir.path());
         drop(t);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let t = Transcript::to_file(&path, false).unwrap();
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // 0664: a mode the usual umask (022) would narrow.
+        #[cfg(unix)]
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        #[cfg(unix)]
+        let old_inode = std::fs::metadata(&path).unwrap().ino();
+        let t = Transcript::to_file(&path, false, &retired).unwrap();
         t.push(rec("c", 202));
         t.flush();
         let steps: Vec<String> = read(&path).unwrap().into_iter().map(|r| r.step).collect();
         assert_eq!(steps, ["c"]);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            let new = std::fs::metadata(&path).unwrap();
+            assert_ne!(new.ino(), old_inode, "a new file, not the old one emptied");
+            assert_eq!(new.permissions().mode() & 0o777, 0o664);
         }
-        crate::retired_files::settle(&[dir.path()]);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the old version is gone");
+        crate::retired_files::settle(&retired);
+        assert_eq!(std::fs::read_dir(&retired).unwrap().count(), 0, "the old version is gone");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "the transcript and the empty retired directory");
     }
 
     #[test]

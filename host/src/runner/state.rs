@@ -15,6 +15,9 @@ use crate::cloud::auth::CachedToken;
 use crate::transcript::Mark;
 
 pub const STATE_FILE: &str = ".aksflow/state.json";
+/// Where the old versions of the files a run replaces wait to be deleted (see
+/// `retired_files`).
+pub const RETIRED_DIR: &str = ".aksflow/retired";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedStep {
@@ -119,6 +122,6 @@ impl RunState {
     pub fn save(&self, out_dir: &Path, survives: crate::atomic_file::Survives) -> std::io::Result<()> {
         let path = Self::path(out_dir);
         std::fs::create_dir_all(path.parent().expect("state path has a directory"))?;
-        crate::atomic_file::write_surviving(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE, survives)
+        crate::atomic_file::write_in_run(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE, survives, &out_dir.join(RETIRED_DIR))
     }
 }

@@ -117,10 +117,11 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
     }
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| RunError::Setup(format!("cannot create the output directory {}: {e}", opts.out_dir.display())))?;
 
-    // Old versions of files that a killed run had not yet deleted (see `retired_files`).
-    for dir in written_dirs(&opts) {
-        crate::retired_files::sweep(&dir);
-    }
+    // Old versions of files that a killed run had not yet deleted (see `retired_files`), and
+    // a guard that waits for this run's own before it returns, however it returns.
+    let retired = opts.out_dir.join(super::state::RETIRED_DIR);
+    crate::retired_files::sweep(&retired);
+    let settled = Settled(retired);
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
@@ -139,7 +140,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
     let resume_point = state.resume_point.take();
     let transcript = match &resume_point {
         Some(point) => Transcript::resume_at(&transcript_path, point.transcript).map_err(RunError::Resume)?,
-        None => Transcript::to_file(&transcript_path, opts.resume)
+        None => Transcript::to_file(&transcript_path, opts.resume, &settled.0)
             .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?,
     };
     let transcript = Arc::new(if opts.keep_tokens { transcript.keeping_tokens() } else { transcript });
@@ -241,8 +242,6 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
 
     exec.save_end();
     transcript.flush();
-    // The old versions of the files this run replaced are deleted before it returns.
-    crate::retired_files::settle(&written_dirs(&opts).iter().map(PathBuf::as_path).collect::<Vec<_>>());
     let slots = exec.slots.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let steps: Vec<StepReport> = plan
         .steps
@@ -660,7 +659,7 @@ impl Exec {
             }
             self.files.claim(rel, step).map_err(|owner| StepFailure::FileClash { path: f.path.clone(), owner })?;
             let path = self.opts.out_dir.join(rel);
-            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret(), self.opts.files_survive())
+            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret(), self.opts.files_survive(), &self.opts.out_dir.join(super::state::RETIRED_DIR))
                 .map_err(|e| StepFailure::BadOutput { reason: format!("cannot write {}: {e}", path.display()) })?;
             written.push(path.display().to_string());
         }
@@ -751,15 +750,17 @@ impl Exec {
     }
 }
 
-/// The directories a run replaces files in: the output directory (its steps' files are below
-/// it), the saved state's and the transcript's.
-fn written_dirs(opts: &RunOptions) -> Vec<PathBuf> {
-    let transcript = opts.transcript_path();
-    let state = RunState::path(&opts.out_dir);
-    [Some(opts.out_dir.as_path()), state.parent(), transcript.parent()].into_iter().flatten().map(Path::to_path_buf).collect()
+/// Waits, when the run is over, for the old versions of the files it replaced to be deleted.
+/// A short wait: at most `retired_files::MAX_WAITING` deletions.
+struct Settled(PathBuf);
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        crate::retired_files::settle(&self.0);
+    }
 }
 
-fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool, survives: atomic_file::Survives) -> std::io::Result<()> {
+fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool, survives: atomic_file::Survives, retired: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path.parent().expect("joined below the output directory"))?;
-    atomic_file::write_surviving(path, bytes, if secret { atomic_file::PRIVATE } else { atomic_file::PUBLIC }, survives)
+    atomic_file::write_in_run(path, bytes, if secret { atomic_file::PRIVATE } else { atomic_file::PUBLIC }, survives, retired)
 }
