@@ -110,7 +110,13 @@ impl RunState {
     /// run's state for `--resume` to pick up before it has saved its own.
     pub fn discard(out_dir: &Path) -> Result<(), String> {
         let path = Self::path(out_dir);
-        match std::fs::remove_file(&path) {
+        // Its blocks are freed on the background thread (see `retired_files`).
+        let aside = crate::retired_files::keep_aside(&path, &out_dir.join(RETIRED_DIR));
+        let removed = std::fs::remove_file(&path);
+        if let Some(aside) = aside {
+            crate::retired_files::delete_later(aside.path);
+        }
+        match removed {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(format!("cannot remove the earlier run's state {}: {e}; remove it, or run with --resume to continue that run", path.display())),
