@@ -105,8 +105,15 @@ pub fn keep_aside(path: &Path, retired: &Path) -> Option<Aside> {
     }
     let name = path.file_name()?.to_string_lossy();
     let aside = retired.join(format!("{name}.{}.{}{SUFFIX}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let linked = std::fs::hard_link(path, &aside).or_else(|_| {
-        std::fs::create_dir_all(retired)?;
+    let linked = std::fs::hard_link(path, &aside).or_else(|e| {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(e);
+        }
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(retired)?;
         std::fs::hard_link(path, &aside)
     });
     linked.ok()?;

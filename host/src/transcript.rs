@@ -13,20 +13,40 @@ use crate::report::tokens::DecodedToken;
 
 /// A new empty file in `path`'s place, with `permissions`: made beside it and renamed over
 /// it, so `path` is never missing. Where that cannot be done (a directory that lets this user
-/// write the file but not replace it), the file is emptied in place as before.
+/// write the file but not replace it, a name already taken), the file is emptied in place as
+/// before.
 fn replace_with_empty(path: &Path, permissions: &std::fs::Permissions) -> std::io::Result<std::fs::File> {
     let tmp = path.with_file_name(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    let made = (|| {
-        let file = std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(&tmp)?;
-        // Set after creation: a mode given to `open` would be narrowed by the umask.
-        file.set_permissions(permissions.clone())?;
-        std::fs::rename(&tmp, path)?;
-        Ok::<_, std::io::Error>(file)
-    })();
-    made.or_else(|_| {
-        let _ = std::fs::remove_file(&tmp);
-        std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(path)
-    })
+    // A new name only (no following a link someone left there), owner-only until it is in
+    // place: the umask would narrow a mode given here, so the old one is set after.
+    let mut open = std::fs::OpenOptions::new();
+    open.create_new(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let made = open.open(&tmp).and_then(|file| {
+        let placed = file.set_permissions(permissions.clone()).and_then(|()| std::fs::rename(&tmp, path));
+        if placed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        placed.map(|()| file)
+    });
+    made.or_else(|_| std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(path))
+}
+
+/// Whether a fresh transcript may be a new file in `path`'s place: the old one is this user's
+/// and they may write it. Any other (a read-only golden file, another user's) is emptied in
+/// place as before, so that it keeps its owner and a refusal still shows.
+#[cfg(unix)]
+fn ours_to_replace(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == me && m.mode() & 0o200 != 0)
+}
+
+#[cfg(not(unix))]
+fn ours_to_replace(_: &Path) -> bool {
+    false
 }
 
 /// Records are buffered up to this much between writes (a legacy-aad run writes 88 KB); every
@@ -114,7 +134,7 @@ impl Transcript {
             std::fs::create_dir_all(dir)?;
         }
         let written = if append { count_records(path)? } else { 0 };
-        let replaced = if append { None } else { crate::retired_files::keep_aside(path, retired) };
+        let replaced = if append || !ours_to_replace(path) { None } else { crate::retired_files::keep_aside(path, retired) };
         let file = match replaced {
             Some(old) => {
                 let file = replace_with_empty(path, &old.permissions);
@@ -358,9 +378,9 @@ mod tests {
         drop(t);
         #[cfg(unix)]
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        // 0664: a mode the usual umask (022) would narrow.
+        // 0666: a mode any usual umask would narrow.
         #[cfg(unix)]
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         #[cfg(unix)]
         let old_inode = std::fs::metadata(&path).unwrap().ino();
         let t = Transcript::to_file(&path, false, &retired).unwrap();
@@ -372,11 +392,27 @@ mod tests {
         {
             let new = std::fs::metadata(&path).unwrap();
             assert_ne!(new.ino(), old_inode, "a new file, not the old one emptied");
-            assert_eq!(new.permissions().mode() & 0o777, 0o664);
+            assert_eq!(new.permissions().mode() & 0o777, 0o666);
         }
         crate::retired_files::settle(&retired);
         assert_eq!(std::fs::read_dir(&retired).unwrap().count(), 0, "the old version is gone");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "the transcript and the empty retired directory");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_transcript_is_not_replaced_behind_its_back() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let (path, t) = two_records(dir.path());
+        drop(t);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        // Opened in place as before: refused, or (as root) emptied, but the same file.
+        if Transcript::to_file(&path, false, &dir.path().join("retired")).is_ok() {
+            assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+        }
+        assert!(!dir.path().join("retired").exists(), "nothing was kept aside");
     }
 
     #[test]

@@ -43,6 +43,8 @@ enum Slot {
 }
 
 struct Exec {
+    /// Held by every step too: a step of a stopped run still writing its files settles last.
+    _settled: Arc<Settled>,
     plan: Arc<Plan>,
     engine: Arc<StepEngine>,
     opts: Arc<RunOptions>,
@@ -121,7 +123,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
     // a guard that waits for this run's own before it returns, however it returns.
     let retired = opts.out_dir.join(super::state::RETIRED_DIR);
     crate::retired_files::sweep(&retired);
-    let settled = Settled(retired);
+    let settled = Arc::new(Settled(retired));
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
@@ -211,6 +213,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
 
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let exec = Arc::new(Exec {
+        _settled: settled.clone(),
         plan: plan.clone(),
         engine,
         opts: opts.clone(),
@@ -750,8 +753,9 @@ impl Exec {
     }
 }
 
-/// Waits, when the run is over, for the old versions of the files it replaced to be deleted.
-/// A short wait: at most `retired_files::MAX_WAITING` deletions.
+/// Waits, when the run is over and its last step has let go, for the old versions of the
+/// files it replaced to be deleted. A short wait: at most `retired_files::MAX_WAITING`
+/// deletions.
 struct Settled(PathBuf);
 
 impl Drop for Settled {
