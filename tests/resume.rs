@@ -115,6 +115,32 @@ async fn no_old_version_of_a_replaced_file_outlives_the_run() {
     assert_eq!(std::fs::read(out.join("transcript.jsonl")).unwrap(), first, "the same run, written again");
 }
 
+/// `aksflow test` writes each flow's state once, when it ends, not after every step. That
+/// file is the one a run saving after every step ends with, byte for byte, so `--resume`
+/// after a fix works the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn state_written_only_at_the_end_is_the_state_every_step_ends_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "atlantis"));
+    for flow in [failing.clone(), flows_dir().join("legacy-aad.toml")] {
+        let (every, end) = (dir.path().join("every"), dir.path().join("end"));
+        run_flow(&flow, 3, &every).await;
+        let mut opts = RunOptions::sim(3, &end);
+        opts.save_every_step = false;
+        run_with(&flow, opts).await;
+        let state = |out: &std::path::Path| std::fs::read(out.join(".aksflow/state.json")).unwrap();
+        assert!(state(&every) == state(&end), "{} wrote another state at its end", flow.display());
+    }
+    let fixed = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
+    let end = dir.path().join("end");
+    run_flow(&failing, 3, &end).await;
+    let mut opts = RunOptions::sim(3, &end);
+    (opts.resume, opts.save_every_step) = (true, false);
+    let r = run_with(&fixed, opts).await;
+    assert!(r.passed, "{r:?}");
+    assert_eq!(step(&r, "first").status, StepStatus::Resumed);
+}
+
 /// A run killed with SIGKILL mid-step resumes from the last finished step.
 #[test]
 fn a_killed_run_resumes_from_its_saved_state() {

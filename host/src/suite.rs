@@ -225,8 +225,10 @@ async fn run_one(engine: Arc<StepEngine>, path: PathBuf, plan: Result<Arc<flow::
     run.cache_dir = opts.cache_dir.clone();
     run.keep_tokens = opts.report_dir.is_some();
     run.faults = opts.faults.as_ref().map(|(f, _)| f.clone());
-    // A sweep keeps what it needs to look at: the failures.
+    // A sweep keeps what it needs to look at: the failures. Otherwise each flow's state is
+    // written once, at its end, for `--resume` after a fix.
     run.save_state = !opts.sweeping();
+    run.save_every_step = false;
     let result = match runner::run(plan.clone(), engine, run).await {
         Ok(report) => FlowResult {
             path: path.clone(),

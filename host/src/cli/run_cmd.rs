@@ -158,6 +158,7 @@ pub async fn run(args: RunArgs) -> i32 {
         live,
         progress,
         save_state: true,
+        save_every_step: true,
         cache_dir: super::cache_dir(),
         keep_tokens: true,
         // Fault injection for resume tests (see docs/testing.md).

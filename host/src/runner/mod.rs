@@ -41,6 +41,12 @@ pub struct RunOptions {
     pub progress: Arc<dyn Progress>,
     /// Save state after every step (for `--resume`). Benchmarks turn it off.
     pub save_state: bool,
+    /// With `save_state`: write the state out after every step, so that `--resume` is exact
+    /// after a kill. Off, it is kept in memory after every step and written once, when the run
+    /// ends: the same file, enough to resume after a failure. A suite's flows run for
+    /// milliseconds and a killed suite is run again, so `aksflow test` turns it off (writing
+    /// the state after every step was a fifth of a suite's time).
+    pub save_every_step: bool,
     /// Where slow-to-make, seed-determined things are kept between processes.
     pub cache_dir: Option<PathBuf>,
     /// Keep the tokens each call carried, decoded (in [`RunReport::tokens`]), for the HTML report.
@@ -67,6 +73,7 @@ impl RunOptions {
             live: None,
             progress: Arc::new(Silent),
             save_state: true,
+            save_every_step: true,
             cache_dir: None,
             keep_tokens: false,
             kill_after_saves: None,

@@ -688,6 +688,10 @@ impl Exec {
                 None
             }
         };
+        if !self.opts.save_every_step {
+            // Kept for the run's end to write (`save_end`).
+            return;
+        }
         if let Err(e) = state.save(&self.opts.out_dir, self.opts.files_survive()) {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
             return;
