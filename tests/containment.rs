@@ -262,20 +262,29 @@ grant = ["arm"]
 "#;
 
 /// Runs PANIC_FLOW with a progress sink that panics at `hook` for `step`. A run that never
-/// ends fails the test after a minute instead of hanging it.
+/// ends fails the test after a minute instead of hanging it. Run twice: saving after every
+/// step, and saving at the end only (as `aksflow test` does), which must leave the same steps
+/// saved.
 async fn run_with_a_panic(hook: &'static str, step: &'static str) -> (runner::RunReport, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_flow(dir.path(), "panic.toml", PANIC_FLOW);
-    let mut opts = RunOptions::sim(1, dir.path().join("out"));
-    opts.progress = Arc::new(PanicsAt { hook, step });
-    let report = tokio::time::timeout(std::time::Duration::from_secs(60), run_with(&path, opts)).await.expect("the run ends even though a step's host code panicked");
-    // The steps the run's saved state holds (none saved: no state file).
-    let saved = match std::fs::read(dir.path().join("out/.aksflow/state.json")) {
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["steps"].as_object().unwrap().keys().cloned().collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => panic!("{e}"),
-    };
-    (report, saved)
+    let mut runs = Vec::new();
+    for every_step in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_flow(dir.path(), "panic.toml", PANIC_FLOW);
+        let mut opts = RunOptions::sim(1, dir.path().join("out"));
+        opts.progress = Arc::new(PanicsAt { hook, step });
+        opts.save_every_step = every_step;
+        let report = tokio::time::timeout(std::time::Duration::from_secs(60), run_with(&path, opts)).await.expect("the run ends even though a step's host code panicked");
+        // The steps the run's saved state holds (none saved: no state file).
+        let saved: Vec<String> = match std::fs::read(dir.path().join("out/.aksflow/state.json")) {
+            Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["steps"].as_object().unwrap().keys().cloned().collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => panic!("{e}"),
+        };
+        runs.push((report, saved));
+    }
+    let (end_only, every_step) = (runs.pop().unwrap(), runs.pop().unwrap());
+    assert_eq!(end_only.1, every_step.1, "saving only at the end keeps what saving after every step kept");
+    every_step
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -131,14 +131,18 @@ async fn state_written_only_at_the_end_is_the_state_every_step_ends_with() {
         let state = |out: &std::path::Path| std::fs::read(out.join(".aksflow/state.json")).unwrap();
         assert!(state(&every) == state(&end), "{} wrote another state at its end", flow.display());
     }
-    let fixed = write_flow(dir.path(), "flow.toml", &FLOW.replace("LOCATION", "westus"));
-    let end = dir.path().join("end");
-    run_flow(&failing, 3, &end).await;
+    // A failed suite flow, resumed after the fix.
+    let end = dir.path().join("suite-flow");
+    let mut opts = RunOptions::sim(3, &end);
+    opts.save_every_step = false;
+    assert!(!run_with(&failing, opts).await.passed);
+    let fixed = write_flow(dir.path(), "fixed.toml", &FLOW.replace("LOCATION", "westus"));
     let mut opts = RunOptions::sim(3, &end);
     (opts.resume, opts.save_every_step) = (true, false);
     let r = run_with(&fixed, opts).await;
     assert!(r.passed, "{r:?}");
     assert_eq!(step(&r, "first").status, StepStatus::Resumed);
+    assert_eq!(step(&r, "second").status, StepStatus::Succeeded);
 }
 
 /// A run killed with SIGKILL mid-step resumes from the last finished step.

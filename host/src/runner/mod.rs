@@ -39,11 +39,13 @@ pub struct RunOptions {
     /// Settings for `azure` and URL targets.
     pub live: Option<Live>,
     pub progress: Arc<dyn Progress>,
-    /// Save state after every step (for `--resume`). Benchmarks turn it off.
+    /// Save state for `--resume` (after every step, or at the end: `save_every_step`).
+    /// Benchmarks and sweeps turn it off.
     pub save_state: bool,
     /// With `save_state`: write the state out after every step, so that `--resume` is exact
     /// after a kill. Off, it is kept in memory after every step and written once, when the run
-    /// ends: the same file, enough to resume after a failure. A suite's flows run for
+    /// ends: the same file, enough to resume after a failure. The kill hook
+    /// (`kill_after_saves`) counts only saves after a step, so it needs this on. A suite's flows run for
     /// milliseconds and a killed suite is run again, so `aksflow test` turns it off (writing
     /// the state after every step was a fifth of a suite's time).
     pub save_every_step: bool,

@@ -1,6 +1,7 @@
 //! The run's saved state under `--out`: finished steps with their outputs, and the
-//! simulator as it stood, written atomically after every step so `--resume` continues
-//! after a failure or a kill without redoing finished work.
+//! simulator as it stood, written atomically after every step (or, in a suite, once at the
+//! run's end) so `--resume` continues after a failure or a kill without redoing finished
+//! work.
 //!
 //! The file holds secret outputs (a resumed step may need them), so it is written owner-only.
 

@@ -702,21 +702,34 @@ impl Exec {
 
     /// The run ended on its own (every step finished or was skipped): a later `--resume`
     /// keeps the whole transcript, the failed attempts included, and runs the failed steps
-    /// again against the simulator as the last finished step left it.
+    /// again against the simulator as the last finished step left it. A run that saves only
+    /// here (`save_every_step` off) writes, where the end cannot be saved (after a host panic,
+    /// or when the transcript cannot be marked), the last state a step left, as a run saving
+    /// after every step would have.
     fn save_end(&self) {
-        if !self.saving() {
+        if !self.opts.save_state {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(point) = state.resume_point.as_mut() else { return };
-        let Ok(mark) = self.transcript.mark() else { return };
-        point.transcript = mark;
-        point.secrets = self.redactor.secrets();
-        point.operator_tokens = self.io.gateway.operator_tokens();
-        point.running.clear();
-        point.next_turn = None;
+        if state.resume_point.is_none() {
+            // No step finished: there is nothing to resume from.
+            return;
+        }
+        let mark = if self.saving() { self.transcript.mark().ok() } else { None };
+        match (mark, state.resume_point.as_mut()) {
+            (Some(mark), Some(point)) => {
+                point.transcript = mark;
+                point.secrets = self.redactor.secrets();
+                point.operator_tokens = self.io.gateway.operator_tokens();
+                point.running.clear();
+                point.next_turn = None;
+            }
+            // Written after the last step already.
+            _ if self.opts.save_every_step => return,
+            _ => {}
+        }
         if let Err(e) = state.save(&self.opts.out_dir, self.opts.files_survive()) {
-            tracing::warn!("could not save the run state at its end: {e}");
+            tracing::warn!("could not save the run state in {} at its end: {e}; --resume there will start over", self.opts.out_dir.display());
         }
     }
 
