@@ -37,8 +37,7 @@ pub fn write_in_run(path: &Path, bytes: &[u8], mode: u32, survives: Survives, re
 }
 
 fn write_with(path: &Path, bytes: &[u8], mode: u32, survives: Survives, retired: Option<&Path>) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
+    let tmp = temp_beside(path);
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -58,19 +57,72 @@ fn write_with(path: &Path, bytes: &[u8], mode: u32, survives: Survives, retired:
         if survives == Survives::Crash {
             file.sync_all()?;
         }
-        // The old version keeps a second name until the background thread deletes it, so
-        // that the rename does not wait for its blocks to be freed.
-        let aside = retired.and_then(|r| crate::retired_files::keep_aside(path, r));
-        let renamed = std::fs::rename(&tmp, path);
-        if let Some(aside) = aside {
-            crate::retired_files::delete_later(aside.path);
+        match retired {
+            // The old version keeps a second name until the background thread deletes it, so
+            // that the rename does not wait for its blocks to be freed.
+            Some(retired) => crate::retired_files::replacing(path, retired, |_| std::fs::rename(&tmp, path)),
+            None => std::fs::rename(&tmp, path),
         }
-        renamed
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The temporary name a new version of `path` is made under, beside it.
+fn temp_beside(path: &Path) -> std::path::PathBuf {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()))
+}
+
+/// `path` opened empty for writing anew, as a run's transcript starts. A file this user owns
+/// and may write is replaced by a new empty one with its permissions, its old version kept
+/// aside in `retired` (emptying it would wait for its blocks to be freed, see
+/// `retired_files`). Any other (a read-only golden file, another user's) is emptied in place,
+/// as `File::create` would, so that it keeps its owner and a refusal still shows.
+pub fn emptied(path: &Path, retired: &Path) -> std::io::Result<std::fs::File> {
+    let in_place = || std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(path);
+    if !ours_to_replace(path) {
+        return in_place();
+    }
+    crate::retired_files::replacing(path, retired, |old| match old {
+        Some(permissions) => replace_with_empty(path, permissions).or_else(|_| in_place()),
+        None => in_place(),
+    })
+}
+
+/// A new empty file in `path`'s place, with `permissions`: made beside it and renamed over
+/// it, so `path` is never missing. Fails where that cannot be done (a directory that lets
+/// this user write the file but not replace it, a name already taken).
+fn replace_with_empty(path: &Path, permissions: &std::fs::Permissions) -> std::io::Result<std::fs::File> {
+    let tmp = temp_beside(path);
+    // A new name only (no following a link someone left there), owner-only until it is in
+    // place: the umask would narrow a mode given here, so the old one is set after.
+    let mut open = std::fs::OpenOptions::new();
+    open.create_new(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let file = open.open(&tmp)?;
+    let placed = file.set_permissions(permissions.clone()).and_then(|()| std::fs::rename(&tmp, path));
+    if placed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    placed.map(|()| file)
+}
+
+/// Whether the file at `path` is this user's and they may write it.
+#[cfg(unix)]
+fn ours_to_replace(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == me && m.mode() & 0o200 != 0)
+}
+
+#[cfg(not(unix))]
+fn ours_to_replace(_: &Path) -> bool {
+    false
 }
 
 #[cfg(test)]

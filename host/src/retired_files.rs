@@ -79,10 +79,23 @@ impl Queue {
 }
 
 /// An old version, under its second name.
-pub struct Aside {
-    pub path: PathBuf,
+struct Aside {
+    path: PathBuf,
     /// The old file's permissions, for the one that replaces it.
-    pub permissions: std::fs::Permissions,
+    permissions: std::fs::Permissions,
+}
+
+/// Runs `replace`, which replaces or removes the file at `path`, with the old version kept
+/// aside in `retired` (the run's `OUT/.aksflow/retired/`) meanwhile; the background thread
+/// deletes it afterwards. `replace` is given the old file's permissions when it was kept
+/// aside, and `None` when it was not (see [`keep_aside`]): then it frees the blocks itself.
+pub fn replacing<T>(path: &Path, retired: &Path, replace: impl FnOnce(Option<&std::fs::Permissions>) -> T) -> T {
+    let aside = keep_aside(path, retired);
+    let replaced = replace(aside.as_ref().map(|a| &a.permissions));
+    if let Some(aside) = aside {
+        delete_later(aside.path);
+    }
+    replaced
 }
 
 /// Gives the regular file at `path` a second name in `retired` (the run's
@@ -90,7 +103,7 @@ pub struct Aside {
 /// blocks. `None` if there is no file there to keep (nothing, an empty file, a symbolic link,
 /// a device), it already has other names, or it is on another file system: such a file is
 /// replaced as before.
-pub fn keep_aside(path: &Path, retired: &Path) -> Option<Aside> {
+fn keep_aside(path: &Path, retired: &Path) -> Option<Aside> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let meta = std::fs::symlink_metadata(path).ok()?;
     #[cfg(unix)]
@@ -121,7 +134,7 @@ pub fn keep_aside(path: &Path, retired: &Path) -> Option<Aside> {
 }
 
 /// Deletes `path` on the background thread, or at once if too many are waiting.
-pub fn delete_later(path: PathBuf) {
+fn delete_later(path: PathBuf) {
     let q = queue();
     let mut w = q.lock();
     if !q.threaded || w.files.len() >= MAX_WAITING {

@@ -11,44 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::tokens::DecodedToken;
 
-/// A new empty file in `path`'s place, with `permissions`: made beside it and renamed over
-/// it, so `path` is never missing. Where that cannot be done (a directory that lets this user
-/// write the file but not replace it, a name already taken), the file is emptied in place as
-/// before.
-fn replace_with_empty(path: &Path, permissions: &std::fs::Permissions) -> std::io::Result<std::fs::File> {
-    let tmp = path.with_file_name(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    // A new name only (no following a link someone left there), owner-only until it is in
-    // place: the umask would narrow a mode given here, so the old one is set after.
-    let mut open = std::fs::OpenOptions::new();
-    open.create_new(true).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-    let made = open.open(&tmp).and_then(|file| {
-        let placed = file.set_permissions(permissions.clone()).and_then(|()| std::fs::rename(&tmp, path));
-        if placed.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        placed.map(|()| file)
-    });
-    made.or_else(|_| std::fs::OpenOptions::new().create(true).write(true).truncate(true).open(path))
-}
-
-/// Whether a fresh transcript may be a new file in `path`'s place: the old one is this user's
-/// and they may write it. Any other (a read-only golden file, another user's) is emptied in
-/// place as before, so that it keeps its owner and a refusal still shows.
-#[cfg(unix)]
-fn ours_to_replace(path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == me && m.mode() & 0o200 != 0)
-}
-
-#[cfg(not(unix))]
-fn ours_to_replace(_: &Path) -> bool {
-    false
-}
-
 /// Records are buffered up to this much between writes (a legacy-aad run writes 88 KB); every
 /// state save flushes them first, and so does the run's end.
 const WRITE_BUFFER: usize = 64 << 10;
@@ -125,23 +87,18 @@ impl Transcript {
         Transcript { sink: Mutex::new(Sink { file: None, written: 0, kept: Vec::new() }), path: None, tokens: None }
     }
 
-    /// Writes to `path`: a fresh file, or appended to when a run resumes (numbering goes on
-    /// from the records already there). A fresh file replaces an old one with the old one's
-    /// permissions, which is kept aside in `retired` (see `retired_files`) rather than emptied:
-    /// emptying it would wait for its blocks to be freed.
+    /// Writes to `path`: a fresh file (see [`crate::atomic_file::emptied`], which keeps an old
+    /// one aside in `retired`), or appended to when a run resumes (numbering goes on from the
+    /// records already there).
     pub fn to_file(path: &Path, append: bool, retired: &Path) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let written = if append { count_records(path)? } else { 0 };
-        let replaced = if append || !ours_to_replace(path) { None } else { crate::retired_files::keep_aside(path, retired) };
-        let file = match replaced {
-            Some(old) => {
-                let file = replace_with_empty(path, &old.permissions);
-                crate::retired_files::delete_later(old.path);
-                file?
-            }
-            None => std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?,
+        let file = if append {
+            std::fs::OpenOptions::new().create(true).append(true).open(path)?
+        } else {
+            crate::atomic_file::emptied(path, retired)?
         };
         Ok(Transcript {
             sink: Mutex::new(Sink {

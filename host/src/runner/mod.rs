@@ -11,6 +11,7 @@ mod own_thread;
 pub mod preflight;
 pub mod progress;
 pub mod report;
+mod run_files;
 pub mod state;
 mod stop;
 pub mod turnstile;

@@ -5,6 +5,7 @@
 //!
 //! The file holds secret outputs (a resumed step may need them), so it is written owner-only.
 
+use super::run_files::RunFiles;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -16,9 +17,6 @@ use crate::cloud::auth::CachedToken;
 use crate::transcript::Mark;
 
 pub const STATE_FILE: &str = ".aksflow/state.json";
-/// Where the old versions of the files a run replaces wait to be deleted (see
-/// `retired_files`).
-pub const RETIRED_DIR: &str = ".aksflow/retired";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedStep {
@@ -109,15 +107,9 @@ impl RunState {
 
     /// Forgets the saved run in `out_dir`, if any: a fresh run there must not leave an older
     /// run's state for `--resume` to pick up before it has saved its own.
-    pub fn discard(out_dir: &Path) -> Result<(), String> {
+    pub fn discard(out_dir: &Path, files: &RunFiles) -> Result<(), String> {
         let path = Self::path(out_dir);
-        // Its blocks are freed on the background thread (see `retired_files`).
-        let aside = crate::retired_files::keep_aside(&path, &out_dir.join(RETIRED_DIR));
-        let removed = std::fs::remove_file(&path);
-        if let Some(aside) = aside {
-            crate::retired_files::delete_later(aside.path);
-        }
-        match removed {
+        match files.remove(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(format!("cannot remove the earlier run's state {}: {e}; remove it, or run with --resume to continue that run", path.display())),
@@ -125,10 +117,10 @@ impl RunState {
     }
 
     /// Written whole or not at all (a kill at any moment leaves the old state or the new),
-    /// owner-only, flushed to disk if it must survive a machine crash.
-    pub fn save(&self, out_dir: &Path, survives: crate::atomic_file::Survives) -> std::io::Result<()> {
+    /// owner-only, flushed to disk if `files` must survive a machine crash.
+    pub fn save(&self, out_dir: &Path, files: &RunFiles) -> std::io::Result<()> {
         let path = Self::path(out_dir);
         std::fs::create_dir_all(path.parent().expect("state path has a directory"))?;
-        crate::atomic_file::write_in_run(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE, survives, &out_dir.join(RETIRED_DIR))
+        files.write(&path, &serde_json::to_vec(self).expect("state serialises"), crate::atomic_file::PRIVATE)
     }
 }

@@ -3,7 +3,6 @@
 //! steps that were waiting only for it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use super::output_files::OutputFiles;
 use super::report::{RunReport, StepReport, StepStatus};
 use super::journal::Journal;
 use super::stop::Stop;
+use super::run_files::RunFiles;
 use super::state::{LateAnswer, ResumePoint, RunState, RunningStep, SavedStep};
 use super::turnstile::Turnstile;
 use super::{RunError, RunOptions};
@@ -43,8 +43,9 @@ enum Slot {
 }
 
 struct Exec {
-    /// Held by every step too: a step of a stopped run still writing its files settles last.
-    _settled: Arc<Settled>,
+    /// How the run writes its files; held by every step, so a step of a stopped run still
+    /// writing its files settles last.
+    run_files: Arc<RunFiles>,
     plan: Arc<Plan>,
     engine: Arc<StepEngine>,
     opts: Arc<RunOptions>,
@@ -119,16 +120,14 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
     }
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| RunError::Setup(format!("cannot create the output directory {}: {e}", opts.out_dir.display())))?;
 
-    // Old versions of files that a killed run had not yet deleted (see `retired_files`), and
-    // a guard that waits for this run's own before it returns, however it returns.
-    let retired = opts.out_dir.join(super::state::RETIRED_DIR);
-    crate::retired_files::sweep(&retired);
-    let settled = Arc::new(Settled(retired));
+    // Held by the run and each of its steps: when the last lets go, however the run ends, it
+    // waits for the old versions of the files they replaced to be deleted.
+    let files = Arc::new(RunFiles::new(&opts.out_dir, opts.files_survive()));
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
     if !opts.resume && opts.save_state {
-        RunState::discard(&opts.out_dir).map_err(RunError::Setup)?;
+        RunState::discard(&opts.out_dir, &files).map_err(RunError::Setup)?;
     }
     if let Some(saved) = &saved {
         if saved.faults != faults_hash {
@@ -142,7 +141,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
     let resume_point = state.resume_point.take();
     let transcript = match &resume_point {
         Some(point) => Transcript::resume_at(&transcript_path, point.transcript).map_err(RunError::Resume)?,
-        None => Transcript::to_file(&transcript_path, opts.resume, &settled.0)
+        None => Transcript::to_file(&transcript_path, opts.resume, files.retired())
             .map_err(|e| RunError::Setup(format!("cannot write the transcript {}: {e}", transcript_path.display())))?,
     };
     let transcript = Arc::new(if opts.keep_tokens { transcript.keeping_tokens() } else { transcript });
@@ -213,7 +212,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
 
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let exec = Arc::new(Exec {
-        _settled: settled.clone(),
+        run_files: files.clone(),
         plan: plan.clone(),
         engine,
         opts: opts.clone(),
@@ -662,7 +661,8 @@ impl Exec {
             }
             self.files.claim(rel, step).map_err(|owner| StepFailure::FileClash { path: f.path.clone(), owner })?;
             let path = self.opts.out_dir.join(rel);
-            write_file(&path, f.contents.as_str().as_bytes(), f.contents.is_secret(), self.opts.files_survive(), &self.opts.out_dir.join(super::state::RETIRED_DIR))
+            std::fs::create_dir_all(path.parent().expect("joined below the output directory"))
+                .and_then(|()| self.run_files.write(&path, f.contents.as_str().as_bytes(), if f.contents.is_secret() { atomic_file::PRIVATE } else { atomic_file::PUBLIC }))
                 .map_err(|e| StepFailure::BadOutput { reason: format!("cannot write {}: {e}", path.display()) })?;
             written.push(path.display().to_string());
         }
@@ -692,7 +692,7 @@ impl Exec {
             // Kept for the run's end to write (`save_end`).
             return;
         }
-        if let Err(e) = state.save(&self.opts.out_dir, self.opts.files_survive()) {
+        if let Err(e) = state.save(&self.opts.out_dir, &self.run_files) {
             self.opts.progress.step_log(&step.id, crate::sandbox::LogLevel::Warn, &format!("could not save the run state ({e}); --resume will redo this step"));
             return;
         }
@@ -711,13 +711,10 @@ impl Exec {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.resume_point.is_none() {
-            // No step finished: there is nothing to resume from.
-            return;
-        }
-        let mark = if self.saving() { self.transcript.mark().ok() } else { None };
-        match (mark, state.resume_point.as_mut()) {
-            (Some(mark), Some(point)) => {
+        // No step finished: there is nothing to resume from.
+        let Some(point) = state.resume_point.as_mut() else { return };
+        match self.saving().then(|| self.transcript.mark().ok()).flatten() {
+            Some(mark) => {
                 point.transcript = mark;
                 point.secrets = self.redactor.secrets();
                 point.operator_tokens = self.io.gateway.operator_tokens();
@@ -725,10 +722,10 @@ impl Exec {
                 point.next_turn = None;
             }
             // Written after the last step already.
-            _ if self.opts.save_every_step => return,
-            _ => {}
+            None if self.opts.save_every_step => return,
+            None => {}
         }
-        if let Err(e) = state.save(&self.opts.out_dir, self.opts.files_survive()) {
+        if let Err(e) = state.save(&self.opts.out_dir, &self.run_files) {
             tracing::warn!("could not save the run state in {} at its end: {e}; --resume there will start over", self.opts.out_dir.display());
         }
     }
@@ -770,18 +767,3 @@ impl Exec {
     }
 }
 
-/// Waits, when the run is over and its last step has let go, for the old versions of the
-/// files it replaced to be deleted. A short wait: at most `retired_files::MAX_WAITING`
-/// deletions.
-struct Settled(PathBuf);
-
-impl Drop for Settled {
-    fn drop(&mut self) {
-        crate::retired_files::settle(&self.0);
-    }
-}
-
-fn write_file(path: &std::path::Path, bytes: &[u8], secret: bool, survives: atomic_file::Survives, retired: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(path.parent().expect("joined below the output directory"))?;
-    atomic_file::write_in_run(path, bytes, if secret { atomic_file::PRIVATE } else { atomic_file::PUBLIC }, survives, retired)
-}
