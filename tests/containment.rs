@@ -272,7 +272,7 @@ async fn run_with_a_panic(hook: &'static str, step: &'static str) -> (runner::Ru
         let path = write_flow(dir.path(), "panic.toml", PANIC_FLOW);
         let mut opts = RunOptions::sim(1, dir.path().join("out"));
         opts.progress = Arc::new(PanicsAt { hook, step });
-        opts.save_every_step = every_step;
+        opts.saves = if every_step { runner::Saves::AfterEachStep } else { runner::Saves::AtEnd };
         let report = tokio::time::timeout(std::time::Duration::from_secs(60), run_with(&path, opts)).await.expect("the run ends even though a step's host code panicked");
         // The steps the run's saved state holds (none saved: no state file).
         let saved: Vec<String> = match std::fs::read(dir.path().join("out/.aksflow/state.json")) {

@@ -126,7 +126,7 @@ async fn state_written_only_at_the_end_is_the_state_every_step_ends_with() {
         let (every, end) = (dir.path().join("every"), dir.path().join("end"));
         run_flow(&flow, 3, &every).await;
         let mut opts = RunOptions::sim(3, &end);
-        opts.save_every_step = false;
+        opts.saves = aksflow::runner::Saves::AtEnd;
         run_with(&flow, opts).await;
         let state = |out: &std::path::Path| std::fs::read(out.join(".aksflow/state.json")).unwrap();
         assert!(state(&every) == state(&end), "{} wrote another state at its end", flow.display());
@@ -134,11 +134,11 @@ async fn state_written_only_at_the_end_is_the_state_every_step_ends_with() {
     // A failed suite flow, resumed after the fix.
     let end = dir.path().join("suite-flow");
     let mut opts = RunOptions::sim(3, &end);
-    opts.save_every_step = false;
+    opts.saves = aksflow::runner::Saves::AtEnd;
     assert!(!run_with(&failing, opts).await.passed);
     let fixed = write_flow(dir.path(), "fixed.toml", &FLOW.replace("LOCATION", "westus"));
     let mut opts = RunOptions::sim(3, &end);
-    (opts.resume, opts.save_every_step) = (true, false);
+    (opts.resume, opts.saves) = (true, aksflow::runner::Saves::AtEnd);
     let r = run_with(&fixed, opts).await;
     assert!(r.passed, "{r:?}");
     assert_eq!(step(&r, "first").status, StepStatus::Resumed);

@@ -13,7 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn run_once(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<StepEngine>, out: &std::path::Path) {
     let mut opts = RunOptions::sim(1, out);
-    opts.save_state = false;
+    opts.saves = runner::Saves::Never;
     let r = rt.block_on(runner::run(plan.clone(), engine.clone(), opts)).unwrap();
     assert!(r.passed);
 }
@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
                 rt.block_on(async {
                     let runs = (0..2).map(|i| {
                         let mut opts = RunOptions::sim(1, dir.path().join(format!("p{i}")));
-                        opts.save_state = false;
+                        opts.saves = runner::Saves::Never;
                         tokio::spawn(runner::run(plan.clone(), engine.clone(), opts))
                     });
                     for h in runs.collect::<Vec<_>>() {
@@ -59,7 +59,7 @@ fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<
     let (start, mut flows) = (std::time::Instant::now(), 0u32);
     while start.elapsed() < std::time::Duration::from_secs(3) {
         let mut opts = RunOptions::sim(1, out);
-        opts.save_state = false;
+        opts.saves = runner::Saves::Never;
         let r = rt.block_on(runner::run(plan.clone(), engine.clone(), opts)).unwrap();
         for (i, s) in r.steps.iter().enumerate() {
             match per_step.get_mut(i) {

@@ -227,8 +227,7 @@ async fn run_one(engine: Arc<StepEngine>, path: PathBuf, plan: Result<Arc<flow::
     run.faults = opts.faults.as_ref().map(|(f, _)| f.clone());
     // A sweep keeps what it needs to look at: the failures. Otherwise each flow's state is
     // written once, at its end, for `--resume` after a fix.
-    run.save_state = !opts.sweeping();
-    run.save_every_step = false;
+    run.saves = if opts.sweeping() { runner::Saves::Never } else { runner::Saves::AtEnd };
     let result = match runner::run(plan.clone(), engine, run).await {
         Ok(report) => FlowResult {
             path: path.clone(),

@@ -157,8 +157,7 @@ pub async fn run(args: RunArgs) -> i32 {
         check: args.check.clone(),
         live,
         progress,
-        save_state: true,
-        save_every_step: true,
+        saves: crate::runner::Saves::AfterEachStep,
         cache_dir: super::cache_dir(),
         keep_tokens: true,
         // Fault injection for resume tests (see docs/testing.md).

@@ -40,16 +40,8 @@ pub struct RunOptions {
     /// Settings for `azure` and URL targets.
     pub live: Option<Live>,
     pub progress: Arc<dyn Progress>,
-    /// Save state for `--resume` (after every step, or at the end: `save_every_step`).
-    /// Benchmarks and sweeps turn it off.
-    pub save_state: bool,
-    /// With `save_state`: write the state out after every step, so that `--resume` is exact
-    /// after a kill. Off, it is kept in memory after every step and written once, when the run
-    /// ends: the same file, enough to resume after a failure. The kill hook
-    /// (`kill_after_saves`) counts only saves after a step, so it needs this on. A suite's flows run for
-    /// milliseconds and a killed suite is run again, so `aksflow test` turns it off (writing
-    /// the state after every step was a fifth of a suite's time).
-    pub save_every_step: bool,
+    /// When the run's state is saved for `--resume`.
+    pub saves: Saves,
     /// Where slow-to-make, seed-determined things are kept between processes.
     pub cache_dir: Option<PathBuf>,
     /// Keep the tokens each call carried, decoded (in [`RunReport::tokens`]), for the HTML report.
@@ -61,6 +53,21 @@ pub struct RunOptions {
     pub identities: crate::identities::Identities,
     /// Faults the simulator injects (`--faults`), on top of the flow's own `[faults]`.
     pub faults: Option<aksflow_simulator::faults::FaultProfile>,
+}
+
+/// When a run saves its state (`OUT/.aksflow/state.json`) for `--resume`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saves {
+    /// Not at all: benchmarks, and sweeps, which keep only their failures' output.
+    Never,
+    /// Kept in memory after every step and written once, when the run ends: the same file as
+    /// `AfterEachStep` ends with, enough to resume after a failure. A suite's flows run for
+    /// milliseconds and a killed suite is run again, so `aksflow test` saves so (writing the
+    /// state after every step was a fifth of a suite's time).
+    AtEnd,
+    /// Written after every step too, so that `--resume` is exact after a kill. The kill hook
+    /// (`kill_after_saves`) counts these saves.
+    AfterEachStep,
 }
 
 impl RunOptions {
@@ -75,8 +82,7 @@ impl RunOptions {
             check: None,
             live: None,
             progress: Arc::new(Silent),
-            save_state: true,
-            save_every_step: true,
+            saves: Saves::AfterEachStep,
             cache_dir: None,
             keep_tokens: false,
             kill_after_saves: None,

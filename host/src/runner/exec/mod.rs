@@ -21,7 +21,7 @@ use super::stop::Stop;
 use super::run_files::RunFiles;
 use super::state::{LateAnswer, ResumePoint, RunState, RunningStep, SavedStep};
 use super::turnstile::Turnstile;
-use super::{RunError, RunOptions};
+use super::{RunError, RunOptions, Saves};
 use crate::atomic_file;
 use crate::bindings::{Field, File, StepError, Value};
 use crate::cloud::Target;
@@ -126,7 +126,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
 
     let target_name = opts.target.to_string();
     let saved = if opts.resume { resume_state(&opts, &target_name)? } else { None };
-    if !opts.resume && opts.save_state {
+    if !opts.resume && opts.saves != Saves::Never {
         RunState::discard(&opts.out_dir, &files).map_err(RunError::Setup)?;
     }
     if let Some(saved) = &saved {
@@ -190,7 +190,7 @@ pub async fn run(plan: Arc<Plan>, engine: Arc<StepEngine>, opts: RunOptions, sto
         .unwrap_or_default();
     let served_seed = opts.live.as_ref().and_then(|l| l.sim_seed);
     let mut io = RunIo::new(gateway, turnstile.clone(), context, opts.progress.clone(), opts.seed, persona_passwords, served_seed);
-    io.journal = Journal::new(opts.save_state);
+    io.journal = Journal::new(opts.saves != Saves::Never);
     io.stop = stop;
     for late in resume_point.iter().flat_map(|p| &p.late_answers) {
         if let Some(s) = plan.step(&late.step) {
@@ -688,7 +688,7 @@ impl Exec {
                 None
             }
         };
-        if !self.opts.save_every_step {
+        if self.opts.saves != Saves::AfterEachStep {
             // Kept for the run's end to write (`save_end`).
             return;
         }
@@ -703,11 +703,11 @@ impl Exec {
     /// The run ended on its own (every step finished or was skipped): a later `--resume`
     /// keeps the whole transcript, the failed attempts included, and runs the failed steps
     /// again against the simulator as the last finished step left it. A run that saves only
-    /// here (`save_every_step` off) writes, where the end cannot be saved (after a host panic,
+    /// here (`Saves::AtEnd`) writes, where the end cannot be saved (after a host panic,
     /// or when the transcript cannot be marked), the last state a step left, as a run saving
     /// after every step would have.
     fn save_end(&self) {
-        if !self.opts.save_state {
+        if self.opts.saves == Saves::Never {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -722,7 +722,7 @@ impl Exec {
                 point.next_turn = None;
             }
             // Written after the last step already.
-            None if self.opts.save_every_step => return,
+            None if self.opts.saves == Saves::AfterEachStep => return,
             None => {}
         }
         if let Err(e) = state.save(&self.opts.out_dir, &self.run_files) {

@@ -96,7 +96,7 @@ impl Exec {
     /// After aksflow's own failure: no more state saves (see `host_failed`), said once.
     pub(super) fn stop_saving(&self, step: &str) {
         let already = self.host_failed.swap(true, std::sync::atomic::Ordering::Relaxed);
-        if self.opts.save_state && !already {
+        if self.opts.saves != super::Saves::Never && !already {
             let warning = "aksflow failed while running this step; the run's state is no longer saved, so --resume would start again from the last save before this";
             // The progress sink may be what failed.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.opts.progress.step_log(step, crate::sandbox::LogLevel::Warn, warning)));
@@ -105,6 +105,6 @@ impl Exec {
 
     /// Whether state is saved: asked for, and aksflow has not failed in this run.
     pub(super) fn saving(&self) -> bool {
-        self.opts.save_state && !self.host_failed.load(std::sync::atomic::Ordering::Relaxed)
+        self.opts.saves != super::Saves::Never && !self.host_failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
