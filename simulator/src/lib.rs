@@ -21,6 +21,7 @@
 pub mod arm;
 pub mod clock;
 mod config;
+pub mod copy_on_write;
 pub mod directory;
 pub mod era;
 pub mod faults;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const TARGET: &str = "wasm32-wasip2";
+/// The workspace's Cargo profile for plugins (Cargo.toml: `[profile.plugin]`).
+const PROFILE: &str = "plugin";
 
 /// One component that was built: its package name and the `.wasm` file.
 #[derive(Debug, Clone)]
@@ -15,7 +17,8 @@ pub struct Built {
 }
 
 /// Builds `packages` (cargo package names in the workspace at `workspace_root`) for
-/// wasm32-wasip2 in release mode and returns where each component landed.
+/// wasm32-wasip2 with the workspace's `plugin` profile (release, linked as one unit) and
+/// returns where each component landed.
 ///
 /// Panics with an actionable message when the target is not installed: a build script has
 /// no better way to stop the build.
@@ -26,7 +29,8 @@ pub fn build_components(workspace_root: &Path, packages: &[&str]) -> Vec<Built> 
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root)
         .arg("build")
-        .arg("--release")
+        .arg("--profile")
+        .arg(PROFILE)
         .arg("--quiet")
         .arg("--target")
         .arg(TARGET)
@@ -48,7 +52,7 @@ pub fn build_components(workspace_root: &Path, packages: &[&str]) -> Vec<Built> 
         .iter()
         .map(|p| {
             let file = format!("{}.wasm", p.replace('-', "_"));
-            let wasm = target_dir.join(TARGET).join("release").join(file);
+            let wasm = target_dir.join(TARGET).join(PROFILE).join(file);
             assert!(wasm.exists(), "cargo built {p} but {} is missing", wasm.display());
             Built { package: p.to_string(), wasm }
         })

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use crate::copy_on_write::CopyOnWrite;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tenant {
@@ -305,10 +306,12 @@ pub struct AppRoleAssignment {
 pub struct Directory {
     pub home_tenant: String,
     pub tenants: Vec<Tenant>,
-    pub users: Vec<User>,
-    pub groups: Vec<Group>,
+    // The parts a run's snapshots share until they change (copy_on_write.rs): the seeded
+    // ones are most of the directory, and rarely change.
+    pub users: CopyOnWrite<Vec<User>>,
+    pub groups: CopyOnWrite<Vec<Group>>,
     pub applications: Vec<Application>,
-    pub service_principals: Vec<ServicePrincipal>,
+    pub service_principals: CopyOnWrite<Vec<ServicePrincipal>>,
     pub grants: Vec<PermissionGrant>,
     pub app_role_assignments: Vec<AppRoleAssignment>,
     /// Tokens carry `groups` up to this many; past it, the overage claim instead.
@@ -320,7 +323,7 @@ pub struct Directory {
     /// The objects the simulator was seeded with (and its operator): they have replicated
     /// everywhere long since, whatever the clock says.
     #[serde(default)]
-    pub seeded_ids: std::collections::BTreeSet<String>,
+    pub seeded_ids: CopyOnWrite<std::collections::BTreeSet<String>>,
 }
 
 /// Any object by id, as `directoryObjects` sees it.

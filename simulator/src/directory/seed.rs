@@ -46,10 +46,10 @@ impl Directory {
         let mut dir = Directory {
             home_tenant: home.id.clone(),
             tenants: vec![home.clone(), other.clone()],
-            users: vec![],
-            groups: vec![],
+            users: Default::default(),
+            groups: Default::default(),
             applications: vec![],
-            service_principals: vec![],
+            service_principals: Default::default(),
             grants: vec![],
             app_role_assignments: vec![],
             group_claim_limit: DEFAULT_GROUP_CLAIM_LIMIT,

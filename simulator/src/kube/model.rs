@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::rbac::{self, RbacStore};
 use super::rbac_cache::RbacCache;
 use crate::clock::rfc3339;
+use crate::copy_on_write::CopyOnWrite;
 use crate::ids::IdSource;
 
 /// A resource type the API server serves.
@@ -60,7 +61,9 @@ pub struct KObject {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KubeCluster {
-    objects: Vec<KObject>,
+    /// Shared with the run's snapshots until it changes (copy_on_write.rs): most of it is
+    /// the system objects every cluster starts with.
+    objects: CopyOnWrite<Vec<KObject>>,
     pub resource_version: u64,
     pub created_ms: i64,
     pub kubernetes_version: String,
@@ -89,7 +92,7 @@ const SYSTEM_PODS: &[(&str, bool, u32, u32, &str)] = &[
 impl KubeCluster {
     /// A fresh AKS cluster with `nodes` nodes.
     pub fn new(ids: &mut IdSource, nodes: u32, kubernetes_version: &str, created_ms: i64) -> Self {
-        let mut c = KubeCluster { objects: vec![], resource_version: 1000, created_ms, kubernetes_version: kubernetes_version.into(), rbac_cache: RbacCache::default() };
+        let mut c = KubeCluster { objects: Default::default(), resource_version: 1000, created_ms, kubernetes_version: kubernetes_version.into(), rbac_cache: RbacCache::default() };
         for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
             c.seed(ids, "", "namespaces", "", ns, json!({ "spec": { "finalizers": ["kubernetes"] }, "status": { "phase": "Active" } }));
             c.seed(ids, "", "serviceaccounts", ns, "default", json!({}));
