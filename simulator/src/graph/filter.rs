@@ -653,6 +653,45 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// Does the filter read, from the object itself (not from a lambda's range variable),
+    /// only properties among `names` (ignoring case, as property lookup does)? Then an
+    /// object whose `names` alone fail it fails it whole, and a list need not render the rest
+    /// of that object.
+    pub fn reads_only(&self, names: &[&str]) -> bool {
+        self.reads_within(names, &mut Vec::new())
+    }
+
+    fn reads_within<'f>(&'f self, names: &[&str], bound: &mut Vec<&'f str>) -> bool {
+        // A path's first segment names a range variable in scope (exactly, as `resolve_path`
+        // matches it) or a property of the object.
+        let path = |path: &[String], bound: &[&str]| {
+            path.first().is_none_or(|first| bound.contains(&first.as_str()) || names.iter().any(|n| n.eq_ignore_ascii_case(first)))
+        };
+        let operand = |o: &Operand, bound: &[&str]| match o {
+            Operand::Literal(_) => true,
+            Operand::Property(p) => path(p, bound),
+        };
+        match self {
+            Filter::Or(parts) | Filter::And(parts) => parts.iter().all(|p| p.reads_within(names, bound)),
+            Filter::Not(inner) => inner.reads_within(names, bound),
+            Filter::Compare { left, right, .. } => operand(left, bound) && operand(right, bound),
+            Filter::In { operand: o, .. } => operand(o, bound),
+            Filter::Text { subject, affix, .. } => operand(subject, bound) && operand(affix, bound),
+            Filter::Lambda { collection, variable, predicate, .. } => {
+                if !path(collection, bound) {
+                    return false;
+                }
+                let Some(predicate) = predicate else { return true };
+                bound.push(variable);
+                let reads = predicate.reads_within(names, bound);
+                bound.pop();
+                reads
+            }
+        }
+    }
+}
+
 impl<'v> Scope<'v> {
     /// The value an operand stands for; `None` when a property is missing.
     fn resolve(&self, operand: &'v Operand) -> Option<&'v Value> {
@@ -1068,6 +1107,44 @@ mod tests {
         assert!(parse(&chain).unwrap().matches(&object()));
     }
 
+    #[test]
+    fn reads_only_names_the_properties_read_from_the_object() {
+        let reads = |f: &str, keys: &[&str]| parse(f).unwrap().reads_only(keys);
+        assert!(reads("appId eq 'x'", &["appId"]));
+        assert!(reads("APPID eq 'x' or id in ('a', 'b')", &["appId", "id"]), "names are compared ignoring case");
+        assert!(!reads("appId eq 'x' and web/homePageUrl eq 'y'", &["appId"]));
+        assert!(reads("web/homePageUrl eq 'y'", &["web"]), "a path is read through its first segment");
+        assert!(!reads("appId eq displayName", &["appId"]), "a property on the right is read too");
+        assert!(!reads("startswith(displayName, 'a')", &["appId"]));
+        assert!(reads("servicePrincipalNames/any(c: c eq 'x')", &["servicePrincipalNames"]), "a range variable is not a property");
+        assert!(!reads("servicePrincipalNames/any(c: c eq appId)", &["servicePrincipalNames"]));
+        assert!(!reads("servicePrincipalNames/any(c: C eq 'x')", &["servicePrincipalNames"]), "variables match exactly, as evaluation binds them");
+        assert!(reads("a/any(x: x/b/any(y: y eq 1 and x/c eq 2))", &["a"]), "nested range variables");
+        assert!(reads("tags/any()", &["tags"]));
+    }
+
+    /// Filters over `id`, `appId`, `other` and the collection `names`, some reading an outer
+    /// property from inside a lambda: for [`reads_only`](Filter::reads_only)'s property test.
+    fn keyed_filter() -> impl Strategy<Value = String> {
+        let prop = prop::sample::select(vec!["id", "appId", "APPID", "other"]);
+        let value = prop::sample::select(vec!["'a'", "'b'", "null"]);
+        let leaf = prop_oneof![
+            (prop.clone(), value.clone()).prop_map(|(p, v)| format!("{p} eq {v}")),
+            (prop.clone(), value.clone()).prop_map(|(p, v)| format!("{p} ne {v}")),
+            value.clone().prop_map(|v| format!("names/any(c: c eq {v})")),
+            prop.clone().prop_map(|p| format!("names/all(c: c eq {p})")),
+            prop.prop_map(|p| format!("startswith({p}, 'a')")),
+            Just("names/any()".to_string()),
+        ];
+        leaf.prop_recursive(4, 24, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|t| format!("not ({t})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) and ({b})")),
+                (inner.clone(), inner).prop_map(|(a, b)| format!("({a}) or ({b})")),
+            ]
+        })
+    }
+
     /// A strategy for property names that are not keywords the parser gives meaning to.
     fn property_name() -> impl Strategy<Value = String> {
         "[a-zA-Z_][a-zA-Z0-9_]{0,15}".prop_filter("not a keyword", |name| !is_reserved(name))
@@ -1199,6 +1276,27 @@ mod tests {
             prop_assert!(!filter.matches(&unequal));
             prop_assert!(!filter.matches(&longer));
             prop_assert!(!filter.matches(&empty));
+        }
+
+        /// What lets a list test an object's lookup properties before rendering the rest: a
+        /// filter that reads only `keys` judges the object by those alone.
+        #[test]
+        fn a_filter_reading_only_keys_judges_an_object_by_its_keys(
+            f in keyed_filter(),
+            values in prop::collection::vec(prop::sample::select(vec![Some("a"), Some("b"), None]), 3),
+            names in prop::collection::vec(prop::sample::select(vec!["a", "b"]), 0..3),
+        ) {
+            let filter = parse(&f).unwrap();
+            let mut object = json!({ "names": names });
+            for (p, v) in ["id", "appId", "other"].iter().zip(&values) {
+                if let Some(v) = v { object[*p] = json!(v); }
+            }
+            let keys = ["id", "appId", "names"];
+            let projected: serde_json::Map<String, Value> = object.as_object().unwrap().iter().filter(|(k, _)| keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            prop_assert_eq!(filter.reads_only(&keys), !f.contains("other"), "{}", f);
+            if filter.reads_only(&keys) {
+                prop_assert_eq!(filter.matches(&Value::Object(projected)), filter.matches(&object), "{}", f);
+            }
         }
 
         #[test]

@@ -35,6 +35,19 @@ pub fn key_credential(k: &crate::directory::KeyCredential) -> Value {
     v
 }
 
+/// The properties of an application that lookups filter on, as [`application`] renders them
+/// (a list tests these before it renders the rest: [`crate::graph::filter::Filter::reads_only`]).
+pub const APPLICATION_KEYS: &[&str] = &["id", "appId", "displayName", "identifierUris"];
+
+/// [`APPLICATION_KEYS`] of an application, with the values [`application`] gives them.
+pub fn application_keys(a: &Application) -> Value {
+    let mut v = json!({ "id": a.id, "appId": a.app_id, "displayName": a.display_name, "identifierUris": a.identifier_uris });
+    for (k, val) in a.extra.iter().filter(|(k, _)| APPLICATION_KEYS.contains(&k.as_str())) {
+        v[k] = val.clone();
+    }
+    v
+}
+
 pub fn application(a: &Application, publisher_domain: &str) -> Value {
     let mut v = json!({
         "id": a.id,
@@ -86,6 +99,16 @@ pub fn application(a: &Application, publisher_domain: &str) -> Value {
         v[k] = val.clone();
     }
     v
+}
+
+/// The properties of a service principal that lookups filter on, as [`service_principal`]
+/// renders them.
+pub const SERVICE_PRINCIPAL_KEYS: &[&str] = &["id", "appId", "displayName", "servicePrincipalNames"];
+
+/// [`SERVICE_PRINCIPAL_KEYS`] of a service principal, with the values [`service_principal`]
+/// gives them.
+pub fn service_principal_keys(sp: &ServicePrincipal) -> Value {
+    json!({ "id": sp.id, "appId": sp.app_id, "displayName": sp.display_name, "servicePrincipalNames": sp.service_principal_names })
 }
 
 pub fn service_principal(sp: &ServicePrincipal, sign_in_audience: &str) -> Value {
@@ -244,5 +267,29 @@ mod tests {
         assert_eq!(super::security_identifier("00000000-0002-0003-0000-000000000000"), "S-1-12-1-0-196610-0-0");
         assert_eq!(super::security_identifier("00000000-0000-0000-0400-000000000005"), "S-1-12-1-0-0-4-83886080");
         assert_eq!(super::security_identifier("not-a-guid"), "");
+    }
+
+    /// A list tests these before it renders the rest: they must be what the full rendering
+    /// says, for the seeded directory's objects and for newly registered ones.
+    #[test]
+    fn lookup_keys_are_the_full_renderings_values() {
+        use super::*;
+        let mut ids = crate::ids::IdSource::new(7);
+        let mut dir = crate::directory::Directory::seeded(&mut ids, 0);
+        let tenant = dir.home_tenant.clone();
+        let (mut app, _) = dir.register_app(&mut ids, &tenant, "registered", "secret", 0, false);
+        app.identifier_uris = vec!["api://registered".into()];
+        let check = |keys: Value, full: Value, names: &[&str]| {
+            let keys = keys.as_object().unwrap().clone();
+            assert_eq!(keys.keys().map(String::as_str).collect::<Vec<_>>(), names.to_vec());
+            for (k, v) in &keys {
+                assert_eq!(Some(v), full.get(k), "{k}");
+            }
+        };
+        assert!(dir.service_principals.len() > 10);
+        for sp in dir.service_principals.iter() {
+            check(service_principal_keys(sp), service_principal(sp, "AzureADMyOrg"), SERVICE_PRINCIPAL_KEYS);
+        }
+        check(application_keys(&app), application(&app, "contoso.onmicrosoft.com"), APPLICATION_KEYS);
     }
 }

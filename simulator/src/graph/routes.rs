@@ -144,6 +144,14 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The request's `$filter` when it reads only an object's lookup properties (`keys`): a
+/// list then tests those alone first and renders in full only the objects that may match
+/// (the seeded directory's first-party service principals are large), and [`list`] applies
+/// the whole filter to those. A filter that does not parse is left for `list` to refuse.
+fn key_filter(q: &HashMap<String, String>, keys: &[&str]) -> Option<filter::Filter> {
+    q.get("$filter").and_then(|f| filter::parse(f).ok()).filter(|f| f.reads_only(keys))
+}
+
 /// A list with `$filter`, `$top` and `$skiptoken` paging (`@odata.nextLink`).
 fn list(s: &Shared, path: &str, entity_set: &str, q: &HashMap<String, String>, items: Vec<Value>) -> R {
     let filter = match q.get("$filter") {
@@ -296,7 +304,14 @@ fn app_json(dir: &Directory, a: &crate::directory::Application) -> Value {
 async fn list_applications(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let items = w.directory.applications.iter().filter(|a| a.tenant_id == caller.principal.tenant_id).map(|a| app_json(&w.directory, a)).collect();
+    let keyed = key_filter(&q, gj::APPLICATION_KEYS);
+    let items = w
+        .directory
+        .applications
+        .iter()
+        .filter(|a| a.tenant_id == caller.principal.tenant_id && keyed.as_ref().is_none_or(|f| f.matches(&gj::application_keys(a))))
+        .map(|a| app_json(&w.directory, a))
+        .collect();
     list(&s, "/v1.0/applications", "applications", &q, items)
 }
 
@@ -368,7 +383,14 @@ async fn remove_password(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Ca
 async fn list_service_principals(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let items = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id).map(|sp| gj::service_principal(sp, w.directory.sign_in_audience_of(sp))).collect();
+    let keyed = key_filter(&q, gj::SERVICE_PRINCIPAL_KEYS);
+    let items = w
+        .directory
+        .service_principals
+        .iter()
+        .filter(|sp| sp.tenant_id == caller.principal.tenant_id && keyed.as_ref().is_none_or(|f| f.matches(&gj::service_principal_keys(sp))))
+        .map(|sp| gj::service_principal(sp, w.directory.sign_in_audience_of(sp)))
+        .collect();
     list(&s, "/v1.0/servicePrincipals", "servicePrincipals", &q, items)
 }
 
