@@ -139,7 +139,7 @@ impl KubeCluster {
                 pod_ip += 1;
             }
         }
-        let defaults = RbacStore::with_defaults();
+        let defaults = RbacStore::defaults();
         for r in &defaults.cluster_roles {
             let mut body = json!({ "rules": r.rules });
             if !r.labels.is_empty() {
@@ -272,25 +272,25 @@ impl KubeCluster {
         let mut store = RbacStore::default();
         for o in &self.objects {
             let b = &o.body;
-            let labels = serde_json::from_value(b["metadata"]["labels"].clone()).unwrap_or_default();
+            let labels = Deserialize::deserialize(&b["metadata"]["labels"]).unwrap_or_default();
             match o.resource.as_str() {
-                "roles" => store.roles.push(rbac::Role { name: o.name.clone(), namespace: o.namespace.clone(), labels, rules: serde_json::from_value(b["rules"].clone()).unwrap_or_default() }),
+                "roles" => store.roles.push(rbac::Role { name: o.name.clone(), namespace: o.namespace.clone(), labels, rules: Deserialize::deserialize(&b["rules"]).unwrap_or_default() }),
                 "clusterroles" => store.cluster_roles.push(rbac::ClusterRole {
                     name: o.name.clone(),
                     labels,
-                    rules: serde_json::from_value(b["rules"].clone()).unwrap_or_default(),
-                    aggregation_rule: serde_json::from_value(b["aggregationRule"].clone()).ok(),
+                    rules: Deserialize::deserialize(&b["rules"]).unwrap_or_default(),
+                    aggregation_rule: Deserialize::deserialize(&b["aggregationRule"]).ok(),
                 }),
                 "rolebindings" => store.role_bindings.push(rbac::RoleBinding {
                     name: o.name.clone(),
                     namespace: o.namespace.clone(),
-                    role_ref: serde_json::from_value(b["roleRef"].clone()).unwrap_or_default(),
-                    subjects: serde_json::from_value(b["subjects"].clone()).unwrap_or_default(),
+                    role_ref: Deserialize::deserialize(&b["roleRef"]).unwrap_or_default(),
+                    subjects: Deserialize::deserialize(&b["subjects"]).unwrap_or_default(),
                 }),
                 "clusterrolebindings" => store.cluster_role_bindings.push(rbac::ClusterRoleBinding {
                     name: o.name.clone(),
-                    role_ref: serde_json::from_value(b["roleRef"].clone()).unwrap_or_default(),
-                    subjects: serde_json::from_value(b["subjects"].clone()).unwrap_or_default(),
+                    role_ref: Deserialize::deserialize(&b["roleRef"]).unwrap_or_default(),
+                    subjects: Deserialize::deserialize(&b["subjects"]).unwrap_or_default(),
                 }),
                 _ => {}
             }

@@ -669,6 +669,13 @@ impl RbacStore {
     }
 
     /// The bootstrap policy subset an AKS cluster starts with, aggregated.
+    /// [`with_defaults`](Self::with_defaults), made once per process: every new cluster
+    /// seeds its objects from it.
+    pub fn defaults() -> &'static RbacStore {
+        static DEFAULTS: std::sync::LazyLock<RbacStore> = std::sync::LazyLock::new(RbacStore::with_defaults);
+        &DEFAULTS
+    }
+
     pub fn with_defaults() -> RbacStore {
         let mut store = RbacStore {
             cluster_roles: bootstrap_cluster_roles(),

@@ -4,6 +4,8 @@
 //! authentication, at the current time, and takes the user from the subject: `CN` is the
 //! username, each `O` a group. [protocols.md §E.1]
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, UnixTime};
@@ -27,8 +29,44 @@ pub enum CertificateError {
     NoCommonName,
 }
 
+/// A certificate that chained to a CA once, by the CA's and the certificate's DER: the
+/// user it names and the seconds it is valid from and to (both included, as webpki checks
+/// them). A step presents the same client certificate on every call it makes; its
+/// signature need not be checked again, only the time.
+struct Verified {
+    user: UserInfo,
+    not_before: i64,
+    not_after: i64,
+}
+
+/// At most this many verified certificates are kept; past it the map starts again empty.
+const VERIFIED_CAPACITY: usize = 256;
+
+static VERIFIED: LazyLock<Mutex<HashMap<(Vec<u8>, Vec<u8>), Verified>>> = LazyLock::new(Default::default);
+
 /// The user a certificate names, if it chains to `client_ca_der` and is valid at `now_secs`.
+/// A certificate verified before against the same CA, and still within its validity, gives
+/// the same user without its signature checked again; one outside it is verified afresh, so
+/// every refusal is the verifier's own.
 pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Result<UserInfo, CertificateError> {
+    let key = (client_ca_der.to_vec(), leaf_der.to_vec());
+    if let Some(v) = VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+        && (v.not_before..=v.not_after).contains(&now_secs)
+    {
+        return Ok(v.user.clone());
+    }
+    let (user, not_before, not_after) = verify(client_ca_der, leaf_der, now_secs)?;
+    let mut verified = VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
+    if verified.len() >= VERIFIED_CAPACITY {
+        verified.clear();
+    }
+    verified.insert(key, Verified { user: user.clone(), not_before, not_after });
+    Ok(user)
+}
+
+/// The full check: the chain, client-auth usage and time, then the subject; with the
+/// certificate's validity (Unix seconds).
+fn verify(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Result<(UserInfo, i64, i64), CertificateError> {
     let ca = CertificateDer::from(client_ca_der);
     let anchor = webpki::anchor_from_trusted_cert(&ca).map_err(|e| CertificateError::Malformed(format!("client CA: {e}")))?;
     let leaf = CertificateDer::from(leaf_der);
@@ -42,7 +80,8 @@ pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Res
     let name = subject.iter_common_name().next().and_then(|cn| cn.as_str().ok()).ok_or(CertificateError::NoCommonName)?;
     let mut groups: Vec<String> = subject.iter_organization().filter_map(|o| o.as_str().ok()).map(String::from).collect();
     groups.push(SYSTEM_AUTHENTICATED.into());
-    Ok(UserInfo { name: name.to_string(), groups })
+    let validity = cert.validity();
+    Ok((UserInfo { name: name.to_string(), groups }, validity.not_before.timestamp(), validity.not_after.timestamp()))
 }
 
 /// The DER of the first certificate in a PEM text.
@@ -89,8 +128,26 @@ mod tests {
     fn outside_its_validity_or_not_der_it_is_refused() {
         let cluster = Pki::new(1, START).for_cluster("c:0");
         let cert = der(&cluster.client("admin", "masterclient", "system:masters").cert_pem);
+        // Verified once, so remembered: the time is still checked on every use.
+        authenticate(&cluster.ca_der, &cert, START + 60).unwrap();
         assert!(matches!(authenticate(&cluster.ca_der, &cert, START - 2 * 3600), Err(CertificateError::Untrusted(_))));
         assert!(matches!(authenticate(&cluster.ca_der, &cert, START + 3651 * 86_400), Err(CertificateError::Untrusted(_))));
         assert!(matches!(authenticate(&cluster.ca_der, b"not a certificate", START), Err(CertificateError::Malformed(_))));
+    }
+
+    /// The remembered validity is the verifier's own: at each edge, a remembered certificate
+    /// is judged as a fresh verification judges it.
+    #[test]
+    fn a_remembered_certificate_is_judged_as_a_fresh_one_at_its_edges() {
+        let cluster = Pki::new(3, START).for_cluster("c:0");
+        let cert = der(&cluster.client("admin", "masterclient", "system:masters").cert_pem);
+        let (_, not_before, not_after) = verify(&cluster.ca_der, &cert, START + 60).unwrap();
+        authenticate(&cluster.ca_der, &cert, START + 60).unwrap();
+        for at in [not_before - 1, not_before, not_before + 1, not_after - 1, not_after, not_after + 1] {
+            assert_eq!(authenticate(&cluster.ca_der, &cert, at).is_ok(), verify(&cluster.ca_der, &cert, at).is_ok(), "at {at}");
+        }
+        assert!(authenticate(&cluster.ca_der, &cert, not_after + 1).is_err());
+        let other = Pki::new(3, START).for_cluster("c:1");
+        assert!(authenticate(&other.ca_der, &cert, START + 60).is_err(), "remembered for its own CA only");
     }
 }
