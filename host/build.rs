@@ -7,7 +7,7 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
     let plugins_dir = root.join("plugins");
-    aksflow_wasm_build::rerun_if_changed(&[&plugins_dir, &root.join("wit")]);
+    aksflow_wasm_build::rerun_if_changed(&[&plugins_dir, &root.join("wit"), &root.join("Cargo.toml")]);
 
     let packages = step_packages(&plugins_dir);
     let names: Vec<&str> = packages.iter().map(String::as_str).collect();

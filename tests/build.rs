@@ -7,7 +7,7 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
     let dir = manifest.join("plugins");
-    aksflow_wasm_build::rerun_if_changed(&[&dir, &root.join("plugins/sdk"), &root.join("wit")]);
+    aksflow_wasm_build::rerun_if_changed(&[&dir, &root.join("plugins/sdk"), &root.join("wit"), &root.join("Cargo.toml")]);
     let mut packages: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

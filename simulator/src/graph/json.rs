@@ -39,10 +39,12 @@ pub fn key_credential(k: &crate::directory::KeyCredential) -> Value {
 /// (a list tests these before it renders the rest: [`crate::graph::filter::Filter::reads_only`]).
 pub const APPLICATION_KEYS: &[&str] = &["id", "appId", "displayName", "identifierUris"];
 
-/// [`APPLICATION_KEYS`] of an application, with the values [`application`] gives them.
+/// [`APPLICATION_KEYS`] of an application, with the values [`application`] gives them. An
+/// extra property named like a key in another case is kept too: a filter on that name
+/// reads it (the exact name first), in the full rendering as here.
 pub fn application_keys(a: &Application) -> Value {
     let mut v = json!({ "id": a.id, "appId": a.app_id, "displayName": a.display_name, "identifierUris": a.identifier_uris });
-    for (k, val) in a.extra.iter().filter(|(k, _)| APPLICATION_KEYS.contains(&k.as_str())) {
+    for (k, val) in a.extra.iter().filter(|(k, _)| APPLICATION_KEYS.iter().any(|key| key.eq_ignore_ascii_case(k))) {
         v[k] = val.clone();
     }
     v
@@ -279,6 +281,11 @@ mod tests {
         let tenant = dir.home_tenant.clone();
         let (mut app, _) = dir.register_app(&mut ids, &tenant, "registered", "secret", 0, false);
         app.identifier_uris = vec!["api://registered".into()];
+        let plain = application_keys(&app);
+        // Graph keeps only certain extra properties, none of them a key today; one named
+        // like a key in another case is read by a filter on that name, so the keys keep it.
+        app.extra.insert("DisplayName".into(), json!("shadow"));
+        app.extra.insert("web".into(), json!({ "homePageUrl": null }));
         let check = |keys: Value, full: Value, names: &[&str]| {
             let keys = keys.as_object().unwrap().clone();
             assert_eq!(keys.keys().map(String::as_str).collect::<Vec<_>>(), names.to_vec());
@@ -290,6 +297,9 @@ mod tests {
         for sp in dir.service_principals.iter() {
             check(service_principal_keys(sp), service_principal(sp, "AzureADMyOrg"), SERVICE_PRINCIPAL_KEYS);
         }
-        check(application_keys(&app), application(&app, "contoso.onmicrosoft.com"), APPLICATION_KEYS);
+        let mut names = APPLICATION_KEYS.to_vec();
+        names.push("DisplayName");
+        check(application_keys(&app), application(&app, "contoso.onmicrosoft.com"), &names);
+        assert_eq!(plain.as_object().unwrap().len(), APPLICATION_KEYS.len());
     }
 }

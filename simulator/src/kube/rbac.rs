@@ -668,7 +668,6 @@ impl RbacStore {
         }
     }
 
-    /// The bootstrap policy subset an AKS cluster starts with, aggregated.
     /// [`with_defaults`](Self::with_defaults), made once per process: every new cluster
     /// seeds its objects from it.
     pub fn defaults() -> &'static RbacStore {
@@ -676,6 +675,7 @@ impl RbacStore {
         &DEFAULTS
     }
 
+    /// The bootstrap policy subset an AKS cluster starts with, aggregated.
     pub fn with_defaults() -> RbacStore {
         let mut store = RbacStore {
             cluster_roles: bootstrap_cluster_roles(),

@@ -34,6 +34,7 @@ pub enum CertificateError {
 /// them). A step presents the same client certificate on every call it makes; its
 /// signature need not be checked again, only the time.
 struct Verified {
+    ca_der: Vec<u8>,
     user: UserInfo,
     not_before: i64,
     not_after: i64,
@@ -42,17 +43,17 @@ struct Verified {
 /// At most this many verified certificates are kept; past it the map starts again empty.
 const VERIFIED_CAPACITY: usize = 256;
 
-static VERIFIED: LazyLock<Mutex<HashMap<(Vec<u8>, Vec<u8>), Verified>>> = LazyLock::new(Default::default);
+/// By the certificate's DER, each with the CAs it chained to (one, unless the same
+/// certificate is presented to clusters that share nothing but that).
+static VERIFIED: LazyLock<Mutex<HashMap<Vec<u8>, Vec<Verified>>>> = LazyLock::new(Default::default);
 
 /// The user a certificate names, if it chains to `client_ca_der` and is valid at `now_secs`.
 /// A certificate verified before against the same CA, and still within its validity, gives
 /// the same user without its signature checked again; one outside it is verified afresh, so
 /// every refusal is the verifier's own.
 pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Result<UserInfo, CertificateError> {
-    let key = (client_ca_der.to_vec(), leaf_der.to_vec());
-    if let Some(v) = VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
-        && (v.not_before..=v.not_after).contains(&now_secs)
-    {
+    let remembered = |v: &Verified| v.ca_der == client_ca_der && (v.not_before..=v.not_after).contains(&now_secs);
+    if let Some(v) = VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).get(leaf_der).and_then(|cas| cas.iter().find(|v| remembered(v))) {
         return Ok(v.user.clone());
     }
     let (user, not_before, not_after) = verify(client_ca_der, leaf_der, now_secs)?;
@@ -60,7 +61,9 @@ pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Res
     if verified.len() >= VERIFIED_CAPACITY {
         verified.clear();
     }
-    verified.insert(key, Verified { user: user.clone(), not_before, not_after });
+    let cas = verified.entry(leaf_der.to_vec()).or_default();
+    cas.retain(|v| v.ca_der != client_ca_der);
+    cas.push(Verified { ca_der: client_ca_der.to_vec(), user: user.clone(), not_before, not_after });
     Ok(user)
 }
 
