@@ -307,6 +307,18 @@ async fn a_panic_in_the_host_during_a_host_call_fails_that_step_and_the_run_goes
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_a_later_step_keeps_what_was_saved_before_it() {
+    // after-rg starts once rg has finished and been saved; its first log line panics.
+    let (report, saved) = run_with_a_panic("log", "after-rg").await;
+    assert_eq!(step(&report, "after-rg").code.as_deref(), Some("HostPanic"));
+    assert_eq!(step(&report, "rg").status, StepStatus::Succeeded);
+    // Saving stops at the panic, in both ways of saving (run_with_a_panic compares them):
+    // what was saved before it stays, the failed step is not among it.
+    assert!(saved.contains(&"rg".to_string()), "{saved:?}");
+    assert!(!saved.contains(&"after-rg".to_string()), "{saved:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_panic_before_the_plugin_starts_fails_that_step() {
     let (report, _) = run_with_a_panic("started", "rg").await;
     assert_eq!(step(&report, "rg").code.as_deref(), Some("HostPanic"));
