@@ -261,28 +261,30 @@ with = { name = "${{ steps.rg.outputs.name }}", location = "westeurope" }
 grant = ["arm"]
 "#;
 
-/// Runs PANIC_FLOW with a progress sink that panics at `hook` for `step`. A run that never
-/// ends fails the test after a minute instead of hanging it. Run twice: saving after every
-/// step, and saving at the end only (as `aksflow test` does), which must leave the same steps
-/// saved.
+/// Runs `flow` with a progress sink that panics at `hook` for `step`, saving as `saves` says:
+/// the report, and the steps the run's saved state holds (none when it saved nothing). A run
+/// that never ends fails the test after a minute instead of hanging it.
+async fn run_saving(flow: &str, hook: &'static str, step: &'static str, saves: runner::Saves) -> (runner::RunReport, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_flow(dir.path(), "panic.toml", flow);
+    let mut opts = RunOptions::sim(1, dir.path().join("out"));
+    opts.progress = Arc::new(PanicsAt { hook, step });
+    opts.saves = saves;
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), run_with(&path, opts)).await.expect("the run ends even though a step's host code panicked");
+    let saved: Vec<String> = match std::fs::read(dir.path().join("out/.aksflow/state.json")) {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["steps"].as_object().unwrap().keys().cloned().collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("{e}"),
+    };
+    (report, saved)
+}
+
+/// Runs PANIC_FLOW with a progress sink that panics at `hook` for `step`, twice: saving after
+/// every step, and saving at the end only (as `aksflow test` does), which must leave the same
+/// steps saved.
 async fn run_with_a_panic(hook: &'static str, step: &'static str) -> (runner::RunReport, Vec<String>) {
-    let mut runs = Vec::new();
-    for every_step in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write_flow(dir.path(), "panic.toml", PANIC_FLOW);
-        let mut opts = RunOptions::sim(1, dir.path().join("out"));
-        opts.progress = Arc::new(PanicsAt { hook, step });
-        opts.saves = if every_step { runner::Saves::AfterEachStep } else { runner::Saves::AtEnd };
-        let report = tokio::time::timeout(std::time::Duration::from_secs(60), run_with(&path, opts)).await.expect("the run ends even though a step's host code panicked");
-        // The steps the run's saved state holds (none saved: no state file).
-        let saved: Vec<String> = match std::fs::read(dir.path().join("out/.aksflow/state.json")) {
-            Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["steps"].as_object().unwrap().keys().cloned().collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => panic!("{e}"),
-        };
-        runs.push((report, saved));
-    }
-    let (end_only, every_step) = (runs.pop().unwrap(), runs.pop().unwrap());
+    let every_step = run_saving(PANIC_FLOW, hook, step, runner::Saves::AfterEachStep).await;
+    let end_only = run_saving(PANIC_FLOW, hook, step, runner::Saves::AtEnd).await;
     assert_eq!(end_only.1, every_step.1, "saving only at the end keeps what saving after every step kept");
     every_step
 }
@@ -306,16 +308,46 @@ async fn a_panic_in_the_host_during_a_host_call_fails_that_step_and_the_run_goes
     assert!(saved.is_empty(), "{saved:?}");
 }
 
+/// rg and account finish (and are saved, holding the turn) before `between` can make its call,
+/// and `later` starts only when `between` has finished; so when `later`'s first log line
+/// panics, rg and account are saved, whichever way the run saves. (`between`'s own save and
+/// `later`'s panic are not ordered: `later` is started as `between` finishes.)
+const LATER_PANIC_FLOW: &str = r#"
+[[step]]
+id = "rg"
+uses = "resource-group"
+with = { name = "before-the-panic", location = "westeurope" }
+grant = ["arm"]
+
+[[step]]
+id = "account"
+uses = "account-show"
+grant = ["arm"]
+
+[[step]]
+id = "between"
+uses = "resource-group"
+with = { name = "${{ steps.rg.outputs.name }}-${{ steps.account.outputs.tenant-id }}", location = "westeurope" }
+grant = ["arm"]
+
+[[step]]
+id = "later"
+uses = "resource-group"
+with = { name = "${{ steps.between.outputs.name }}", location = "westeurope" }
+grant = ["arm"]
+"#;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_a_later_step_keeps_what_was_saved_before_it() {
-    // after-rg starts once rg has finished and been saved; its first log line panics.
-    let (report, saved) = run_with_a_panic("log", "after-rg").await;
-    assert_eq!(step(&report, "after-rg").code.as_deref(), Some("HostPanic"));
-    assert_eq!(step(&report, "rg").status, StepStatus::Succeeded);
-    // Saving stops at the panic, in both ways of saving (run_with_a_panic compares them):
-    // what was saved before it stays, the failed step is not among it.
-    assert!(saved.contains(&"rg".to_string()), "{saved:?}");
-    assert!(!saved.contains(&"after-rg".to_string()), "{saved:?}");
+    for saves in [runner::Saves::AfterEachStep, runner::Saves::AtEnd] {
+        let (report, saved) = run_saving(LATER_PANIC_FLOW, "log", "later", saves).await;
+        assert_eq!(step(&report, "later").code.as_deref(), Some("HostPanic"), "{saves:?}");
+        assert_eq!(step(&report, "between").status, StepStatus::Succeeded, "{saves:?}");
+        // Saving at the end only still writes, after the panic, the last state a step left.
+        for kept in ["rg", "account"] {
+            assert!(saved.contains(&kept.to_string()), "{saves:?}: {saved:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
