@@ -180,6 +180,15 @@ fn security_identifier(object_id: &str) -> String {
 }
 
 /// A group with the properties Graph v1.0 returns by default.
+/// The properties of a group that lookups filter on (`az ad group show` asks by both
+/// names), as [`group`] renders them.
+pub const GROUP_KEYS: &[&str] = &["id", "displayName", "mailNickname"];
+
+/// [`GROUP_KEYS`] of a group, with the values [`group`] gives them.
+pub fn group_keys(g: &Group) -> Value {
+    json!({ "id": g.id, "displayName": g.display_name, "mailNickname": g.mail_nickname })
+}
+
 pub fn group(g: &Group) -> Value {
     json!({
         "id": g.id,
@@ -300,6 +309,10 @@ mod tests {
         let mut names = APPLICATION_KEYS.to_vec();
         names.push("DisplayName");
         check(application_keys(&app), application(&app, "contoso.onmicrosoft.com"), &names);
+        assert!(dir.groups.len() > 200);
+        for g in dir.groups.iter() {
+            check(group_keys(g), group(g), GROUP_KEYS);
+        }
         assert_eq!(plain.as_object().unwrap().len(), APPLICATION_KEYS.len());
     }
 }

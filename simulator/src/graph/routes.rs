@@ -146,8 +146,9 @@ fn no_content() -> Response {
 
 /// The request's `$filter` when it reads only an object's lookup properties (`keys`): a
 /// list then tests those alone first and renders in full only the objects that may match
-/// (the seeded directory's first-party service principals are large), and [`list`] applies
-/// the whole filter to those. A filter that does not parse is left for `list` to refuse.
+/// (the seeded directory's first-party service principals are large, and its groups
+/// many), and [`list`] applies the whole filter to those. A filter that does not parse is
+/// left for `list` to refuse.
 fn key_filter(q: &HashMap<String, String>, keys: &[&str]) -> Option<filter::Filter> {
     q.get("$filter").and_then(|f| filter::parse(f).ok()).filter(|f| f.reads_only(keys))
 }
@@ -574,7 +575,14 @@ async fn create_user(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Byt
 async fn list_groups(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let items = w.directory.groups.iter().filter(|g| g.tenant_id == caller.principal.tenant_id).map(gj::group).collect();
+    let keyed = key_filter(&q, gj::GROUP_KEYS);
+    let items = w
+        .directory
+        .groups
+        .iter()
+        .filter(|g| g.tenant_id == caller.principal.tenant_id && keyed.as_ref().is_none_or(|f| f.matches(&gj::group_keys(g))))
+        .map(gj::group)
+        .collect();
     list(&s, "/v1.0/groups", "groups", &q, items)
 }
 
