@@ -308,22 +308,12 @@ async fn a_panic_in_the_host_during_a_host_call_fails_that_step_and_the_run_goes
     assert!(saved.is_empty(), "{saved:?}");
 }
 
-/// rg and account finish (and are saved, holding the turn) before `between` can make its call,
-/// and `later` starts only when `between` has finished; so when `later`'s first log line
-/// panics, rg and account are saved, whichever way the run saves. (`between`'s own save and
-/// `later`'s panic are not ordered: `later` is started as `between` finishes.)
-const LATER_PANIC_FLOW: &str = r#"
-[[step]]
-id = "rg"
-uses = "resource-group"
-with = { name = "before-the-panic", location = "westeurope" }
-grant = ["arm"]
-
-[[step]]
-id = "account"
-uses = "account-show"
-grant = ["arm"]
-
+/// Two steps after PANIC_FLOW's. rg and account finish (and are saved, holding the turn)
+/// before `between` can make its call, and `later` starts only when `between` has finished;
+/// so when `later`'s first log line panics, rg and account are saved, whichever way the run
+/// saves. (`between`'s own save and `later`'s panic are not ordered: `later` is started as
+/// `between` finishes; nor are after-rg's and after-account's.)
+const LATER_STEPS: &str = r#"
 [[step]]
 id = "between"
 uses = "resource-group"
@@ -340,7 +330,7 @@ grant = ["arm"]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_in_a_later_step_keeps_what_was_saved_before_it() {
     for saves in [runner::Saves::AfterEachStep, runner::Saves::AtEnd] {
-        let (report, saved) = run_saving(LATER_PANIC_FLOW, "log", "later", saves).await;
+        let (report, saved) = run_saving(&format!("{PANIC_FLOW}{LATER_STEPS}"), "log", "later", saves).await;
         assert_eq!(step(&report, "later").code.as_deref(), Some("HostPanic"), "{saves:?}");
         assert_eq!(step(&report, "between").status, StepStatus::Succeeded, "{saves:?}");
         // Saving at the end only still writes, after the panic, the last state a step left.

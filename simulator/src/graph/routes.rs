@@ -144,13 +144,14 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// The request's `$filter` when it reads only an object's lookup properties (`keys`): a
-/// list then tests those alone first and renders in full only the objects that may match
-/// (the seeded directory's first-party service principals are large, and its groups
-/// many), and [`list`] applies the whole filter to those. A filter that does not parse is
-/// left for `list` to refuse.
-fn key_filter(q: &HashMap<String, String>, keys: &[&str]) -> Option<filter::Filter> {
-    q.get("$filter").and_then(|f| filter::parse(f).ok()).filter(|f| f.reads_only(keys))
+/// `objects` rendered for a list. When the request's `$filter` reads only their lookup
+/// properties (`keys`, as `key_json` renders them), each is tested on those first and only
+/// the ones that may match are rendered in full (the seeded directory's first-party service
+/// principals are large, and its groups many); [`list`] applies the whole filter to what is
+/// rendered. A filter that does not parse is left for `list` to refuse.
+fn rendered<'a, T: 'a>(q: &HashMap<String, String>, keys: &[&str], objects: impl Iterator<Item = &'a T>, key_json: impl Fn(&T) -> Value, render: impl Fn(&T) -> Value) -> Vec<Value> {
+    let keyed = q.get("$filter").and_then(|f| filter::parse(f).ok()).filter(|f| f.reads_only(keys));
+    objects.filter(|o| keyed.as_ref().is_none_or(|f| f.matches(&key_json(o)))).map(render).collect()
 }
 
 /// A list with `$filter`, `$top` and `$skiptoken` paging (`@odata.nextLink`).
@@ -305,14 +306,8 @@ fn app_json(dir: &Directory, a: &crate::directory::Application) -> Value {
 async fn list_applications(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let keyed = key_filter(&q, gj::APPLICATION_KEYS);
-    let items = w
-        .directory
-        .applications
-        .iter()
-        .filter(|a| a.tenant_id == caller.principal.tenant_id && keyed.as_ref().is_none_or(|f| f.matches(&gj::application_keys(a))))
-        .map(|a| app_json(&w.directory, a))
-        .collect();
+    let tenant = w.directory.applications.iter().filter(|a| a.tenant_id == caller.principal.tenant_id);
+    let items = rendered(&q, gj::APPLICATION_KEYS, tenant, gj::application_keys, |a| app_json(&w.directory, a));
     list(&s, "/v1.0/applications", "applications", &q, items)
 }
 
@@ -384,14 +379,8 @@ async fn remove_password(Sim(s): Sim, Path(id): Path<String>, Caller(caller): Ca
 async fn list_service_principals(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let keyed = key_filter(&q, gj::SERVICE_PRINCIPAL_KEYS);
-    let items = w
-        .directory
-        .service_principals
-        .iter()
-        .filter(|sp| sp.tenant_id == caller.principal.tenant_id && keyed.as_ref().is_none_or(|f| f.matches(&gj::service_principal_keys(sp))))
-        .map(|sp| gj::service_principal(sp, w.directory.sign_in_audience_of(sp)))
-        .collect();
+    let tenant = w.directory.service_principals.iter().filter(|sp| sp.tenant_id == caller.principal.tenant_id);
+    let items = rendered(&q, gj::SERVICE_PRINCIPAL_KEYS, tenant, gj::service_principal_keys, |sp| gj::service_principal(sp, w.directory.sign_in_audience_of(sp)));
     list(&s, "/v1.0/servicePrincipals", "servicePrincipals", &q, items)
 }
 
@@ -575,14 +564,8 @@ async fn create_user(Sim(s): Sim, Caller(caller): Caller<GraphCaller>, body: Byt
 async fn list_groups(Sim(s): Sim, Query(q): Q, Caller(caller): Caller<GraphCaller>) -> R {
     let w = s.world();
     caller.may_read(&w.directory)?;
-    let keyed = key_filter(&q, gj::GROUP_KEYS);
-    let items = w
-        .directory
-        .groups
-        .iter()
-        .filter(|g| g.tenant_id == caller.principal.tenant_id && keyed.as_ref().is_none_or(|f| f.matches(&gj::group_keys(g))))
-        .map(gj::group)
-        .collect();
+    let tenant = w.directory.groups.iter().filter(|g| g.tenant_id == caller.principal.tenant_id);
+    let items = rendered(&q, gj::GROUP_KEYS, tenant, gj::group_keys, gj::group);
     list(&s, "/v1.0/groups", "groups", &q, items)
 }
 
