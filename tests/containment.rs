@@ -312,7 +312,7 @@ async fn a_panic_in_the_host_during_a_host_call_fails_that_step_and_the_run_goes
 /// before `between` can make its call, and `later` starts only when `between` has finished;
 /// so when `later`'s first log line panics, rg and account are saved, whichever way the run
 /// saves. (`between`'s own save and `later`'s panic are not ordered: `later` is started as
-/// `between` finishes; nor are after-rg's and after-account's.)
+/// `between` finishes; nor are after-rg's and after-account's saves.)
 const LATER_STEPS: &str = r#"
 [[step]]
 id = "between"

@@ -8,9 +8,11 @@
 
 /// mimalloc for every binary that links the host (aksflow, its tests and benches): a flow
 /// allocates and frees many small JSON values, and glibc's allocator was a sixth of a flow's
-/// time (issue 16's profile). Built without transparent huge pages (`no_thp`): a suite's
-/// short-lived heaps then stay in 4 KiB pages, and 1,000 flows peak at 92-96 MB instead of
-/// 150-156 MB, for the same CPU.
+/// time (issue 16's profile). Built with `no_thp`: mimalloc does not ask the kernel for
+/// transparent huge pages (`madvise`), so where the kernel gives them only on request (its
+/// usual `madvise` mode, as here) a suite's short-lived heaps stay in 4 KiB pages, and 1,000
+/// flows peak at 92-96 MB instead of 150-156 MB, for the same CPU. A kernel set to `always`
+/// still gives them.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -179,7 +179,6 @@ fn security_identifier(object_id: &str) -> String {
     format!("S-1-12-1-{}-{}-{}-{}", part(0), part(4), part(8), part(12))
 }
 
-/// A group with the properties Graph v1.0 returns by default.
 /// The properties of a group that lookups filter on (`az ad group show` asks by both
 /// names), as [`group`] renders them.
 pub const GROUP_KEYS: &[&str] = &["id", "displayName", "mailNickname"];
@@ -189,6 +188,7 @@ pub fn group_keys(g: &Group) -> Value {
     json!({ "id": g.id, "displayName": g.display_name, "mailNickname": g.mail_nickname })
 }
 
+/// A group with the properties Graph v1.0 returns by default.
 pub fn group(g: &Group) -> Value {
     json!({
         "id": g.id,
