@@ -138,6 +138,14 @@ mod tests {
     }
 
     #[test]
+    fn compared_and_shown_as_the_value_itself() {
+        let (a, b) = (CopyOnWrite::new(vec![1]), CopyOnWrite::new(vec![1]));
+        assert_eq!(a, b, "equal values, though not shared");
+        assert_ne!(a, CopyOnWrite::new(vec![2]));
+        assert_eq!(format!("{a:?}"), "[1]");
+    }
+
+    #[test]
     fn serialised_as_the_value_itself() {
         let v = CopyOnWrite::new(vec!["a".to_string()]);
         let text = serde_json::to_string(&v).unwrap();

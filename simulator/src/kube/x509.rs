@@ -62,9 +62,17 @@ pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Res
         verified.clear();
     }
     let cas = verified.entry(leaf_der.to_vec()).or_default();
-    cas.retain(|v| v.ca_der != client_ca_der);
-    cas.push(Verified { ca_der: client_ca_der.to_vec(), user: user.clone(), not_before, not_after });
+    // Another call may have verified the same pair meanwhile: the same answer, kept once.
+    if !cas.iter().any(|v| v.ca_der == client_ca_der) {
+        cas.push(Verified { ca_der: client_ca_der.to_vec(), user: user.clone(), not_before, not_after });
+    }
     Ok(user)
+}
+
+/// Is the pair remembered (tests)?
+#[cfg(test)]
+fn remembered(client_ca_der: &[u8], leaf_der: &[u8]) -> bool {
+    VERIFIED.lock().unwrap().get(leaf_der).is_some_and(|cas| cas.iter().any(|v| v.ca_der == client_ca_der))
 }
 
 /// The full check: the chain, client-auth usage and time, then the subject; with the
@@ -152,5 +160,17 @@ mod tests {
         assert!(authenticate(&cluster.ca_der, &cert, not_after + 1).is_err());
         let other = Pki::new(3, START).for_cluster("c:1");
         assert!(authenticate(&other.ca_der, &cert, START + 60).is_err(), "remembered for its own CA only");
+        assert!(!remembered(&other.ca_der, &cert), "a refusal is not remembered");
+    }
+
+    #[test]
+    fn each_verified_certificate_is_remembered() {
+        let cluster = Pki::new(4, START).for_cluster("c:0");
+        let admin = der(&cluster.client("admin", "masterclient", "system:masters").cert_pem);
+        let user = der(&cluster.client("user", "someone", "team").cert_pem);
+        authenticate(&cluster.ca_der, &admin, START + 60).unwrap();
+        authenticate(&cluster.ca_der, &user, START + 60).unwrap();
+        assert!(remembered(&cluster.ca_der, &admin) && remembered(&cluster.ca_der, &user), "the second does not push out the first");
+        assert_eq!(authenticate(&cluster.ca_der, &user, START + 61).unwrap().name, "someone");
     }
 }
