@@ -52,12 +52,6 @@ impl<T: Default> Default for CopyOnWrite<T> {
     }
 }
 
-impl<T> From<T> for CopyOnWrite<T> {
-    fn from(value: T) -> Self {
-        CopyOnWrite::new(value)
-    }
-}
-
 impl<A, T: FromIterator<A>> FromIterator<A> for CopyOnWrite<T> {
     fn from_iter<I: IntoIterator<Item = A>>(items: I) -> Self {
         CopyOnWrite::new(items.into_iter().collect())
@@ -85,18 +79,6 @@ where
 
     fn into_iter(self) -> Self::IntoIter {
         (&*self.0).into_iter()
-    }
-}
-
-impl<'a, T: Clone> IntoIterator for &'a mut CopyOnWrite<T>
-where
-    &'a mut T: IntoIterator,
-{
-    type Item = <&'a mut T as IntoIterator>::Item;
-    type IntoIter = <&'a mut T as IntoIterator>::IntoIter;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Arc::make_mut(&mut self.0).into_iter()
     }
 }
 

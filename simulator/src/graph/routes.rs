@@ -144,22 +144,24 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The request's `$filter`, parsed; one that does not parse is Graph's 400.
+fn query_filter(q: &HashMap<String, String>) -> Result<Option<filter::Filter>, GraphError> {
+    q.get("$filter").map(|f| filter::parse(f).map_err(|e| GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", e.message))).transpose()
+}
+
 /// `objects` rendered for a list. When the request's `$filter` reads only their lookup
 /// properties (`keys`, as `key_json` renders them), each is tested on those first and only
 /// the ones that may match are rendered in full (the seeded directory's first-party service
 /// principals are large, and its groups many); [`list`] applies the whole filter to what is
 /// rendered. A filter that does not parse is left for `list` to refuse.
 fn rendered<'a, T: 'a>(q: &HashMap<String, String>, keys: &[&str], objects: impl Iterator<Item = &'a T>, key_json: impl Fn(&T) -> Value, render: impl Fn(&T) -> Value) -> Vec<Value> {
-    let keyed = q.get("$filter").and_then(|f| filter::parse(f).ok()).filter(|f| f.reads_only(keys));
+    let keyed = query_filter(q).ok().flatten().filter(|f| f.reads_only(keys));
     objects.filter(|o| keyed.as_ref().is_none_or(|f| f.matches(&key_json(o)))).map(render).collect()
 }
 
 /// A list with `$filter`, `$top` and `$skiptoken` paging (`@odata.nextLink`).
 fn list(s: &Shared, path: &str, entity_set: &str, q: &HashMap<String, String>, items: Vec<Value>) -> R {
-    let filter = match q.get("$filter") {
-        Some(f) => Some(filter::parse(f).map_err(|e| GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", e.message))?),
-        None => None,
-    };
+    let filter = query_filter(q)?;
     let items: Vec<Value> = items.into_iter().filter(|v| filter.as_ref().is_none_or(|f| f.matches(v))).collect();
     let top = match q.get("$top") {
         Some(t) => t.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {

@@ -43,9 +43,9 @@ struct Verified {
 /// At most this many verified certificates are kept; past it the map starts again empty.
 const VERIFIED_CAPACITY: usize = 256;
 
-/// By the certificate's DER, each with the CAs it chained to (one, unless the same
-/// certificate is presented to clusters that share nothing but that).
-static VERIFIED: LazyLock<Mutex<HashMap<Vec<u8>, Vec<Verified>>>> = LazyLock::new(Default::default);
+/// By the certificate's DER, with the CA it chained to (a certificate chains to one CA; one
+/// verified against another replaces it).
+static VERIFIED: LazyLock<Mutex<HashMap<Vec<u8>, Verified>>> = LazyLock::new(Default::default);
 
 /// The user a certificate names, if it chains to `client_ca_der` and is valid at `now_secs`.
 /// A certificate verified before against the same CA, and still within its validity, gives
@@ -53,7 +53,7 @@ static VERIFIED: LazyLock<Mutex<HashMap<Vec<u8>, Vec<Verified>>>> = LazyLock::ne
 /// every refusal is the verifier's own.
 pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Result<UserInfo, CertificateError> {
     let remembered = |v: &Verified| v.ca_der == client_ca_der && (v.not_before..=v.not_after).contains(&now_secs);
-    if let Some(v) = VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).get(leaf_der).and_then(|cas| cas.iter().find(|v| remembered(v))) {
+    if let Some(v) = VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).get(leaf_der).filter(|v| remembered(v)) {
         return Ok(v.user.clone());
     }
     let (user, not_before, not_after) = verify(client_ca_der, leaf_der, now_secs)?;
@@ -61,18 +61,14 @@ pub fn authenticate(client_ca_der: &[u8], leaf_der: &[u8], now_secs: i64) -> Res
     if verified.len() >= VERIFIED_CAPACITY {
         verified.clear();
     }
-    let cas = verified.entry(leaf_der.to_vec()).or_default();
-    // Another call may have verified the same pair meanwhile: the same answer, kept once.
-    if !cas.iter().any(|v| v.ca_der == client_ca_der) {
-        cas.push(Verified { ca_der: client_ca_der.to_vec(), user: user.clone(), not_before, not_after });
-    }
+    verified.insert(leaf_der.to_vec(), Verified { ca_der: client_ca_der.to_vec(), user: user.clone(), not_before, not_after });
     Ok(user)
 }
 
 /// Is the pair remembered (tests)?
 #[cfg(test)]
 fn remembered(client_ca_der: &[u8], leaf_der: &[u8]) -> bool {
-    VERIFIED.lock().unwrap().get(leaf_der).is_some_and(|cas| cas.iter().any(|v| v.ca_der == client_ca_der))
+    VERIFIED.lock().unwrap().get(leaf_der).is_some_and(|v| v.ca_der == client_ca_der)
 }
 
 /// The full check: the chain, client-auth usage and time, then the subject; with the
