@@ -52,47 +52,52 @@ fn bench(c: &mut Criterion) {
     g.bench_function("RS256 signer alone", |b| b.iter(|| mint(&key, &claims)));
     g.finish();
 
-    // The ratios, measured one after the other now: the floor, the signer on every core,
-    // the endpoint.
-    let floor = floor::openssl_rsa2048_signs_per_sec();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // The ratios, measured one after the other now, each between two measurements of the
+    // floor: the signer on every core, the endpoint.
+    let cores = floor::cores();
     let window = std::time::Duration::from_secs(3);
-    let signed_alone: usize = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..cores)
-            .map(|_| {
-                s.spawn(|| {
-                    let (start, mut n) = (std::time::Instant::now(), 0);
-                    while start.elapsed() < window {
-                        std::hint::black_box(mint(&key, &claims));
-                        n += 1;
-                    }
-                    n
+    let (signed_alone, alone_floor) = floor::around(|| -> usize {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..cores)
+                .map(|_| {
+                    s.spawn(|| {
+                        let (start, mut n) = (std::time::Instant::now(), 0);
+                        while start.elapsed() < window {
+                            std::hint::black_box(mint(&key, &claims));
+                            n += 1;
+                        }
+                        n
+                    })
                 })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).sum()
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).sum()
+        })
     });
-    let (start, draws, mut requests) = (std::time::Instant::now(), served.simulator.id_draws(), 0u64);
-    while start.elapsed() < window {
-        fire_each_in_its_own_second(&rt, &clock, &http, &url, &lanes);
-        requests += BATCH as u64;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    // Each signed token drew one id (its uti): every request must have been signed.
-    assert_eq!(served.simulator.id_draws() - draws, requests, "a token was given again: this is not the signing figure");
-    let signed = requests as f64 / elapsed;
-    let start = std::time::Instant::now();
-    let mut tokens = 0;
-    while start.elapsed() < window {
-        served_common::fire(&rt, IN_FLIGHT, BATCH, || http.post(&url).form(form.as_slice()));
-        tokens += BATCH;
-    }
-    let again = tokens as f64 / start.elapsed().as_secs_f64();
+    let (signed, signed_floor) = floor::around(|| {
+        let (start, draws, mut requests) = (std::time::Instant::now(), served.simulator.id_draws(), 0u64);
+        while start.elapsed() < window {
+            fire_each_in_its_own_second(&rt, &clock, &http, &url, &lanes);
+            requests += BATCH as u64;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        // Each signed token drew one id (its uti): every request must have been signed.
+        assert_eq!(served.simulator.id_draws() - draws, requests, "a token was given again: this is not the signing figure");
+        requests as f64 / elapsed
+    });
+    let (again, again_floor) = floor::around(|| {
+        let start = std::time::Instant::now();
+        let mut tokens = 0;
+        while start.elapsed() < window {
+            served_common::fire(&rt, IN_FLIGHT, BATCH, || http.post(&url).form(form.as_slice()));
+            tokens += BATCH;
+        }
+        tokens as f64 / start.elapsed().as_secs_f64()
+    });
     println!();
-    floor::against(&format!("RS256 signer alone, {cores} threads"), signed_alone as f64 / window.as_secs_f64(), floor);
-    floor::against(&format!("token endpoint over HTTPS, {IN_FLIGHT} in flight, every token signed"), signed, floor);
-    floor::against(&format!("token endpoint over HTTPS, {IN_FLIGHT} in flight, the same claims asked again (given again within a second)"), again, floor);
-    with_wrk(&rt, &served, &http, &url, &form, floor);
+    floor::against(&format!("RS256 signer alone, {cores} threads"), signed_alone as f64 / window.as_secs_f64(), alone_floor);
+    floor::against(&format!("token endpoint over HTTPS, {IN_FLIGHT} in flight, every token signed"), signed, signed_floor);
+    floor::against(&format!("token endpoint over HTTPS, {IN_FLIGHT} in flight, the same claims asked again (given again within a second)"), again, again_floor);
+    with_wrk(&rt, &served, &http, &url, &form);
     rt.block_on(served.stop()).unwrap();
 }
 
@@ -102,7 +107,7 @@ fn bench(c: &mut Criterion) {
 /// client's next request (32 requests later, about 10 ms) always falls in a later second; the
 /// tokens signed are counted by the ids they drew. Then one client, the clock still: the same
 /// claims again.
-fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http: &reqwest::Client, url: &str, form: &[(String, String)], floor: Option<f64>) {
+fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http: &reqwest::Client, url: &str, form: &[(String, String)]) {
     if !wrk::installed() {
         println!("(wrk not found: the measurement with wrk -t2 -c16 is left out)");
         return;
@@ -111,21 +116,25 @@ fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http:
     let clients: Vec<String> = served_common::clients(rt, served, http, 64).into_iter().map(|(id, secret)| body(&client_form(id, secret))).collect();
     let dir = tempfile::tempdir().unwrap();
 
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let ticker = {
-        let (clock, stop) = (served.simulator.clock().clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                clock.advance(std::time::Duration::from_secs(1));
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        })
-    };
-    let draws = served.simulator.id_draws();
-    let signed = wrk::post(&dir.path().join("signed.lua"), &clients, url);
-    let drawn = served.simulator.id_draws() - draws;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    ticker.join().unwrap();
+    // The clock moves only while wrk runs, not while the floor is measured around it.
+    let ((signed, drawn), floor) = floor::around(|| {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticker = {
+            let (clock, stop) = (served.simulator.clock().clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    clock.advance(std::time::Duration::from_secs(1));
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            })
+        };
+        let draws = served.simulator.id_draws();
+        let signed = wrk::post(&dir.path().join("signed.lua"), &clients, url);
+        let drawn = served.simulator.id_draws() - draws;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        ticker.join().unwrap();
+        (signed, drawn)
+    });
     match signed {
         Ok(f) => {
             floor::against("token endpoint, wrk -t2 -c16, every token signed (requests)", f.requests_per_sec, floor);
@@ -133,9 +142,9 @@ fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http:
         }
         Err(why) => println!("(wrk gave no figure: {why})"),
     }
-    match wrk::post(&dir.path().join("again.lua"), &[body(form)], url) {
-        Ok(f) => floor::against("token endpoint, wrk -t2 -c16, the same claims asked again", f.requests_per_sec, floor),
-        Err(why) => println!("(wrk gave no figure: {why})"),
+    match floor::around(|| wrk::post(&dir.path().join("again.lua"), &[body(form)], url)) {
+        (Ok(f), floor) => floor::against("token endpoint, wrk -t2 -c16, the same claims asked again", f.requests_per_sec, floor),
+        (Err(why), _) => println!("(wrk gave no figure: {why})"),
     }
 }
 

@@ -41,4 +41,5 @@ mod state;
 pub use clock::VirtualClock;
 pub use config::{ServedCertificates, SimConfig};
 pub use era::Era;
+pub use signing::signatures_made;
 pub use simulator::{ClusterServerCertificate, OperatorCredentials, Persona, Simulator, Snapshot, SnapshotError};

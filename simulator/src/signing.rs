@@ -3,6 +3,7 @@
 //! as much as the signature itself. Everything else is the stock provider's.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
@@ -13,6 +14,15 @@ static PROVIDER: LazyLock<CryptoProvider> = LazyLock::new(|| CryptoProvider { si
 
 /// Keys parsed so far, by their DER bytes: one per seed and purpose, a handful per process.
 static PARSED: LazyLock<Mutex<HashMap<Vec<u8>, Arc<RsaKeyPair>>>> = LazyLock::new(Default::default);
+
+/// RS256 signatures made by this process: what a flow costs at the machine's RSA floor.
+static SIGNATURES: AtomicU64 = AtomicU64::new(0);
+
+/// How many RS256 signatures this process's simulators have made so far (every token and id
+/// token, in every simulator of the process). The flow bench divides it by the flows it ran.
+pub fn signatures_made() -> u64 {
+    SIGNATURES.load(Ordering::Relaxed)
+}
 
 /// Makes this the process's provider, once. If another was installed first, that one signs.
 pub fn install() {
@@ -46,6 +56,7 @@ impl signature::Signer<Vec<u8>> for Rs256 {
         let mut sig = vec![0; self.0.public_modulus_len()];
         // PKCS#1 v1.5 is deterministic: the random source only feeds AWS-LC's blinding.
         self.0.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), msg, &mut sig).map_err(signature::Error::from_source)?;
+        SIGNATURES.fetch_add(1, Ordering::Relaxed);
         Ok(sig)
     }
 }
@@ -72,5 +83,18 @@ mod tests {
         let theirs = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature::Signer::try_sign(stock.as_ref(), message.as_bytes()).unwrap());
         assert_eq!(signature, theirs);
         assert!(PARSED.lock().unwrap().contains_key(key.encoding.inner()), "the key was parsed once and kept");
+    }
+
+    #[test]
+    fn each_signature_is_counted() {
+        install();
+        let key = crate::keys::SigningKey::for_seed(42);
+        let header = jsonwebtoken::Header::new(Algorithm::RS256);
+        // Other tests of this process sign too: the count only grows, by at least ours.
+        let before = signatures_made();
+        for i in 0..3 {
+            jsonwebtoken::encode(&header, &serde_json::json!({ "i": i }), &key.encoding).unwrap();
+        }
+        assert!(signatures_made() >= before + 3);
     }
 }
