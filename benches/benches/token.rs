@@ -1,7 +1,8 @@
 //! The token endpoint over HTTPS: client-credentials tokens from a served simulator, 8
 //! requests in flight over kept-alive connections; and the simulator's RS256 signer alone,
-//! on every core. Both are printed beside `openssl speed -multi N rsa2048`, measured in the
-//! same run: each new token is one RSA-2048 signature, so that is the floor.
+//! on every core. Both are printed beside `openssl speed -multi N rsa2048`, measured just
+//! before and just after each figure: each new token is one RSA-2048 signature, so that is
+//! the floor.
 //!
 //! The endpoint is measured twice. With every token signed: the virtual clock moves a second
 //! before each request, so no two requests share an instant, and the tokens signed are

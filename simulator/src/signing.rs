@@ -15,11 +15,19 @@ static PROVIDER: LazyLock<CryptoProvider> = LazyLock::new(|| CryptoProvider { si
 /// Keys parsed so far, by their DER bytes: one per seed and purpose, a handful per process.
 static PARSED: LazyLock<Mutex<HashMap<Vec<u8>, Arc<RsaKeyPair>>>> = LazyLock::new(Default::default);
 
-/// RS256 signatures made by this process: what a flow costs at the machine's RSA floor.
+/// RS256 JWT signatures made through this provider.
 static SIGNATURES: AtomicU64 = AtomicU64::new(0);
 
-/// How many RS256 signatures this process's simulators have made so far (every token and id
-/// token, in every simulator of the process). The flow bench divides it by the flows it ran.
+#[cfg(test)]
+thread_local! {
+    /// The same count, for this thread alone (tests run side by side in one process).
+    static ON_THIS_THREAD: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many RS256 JWT signatures this process has made through the simulator's provider so
+/// far: every access and id token of every simulator in it, and any other RS256
+/// `jsonwebtoken::encode` after [`install`]. Certificates and TLS handshakes are not JWTs and
+/// are not counted. The flow bench divides it by the flows it ran.
 pub fn signatures_made() -> u64 {
     SIGNATURES.load(Ordering::Relaxed)
 }
@@ -57,6 +65,8 @@ impl signature::Signer<Vec<u8>> for Rs256 {
         // PKCS#1 v1.5 is deterministic: the random source only feeds AWS-LC's blinding.
         self.0.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), msg, &mut sig).map_err(signature::Error::from_source)?;
         SIGNATURES.fetch_add(1, Ordering::Relaxed);
+        #[cfg(test)]
+        ON_THIS_THREAD.with(|n| n.set(n.get() + 1));
         Ok(sig)
     }
 }
@@ -86,15 +96,20 @@ mod tests {
     }
 
     #[test]
-    fn each_signature_is_counted() {
+    fn each_rs256_signature_is_counted_once_and_nothing_else() {
         install();
         let key = crate::keys::SigningKey::for_seed(42);
         let header = jsonwebtoken::Header::new(Algorithm::RS256);
-        // Other tests of this process sign too: the count only grows, by at least ours.
-        let before = signatures_made();
+        let on_this_thread = || ON_THIS_THREAD.with(std::cell::Cell::get);
+        let (before, process_before) = (on_this_thread(), signatures_made());
         for i in 0..3 {
             jsonwebtoken::encode(&header, &serde_json::json!({ "i": i }), &key.encoding).unwrap();
         }
-        assert!(signatures_made() >= before + 3);
+        assert_eq!(on_this_thread() - before, 3);
+        assert!(signatures_made() >= process_before + 3, "the process-wide count includes this thread's");
+        // Another algorithm goes to the stock signer and is no RS256 signature.
+        let hs = jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &serde_json::json!({ "i": 0 }), &EncodingKey::from_secret(b"s")).unwrap();
+        assert_eq!(hs.split('.').count(), 3);
+        assert_eq!(on_this_thread() - before, 3);
     }
 }

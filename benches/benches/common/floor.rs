@@ -7,8 +7,20 @@
 //! measured just before and just after it, not with one taken at the start of the run.
 
 /// Signatures per second over every core, or `None` when openssl is not installed.
+#[allow(dead_code)] // the flow bench's; the token bench shares this file
 pub fn openssl_rsa2048_signs_per_sec() -> Option<f64> {
-    let out = std::process::Command::new("openssl").args(["speed", "-multi", &cores().to_string(), "-seconds", "3", "rsa2048"]).output().ok()?;
+    openssl_rsa2048_on(cores())
+}
+
+/// Signatures per second over `cores` cores (`-multi`; one core without it): a core alone may
+/// run faster than each of several busy ones (boost clocks, a shared physical core).
+pub fn openssl_rsa2048_on(cores: usize) -> Option<f64> {
+    let mut args = vec!["speed".to_string(), "-seconds".into(), "3".into()];
+    if cores > 1 {
+        args.extend(["-multi".to_string(), cores.to_string()]);
+    }
+    args.push("rsa2048".into());
+    let out = std::process::Command::new("openssl").args(&args).output().ok()?;
     // The last line: `rsa 2048 bits 0.000135s 0.000007s   7416.3 137705.7` (sign/s, verify/s).
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().rev().find(|l| l.starts_with("rsa 2048 bits"))?;
@@ -33,11 +45,18 @@ impl Floor {
     }
 }
 
-/// Runs `measure` between two floor measurements. The floor is `None` without openssl.
+/// Runs `measure` between two floor measurements over every core. The floor is `None`
+/// without openssl.
+#[allow(dead_code)] // the token bench's; the flow bench shares this file
 pub fn around<T>(measure: impl FnOnce() -> T) -> (T, Option<Floor>) {
-    let before = openssl_rsa2048_signs_per_sec();
+    around_on(cores(), measure)
+}
+
+/// The same, with the floor of `cores` cores.
+pub fn around_on<T>(cores: usize, measure: impl FnOnce() -> T) -> (T, Option<Floor>) {
+    let before = openssl_rsa2048_on(cores);
     let out = measure();
-    let floor = before.zip(openssl_rsa2048_signs_per_sec()).map(|(before, after)| Floor { before, after });
+    let floor = before.zip(openssl_rsa2048_on(cores)).map(|(before, after)| Floor { before, after });
     (out, floor)
 }
 
