@@ -64,8 +64,9 @@ fn bench(c: &mut Criterion) {
 fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<StepEngine>, out: &std::path::Path) {
     // A flow runs on one thread, so one at a time its signatures take one core: the window
     // is measured between two floors of one core alone.
-    let ((per_step, flows, wall_ms, signatures), one_core) = floor::around_on(1, || window(rt, plan, engine, out));
-    let every_core = floor::openssl_rsa2048_signs_per_sec();
+    let ((per_step, flows, wall_ms, signatures), one_core) = floor::around(1, || window(rt, plan, engine, out));
+    let cores = floor::cores();
+    let every_core = floor::openssl_rsa2048_on(cores);
     println!("\n{}: {:.0} flows/s one at a time ({:.2} ms a flow, {flows} flows)", plan.name, f64::from(flows) * 1000.0 / wall_ms, wall_ms / f64::from(flows));
     let steps_ms: f64 = per_step.iter().map(|s| s.2).sum::<f64>() / f64::from(flows);
     // Steps the flow does not order run at once, so their times add up to more than the
@@ -76,7 +77,7 @@ fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<
         println!("  {id:<24} {uses:<24} {ms:>9.3} {:>6.1}%", 100.0 * ms / steps_ms);
     }
     println!("  steps' summed time {steps_ms:.2} ms in a flow of {:.2} ms (steps overlap where the flow allows)", wall_ms / f64::from(flows));
-    assert!(signatures > 0, "no RS256 signature was counted: is the simulator's signer the process's jsonwebtoken provider?");
+    assert!(signatures > 0, "no RS256 signature was counted: another jsonwebtoken CryptoProvider was installed before the simulator's (aksflow_simulator keys install theirs on first use), so the signatures went uncounted");
     let per_flow = signatures as f64 / f64::from(flows);
     match (one_core, every_core) {
         (Some(one), Some(all)) => {
@@ -89,11 +90,9 @@ fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<
                 100.0 * rsa_ms * f64::from(flows) / wall_ms
             );
             println!(
-                "  signing alone caps this machine at {:.0} flows/s one at a time, and at {:.0} with all {} cores busy (openssl -multi {}: {all:.0} signatures/s)",
+                "  signing alone caps this machine at {:.0} flows/s one at a time, and at {:.0} with all {cores} cores busy (openssl -multi {cores}: {all:.0} signatures/s)",
                 1000.0 / rsa_ms,
-                all / per_flow,
-                floor::cores(),
-                floor::cores()
+                all / per_flow
             );
         }
         _ => println!("  RS256 signatures: {per_flow:.1} a flow (openssl not found: no floor to compare with)"),

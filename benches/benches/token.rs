@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
     // floor: the signer on every core, the endpoint.
     let cores = floor::cores();
     let window = std::time::Duration::from_secs(3);
-    let (signed_alone, alone_floor) = floor::around(|| -> usize {
+    let (signed_alone, alone_floor) = floor::around(cores, || -> usize {
         std::thread::scope(|s| {
             let workers: Vec<_> = (0..cores)
                 .map(|_| {
@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
             workers.into_iter().map(|w| w.join().unwrap()).sum()
         })
     });
-    let (signed, signed_floor) = floor::around(|| {
+    let (signed, signed_floor) = floor::around(cores, || {
         let (start, draws, mut requests) = (std::time::Instant::now(), served.simulator.id_draws(), 0u64);
         while start.elapsed() < window {
             fire_each_in_its_own_second(&rt, &clock, &http, &url, &lanes);
@@ -85,7 +85,7 @@ fn bench(c: &mut Criterion) {
         assert_eq!(served.simulator.id_draws() - draws, requests, "a token was given again: this is not the signing figure");
         requests as f64 / elapsed
     });
-    let (again, again_floor) = floor::around(|| {
+    let (again, again_floor) = floor::around(cores, || {
         let start = std::time::Instant::now();
         let mut tokens = 0;
         while start.elapsed() < window {
@@ -116,9 +116,10 @@ fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http:
     let body = |pairs: &[(String, String)]| form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (k, v))).finish();
     let clients: Vec<String> = served_common::clients(rt, served, http, 64).into_iter().map(|(id, secret)| body(&client_form(id, secret))).collect();
     let dir = tempfile::tempdir().unwrap();
+    let cores = floor::cores();
 
     // The clock moves only while wrk runs, not while the floor is measured around it.
-    let ((signed, drawn), floor) = floor::around(|| {
+    let ((signed, drawn), floor) = floor::around(cores, || {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ticker = {
             let (clock, stop) = (served.simulator.clock().clone(), stop.clone());
@@ -143,7 +144,7 @@ fn with_wrk(rt: &tokio::runtime::Runtime, served: &aksflow::serve::Served, http:
         }
         Err(why) => println!("(wrk gave no figure: {why})"),
     }
-    match floor::around(|| wrk::post(&dir.path().join("again.lua"), &[body(form)], url)) {
+    match floor::around(cores, || wrk::post(&dir.path().join("again.lua"), &[body(form)], url)) {
         (Ok(f), floor) => floor::against("token endpoint, wrk -t2 -c16, the same claims asked again", f.requests_per_sec, floor),
         (Err(why), _) => println!("(wrk gave no figure: {why})"),
     }

@@ -6,14 +6,9 @@
 //! 2,963 signatures/s in four runs back to back), so each figure is compared with the floor
 //! measured just before and just after it, not with one taken at the start of the run.
 
-/// Signatures per second over every core, or `None` when openssl is not installed.
-#[allow(dead_code)] // the flow bench's; the token bench shares this file
-pub fn openssl_rsa2048_signs_per_sec() -> Option<f64> {
-    openssl_rsa2048_on(cores())
-}
-
-/// Signatures per second over `cores` cores (`-multi`; one core without it): a core alone may
-/// run faster than each of several busy ones (boost clocks, a shared physical core).
+/// Signatures per second over `cores` cores (`-multi`; one core without it), or `None` when
+/// openssl is not installed. A core alone may run faster than each of several busy ones
+/// (boost clocks, a shared physical core).
 pub fn openssl_rsa2048_on(cores: usize) -> Option<f64> {
     let mut args = vec!["speed".to_string(), "-seconds".into(), "3".into()];
     if cores > 1 {
@@ -45,15 +40,9 @@ impl Floor {
     }
 }
 
-/// Runs `measure` between two floor measurements over every core. The floor is `None`
-/// without openssl.
-#[allow(dead_code)] // the token bench's; the flow bench shares this file
-pub fn around<T>(measure: impl FnOnce() -> T) -> (T, Option<Floor>) {
-    around_on(cores(), measure)
-}
-
-/// The same, with the floor of `cores` cores.
-pub fn around_on<T>(cores: usize, measure: impl FnOnce() -> T) -> (T, Option<Floor>) {
+/// Runs `measure` between two measurements of the floor of `cores` cores. The floor is
+/// `None` without openssl.
+pub fn around<T>(cores: usize, measure: impl FnOnce() -> T) -> (T, Option<Floor>) {
     let before = openssl_rsa2048_on(cores);
     let out = measure();
     let floor = before.zip(openssl_rsa2048_on(cores)).map(|(before, after)| Floor { before, after });
