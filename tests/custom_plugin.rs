@@ -23,6 +23,9 @@ fn a_scaffolded_plugin_builds_outside_the_workspace_and_runs_by_path() {
     let bad = Command::new(&bin).args(["plugins", "new", "Bad_Name", "--dir", dir.path().to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a plugin name"));
 
+    let cargo_config = std::fs::read_to_string(root.join(".cargo/config.toml")).unwrap();
+    assert!(cargo_config.contains("link-arg=-zstack-size=131072"), "the scaffold links a small stack, as the built-in plugins do:\n{cargo_config}");
+
     // Build it as its author would, sharing a target directory between test runs.
     let build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--target", "wasm32-wasip2", "--quiet"])

@@ -62,10 +62,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("instantiate+run trivial step");
     g.bench_function("aksflow sandbox", |b| b.iter(|| rt.block_on(engine.run(&plugin, io.clone(), caps.clone(), &inputs)).unwrap()));
 
-    // bare wasmtime: the same pooling allocator (slots, warm reuse, batched resets) and
-    // InstancePre, none of the sandbox's limits, deterministic WASI or host imports
+    // bare wasmtime: the same memory (pooling allocator, slots, warm reuse, batched resets,
+    // pages kept resident) and InstancePre, none of the sandbox's limits, deterministic WASI
+    // or host imports
     let mut config = Config::new();
-    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(StepEngine::pooling()));
+    StepEngine::memory(&mut config);
     config.concurrency_support(false);
     let bare_engine = Engine::new(&config).unwrap();
     let component = wasmtime::component::Component::new(&bare_engine, &wasm).unwrap();

@@ -112,6 +112,16 @@ fn readme(name: &str) -> String {
     )
 }
 
+/// Links the plugin with a 128 KiB stack, as the built-in plugins are (plugins/build): the
+/// stack comes first in linear memory, so the plugin's data and the start of its heap then sit
+/// in the pages aksflow keeps resident between steps, instead of being faulted in by every one.
+const CARGO_CONFIG: &str = r#"# aksflow keeps the first 256 KiB of a step's memory resident between steps. A 128 KiB stack
+# (Rust's default is 1 MiB, and the stack comes first) puts this plugin's data and the start of
+# its heap inside them. Raise it if a step of yours recurses deeply: an overflow traps.
+[target.wasm32-wasip2]
+rustflags = ["-C", "link-arg=-zstack-size=131072"]
+"#;
+
 /// Writes the crate into `dir/NAME`; refuses to overwrite anything.
 pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, String> {
     let valid = !name.is_empty() && name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -128,6 +138,7 @@ pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, String> {
         (root.join("flow.toml"), flow_example(name)),
         (root.join("README.md"), readme(name)),
         (root.join(".gitignore"), "/target\n".into()),
+        (root.join(".cargo/config.toml"), CARGO_CONFIG.into()),
     ];
     for (path, text) in &files {
         let parent = path.parent().expect("files are below the root");

@@ -41,6 +41,11 @@ pub const TABLES_PER_SANDBOX: u32 = 4;
 /// pages are zeroed.
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
+/// How much of each step's linear memory the pool keeps mapped and zeroes in place when the
+/// step ends (the rest is given back to the kernel): the plugins' stack (128 KiB,
+/// `aksflow_wasm_build::STACK_BYTES`), their data and the first pages of their heap.
+const MEMORY_KEEP_RESIDENT: usize = 256 << 10;
+
 /// The most memory any step may be allowed (a flow can raise a step's cap up to this).
 pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
 
@@ -116,12 +121,15 @@ impl StepEngine {
         // A finished step's memory is reset in batches rather than one madvise (and one TLB
         // shootdown across cores) per step; a slot is reused only after its reset. Flows two
         // at a time: 96.8 -> 102.7 flows/s (criterion `flow`, one sitting); one at a time the same.
-        //
-        // Not reset in place (`linear_memory_keep_resident` with PAGEMAP_SCAN), though it
-        // made flows 8% faster: that scan resets only the written pages that are present,
-        // so a page swapped out or being migrated when a step ends would reach the next step
-        // with the old contents (wasmtime 48).
         pool.decommit_batch_size(64);
+        // The first 256 KiB of a step's memory (its stack, data and the start of its heap, as
+        // the plugins are linked: plugins/build) stay mapped and are zeroed with memset when
+        // it ends, instead of given back to the kernel and faulted in again by the next step.
+        // Every byte of them is rewritten, so nothing carries over. (Resetting only the pages
+        // a PAGEMAP_SCAN finds written was rejected: it skips written pages that are not
+        // present, so a page swapped out or being migrated when a step ends would reach the
+        // next step with the old contents, wasmtime 48.)
+        pool.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
         // A step's tables (a plugin's have a few hundred function references, under a page)
         // are zeroed with memset when it ends, instead of given back to the kernel and
         // faulted in again by the next step's first indirect calls: 150 legacy-aad flows,
@@ -134,8 +142,18 @@ impl StepEngine {
         pool
     }
 
+    /// How steps get their memory: the pool (`pooling`), with each module's data copied into
+    /// the kept-resident pages when a step starts rather than mapped copy-on-write from an
+    /// image. A mapped image's pages are first read, then written, by every step: each such
+    /// write is a copy-on-write fault whose TLB flush interrupts every other core running a
+    /// thread of this process, and each reset maps the image again. (Public so the step bench's
+    /// bare wasmtime can use the same.)
+    pub fn memory(config: &mut Config) {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(Self::pooling()));
+        config.memory_init_cow(false);
+    }
+
     fn config() -> Config {
-        let pool = Self::pooling();
         let mut config = Config::new();
         config.wasm_component_model(true);
         // Fuel is the deterministic CPU budget; the epoch is the wall-clock backstop.
@@ -144,7 +162,7 @@ impl StepEngine {
         // Steps are plain synchronous exports; the async component-model machinery would
         // only add per-call cost.
         config.concurrency_support(false);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        Self::memory(&mut config);
         // `AKSFLOW_PERFMAP=1`: guests' compiled functions named in /tmp/perf-<pid>.map, so
         // `perf report` shows which guest code a flow spends its time in (docs/testing.md).
         if std::env::var_os("AKSFLOW_PERFMAP").is_some_and(|v| !v.is_empty()) {
@@ -222,6 +240,9 @@ fn start_epoch_ticker(engine: Weak<StepEngine>) {
         })
         .expect("spawning the epoch thread");
 }
+
+#[cfg(test)]
+mod memory_layout_tests;
 
 #[cfg(test)]
 mod tests {

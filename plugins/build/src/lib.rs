@@ -8,6 +8,8 @@ use std::process::Command;
 pub const TARGET: &str = "wasm32-wasip2";
 /// The workspace's Cargo profile for plugins (Cargo.toml: `[profile.plugin]`).
 const PROFILE: &str = "plugin";
+/// Each plugin's stack, in linear memory below its data (see `build_components`).
+pub const STACK_BYTES: u32 = 128 << 10;
 
 /// One component that was built: its package name and the `.wasm` file.
 #[derive(Debug, Clone)]
@@ -44,6 +46,11 @@ pub fn build_components(workspace_root: &Path, packages: &[&str]) -> Vec<Built> 
         cmd.env_remove(var);
     }
     cmd.env_remove("CARGO_TARGET_DIR");
+    // A 128 KiB stack instead of Rust's 1 MiB: the stack comes first in linear memory, so the
+    // data and the start of the heap then sit inside the first 256 KiB, which the host keeps
+    // resident between steps (`StepEngine::pooling`, `MEMORY_KEEP_RESIDENT`). serde_yaml and
+    // serde_json stop at 128 levels of nesting, which needs about 70 KiB of it here.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", format!("-Clink-arg=-zstack-size={STACK_BYTES}"));
     let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo to build the step plugins: {e}"));
     if !status.success() {
         panic!("building the step plugins for {TARGET} failed (see the cargo output above)");
