@@ -143,11 +143,12 @@ impl StepEngine {
     }
 
     /// How steps get their memory: the pool (`pooling`), with each module's data copied into
-    /// the kept-resident pages when a step starts rather than mapped copy-on-write from an
-    /// image. A mapped image's pages are first read, then written, by every step: each such
-    /// write is a copy-on-write fault whose TLB flush interrupts every other core running a
-    /// thread of this process, and each reset maps the image again. (Public so the step bench's
-    /// bare wasmtime can use the same.)
+    /// the kept-resident pages when a step starts (by wasmtime's start-up code, which charges
+    /// the step a unit of fuel a byte) rather than mapped copy-on-write from an image. Every
+    /// step read, then wrote, a couple of a mapped image's pages: each such write is a
+    /// copy-on-write fault whose TLB flush interrupts every other core running a thread of
+    /// this process, and a slot that changes module maps the new image over the old. (Public
+    /// so the step bench's bare wasmtime can use the same.)
     pub fn memory(config: &mut Config) {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(Self::pooling()));
         config.memory_init_cow(false);
@@ -243,6 +244,8 @@ fn start_epoch_ticker(engine: Weak<StepEngine>) {
 
 #[cfg(test)]
 mod memory_layout_tests;
+#[cfg(test)]
+mod reset_tests;
 
 #[cfg(test)]
 mod tests {

@@ -50,7 +50,9 @@ pub fn build_components(workspace_root: &Path, packages: &[&str]) -> Vec<Built> 
     // data and the start of the heap then sit inside the first 256 KiB, which the host keeps
     // resident between steps (`StepEngine::pooling`, `MEMORY_KEEP_RESIDENT`). serde_yaml and
     // serde_json stop at 128 levels of nesting, which needs about 70 KiB of it here.
-    cmd.env("CARGO_ENCODED_RUSTFLAGS", format!("-Clink-arg=-zstack-size={STACK_BYTES}"));
+    // Given as config, not as an environment variable, so that it is added to any rustflags a
+    // config file sets for the target rather than replacing them.
+    cmd.arg("--config").arg(format!("target.{TARGET}.rustflags=[\"-C\", \"link-arg=-zstack-size={STACK_BYTES}\"]"));
     let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo to build the step plugins: {e}"));
     if !status.success() {
         panic!("building the step plugins for {TARGET} failed (see the cargo output above)");
