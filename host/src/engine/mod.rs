@@ -43,7 +43,8 @@ const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// How much of each step's linear memory the pool keeps mapped and zeroes in place when the
 /// step ends (the rest is given back to the kernel): the plugins' stack (128 KiB,
-/// `aksflow_wasm_build::STACK_BYTES`), their data and the first pages of their heap.
+/// `aksflow_wasm_build::STACK_BYTES`), their data and statics (192 KiB in all for most, 256 KiB
+/// for the kube plugins) and, for most, the first pages of their heap.
 const MEMORY_KEEP_RESIDENT: usize = 256 << 10;
 
 /// The most memory any step may be allowed (a flow can raise a step's cap up to this).
@@ -122,13 +123,13 @@ impl StepEngine {
         // shootdown across cores) per step; a slot is reused only after its reset. Flows two
         // at a time: 96.8 -> 102.7 flows/s (criterion `flow`, one sitting); one at a time the same.
         pool.decommit_batch_size(64);
-        // The first 256 KiB of a step's memory (its stack, data and the start of its heap, as
-        // the plugins are linked: plugins/build) stay mapped and are zeroed with memset when
-        // it ends, instead of given back to the kernel and faulted in again by the next step.
-        // Every byte of them is rewritten, so nothing carries over. (Resetting only the pages
-        // a PAGEMAP_SCAN finds written was rejected: it skips written pages that are not
-        // present, so a page swapped out or being migrated when a step ends would reach the
-        // next step with the old contents, wasmtime 48.)
+        // The first 256 KiB of a step's memory (its stack, statics and mostly the start of its
+        // heap, as the plugins are linked: plugins/build) stay mapped and are zeroed with memset
+        // when it ends, instead of given back to the kernel and faulted in again by the next step.
+        // Every byte of them is rewritten, so nothing carries over. (Resetting only the pages a
+        // PAGEMAP_SCAN finds written was rejected: it skips written pages that are not present, so
+        // a page swapped out or being migrated when a step ends would reach the next step with the
+        // old contents, wasmtime 48.)
         pool.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
         // A step's tables (a plugin's have a few hundred function references, under a page)
         // are zeroed with memset when it ends, instead of given back to the kernel and

@@ -47,11 +47,11 @@ pub fn build_components(workspace_root: &Path, packages: &[&str]) -> Vec<Built> 
     }
     cmd.env_remove("CARGO_TARGET_DIR");
     // A 128 KiB stack instead of Rust's 1 MiB: the stack comes first in linear memory, so the
-    // data and the start of the heap then sit inside the first 256 KiB, which the host keeps
-    // resident between steps (`StepEngine::pooling`, `MEMORY_KEEP_RESIDENT`). serde_yaml and
-    // serde_json stop at 128 levels of nesting, which needs about 70 KiB of it here.
-    // Given as config, not as an environment variable, so that it is added to any rustflags a
-    // config file sets for the target rather than replacing them.
+    // statics (and, but for the kube plugins, the start of the heap) then sit inside the first
+    // 256 KiB, which the host keeps resident between steps (`StepEngine::pooling`,
+    // `MEMORY_KEEP_RESIDENT`). serde_yaml and serde_json stop at 128 levels of nesting, which
+    // needs about 70 KiB of it here. Given as config, not as an environment variable, so that
+    // it is added to any rustflags a config file sets for the target instead of replacing them.
     cmd.arg("--config").arg(format!("target.{TARGET}.rustflags=[\"-C\", \"link-arg=-zstack-size={STACK_BYTES}\"]"));
     let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo to build the step plugins: {e}"));
     if !status.success() {
