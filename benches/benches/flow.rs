@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
 fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<StepEngine>, out: &std::path::Path) {
     // A flow runs on one thread, so one at a time its signatures take one core: the window
     // is measured between two floors of one core alone.
-    let ((per_step, flows, wall_ms, signatures), one_core) = floor::around(1, || window(rt, plan, engine, out));
+    let ((per_step, flows, wall_ms, signatures, faults), one_core) = floor::around(1, || window(rt, plan, engine, out));
     let cores = floor::cores();
     let every_core = floor::openssl_rsa2048_on(cores);
     println!("\n{}: {:.0} flows/s one at a time ({:.2} ms a flow, {flows} flows)", plan.name, f64::from(flows) * 1000.0 / wall_ms, wall_ms / f64::from(flows));
@@ -77,6 +77,9 @@ fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<
         println!("  {id:<24} {uses:<24} {ms:>9.3} {:>6.1}%", 100.0 * ms / steps_ms);
     }
     println!("  steps' summed time {steps_ms:.2} ms in a flow of {:.2} ms (steps overlap where the flow allows)", wall_ms / f64::from(flows));
+    // Each is a trip into the kernel, and a write to a page mapped copy-on-write also flushes
+    // the TLB of every other core running a thread of this process (docs/testing.md).
+    println!("  page faults: {:.1} a flow (minor faults of this process in the window)", faults as f64 / f64::from(flows));
     assert!(signatures > 0, "no RS256 signature was counted: another jsonwebtoken CryptoProvider was installed before the simulator's (aksflow_simulator keys install theirs on first use), so the signatures went uncounted");
     let per_flow = signatures as f64 / f64::from(flows);
     match (one_core, every_core) {
@@ -100,10 +103,11 @@ fn breakdown(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<
 }
 
 /// Each step's summed time over the flows run one at a time for three seconds, the flows,
-/// the window in milliseconds, and the RS256 signatures made in it.
-fn window(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<StepEngine>, out: &std::path::Path) -> (Vec<(String, String, f64)>, u32, f64, u64) {
+/// the window in milliseconds, and the RS256 signatures made and page faults taken in it.
+fn window(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<StepEngine>, out: &std::path::Path) -> (Vec<(String, String, f64)>, u32, f64, u64, u64) {
     let mut per_step: Vec<(String, String, f64)> = Vec::new();
     let signed_before = aksflow_simulator::signatures_made();
+    let faults_before = minor_page_faults();
     let (start, mut flows) = (std::time::Instant::now(), 0u32);
     while start.elapsed() < std::time::Duration::from_secs(3) {
         let mut opts = RunOptions::sim(1, out);
@@ -117,7 +121,19 @@ fn window(rt: &tokio::runtime::Runtime, plan: &Arc<flow::Plan>, engine: &Arc<Ste
         }
         flows += 1;
     }
-    (per_step, flows, start.elapsed().as_secs_f64() * 1000.0, aksflow_simulator::signatures_made() - signed_before)
+    (per_step, flows, start.elapsed().as_secs_f64() * 1000.0, aksflow_simulator::signatures_made() - signed_before, minor_page_faults() - faults_before)
+}
+
+/// The minor page faults this process's threads have taken so far (openssl's floor runs in a
+/// child, so it is not counted).
+fn minor_page_faults() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given, and it starts zeroed either way.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    usage.ru_minflt as u64
 }
 
 criterion_group!(benches, bench);
