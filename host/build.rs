@@ -12,6 +12,8 @@ fn main() {
     let packages = step_packages(&plugins_dir);
     let names: Vec<&str> = packages.iter().map(String::as_str).collect();
     let built = aksflow_wasm_build::build_components(&root, &names);
+    // The stack they are linked with, for the scaffold's config and the stack-overflow hint.
+    println!("cargo:rustc-env=AKSFLOW_PLUGIN_STACK_BYTES={}", aksflow_wasm_build::STACK_BYTES);
 
     let mut code = String::from("/// Built-in step plugins: (name, component bytes).\npub static BUILTIN: &[(&str, &[u8])] = &[\n");
     for b in &built {

@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     // pages kept resident) and InstancePre, none of the sandbox's limits, deterministic WASI
     // or host imports
     let mut config = Config::new();
-    StepEngine::memory(&mut config);
+    StepEngine::memory(&mut config, StepEngine::pooling());
     config.concurrency_support(false);
     let bare_engine = Engine::new(&config).unwrap();
     let component = wasmtime::component::Component::new(&bare_engine, &wasm).unwrap();

@@ -196,7 +196,10 @@ pub(crate) fn classify(e: wasmtime::Error, limits: &Limits, stderr: String) -> S
         // A Rust or C guest keeps its stack in linear memory, below its data: recursing past
         // it reads or writes below address 0, which wasm reports only as out of bounds.
         Some(wasmtime::Trap::MemoryOutOfBounds) => StepFailure::Trap {
-            message: "out of bounds memory access: in a plugin compiled from Rust or C this is most often a stack overflow (deep recursion ran past the stack, which lives in linear memory)".into(),
+            message: format!(
+                "out of bounds memory access: in a plugin compiled from Rust or C this is most often a stack overflow (deep recursion ran past the stack, which lives in linear memory); if the recursion is meant, link the plugin with a larger stack (`-C link-arg=-zstack-size=BYTES` in its .cargo/config.toml, where `aksflow plugins new` puts {})",
+                crate::engine::PLUGIN_STACK_BYTES
+            ),
             stderr,
         },
         Some(trap) => StepFailure::Trap { message: trap.to_string(), stderr },

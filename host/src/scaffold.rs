@@ -112,15 +112,19 @@ fn readme(name: &str) -> String {
     )
 }
 
-/// Links the plugin with a 128 KiB stack, as the built-in plugins are (plugins/build): the
-/// stack comes first in linear memory, so the plugin's data and the start of its heap then sit
-/// in the pages aksflow keeps resident between steps, instead of being faulted in by every one.
-const CARGO_CONFIG: &str = r#"# aksflow keeps the first 256 KiB of a step's memory resident between steps. A 128 KiB stack
-# (Rust's default is 1 MiB, and the stack comes first) puts this plugin's data and the start of
-# its heap inside them. Raise it if a step of yours recurses deeply: an overflow traps.
-[target.wasm32-wasip2]
-rustflags = ["-C", "link-arg=-zstack-size=131072"]
-"#;
+/// Links the plugin with the built-in plugins' stack (plugins/build): the stack comes first in
+/// linear memory, so the plugin's data and the start of its heap then sit in the pages aksflow
+/// keeps resident between steps, instead of being faulted in by every one.
+fn cargo_config() -> String {
+    let (kept, stack) = (crate::engine::MEMORY_KEEP_RESIDENT >> 10, crate::engine::PLUGIN_STACK_BYTES);
+    format!(
+        "# aksflow keeps the first {kept} KiB of a step's memory resident between steps. A stack of {stack}\n\
+         # bytes (Rust's default is 1 MiB, and the stack comes first) puts this plugin's data and the\n\
+         # start of its heap inside them. Raise it if a step of yours recurses deeply: an overflow traps.\n\
+         [target.wasm32-wasip2]\n\
+         rustflags = [\"-C\", \"link-arg=-zstack-size={stack}\"]\n"
+    )
+}
 
 /// Writes the crate into `dir/NAME`; refuses to overwrite anything.
 pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, String> {
@@ -138,7 +142,7 @@ pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, String> {
         (root.join("flow.toml"), flow_example(name)),
         (root.join("README.md"), readme(name)),
         (root.join(".gitignore"), "/target\n".into()),
-        (root.join(".cargo/config.toml"), CARGO_CONFIG.into()),
+        (root.join(".cargo/config.toml"), cargo_config()),
     ];
     for (path, text) in &files {
         let parent = path.parent().expect("files are below the root");

@@ -1,11 +1,11 @@
 //! The built-in plugins are linked so that what a step touches sits in the memory the pool
-//! keeps resident (`MEMORY_KEEP_RESIDENT`): the stack first (`aksflow_wasm_build::STACK_BYTES`),
+//! keeps resident (`MEMORY_KEEP_RESIDENT`): the stack first (`PLUGIN_STACK_BYTES`),
 //! then the data. Read from each plugin's own modules, so a change to how the plugins are
 //! linked, or data grown past the kept pages, fails here rather than slowing every step.
 
 use wasmparser::{DataKind, Encoding, Operator, Parser, Payload};
 
-use super::MEMORY_KEEP_RESIDENT;
+use super::{MEMORY_KEEP_RESIDENT, PLUGIN_STACK_BYTES};
 
 /// A core module that defines its own linear memory: where its stack pointer starts, where its
 /// active data ends, and the memory's initial size, which wasm-ld makes cover the zeroed
@@ -80,7 +80,7 @@ fn each_built_in_plugins_stack_and_data_sit_in_the_memory_kept_resident() {
         let modules = memory_modules(crate::plugins::builtin(name).unwrap());
         assert_eq!(modules.len(), 1, "{name}: one module defines the memory");
         let m = &modules[0];
-        assert_eq!(m.stack_pointer, Some(aksflow_wasm_build::STACK_BYTES), "{name}: the stack is linked at plugins/build's size and comes first");
+        assert_eq!(m.stack_pointer, PLUGIN_STACK_BYTES.parse().ok(), "{name}: the stack is linked at plugins/build's size and comes first");
         assert!(m.data_end as u64 <= m.initial_bytes, "{name}: wasm-ld sizes the initial memory to hold the data");
         assert!(
             m.initial_bytes <= MEMORY_KEEP_RESIDENT as u64,

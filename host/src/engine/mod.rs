@@ -41,11 +41,15 @@ pub const TABLES_PER_SANDBOX: u32 = 4;
 /// pages are zeroed.
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
+/// The stack the built-in plugins are linked with (`aksflow_wasm_build::STACK_BYTES`, passed
+/// on by build.rs), in bytes: what `aksflow plugins new` links a new plugin with too.
+pub(crate) const PLUGIN_STACK_BYTES: &str = env!("AKSFLOW_PLUGIN_STACK_BYTES");
+
 /// How much of each step's linear memory the pool keeps mapped and zeroes in place when the
 /// step ends (the rest is given back to the kernel): the plugins' stack (128 KiB,
 /// `aksflow_wasm_build::STACK_BYTES`), their data and statics (192 KiB in all for most, 256 KiB
 /// for the kube plugins) and, for most, the first pages of their heap.
-const MEMORY_KEEP_RESIDENT: usize = 256 << 10;
+pub(crate) const MEMORY_KEEP_RESIDENT: usize = 256 << 10;
 
 /// The most memory any step may be allowed (a flow can raise a step's cap up to this).
 pub const MAX_MEMORY_BYTES: u64 = 1 << 30;
@@ -143,15 +147,15 @@ impl StepEngine {
         pool
     }
 
-    /// How steps get their memory: the pool (`pooling`), with each module's data copied into
+    /// How steps get their memory: `pool` (the engine's is `pooling`), with each module's data copied into
     /// the kept-resident pages when a step starts (by wasmtime's start-up code, which charges
     /// the step a unit of fuel a byte) rather than mapped copy-on-write from an image. Every
     /// step read, then wrote, a couple of a mapped image's pages: each such write is a
     /// copy-on-write fault whose TLB flush interrupts every other core running a thread of
     /// this process, and a slot that changes module maps the new image over the old. (Public
     /// so the step bench's bare wasmtime can use the same.)
-    pub fn memory(config: &mut Config) {
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(Self::pooling()));
+    pub fn memory(config: &mut Config, pool: PoolingAllocationConfig) {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         config.memory_init_cow(false);
     }
 
@@ -164,7 +168,7 @@ impl StepEngine {
         // Steps are plain synchronous exports; the async component-model machinery would
         // only add per-call cost.
         config.concurrency_support(false);
-        Self::memory(&mut config);
+        Self::memory(&mut config, Self::pooling());
         // `AKSFLOW_PERFMAP=1`: guests' compiled functions named in /tmp/perf-<pid>.map, so
         // `perf report` shows which guest code a flow spends its time in (docs/testing.md).
         if std::env::var_os("AKSFLOW_PERFMAP").is_some_and(|v| !v.is_empty()) {

@@ -4,7 +4,7 @@
 //! memory makes the second instance reuse the first one's slot.
 
 use wasm_encoder::{CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, MemArg, MemorySection, MemoryType, Module, TypeSection, ValType};
-use wasmtime::{Config, Engine, Instance, InstanceAllocationStrategy, Store};
+use wasmtime::{Config, Engine, Instance, Store};
 
 use super::{MEMORY_KEEP_RESIDENT, StepEngine};
 
@@ -50,11 +50,10 @@ fn module() -> Vec<u8> {
 
 /// The engine's memory settings with a pool of a single memory.
 fn one_slot_engine() -> Engine {
-    let mut config = Config::new();
-    StepEngine::memory(&mut config);
     let mut pool = StepEngine::pooling();
     pool.total_memories(1).total_core_instances(1).total_tables(1).total_component_instances(1);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let mut config = Config::new();
+    StepEngine::memory(&mut config, pool);
     Engine::new(&config).unwrap()
 }
 
